@@ -1,0 +1,56 @@
+//! Typed messages shared by Outpost's loader, widget and server.
+//!
+//! Everything that crosses a process boundary is defined here once, so the widget (Wasm), the
+//! loader and the server cannot drift apart. This crate has no dependencies beyond `serde`, so it
+//! costs the widget's size budget almost nothing.
+//!
+//! # Layout
+//! - [`Citation`]: a source an answer relies on, as shown under the answer.
+
+use serde::{Deserialize, Serialize};
+
+/// One source an answer relies on: the document and the heading path of the cited passage.
+///
+/// `n` is the marker used in the answer text (`[1]`, `[2]`, ...), so a client can link the marker
+/// to the source.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Citation {
+    /// The marker number used in the answer text.
+    pub n: u32,
+    /// The document's path inside the project (for example `docs/security.md`).
+    pub path: String,
+    /// The document's title (its first heading, or the file name).
+    pub title: String,
+    /// The heading path of the cited passage (`Security > Signing keys`); empty at the top.
+    pub heading: String,
+    /// Where a reader can open the document, when the project has such a link.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// The revision the passage was indexed at (a commit id for synced repositories).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revision: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn citation_json_is_pinned() {
+        let c = Citation {
+            n: 1,
+            path: "docs/security.md".into(),
+            title: "Security".into(),
+            heading: "Security > Signing keys".into(),
+            url: None,
+            revision: Some("abc123".into()),
+        };
+        let json = serde_json::to_string(&c).expect("serializes");
+        assert_eq!(
+            json,
+            r#"{"n":1,"path":"docs/security.md","title":"Security","heading":"Security > Signing keys","revision":"abc123"}"#
+        );
+        let back: Citation = serde_json::from_str(&json).expect("parses");
+        assert_eq!(back, c);
+    }
+}

@@ -1,0 +1,218 @@
+//! Knowledge benchmark: ingest throughput on a generated corpus, and top-5 retrieval latency at
+//! 10k and 100k chunks in one project (BM25), plus hybrid BM25 + vectors at 10k chunks.
+//!
+//! Run: `cargo bench -p outpost-server --bench knowledge` (add `-- --quick` for a smaller run).
+//! Prints a table; timings are wall-clock on this machine, not asserted anywhere.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use outpost::cli::ingest_folder;
+use outpost::platform::native::open_knowledge;
+use outpost::project::ProjectId;
+use outpost::providers::extractive::Extractive;
+use outpost::providers::{Embedder, ProviderError};
+use outpost::rag::Assistant;
+
+/// xorshift64*: deterministic and dependency-free; the corpus is the same on every run.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+    /// Zipf-ish: small indexes are much more frequent, as in natural text.
+    fn zipf(&mut self, n: usize) -> usize {
+        let u = (self.next() >> 11) as f64 / (1u64 << 53) as f64;
+        ((n as f64).powf(u) - 1.0) as usize % n
+    }
+}
+
+fn vocabulary(n: usize) -> Vec<String> {
+    const SYL: [&str; 24] = [
+        "ka", "lo", "mi", "ne", "ro", "sa", "tu", "vi", "ze", "dor", "fen", "gal", "hus", "jin",
+        "kor", "lum", "mar", "nis", "pol", "quin", "ras", "sel", "tor", "wen",
+    ];
+    let mut rng = Rng(42);
+    (0..n)
+        .map(|i| {
+            let k = 2 + rng.below(3);
+            let mut w: String = (0..k).map(|_| SYL[rng.below(SYL.len())]).collect();
+            w.push_str(&format!("{}", i % 7)); // keeps words distinct
+            w
+        })
+        .collect()
+}
+
+fn sentence(rng: &mut Rng, vocab: &[String]) -> String {
+    let n = 8 + rng.below(12);
+    let mut s: Vec<&str> = (0..n)
+        .map(|_| vocab[rng.zipf(vocab.len())].as_str())
+        .collect();
+    s[0] = vocab[rng.zipf(vocab.len())].as_str();
+    format!("{}.", s.join(" "))
+}
+
+/// Writes `docs` documents of `sections` sections each (~1.2 kB per section: one chunk each).
+fn generate(dir: &Path, docs: usize, sections: usize, seed: u64, vocab: &[String]) -> u64 {
+    let mut rng = Rng(seed);
+    let mut bytes = 0;
+    for d in 0..docs {
+        let mut text = format!("# Document {d} {}\n\n", vocab[rng.below(vocab.len())]);
+        for s in 0..sections {
+            text.push_str(&format!(
+                "## Section {s} {}\n\n",
+                vocab[rng.below(vocab.len())]
+            ));
+            let mut para = String::new();
+            while para.len() < 1100 {
+                para.push_str(&sentence(&mut rng, vocab));
+                para.push(' ');
+            }
+            text.push_str(para.trim_end());
+            text.push_str("\n\n");
+        }
+        let sub = dir.join(format!("part{}", d % 16));
+        std::fs::create_dir_all(&sub).unwrap();
+        std::fs::write(sub.join(format!("doc{d}.md")), &text).unwrap();
+        bytes += text.len() as u64;
+    }
+    bytes
+}
+
+/// A fake 384-dimension embedder: the benchmark measures Outpost, not a model.
+struct HashEmbedder;
+#[async_trait]
+impl Embedder for HashEmbedder {
+    fn model(&self) -> String {
+        "bench-384".into()
+    }
+    async fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, ProviderError> {
+        Ok(texts
+            .iter()
+            .map(|t| {
+                let mut v = vec![0f32; 384];
+                for w in t.split_whitespace() {
+                    let h = w
+                        .bytes()
+                        .fold(7u64, |h, b| h.wrapping_mul(31).wrapping_add(b as u64));
+                    v[(h % 384) as usize] += 1.0;
+                }
+                v
+            })
+            .collect())
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
+}
+
+async fn latency(
+    data: &Path,
+    project: &str,
+    assistant: &Assistant,
+    vocab: &[String],
+    queries: usize,
+) -> (Duration, Duration, u64) {
+    let k = open_knowledge(data, &ProjectId::parse(project).unwrap(), false)
+        .unwrap()
+        .unwrap();
+    let chunks = k.stats().unwrap().chunks;
+    let mut rng = Rng(7);
+    let qs: Vec<String> = (0..queries)
+        .map(|_| {
+            let n = 2 + rng.below(4);
+            (0..n)
+                .map(|_| vocab[rng.zipf(vocab.len())].as_str())
+                .collect::<Vec<_>>()
+                .join(" ")
+                + "?"
+        })
+        .collect();
+    // Warm the page cache and statement cache as a running server would be.
+    for q in qs.iter().take(20) {
+        assistant.retrieve(&k, q).await.unwrap();
+    }
+    let mut times = Vec::with_capacity(qs.len());
+    for q in &qs {
+        let t = Instant::now();
+        let hits = assistant.retrieve(&k, q).await.unwrap();
+        times.push(t.elapsed());
+        assert!(hits.len() <= 5);
+    }
+    times.sort();
+    (percentile(&times, 0.5), percentile(&times, 0.95), chunks)
+}
+
+#[tokio::main]
+async fn main() {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let scale = if quick { 10 } else { 1 };
+    let vocab = vocabulary(20_000);
+    let work = tempfile::tempdir().unwrap();
+    let data = work.path().join("data");
+    let offline = Assistant::new(Arc::new(Extractive), None);
+    let hybrid = Assistant::new(Arc::new(Extractive), Some(Arc::new(HashEmbedder)));
+    println!(
+        "outpost knowledge benchmark{}",
+        if quick { " (quick: 1/10 scale)" } else { "" }
+    );
+    println!("{:<44} {:>14} {:>14}", "figure", "value", "detail");
+
+    for (project, docs, assistant) in [
+        ("p10k", 200 / scale, &offline),
+        ("p100k", 2000 / scale, &offline),
+        ("h10k", 200 / scale, &hybrid),
+    ] {
+        let dir = work.path().join(format!("src-{project}"));
+        let bytes = generate(&dir, docs, 50, docs as u64, &vocab);
+        let k = open_knowledge(&data, &ProjectId::parse(project).unwrap(), true)
+            .unwrap()
+            .unwrap();
+        let t = Instant::now();
+        let report = ingest_folder(&k, assistant, &dir, false).await.unwrap();
+        let secs = t.elapsed().as_secs_f64();
+        drop(k);
+        let label = if project.starts_with('h') {
+            "ingest, with 384-dim vectors"
+        } else {
+            "ingest, BM25 only"
+        };
+        println!(
+            "{:<44} {:>11.1} MB/s {:>14}",
+            format!("{label} ({:.0} MB, {} files)", bytes as f64 / 1e6, docs),
+            bytes as f64 / 1e6 / secs,
+            format!("{} chunks", report.chunks_written),
+        );
+        let (p50, p95, chunks) = latency(&data, project, assistant, &vocab, 300).await;
+        let kind = if project.starts_with('h') {
+            "hybrid BM25+vector"
+        } else {
+            "BM25"
+        };
+        println!(
+            "{:<44} {:>14} {:>14}",
+            format!("retrieval top-5 p50, {kind}, {chunks} chunks"),
+            ms(p50),
+            ""
+        );
+        println!(
+            "{:<44} {:>14} {:>14}",
+            format!("retrieval top-5 p95, {kind}, {chunks} chunks"),
+            ms(p95),
+            ""
+        );
+    }
+}

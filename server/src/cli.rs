@@ -1,0 +1,325 @@
+//! The `outpost` command: ingest documents, ask questions, evaluate retrieval.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result, anyhow, bail};
+use clap::{Parser, Subcommand};
+use futures::StreamExt;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::config::Config;
+use crate::knowledge::ingest::{IngestOutcome, ingest_document};
+use crate::knowledge::{DocumentInput, Knowledge};
+use crate::platform::native::fs::{SkippedFile, find_markdown_in, read_markdown};
+use crate::platform::native::sqlite::SqliteFile;
+use crate::platform::native::{assistant, now_unix, open_knowledge};
+use crate::project::ProjectId;
+use crate::rag::eval::{evaluate, parse_qa};
+use crate::rag::prompt::DEFAULT_SYSTEM_PROMPT;
+use crate::rag::{AnswerEvent, Assistant};
+
+/// The setting key of a project's system prompt.
+pub const SYSTEM_PROMPT_KEY: &str = "system_prompt";
+
+/// Outpost: an embeddable assistant that answers from your own documents.
+#[derive(Debug, Parser)]
+#[command(name = "outpost", version, about)]
+pub struct Cli {
+    /// Where the native target keeps its data.
+    #[arg(long, global = true, env = "OUTPOST_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Index a folder of Markdown files (recursively) into a project. Re-running re-indexes only
+    /// changed files and removes documents whose files are gone.
+    Ingest {
+        /// The folder to read.
+        dir: PathBuf,
+        /// The project to index into (created if new).
+        #[arg(long, short)]
+        project: String,
+        /// Also set the project's system prompt.
+        #[arg(long)]
+        system_prompt: Option<String>,
+    },
+    /// Ask a project a question; the answer streams, then its sources.
+    Ask {
+        /// The project to ask.
+        #[arg(long, short)]
+        project: String,
+        /// The question.
+        question: String,
+    },
+    /// Measure retrieval over a file of `{"question", "expected_source"}` lines.
+    Eval {
+        /// The project to evaluate.
+        #[arg(long, short)]
+        project: String,
+        /// The question file (JSON lines).
+        #[arg(long)]
+        qa: PathBuf,
+        /// Also list the questions that missed.
+        #[arg(long)]
+        verbose: bool,
+    },
+}
+
+/// What an ingest run did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct IngestReport {
+    /// Documents (re)indexed.
+    pub indexed: usize,
+    /// Documents whose text had not changed.
+    pub unchanged: usize,
+    /// Documents removed because their files are gone.
+    pub removed: usize,
+    /// Files that could not be ingested, with the reason.
+    pub skipped: Vec<SkippedFile>,
+    /// Chunks written.
+    pub chunks_written: usize,
+    /// Bytes of Markdown read.
+    pub bytes: u64,
+}
+
+/// Runs the command line.
+///
+/// # Errors
+/// Any failure, with a message for the user.
+pub async fn run(cli: Cli) -> Result<()> {
+    let config = Config::from_lookup(|k| std::env::var(k).ok())?;
+    let data_dir = cli
+        .data_dir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(&config.data_dir));
+    let assistant = assistant(&config).map_err(|e| anyhow!(e))?;
+    match cli.command {
+        Command::Ingest {
+            dir,
+            project,
+            system_prompt,
+        } => {
+            let project = ProjectId::parse(&project)?;
+            let knowledge = open_knowledge(&data_dir, &project, true)?
+                .ok_or_else(|| anyhow!("cannot create project {project}"))?;
+            if let Some(p) = system_prompt {
+                knowledge.set_setting(SYSTEM_PROMPT_KEY, &p)?;
+            }
+            let started = Instant::now();
+            let report = ingest_folder(&knowledge, &assistant, &dir, true).await?;
+            let stats = knowledge.stats()?;
+            for s in &report.skipped {
+                eprintln!("skipped {}: {}", s.rel_path, s.reason);
+            }
+            let secs = started.elapsed().as_secs_f64();
+            println!(
+                "project {project}: {} documents, {} chunks ({} indexed, {} unchanged, {} removed, {} skipped) in {:.2}s ({:.1} MB/s)",
+                stats.documents,
+                stats.chunks,
+                report.indexed,
+                report.unchanged,
+                report.removed,
+                report.skipped.len(),
+                secs,
+                report.bytes as f64 / 1e6 / secs.max(1e-9),
+            );
+            Ok(())
+        }
+        Command::Ask { project, question } => {
+            let project = ProjectId::parse(&project)?;
+            let knowledge = existing(&data_dir, &project)?;
+            let mut out = std::io::stdout().lock();
+            ask(&knowledge, &assistant, &question, &mut out).await
+        }
+        Command::Eval {
+            project,
+            qa,
+            verbose,
+        } => {
+            let project = ProjectId::parse(&project)?;
+            let knowledge = existing(&data_dir, &project)?;
+            let text = std::fs::read_to_string(&qa)
+                .with_context(|| format!("cannot read {}", qa.display()))?;
+            let items = parse_qa(&text).with_context(|| format!("in {}", qa.display()))?;
+            if items.is_empty() {
+                bail!("{} holds no questions", qa.display());
+            }
+            let r = evaluate(&assistant, &knowledge, &items).await?;
+            println!(
+                "questions      {} ({} answerable, {} not)",
+                r.questions,
+                r.answerable,
+                r.questions - r.answerable
+            );
+            println!("recall@1       {:.3}", r.recall_at_1);
+            println!("recall@5       {:.3}", r.recall_at_5);
+            println!("MRR@5          {:.3}", r.mrr);
+            println!(
+                "refusal rate   {:.3}  (unanswerable questions refused)",
+                r.refusal_rate
+            );
+            println!(
+                "false refusals {:.3}  (answerable questions refused)",
+                r.false_refusal_rate
+            );
+            if verbose {
+                for q in &r.misses {
+                    println!("miss: {q}");
+                }
+                for q in &r.wrongly_answered {
+                    println!("answered but should refuse: {q}");
+                }
+                for q in &r.wrongly_refused {
+                    println!("refused but answerable: {q}");
+                }
+                for (q, first) in &r.not_first {
+                    println!("found, not first ({first} was): {q}");
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+fn existing(data_dir: &Path, project: &ProjectId) -> Result<Knowledge<SqliteFile>> {
+    open_knowledge(data_dir, project, false)?.ok_or_else(|| {
+        anyhow!("project {project} has no documents yet; index some with `outpost ingest <folder> --project {project}`")
+    })
+}
+
+/// Ingests every Markdown file under `dir` into `knowledge`, showing a progress bar when
+/// `progress` is set and stderr is a terminal. Bad files are reported and skipped; documents
+/// whose files are gone are removed.
+///
+/// # Errors
+/// When `dir` cannot be read or the database fails; per-file problems are in the report.
+pub async fn ingest_folder(
+    knowledge: &Knowledge<SqliteFile>,
+    assistant: &Assistant,
+    dir: &Path,
+    progress: bool,
+) -> Result<IngestReport> {
+    ingest_paths(knowledge, assistant, dir, &[PathBuf::new()], progress).await
+}
+
+/// Like [`ingest_folder`], restricted to `includes` (files or folders relative to `root`).
+/// Documents outside `includes` count as gone and are removed.
+///
+/// # Errors
+/// When a folder cannot be read or the database fails; per-file problems are in the report.
+pub async fn ingest_paths(
+    knowledge: &Knowledge<SqliteFile>,
+    assistant: &Assistant,
+    root: &Path,
+    includes: &[PathBuf],
+    progress: bool,
+) -> Result<IngestReport> {
+    let (files, mut skipped) = find_markdown_in(root, includes)
+        .with_context(|| format!("cannot read {}", root.display()))?;
+    let total: u64 = files.iter().map(|f| f.size).sum();
+    let bar = if progress {
+        ProgressBar::new(total)
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} {msg}",
+        )
+        .expect("the template is valid")
+        .progress_chars("=> "),
+    );
+    let mut report = IngestReport::default();
+    let now = now_unix();
+    let mut seen = std::collections::HashSet::new();
+    for f in &files {
+        seen.insert(f.rel_path.clone());
+        bar.set_message(f.rel_path.clone());
+        let text = match read_markdown(f) {
+            Ok(t) => t,
+            Err(reason) => {
+                skipped.push(SkippedFile {
+                    rel_path: f.rel_path.clone(),
+                    reason,
+                });
+                bar.inc(f.size);
+                continue;
+            }
+        };
+        report.bytes += text.len() as u64;
+        let input = DocumentInput {
+            path: f.rel_path.clone(),
+            text,
+            url: None,
+            revision: None,
+        };
+        match ingest_document(knowledge, assistant.embedder(), input, now).await {
+            Ok(IngestOutcome::Unchanged) => report.unchanged += 1,
+            Ok(IngestOutcome::Indexed { chunks }) => {
+                report.indexed += 1;
+                report.chunks_written += chunks;
+            }
+            Err(crate::knowledge::ingest::IngestError::Store(e)) => return Err(e.into()),
+            Err(e) => skipped.push(SkippedFile {
+                rel_path: f.rel_path.clone(),
+                reason: e.to_string(),
+            }),
+        }
+        bar.inc(f.size);
+    }
+    bar.finish_and_clear();
+    for doc in knowledge.documents()? {
+        if !seen.contains(&doc.path) && knowledge.remove(&doc.path)? {
+            report.removed += 1;
+        }
+    }
+    report.skipped = skipped;
+    Ok(report)
+}
+
+/// Answers `question` from `knowledge`, writing the answer as it streams and then its sources.
+///
+/// # Errors
+/// When retrieval or the provider fails, or `out` cannot be written.
+pub async fn ask(
+    knowledge: &Knowledge<SqliteFile>,
+    assistant: &Assistant,
+    question: &str,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let system = knowledge
+        .setting(SYSTEM_PROMPT_KEY)?
+        .unwrap_or_else(|| DEFAULT_SYSTEM_PROMPT.to_owned());
+    let hits = assistant.retrieve(knowledge, question).await?;
+    let mut events = assistant.answer(&system, &[], question, hits).await?;
+    while let Some(event) = events.next().await {
+        match event? {
+            AnswerEvent::Delta(piece) => {
+                out.write_all(piece.as_bytes())?;
+                out.flush()?;
+            }
+            AnswerEvent::Done(summary) => {
+                writeln!(out)?;
+                if !summary.citations.is_empty() {
+                    writeln!(out, "\nSources:")?;
+                    for c in &summary.citations {
+                        let place = if c.heading.is_empty() {
+                            c.title.as_str()
+                        } else {
+                            c.heading.as_str()
+                        };
+                        writeln!(out, "  [{}] {} — {}", c.n, c.path, place)?;
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,199 @@
+//! Configuration: one struct, read from environment variables natively and from `[vars]` and
+//! secrets on Workers, with the same keys.
+//!
+//! | key | default | meaning |
+//! |---|---|---|
+//! | `OUTPOST_DATA_DIR` | `.outpost/data` | where the native target keeps its SQLite files |
+//! | `OUTPOST_LLM` | `extractive` | `extractive` (offline) or `openai` (any OpenAI-compatible API) |
+//! | `OUTPOST_LLM_BASE_URL` | `https://api.openai.com/v1` | the API's base URL, version included |
+//! | `OUTPOST_LLM_API_KEY` | none | bearer key (a secret) |
+//! | `OUTPOST_LLM_MODEL` | `gpt-4o-mini` | chat model |
+//! | `OUTPOST_EMBEDDINGS` | `none` | `none` (BM25 only) or `openai` |
+//! | `OUTPOST_EMBEDDINGS_BASE_URL` | the LLM's base URL | embeddings API base URL |
+//! | `OUTPOST_EMBEDDINGS_API_KEY` | the LLM's key | bearer key (a secret) |
+//! | `OUTPOST_EMBEDDINGS_MODEL` | `text-embedding-3-small` | embeddings model |
+//! | `OUTPOST_PROVIDER_TIMEOUT_SECS` | `30` | longest wait for a provider's first or next byte |
+
+use thiserror::Error;
+
+/// The default OpenAI-compatible base URL.
+pub const DEFAULT_OPENAI_BASE_URL: &str = "https://api.openai.com/v1";
+
+/// Which language model answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LlmConfig {
+    /// The offline extractive model.
+    Extractive,
+    /// An OpenAI-compatible chat-completions API.
+    OpenAi(OpenAiConfig),
+}
+
+/// Which embedder, if any, embeds chunks and questions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EmbeddingsConfig {
+    /// None: retrieval is BM25 only.
+    None,
+    /// An OpenAI-compatible embeddings API.
+    OpenAi(OpenAiConfig),
+}
+
+/// Where an OpenAI-compatible API is.
+#[derive(Clone, PartialEq, Eq)]
+pub struct OpenAiConfig {
+    /// Base URL including the version (`.../v1`).
+    pub base_url: String,
+    /// Bearer key, if any.
+    pub api_key: Option<String>,
+    /// Model name.
+    pub model: String,
+}
+
+impl std::fmt::Debug for OpenAiConfig {
+    // The key never reaches a log.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpenAiConfig")
+            .field("base_url", &self.base_url)
+            .field("api_key", &self.api_key.as_ref().map(|_| "<set>"))
+            .field("model", &self.model)
+            .finish()
+    }
+}
+
+/// Everything Outpost reads from its environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// Native data folder.
+    pub data_dir: String,
+    /// The language model.
+    pub llm: LlmConfig,
+    /// The embedder.
+    pub embeddings: EmbeddingsConfig,
+    /// Provider timeout in seconds.
+    pub provider_timeout_secs: u64,
+}
+
+/// A configuration value that cannot be used.
+#[derive(Debug, Error, PartialEq, Eq)]
+#[error("{key}: {message}")]
+pub struct ConfigError {
+    /// The key.
+    pub key: &'static str,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl Config {
+    /// Reads the configuration through `get` (an environment lookup natively, the Worker's
+    /// vars on Workers). Empty values count as unset.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the first key whose value is not understood.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let get = |k: &str| get(k).filter(|v| !v.trim().is_empty());
+        let llm_base =
+            get("OUTPOST_LLM_BASE_URL").unwrap_or_else(|| DEFAULT_OPENAI_BASE_URL.into());
+        let llm_key = get("OUTPOST_LLM_API_KEY");
+        let llm = match get("OUTPOST_LLM").as_deref().unwrap_or("extractive") {
+            "extractive" => LlmConfig::Extractive,
+            "openai" => LlmConfig::OpenAi(OpenAiConfig {
+                base_url: llm_base.clone(),
+                api_key: llm_key.clone(),
+                model: get("OUTPOST_LLM_MODEL").unwrap_or_else(|| "gpt-4o-mini".into()),
+            }),
+            other => {
+                return Err(ConfigError {
+                    key: "OUTPOST_LLM",
+                    message: format!(
+                        "unknown provider {other:?}; use \"extractive\" or \"openai\""
+                    ),
+                });
+            }
+        };
+        let embeddings = match get("OUTPOST_EMBEDDINGS").as_deref().unwrap_or("none") {
+            "none" => EmbeddingsConfig::None,
+            "openai" => EmbeddingsConfig::OpenAi(OpenAiConfig {
+                base_url: get("OUTPOST_EMBEDDINGS_BASE_URL").unwrap_or(llm_base),
+                api_key: get("OUTPOST_EMBEDDINGS_API_KEY").or(llm_key),
+                model: get("OUTPOST_EMBEDDINGS_MODEL")
+                    .unwrap_or_else(|| "text-embedding-3-small".into()),
+            }),
+            other => {
+                return Err(ConfigError {
+                    key: "OUTPOST_EMBEDDINGS",
+                    message: format!("unknown provider {other:?}; use \"none\" or \"openai\""),
+                });
+            }
+        };
+        let provider_timeout_secs = match get("OUTPOST_PROVIDER_TIMEOUT_SECS") {
+            None => 30,
+            Some(v) => v
+                .trim()
+                .parse()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| ConfigError {
+                    key: "OUTPOST_PROVIDER_TIMEOUT_SECS",
+                    message: format!("{v:?} is not a positive number of seconds"),
+                })?,
+        };
+        Ok(Config {
+            data_dir: get("OUTPOST_DATA_DIR").unwrap_or_else(|| ".outpost/data".into()),
+            llm,
+            embeddings,
+            provider_timeout_secs,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn cfg(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let m: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|k| m.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_are_offline() {
+        let c = cfg(&[]).expect("valid");
+        assert_eq!(c.llm, LlmConfig::Extractive);
+        assert_eq!(c.embeddings, EmbeddingsConfig::None);
+        assert_eq!(c.provider_timeout_secs, 30);
+    }
+
+    #[test]
+    fn embeddings_inherit_the_llm_endpoint() {
+        let c = cfg(&[
+            ("OUTPOST_LLM", "openai"),
+            ("OUTPOST_LLM_BASE_URL", "http://127.0.0.1:9/v1"),
+            ("OUTPOST_LLM_API_KEY", "sk-test"),
+            ("OUTPOST_EMBEDDINGS", "openai"),
+        ])
+        .expect("valid");
+        let EmbeddingsConfig::OpenAi(e) = c.embeddings else {
+            panic!("openai")
+        };
+        assert_eq!(e.base_url, "http://127.0.0.1:9/v1");
+        assert_eq!(e.api_key.as_deref(), Some("sk-test"));
+        assert!(!format!("{e:?}").contains("sk-test"), "keys are not logged");
+    }
+
+    #[test]
+    fn unknown_values_are_named() {
+        assert_eq!(
+            cfg(&[("OUTPOST_LLM", "gpt")]).unwrap_err().key,
+            "OUTPOST_LLM"
+        );
+        assert_eq!(
+            cfg(&[("OUTPOST_PROVIDER_TIMEOUT_SECS", "soon")])
+                .unwrap_err()
+                .key,
+            "OUTPOST_PROVIDER_TIMEOUT_SECS"
+        );
+    }
+}

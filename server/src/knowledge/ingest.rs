@@ -1,0 +1,76 @@
+//! Ingesting one document: prepare (validate, hash, chunk), embed when an embedder is
+//! configured, store. Unchanged text is recognised by its hash and costs one lookup.
+
+use thiserror::Error;
+
+use super::{DocumentError, DocumentInput, Knowledge, KnowledgeError, prepare_document};
+use crate::platform::sql::Sql;
+use crate::providers::{Embedder, ProviderError};
+
+/// What ingesting a document did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IngestOutcome {
+    /// The stored document already had this text.
+    Unchanged,
+    /// The document was (re)indexed into this many chunks.
+    Indexed {
+        /// Chunks written.
+        chunks: usize,
+    },
+}
+
+/// Why a document could not be ingested. The stored knowledge is unchanged in every case.
+#[derive(Debug, Error)]
+pub enum IngestError {
+    /// The document itself is unusable.
+    #[error("{0}")]
+    Document(#[from] DocumentError),
+    /// The embedder failed.
+    #[error("embedding failed: {0}")]
+    Embed(#[from] ProviderError),
+    /// Storing failed.
+    #[error("storing failed: {0}")]
+    Store(#[from] KnowledgeError),
+}
+
+/// The text embedded for a chunk: its heading path gives the passage its context.
+pub fn embedding_text(heading: &str, body: &str) -> String {
+    if heading.is_empty() {
+        body.to_owned()
+    } else {
+        format!("{heading}\n\n{body}")
+    }
+}
+
+/// Ingests `input` into `knowledge`: skipped when its text is unchanged, otherwise chunked,
+/// embedded (when `embedder` is given) and stored, replacing the earlier version in one
+/// transaction.
+///
+/// # Errors
+/// [`IngestError`]; nothing stored is lost or half-written on any of them.
+pub async fn ingest_document<S: Sql>(
+    knowledge: &Knowledge<S>,
+    embedder: Option<&dyn Embedder>,
+    input: DocumentInput,
+    now_unix: i64,
+) -> Result<IngestOutcome, IngestError> {
+    let hash = super::content_hash(&input.text);
+    if knowledge.stored_hash(&input.path)?.as_deref() == Some(hash.as_str()) {
+        return Ok(IngestOutcome::Unchanged);
+    }
+    let doc = prepare_document(input)?;
+    let chunks = doc.chunks.len();
+    match embedder {
+        Some(e) => {
+            let texts: Vec<String> = doc
+                .chunks
+                .iter()
+                .map(|c| embedding_text(&c.heading, &c.body))
+                .collect();
+            let vectors = e.embed(&texts).await?;
+            knowledge.store(&doc, Some((&e.model(), &vectors)), now_unix)?;
+        }
+        None => knowledge.store(&doc, None, now_unix)?,
+    }
+    Ok(IngestOutcome::Indexed { chunks })
+}

@@ -1,0 +1,270 @@
+//! Turning a visitor's question into a safe FTS5 query, and scoring how well a passage covers it.
+//!
+//! A question is free text from the internet: quotes, `NEAR`, `*`, `-`, column filters and
+//! unbalanced parentheses are all FTS5 syntax. Rather than escape that syntax, the question is
+//! reduced to its words (Unicode letters and digits, as FTS5's `unicode61` tokenizer sees them),
+//! each quoted as a string literal and joined by `OR`. A hostile question is then an ordinary
+//! search and never a syntax error.
+
+use std::collections::HashSet;
+
+use rust_stemmers::{Algorithm, Stemmer};
+
+/// At most this many words of a question are searched; the rest add cost, not precision.
+pub const MAX_QUERY_TERMS: usize = 24;
+
+/// Words too common to say anything about a passage. English, since the demo corpus and the
+/// stemmer are English; other languages still search, only without stopword removal.
+const STOPWORDS: &[&str] = &[
+    "a", "about", "above", "after", "again", "all", "also", "am", "an", "and", "any", "are", "as",
+    "at", "be", "because", "been", "before", "being", "below", "between", "both", "but", "by",
+    "can", "could", "did", "do", "does", "doing", "don", "down", "during", "each", "few", "for",
+    "from", "further", "get", "got", "had", "has", "have", "having", "he", "her", "here", "hers",
+    "him", "his", "how", "i", "if", "in", "into", "is", "it", "its", "itself", "just", "me",
+    "might", "more", "most", "must", "my", "no", "nor", "not", "now", "of", "off", "on", "once",
+    "only", "or", "other", "our", "ours", "out", "over", "own", "please", "same", "shall", "she",
+    "should", "so", "some", "such", "than", "that", "the", "their", "theirs", "them", "then",
+    "there", "these", "they", "this", "those", "through", "to", "too", "under", "until", "up",
+    "us", "use", "used", "using", "very", "want", "was", "we", "were", "what", "when", "where",
+    "which", "while", "who", "whom", "why", "will", "with", "would", "you", "your", "yours",
+    "yourself", "tell", "know", "need", "way", "there", "make", "work", "works", "s", "t",
+];
+
+/// The searchable words of a question: lowercased, split where FTS5's `unicode61` tokenizer
+/// splits (anything that is not a letter or digit), stopwords removed, duplicates removed, at
+/// most [`MAX_QUERY_TERMS`].
+pub fn terms(question: &str) -> Vec<String> {
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for word in question
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+    {
+        let w = word.to_lowercase();
+        if STOPWORDS.contains(&w.as_str())
+            || (w.chars().count() < 2 && !w.chars().all(|c| c.is_ascii_digit()))
+        {
+            continue;
+        }
+        if seen.insert(w.clone()) {
+            out.push(w);
+            if out.len() == MAX_QUERY_TERMS {
+                break;
+            }
+        }
+    }
+    out
+}
+
+/// The FTS5 `MATCH` expression for `terms`: each word a quoted string, joined by `OR`.
+/// `None` when there is nothing to search for.
+pub fn fts_match(terms: &[String]) -> Option<String> {
+    if terms.is_empty() {
+        return None;
+    }
+    Some(
+        terms
+            .iter()
+            // Words hold only letters and digits, so they need no escaping inside the quotes;
+            // doubling quotes keeps this safe should `terms` ever be built differently.
+            .map(|t| format!("\"{}\"", t.replace('"', "\"\"")))
+            .collect::<Vec<_>>()
+            .join(" OR "),
+    )
+}
+
+/// A word found in more than this share of a project's chunks is left out of the full-text
+/// query (when rarer words remain): its BM25 weight is near zero, yet ranking must score every
+/// chunk it matches, which makes such a word the whole cost of a search in a large project.
+pub const COMMON_TERM_SHARE: f64 = 0.5;
+
+/// The words worth sending to FTS5: those some chunk contains, without the very common ones
+/// (see [`COMMON_TERM_SHARE`]); when only common words remain, the rarest of them. `dfs[i]` is
+/// how many of the project's `chunks` contain `terms[i]`.
+pub fn searched_terms(terms: &[String], dfs: &[u64], chunks: u64) -> Vec<String> {
+    let limit = (chunks as f64 * COMMON_TERM_SHARE).ceil() as u64;
+    let kept: Vec<String> = terms
+        .iter()
+        .zip(dfs)
+        .filter(|(_, df)| **df > 0 && **df <= limit)
+        .map(|(t, _)| t.clone())
+        .collect();
+    if !kept.is_empty() {
+        return kept;
+    }
+    terms
+        .iter()
+        .zip(dfs)
+        .filter(|(_, df)| **df > 0)
+        .min_by_key(|(_, df)| **df)
+        .map(|(t, _)| vec![t.clone()])
+        .unwrap_or_default()
+}
+
+/// Reduces words to their English stems so that "rotating" meets "rotate".
+pub struct Stems {
+    stemmer: Stemmer,
+}
+
+impl Default for Stems {
+    fn default() -> Self {
+        Stems {
+            stemmer: Stemmer::create(Algorithm::English),
+        }
+    }
+}
+
+impl Stems {
+    /// The stem of one lowercased word.
+    pub fn stem(&self, word: &str) -> String {
+        self.stemmer.stem(word).into_owned()
+    }
+
+    /// The set of stems of every word in `text`.
+    pub fn of_text(&self, text: &str) -> HashSet<String> {
+        text.split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .map(|w| self.stem(&w.to_lowercase()))
+            .collect()
+    }
+}
+
+/// How much of a question a passage covers, from 0 to 1.
+///
+/// Two parts multiply:
+/// - among the question's words that the project knows (`weights[i]` is `Some(idf)`), the share,
+///   weighted by rarity, whose stems occur in the passage: rare words decide, so a passage that
+///   shares only "configure" with "configure kubernetes autoscaling" covers little of it;
+/// - the share of the question's words the project knows at all: a question made mostly of words
+///   no document uses ("capital", "France", "QuickBooks") is about something else, while one
+///   unknown filler word among known ones ("are API keys *ever* printed") costs little.
+pub fn coverage(
+    term_stems: &[String],
+    weights: &[Option<f64>],
+    passage_stems: &HashSet<String>,
+) -> f64 {
+    let known: Vec<(&String, f64)> = term_stems
+        .iter()
+        .zip(weights)
+        .filter_map(|(s, w)| w.map(|w| (s, w)))
+        .collect();
+    let total: f64 = known.iter().map(|(_, w)| w).sum();
+    if known.is_empty() || total <= 0.0 {
+        return 0.0;
+    }
+    let hit: f64 = known
+        .iter()
+        .filter(|(s, _)| passage_stems.contains(s.as_str()))
+        .map(|(_, w)| w)
+        .sum();
+    let known_share = known.len() as f64 / term_stems.len() as f64;
+    hit / total * known_share
+}
+
+/// Inverse document frequency (BM25's form, always positive) of a word found in `df` of `n`
+/// chunks.
+pub fn idf(n: u64, df: u64) -> f64 {
+    let n = n as f64;
+    let df = df as f64;
+    ((n - df + 0.5) / (df + 0.5) + 1.0).ln()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn terms_drop_stopwords_punctuation_and_duplicates() {
+        assert_eq!(
+            terms("How do I rotate the signing key? The KEY!"),
+            vec!["rotate", "signing", "key"]
+        );
+    }
+
+    #[test]
+    fn hostile_questions_become_plain_words() {
+        let t = terms(r#"" OR body:* NEAR(a b) -x AND (("unbalanced ^col:x"#);
+        let m = fts_match(&t).expect("has words");
+        for forbidden in ["*", "(", ")", ":", "^", "-"] {
+            assert!(!m.contains(forbidden), "{m} contains {forbidden}");
+        }
+        // FTS5 operators survive only as quoted words, which FTS5 reads as plain strings.
+        assert!(m.contains("\"near\""));
+    }
+
+    #[test]
+    fn unicode_words_are_kept() {
+        assert_eq!(
+            terms("Größe der Schlüssel — 鍵の回転"),
+            vec!["größe", "der", "schlüssel", "鍵の回転"]
+        );
+    }
+
+    #[test]
+    fn nothing_searchable_gives_no_match() {
+        assert_eq!(fts_match(&terms("?? !! the a")), None);
+        assert_eq!(fts_match(&[]), None);
+    }
+
+    #[test]
+    fn many_words_are_capped() {
+        let q = (0..100)
+            .map(|i| format!("word{i}"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        assert_eq!(terms(&q).len(), MAX_QUERY_TERMS);
+    }
+
+    #[test]
+    fn coverage_weighs_rare_words() {
+        let s = Stems::default();
+        let stems: Vec<String> = ["configure", "kubernetes"]
+            .iter()
+            .map(|w| s.stem(w))
+            .collect();
+        let passage = s.of_text("You can configure the server with environment variables.");
+        let weights = [Some(idf(1000, 400)), Some(idf(1000, 3))];
+        let c = coverage(&stems, &weights, &passage);
+        assert!(c > 0.0 && c < 0.2, "{c}");
+        let passage2 = s.of_text("Configuring Kubernetes");
+        assert!((coverage(&stems, &weights, &passage2) - 1.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn words_the_project_never_uses_lower_coverage() {
+        let s = Stems::default();
+        let stems: Vec<String> = ["big", "chunks"].iter().map(|w| s.stem(w)).collect();
+        let passage = s.of_text("Chunks are 1200 to 2000 characters.");
+        let c = coverage(&stems, &[None, Some(1.0)], &passage);
+        assert!((c - 0.5).abs() < 1e-9, "one unknown word of two: {c}");
+        assert_eq!(
+            coverage(&stems, &[None, None], &passage),
+            0.0,
+            "nothing known, nothing covered"
+        );
+    }
+
+    #[test]
+    fn common_and_unknown_words_are_not_searched() {
+        let t: Vec<String> = ["the", "key", "zzz", "rotate"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(
+            searched_terms(&t, &[90, 10, 0, 3], 100),
+            vec!["key", "rotate"]
+        );
+        assert_eq!(
+            searched_terms(&t, &[90, 80, 0, 95], 100),
+            vec!["key"],
+            "the rarest common one"
+        );
+        assert!(searched_terms(&t, &[0, 0, 0, 0], 100).is_empty());
+    }
+
+    #[test]
+    fn idf_is_positive_and_decreasing() {
+        assert!(idf(100, 0) > idf(100, 10));
+        assert!(idf(100, 100) > 0.0);
+    }
+}

@@ -1,0 +1,90 @@
+//! The outbound HTTP port, with streamed response bodies.
+//!
+//! Providers (LLM, embeddings) speak HTTP through this trait so that the same provider code runs
+//! natively (reqwest) and on Workers (`fetch`). Timeouts are the adapter's job: natively a
+//! connect timeout and a read timeout between body chunks, which also bounds a slow first token.
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures::stream::BoxStream;
+use thiserror::Error;
+
+/// An outbound request. Bodies are small JSON documents, so they are sent whole.
+#[derive(Debug, Clone)]
+pub struct HttpRequest {
+    /// `GET`, `POST`, ...
+    pub method: String,
+    /// The absolute URL.
+    pub url: String,
+    /// Header name/value pairs.
+    pub headers: Vec<(String, String)>,
+    /// The body (empty for none).
+    pub body: Vec<u8>,
+}
+
+impl HttpRequest {
+    /// A `POST` with a JSON body.
+    pub fn post_json(url: impl Into<String>, body: &serde_json::Value) -> Self {
+        HttpRequest {
+            method: "POST".into(),
+            url: url.into(),
+            headers: vec![("content-type".into(), "application/json".into())],
+            body: body.to_string().into_bytes(),
+        }
+    }
+
+    /// Adds a header.
+    #[must_use]
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+}
+
+/// A response whose body arrives as a stream of byte chunks.
+pub struct HttpResponse {
+    /// The status code.
+    pub status: u16,
+    /// The body, chunk by chunk as the network delivers it.
+    pub body: BoxStream<'static, Result<Bytes, HttpError>>,
+}
+
+impl HttpResponse {
+    /// Reads the whole body.
+    ///
+    /// # Errors
+    /// The first error the body stream yields.
+    pub async fn bytes(self) -> Result<Vec<u8>, HttpError> {
+        use futures::StreamExt;
+        let mut out = Vec::new();
+        let mut body = self.body;
+        while let Some(chunk) = body.next().await {
+            out.extend_from_slice(&chunk?);
+        }
+        Ok(out)
+    }
+}
+
+/// Why an outbound request failed before a status code could be read, or mid-body.
+#[derive(Debug, Clone, Error, PartialEq, Eq)]
+pub enum HttpError {
+    /// Nothing arrived within the adapter's timeout (connect, first byte, or between chunks).
+    #[error("timed out")]
+    Timeout,
+    /// The connection could not be made or broke.
+    #[error("connection failed: {0}")]
+    Connect(String),
+    /// Anything else the client reports.
+    #[error("{0}")]
+    Other(String),
+}
+
+/// Sends HTTP requests.
+#[async_trait]
+pub trait HttpClient: Send + Sync {
+    /// Sends `request` and returns as soon as the status line and headers are in.
+    ///
+    /// # Errors
+    /// [`HttpError`] when no response could be had.
+    async fn send(&self, request: HttpRequest) -> Result<HttpResponse, HttpError>;
+}

@@ -1,0 +1,146 @@
+//! Reads a folder of Markdown files for ingestion, reporting each bad file instead of failing.
+
+use std::path::{Path, PathBuf};
+
+use crate::knowledge::MAX_DOCUMENT_BYTES;
+
+/// A Markdown file found under the ingested folder.
+#[derive(Debug)]
+pub struct FoundFile {
+    /// The path relative to the ingested folder, with `/` separators (the document's key).
+    pub rel_path: String,
+    /// The absolute path on disk.
+    pub abs_path: PathBuf,
+    /// The file's size in bytes.
+    pub size: u64,
+}
+
+/// A file that was found but cannot be ingested, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkippedFile {
+    /// The path relative to the ingested folder.
+    pub rel_path: String,
+    /// Why it was skipped, in words for the operator.
+    pub reason: String,
+}
+
+/// Lists the Markdown files (`.md`, `.markdown`) under `root`, recursively, sorted by path.
+/// Hidden folders (`.git`, ...) and `node_modules`/`target` are not entered.
+///
+/// # Errors
+/// An I/O error when `root` itself cannot be read. Entries below it that cannot be read are
+/// returned as [`SkippedFile`]s.
+pub fn find_markdown(root: &Path) -> std::io::Result<(Vec<FoundFile>, Vec<SkippedFile>)> {
+    find_markdown_in(root, &[PathBuf::new()])
+}
+
+/// Like [`find_markdown`], but only under `includes` (files or folders, relative to `root`);
+/// paths stay relative to `root`. The demo project uses it to index `README.md` and `docs/`.
+///
+/// # Errors
+/// An I/O error when `root` or one of `includes` cannot be read.
+pub fn find_markdown_in(
+    root: &Path,
+    includes: &[PathBuf],
+) -> std::io::Result<(Vec<FoundFile>, Vec<SkippedFile>)> {
+    let meta = std::fs::metadata(root)?;
+    if !meta.is_dir() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::NotADirectory,
+            format!("{} is not a folder", root.display()),
+        ));
+    }
+    let mut found = Vec::new();
+    let mut skipped = Vec::new();
+    for include in includes {
+        let start = root.join(include);
+        std::fs::metadata(&start)
+            .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", start.display())))?;
+        walk(root, &start, &mut found, &mut skipped);
+    }
+    found.sort_by(|a, b| a.rel_path.cmp(&b.rel_path));
+    found.dedup_by(|a, b| a.rel_path == b.rel_path);
+    Ok((found, skipped))
+}
+
+fn walk(root: &Path, start: &Path, found: &mut Vec<FoundFile>, skipped: &mut Vec<SkippedFile>) {
+    let walker = walkdir::WalkDir::new(start)
+        .follow_links(true)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| {
+            e.depth() == 0 || {
+                let name = e.file_name().to_string_lossy();
+                !(name.starts_with('.') || name == "node_modules" || name == "target")
+            }
+        });
+    for entry in walker {
+        let entry = match entry {
+            Ok(e) => e,
+            Err(e) => {
+                let rel = e
+                    .path()
+                    .and_then(|p| p.strip_prefix(root).ok())
+                    .map(rel_string)
+                    .unwrap_or_default();
+                skipped.push(SkippedFile {
+                    rel_path: rel,
+                    reason: format!("cannot be read: {e}"),
+                });
+                continue;
+            }
+        };
+        if !entry.file_type().is_file() || !is_markdown(entry.path()) {
+            continue;
+        }
+        let rel_path = entry
+            .path()
+            .strip_prefix(root)
+            .map(rel_string)
+            .unwrap_or_else(|_| entry.path().display().to_string());
+        match entry.metadata() {
+            Ok(m) => found.push(FoundFile {
+                rel_path,
+                abs_path: entry.path().to_path_buf(),
+                size: m.len(),
+            }),
+            Err(e) => skipped.push(SkippedFile {
+                rel_path,
+                reason: format!("cannot be read: {e}"),
+            }),
+        }
+    }
+}
+
+/// Reads a found file as UTF-8 text, or says why it cannot be ingested.
+///
+/// # Errors
+/// A reason for the operator: too large, unreadable, or not UTF-8.
+pub fn read_markdown(file: &FoundFile) -> Result<String, String> {
+    if file.size > MAX_DOCUMENT_BYTES {
+        return Err(format!(
+            "too large ({} bytes; the limit is {} bytes)",
+            file.size, MAX_DOCUMENT_BYTES
+        ));
+    }
+    let bytes = std::fs::read(&file.abs_path).map_err(|e| format!("cannot be read: {e}"))?;
+    String::from_utf8(bytes).map_err(|e| {
+        format!(
+            "is not valid UTF-8 (first bad byte at offset {})",
+            e.utf8_error().valid_up_to()
+        )
+    })
+}
+
+fn is_markdown(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("md") || e.eq_ignore_ascii_case("markdown"))
+}
+
+fn rel_string(p: &Path) -> String {
+    p.components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join("/")
+}

@@ -1,0 +1,92 @@
+//! Native adapters: SQLite files through rusqlite, outbound HTTP through reqwest, documents from
+//! the filesystem, and the wiring of configured providers.
+
+pub mod fs;
+pub mod http;
+pub mod sqlite;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::config::{Config, EmbeddingsConfig, LlmConfig, OpenAiConfig};
+use crate::knowledge::{Knowledge, KnowledgeError};
+use crate::project::ProjectId;
+use crate::providers::extractive::Extractive;
+use crate::providers::openai::{Endpoint, OpenAiChat, OpenAiEmbedder};
+use crate::providers::{Embedder, LanguageModel};
+use crate::rag::Assistant;
+use http::ReqwestClient;
+use sqlite::SqliteFile;
+
+/// How long connecting to a provider may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The SQLite file that holds `project`'s knowledge under `data_dir`.
+pub fn knowledge_path(data_dir: &Path, project: &ProjectId) -> PathBuf {
+    data_dir.join("knowledge").join(format!("{project}.sqlite"))
+}
+
+/// Opens (creating when `create`) `project`'s knowledge under `data_dir`. `Ok(None)` when it
+/// does not exist and `create` is false.
+///
+/// # Errors
+/// [`KnowledgeError`] when the file cannot be opened or its schema applied.
+pub fn open_knowledge(
+    data_dir: &Path,
+    project: &ProjectId,
+    create: bool,
+) -> Result<Option<Knowledge<SqliteFile>>, KnowledgeError> {
+    let path = knowledge_path(data_dir, project);
+    if !create && !path.exists() {
+        return Ok(None);
+    }
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| {
+            crate::platform::sql::SqlError::Database(format!("{}: {e}", parent.display()))
+        })?;
+    }
+    Ok(Some(Knowledge::open(SqliteFile::open(&path)?)?))
+}
+
+fn endpoint(c: &OpenAiConfig, http: &Arc<ReqwestClient>) -> Endpoint {
+    Endpoint {
+        base_url: c.base_url.clone(),
+        api_key: c.api_key.clone(),
+        http: http.clone(),
+    }
+}
+
+/// Builds the assistant the configuration asks for.
+///
+/// # Errors
+/// A message when the HTTP client cannot be created.
+pub fn assistant(config: &Config) -> Result<Assistant, String> {
+    let http = Arc::new(
+        ReqwestClient::new(
+            CONNECT_TIMEOUT,
+            Duration::from_secs(config.provider_timeout_secs),
+        )
+        .map_err(|e| e.to_string())?,
+    );
+    let llm: Arc<dyn LanguageModel> = match &config.llm {
+        LlmConfig::Extractive => Arc::new(Extractive),
+        LlmConfig::OpenAi(c) => Arc::new(OpenAiChat::new(endpoint(c, &http), c.model.clone())),
+    };
+    let embedder: Option<Arc<dyn Embedder>> = match &config.embeddings {
+        EmbeddingsConfig::None => None,
+        EmbeddingsConfig::OpenAi(c) => Some(Arc::new(OpenAiEmbedder::new(
+            endpoint(c, &http),
+            c.model.clone(),
+        ))),
+    };
+    Ok(Assistant::new(llm, embedder))
+}
+
+/// Seconds since the Unix epoch.
+pub fn now_unix() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}

@@ -1,0 +1,329 @@
+//! The offline language model: answers by quoting the retrieved passages, with citations.
+//!
+//! It needs no network and no model weights, so a newcomer's first run and every test can answer
+//! real questions from real documents. It picks the blocks (paragraphs, lists, code blocks) of
+//! the best passages that share the most words with the question, quotes them under the heading
+//! they come from with a `[n]` marker, and streams the result word by word. With no relevant
+//! passage it says plainly that it does not know.
+
+use async_trait::async_trait;
+use futures::{StreamExt, stream};
+use unicode_segmentation::UnicodeSegmentation;
+
+use super::{CompletionRequest, LanguageModel, Passage, ProviderError, TokenStream};
+use crate::knowledge::query::{Stems, terms};
+
+/// What the assistant says when the documents do not answer the question.
+pub const REFUSAL: &str = "I don't know. I couldn't find anything about that in this project's \
+documents, so I won't guess. Try rephrasing the question, or ask about something the \
+documentation covers.";
+
+/// The main quote is cut at a sentence boundary past this many characters.
+const MAIN_QUOTE_CHARS: usize = 900;
+/// A supporting quote from another passage is cut past this many characters.
+const SUPPORT_QUOTE_CHARS: usize = 320;
+/// At most this many passages are quoted.
+const MAX_QUOTED_PASSAGES: usize = 3;
+/// A supporting passage is quoted only if its best block covers this share of the question.
+const SUPPORT_MIN_OVERLAP: f64 = 0.5;
+
+/// The offline model.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Extractive;
+
+#[async_trait]
+impl LanguageModel for Extractive {
+    fn name(&self) -> String {
+        "extractive".into()
+    }
+
+    async fn stream(&self, request: CompletionRequest) -> Result<TokenStream, ProviderError> {
+        let answer = compose(&request.question, &request.passages);
+        Ok(stream::iter(words(&answer).into_iter().map(Ok)).boxed())
+    }
+}
+
+/// Splits text into stream pieces: each word with the whitespace that follows it, so that
+/// concatenating the pieces gives the text back exactly.
+pub fn words(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut in_space = false;
+    for ch in text.chars() {
+        let space = ch.is_whitespace();
+        if in_space && !space {
+            out.push(std::mem::take(&mut cur));
+        }
+        in_space = space;
+        cur.push(ch);
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+/// A Markdown block: a paragraph, a list, a fenced code block, a heading.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Block {
+    text: String,
+    heading: bool,
+    code: bool,
+}
+
+/// Splits Markdown at blank lines, keeping fenced code blocks whole.
+fn blocks(body: &str) -> Vec<Block> {
+    let mut out = Vec::new();
+    let mut cur: Vec<&str> = Vec::new();
+    let mut fence: Option<&str> = None;
+    let flush = |cur: &mut Vec<&str>, out: &mut Vec<Block>| {
+        if cur.is_empty() {
+            return;
+        }
+        let text = cur.join("\n");
+        let first = text.trim_start();
+        out.push(Block {
+            heading: first.starts_with('#'),
+            code: first.starts_with("```") || first.starts_with("~~~"),
+            text,
+        });
+        cur.clear();
+    };
+    for line in body.lines() {
+        let trimmed = line.trim_start();
+        if let Some(f) = fence {
+            cur.push(line);
+            if trimmed.starts_with(f) {
+                fence = None;
+                flush(&mut cur, &mut out);
+            }
+            continue;
+        }
+        if trimmed.starts_with("```") || trimmed.starts_with("~~~") {
+            flush(&mut cur, &mut out);
+            fence = Some(&trimmed[..3]);
+            cur.push(line);
+            continue;
+        }
+        if trimmed.is_empty() {
+            flush(&mut cur, &mut out);
+        } else if trimmed.starts_with('#') {
+            flush(&mut cur, &mut out);
+            cur.push(line);
+            flush(&mut cur, &mut out);
+        } else {
+            cur.push(line);
+        }
+    }
+    flush(&mut cur, &mut out);
+    out
+}
+
+/// Share of the question's stems that occur in `text`.
+fn overlap(stems: &Stems, question: &[String], text: &str) -> f64 {
+    if question.is_empty() {
+        return 0.0;
+    }
+    let have = stems.of_text(text);
+    question
+        .iter()
+        .filter(|q| have.contains(q.as_str()))
+        .count() as f64
+        / question.len() as f64
+}
+
+/// Cuts prose at a sentence boundary once `limit` characters are reached; code is kept whole.
+fn cut(block: &Block, limit: usize) -> String {
+    if block.code || block.text.chars().count() <= limit {
+        return block.text.clone();
+    }
+    // Hard-wrapped Markdown breaks lines mid-sentence, and UAX #29 ends a sentence at every line
+    // break: unwrap prose before looking for sentence ends.
+    let first = block.text.trim_start();
+    let is_list = first.starts_with("- ") || first.starts_with("* ") || first.starts_with("1.");
+    let text = if is_list {
+        block.text.clone()
+    } else {
+        block
+            .text
+            .lines()
+            .map(str::trim)
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let mut out = String::new();
+    for s in text.split_sentence_bounds() {
+        if !out.is_empty() && out.chars().count() + s.chars().count() > limit {
+            break;
+        }
+        out.push_str(s);
+    }
+    let out = out.trim_end().to_owned();
+    if out.chars().count() > limit {
+        // One enormous sentence: cut at a word boundary.
+        let mut cut: String = out.chars().take(limit).collect();
+        if let Some(i) = cut.rfind(char::is_whitespace) {
+            cut.truncate(i);
+        }
+        return format!("{cut} …");
+    }
+    out
+}
+
+/// The best-matching blocks of a passage: the top block, plus the one after it when the top one
+/// introduces it (ends with `:`) or it is code or a list that the top one explains.
+fn quote(stems: &Stems, question: &[String], passage: &Passage, limit: usize) -> (String, f64) {
+    let bs: Vec<Block> = blocks(&passage.body)
+        .into_iter()
+        .filter(|b| !b.heading)
+        .collect();
+    if bs.is_empty() {
+        return (String::new(), 0.0);
+    }
+    let scores: Vec<f64> = bs
+        .iter()
+        .map(|b| overlap(stems, question, &b.text))
+        .collect();
+    let mut best = 0;
+    for (i, s) in scores.iter().enumerate() {
+        if *s > scores[best] {
+            best = i;
+        }
+    }
+    let mut text = cut(&bs[best], limit);
+    if let Some(next) = bs.get(best + 1) {
+        let next_first = next.text.trim_start();
+        let introduces = bs[best].text.trim_end().ends_with(':');
+        let is_list = next_first.starts_with("- ")
+            || next_first.starts_with("* ")
+            || next_first.starts_with("1.");
+        if (introduces || next.code || is_list)
+            && text.chars().count() + next.text.chars().count() <= limit * 2
+        {
+            text.push_str("\n\n");
+            text.push_str(&next.text);
+        }
+    }
+    (text, scores[best])
+}
+
+fn label(p: &Passage) -> String {
+    if p.heading.is_empty() {
+        p.title.clone()
+    } else {
+        p.heading.clone()
+    }
+}
+
+/// Composes the answer to `question` from `passages` (best first). Empty passages: [`REFUSAL`].
+pub fn compose(question: &str, passages: &[Passage]) -> String {
+    let Some(first) = passages.first() else {
+        return REFUSAL.to_owned();
+    };
+    let stems = Stems::default();
+    let q: Vec<String> = terms(question).iter().map(|t| stems.stem(t)).collect();
+    let (main, _) = quote(&stems, &q, first, MAIN_QUOTE_CHARS);
+    let mut out = format!(
+        "According to **{}** [{}]:\n\n{}",
+        label(first),
+        first.n,
+        main.trim_end()
+    );
+    for p in passages.iter().skip(1).take(MAX_QUOTED_PASSAGES - 1) {
+        let (text, score) = quote(&stems, &q, p, SUPPORT_QUOTE_CHARS);
+        if score >= SUPPORT_MIN_OVERLAP && !text.is_empty() && !main.contains(text.trim()) {
+            out.push_str(&format!(
+                "\n\nSee also **{}** [{}]:\n\n{}",
+                label(p),
+                p.n,
+                text.trim_end()
+            ));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn passage(n: u32, heading: &str, body: &str) -> Passage {
+        Passage {
+            n,
+            path: format!("doc{n}.md"),
+            title: "Doc".into(),
+            heading: heading.into(),
+            body: body.into(),
+        }
+    }
+
+    #[test]
+    fn words_concatenate_back_to_the_text() {
+        let t = "Hello  world,\n\n`code` here ";
+        let w = words(t);
+        assert_eq!(w.concat(), t);
+        assert_eq!(w[0], "Hello  ");
+        assert!(w.len() >= 4);
+    }
+
+    #[test]
+    fn no_passages_means_a_plain_refusal() {
+        assert_eq!(compose("anything?", &[]), REFUSAL);
+    }
+
+    #[test]
+    fn quotes_the_block_that_answers_and_cites_it() {
+        let body = "# Keys\n\nKeys sign tokens.\n\nTo rotate the signing key, run this:\n\n```sh\noutpost keys rotate\n```\n\nUnrelated closing words.";
+        let a = compose(
+            "How do I rotate the signing key?",
+            &[passage(1, "Security > Keys", body)],
+        );
+        assert!(
+            a.starts_with("According to **Security > Keys** [1]:"),
+            "{a}"
+        );
+        assert!(a.contains("To rotate the signing key"), "{a}");
+        assert!(
+            a.contains("outpost keys rotate"),
+            "the code block introduced by ':' follows: {a}"
+        );
+        assert!(!a.contains("Unrelated"), "{a}");
+    }
+
+    #[test]
+    fn supporting_passages_are_quoted_only_when_they_match() {
+        let p1 = passage(1, "A", "Rotate the signing key with the CLI.");
+        let p2 = passage(
+            2,
+            "B",
+            "The signing key rotation keeps old tokens valid for an hour.",
+        );
+        let p3 = passage(3, "C", "Bananas are yellow.");
+        let a = compose("rotate signing key", &[p1, p2, p3]);
+        assert!(a.contains("[2]"), "{a}");
+        assert!(!a.contains("[3]"), "{a}");
+    }
+
+    #[test]
+    fn hard_wrapped_prose_is_cut_at_a_sentence_end_not_a_line_end() {
+        let body = format!(
+            "{}\nthat goes on. Second sentence here.",
+            "Keys rotate when the first sentence is long ".repeat(8)
+        );
+        let b = Block {
+            text: body,
+            heading: false,
+            code: false,
+        };
+        let c = cut(&b, 370);
+        assert!(c.ends_with("goes on."), "{c}");
+    }
+
+    #[test]
+    fn long_prose_is_cut_at_a_sentence() {
+        let long = "This sentence talks about rotation of keys. ".repeat(60);
+        let a = compose("rotation keys", &[passage(1, "H", &long)]);
+        assert!(a.chars().count() < MAIN_QUOTE_CHARS + 100, "{}", a.len());
+        assert!(a.trim_end().ends_with('.'));
+    }
+}

@@ -1,0 +1,166 @@
+//! The `outpost` binary as a user runs it: ingest, ask, eval, and its error messages.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn outpost(data: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_outpost"))
+        .args(args)
+        .env("OUTPOST_DATA_DIR", data)
+        .env_remove("OUTPOST_LLM")
+        .env_remove("OUTPOST_EMBEDDINGS")
+        .output()
+        .expect("runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("server/ is in the repo")
+        .to_path_buf()
+}
+
+fn corpus() -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/corpus")
+        .display()
+        .to_string()
+}
+
+#[test]
+fn ingest_then_ask_streams_an_answer_with_sources() {
+    let data = tempfile::tempdir().unwrap();
+    let o = outpost(data.path(), &["ingest", &corpus(), "--project", "acme"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("project acme: 5 documents"), "{out}");
+    assert!(out.contains("2 skipped") && out.contains("MB/s"), "{out}");
+    assert!(
+        stderr(&o).contains("skipped empty.md: is empty"),
+        "{}",
+        stderr(&o)
+    );
+
+    let o = outpost(data.path(), &["ingest", &corpus(), "--project", "acme"]);
+    assert!(
+        stdout(&o).contains("0 indexed, 5 unchanged"),
+        "{}",
+        stdout(&o)
+    );
+
+    let o = outpost(
+        data.path(),
+        &[
+            "ask",
+            "--project",
+            "acme",
+            "how do I rotate the signing key?",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("acme-gateway keys rotate"), "{out}");
+    assert!(
+        out.contains(
+            "Sources:\n  [1] security.md — Security > Signing keys > Rotating the signing key"
+        ),
+        "{out}"
+    );
+}
+
+#[test]
+fn errors_are_clear_and_exit_nonzero() {
+    let data = tempfile::tempdir().unwrap();
+    let o = outpost(data.path(), &["ask", "--project", "ghost", "hello?"]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("project ghost has no documents yet"),
+        "{}",
+        stderr(&o)
+    );
+
+    let o = outpost(
+        data.path(),
+        &["ingest", "/definitely/not/here", "--project", "acme"],
+    );
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("cannot read /definitely/not/here"),
+        "{}",
+        stderr(&o)
+    );
+
+    let o = outpost(data.path(), &["ingest", &corpus(), "--project", "Bad/Id"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("invalid project id"), "{}", stderr(&o));
+
+    outpost(data.path(), &["ingest", &corpus(), "--project", "acme"]);
+    let qa = data.path().join("qa.jsonl");
+    std::fs::write(
+        &qa,
+        "{\"question\":\"a?\",\"expected_source\":null}\n{oops\n",
+    )
+    .unwrap();
+    let o = outpost(
+        data.path(),
+        &["eval", "--project", "acme", "--qa", qa.to_str().unwrap()],
+    );
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("line 2"), "{}", stderr(&o));
+
+    let o = Command::new(env!("CARGO_BIN_EXE_outpost"))
+        .args(["ask", "--project", "acme", "q"])
+        .env("OUTPOST_DATA_DIR", data.path())
+        .env("OUTPOST_LLM", "gpt5")
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("OUTPOST_LLM"), "{}", stderr(&o));
+}
+
+/// The demo knowledge base (README and docs/) with the shipped question file: a regression
+/// guard on retrieval quality. The figures are deterministic (BM25, no model).
+#[test]
+fn demo_questions_find_their_sources_and_unanswerable_ones_are_refused() {
+    let data = tempfile::tempdir().unwrap();
+    let demo = tempfile::tempdir().unwrap();
+    std::fs::copy(repo_root().join("README.md"), demo.path().join("README.md")).unwrap();
+    let docs = demo.path().join("docs");
+    std::fs::create_dir(&docs).unwrap();
+    for e in std::fs::read_dir(repo_root().join("docs")).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), docs.join(e.file_name())).unwrap();
+    }
+    let o = outpost(
+        data.path(),
+        &["ingest", demo.path().to_str().unwrap(), "--project", "demo"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let qa = repo_root().join("server/eval/demo-qa.jsonl");
+    let o = outpost(
+        data.path(),
+        &["eval", "--project", "demo", "--qa", qa.to_str().unwrap()],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    let figure = |name: &str| -> f64 {
+        out.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in {out}"))
+    };
+    assert!(figure("questions") >= 30.0);
+    assert!(figure("recall@5") >= 0.9, "{out}");
+    assert!(figure("MRR@5") >= 0.7, "{out}");
+    assert!(figure("refusal rate") >= 0.75, "{out}");
+    assert!(figure("false refusals") <= 0.1, "{out}");
+}

@@ -1,0 +1,4 @@
+//! Helpers shared by the integration tests: a local OpenAI-compatible stub server.
+#![allow(dead_code)]
+
+pub mod openai_stub;

@@ -1,0 +1,300 @@
+//! Knowledge core, end to end on real SQLite files: ingesting a folder, incremental re-runs,
+//! bad files, retrieval and refusal, hostile questions, and tenant isolation.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use futures::StreamExt;
+use outpost::cli::{IngestReport, ingest_folder};
+use outpost::knowledge::Knowledge;
+use outpost::platform::native::open_knowledge;
+use outpost::platform::native::sqlite::SqliteFile;
+use outpost::project::ProjectId;
+use outpost::providers::extractive::{Extractive, REFUSAL};
+use outpost::rag::{AnswerEvent, AnswerSummary, Assistant};
+
+fn fixture_corpus() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/corpus")
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).unwrap();
+        }
+    }
+}
+
+fn offline() -> Assistant {
+    Assistant::new(Arc::new(Extractive), None)
+}
+
+fn project(data: &Path, id: &str) -> Knowledge<SqliteFile> {
+    open_knowledge(data, &ProjectId::parse(id).unwrap(), true)
+        .unwrap()
+        .unwrap()
+}
+
+async fn ingest(k: &Knowledge<SqliteFile>, dir: &Path) -> IngestReport {
+    ingest_folder(k, &offline(), dir, false).await.unwrap()
+}
+
+async fn answer(k: &Knowledge<SqliteFile>, q: &str) -> (Vec<String>, AnswerSummary) {
+    let a = offline();
+    let hits = a.retrieve(k, q).await.unwrap();
+    let mut events = a.answer("S", &[], q, hits).await.unwrap();
+    let mut deltas = Vec::new();
+    while let Some(e) = events.next().await {
+        match e.unwrap() {
+            AnswerEvent::Delta(d) => deltas.push(d),
+            AnswerEvent::Done(s) => return (deltas, s),
+        }
+    }
+    panic!("the stream ended without Done");
+}
+
+#[tokio::test]
+async fn ingesting_a_folder_indexes_markdown_and_reports_empty_files() {
+    let data = tempfile::tempdir().unwrap();
+    let k = project(data.path(), "acme");
+    let r = ingest(&k, &fixture_corpus()).await;
+    assert_eq!(r.indexed, 5, "{r:?}");
+    let mut skipped: Vec<_> = r
+        .skipped
+        .iter()
+        .map(|s| (s.rel_path.as_str(), s.reason.as_str()))
+        .collect();
+    skipped.sort();
+    assert_eq!(
+        skipped,
+        vec![("blank.md", "is empty"), ("empty.md", "is empty")]
+    );
+    let stats = k.stats().unwrap();
+    assert_eq!(stats.documents, 5);
+    assert!(stats.chunks >= 5);
+    let paths: Vec<String> = k.documents().unwrap().into_iter().map(|d| d.path).collect();
+    assert!(
+        paths.contains(&"api/webhooks.md".to_owned()),
+        "nested folders use / paths: {paths:?}"
+    );
+}
+
+#[tokio::test]
+async fn questions_are_answered_from_the_right_document_with_citations() {
+    let data = tempfile::tempdir().unwrap();
+    let k = project(data.path(), "acme");
+    ingest(&k, &fixture_corpus()).await;
+
+    let (deltas, s) = answer(&k, "How do I rotate the signing key?").await;
+    assert!(deltas.len() > 10, "the answer streams in many pieces");
+    assert_eq!(deltas.concat(), s.text);
+    assert!(s.grounded);
+    assert!(s.text.contains("acme-gateway keys rotate"), "{}", s.text);
+    assert_eq!(s.citations[0].path, "security.md");
+    assert_eq!(
+        s.citations[0].heading,
+        "Security > Signing keys > Rotating the signing key"
+    );
+
+    let (_, s) = answer(&k, "how many times is a webhook delivery retried?").await;
+    assert_eq!(s.citations[0].path, "api/webhooks.md", "{}", s.text);
+    assert!(s.text.contains("five times"), "{}", s.text);
+
+    let (_, s) = answer(&k, "can I get a refund on an annual subscription").await;
+    assert_eq!(s.citations[0].path, "billing.md");
+}
+
+#[tokio::test]
+async fn questions_the_documents_do_not_answer_are_refused() {
+    let data = tempfile::tempdir().unwrap();
+    let k = project(data.path(), "acme");
+    ingest(&k, &fixture_corpus()).await;
+    for q in [
+        "What is the capital of France?",
+        "How do I configure Kubernetes autoscaling?",
+        "??!!",
+        "",
+    ] {
+        let (_, s) = answer(&k, q).await;
+        assert_eq!(s.text, REFUSAL, "{q}");
+        assert!(!s.grounded && s.citations.is_empty(), "{q}");
+    }
+}
+
+#[tokio::test]
+async fn hostile_questions_are_ordinary_searches() {
+    let data = tempfile::tempdir().unwrap();
+    let k = project(data.path(), "acme");
+    ingest(&k, &fixture_corpus()).await;
+    let hostile = [
+        r#"" OR 1=1 --"#,
+        "signing* NEAR(key rotate, 2)",
+        "heading:security",
+        "((((((",
+        "key AND OR NOT",
+        "\u{0}\u{1} null bytes",
+        "🔑 rotate ключ 鍵",
+        &"a very long question ".repeat(500),
+        "'; DROP TABLE chunks; --",
+    ];
+    for q in hostile {
+        let hits = k
+            .search(q, None, 5)
+            .unwrap_or_else(|e| panic!("{q:?}: {e}"));
+        assert!(hits.len() <= 5);
+    }
+    assert_eq!(k.stats().unwrap().documents, 5, "nothing was dropped");
+    let hits = k.search("signing* NEAR(key rotate, 2)", None, 5).unwrap();
+    assert_eq!(hits[0].path, "security.md", "the words still search");
+}
+
+#[tokio::test]
+async fn re_ingesting_reindexes_only_changes_and_removes_deleted_files() {
+    let data = tempfile::tempdir().unwrap();
+    let docs = tempfile::tempdir().unwrap();
+    copy_dir(&fixture_corpus(), docs.path());
+    let k = project(data.path(), "acme");
+    ingest(&k, docs.path()).await;
+
+    let again = ingest(&k, docs.path()).await;
+    assert_eq!((again.indexed, again.unchanged, again.removed), (0, 5, 0));
+
+    std::fs::write(
+        docs.path().join("faq.md"),
+        "# FAQ\n\n## Is there a mobile app?\n\nYes, the Acme Pocket app.\n",
+    )
+    .unwrap();
+    std::fs::remove_file(docs.path().join("billing.md")).unwrap();
+    let r = ingest(&k, docs.path()).await;
+    assert_eq!((r.indexed, r.unchanged, r.removed), (1, 3, 1), "{r:?}");
+    assert!(
+        k.search("refund annual subscription", None, 5)
+            .unwrap()
+            .iter()
+            .all(|h| h.path != "billing.md")
+    );
+    assert_eq!(
+        k.search("mobile app pocket", None, 5).unwrap()[0].path,
+        "faq.md"
+    );
+    assert!(
+        k.search("PostgreSQL", None, 5)
+            .unwrap()
+            .iter()
+            .all(|h| h.path != "faq.md"),
+        "old chunks are gone"
+    );
+}
+
+#[tokio::test]
+async fn bad_files_are_skipped_and_nothing_indexed_is_lost() {
+    let data = tempfile::tempdir().unwrap();
+    let docs = tempfile::tempdir().unwrap();
+    copy_dir(&fixture_corpus(), docs.path());
+    let k = project(data.path(), "acme");
+    ingest(&k, docs.path()).await;
+
+    // The indexed security.md becomes invalid UTF-8; a huge file and a broken link appear.
+    let mut bad = b"# Security\n\nbroken \xff\xfe bytes".to_vec();
+    bad.extend_from_slice(b" and more");
+    std::fs::write(docs.path().join("security.md"), bad).unwrap();
+    let huge = std::fs::File::create(docs.path().join("huge.md")).unwrap();
+    huge.set_len(11 * 1024 * 1024).unwrap();
+    std::os::unix::fs::symlink(
+        docs.path().join("missing-target.md"),
+        docs.path().join("dangling.md"),
+    )
+    .unwrap();
+
+    let r = ingest(&k, docs.path()).await;
+    let reason = |p: &str| {
+        r.skipped
+            .iter()
+            .find(|s| s.rel_path == p)
+            .map(|s| s.reason.clone())
+            .unwrap_or_else(|| panic!("{p} not skipped: {r:?}"))
+    };
+    assert!(
+        reason("security.md").contains("not valid UTF-8"),
+        "{}",
+        reason("security.md")
+    );
+    assert!(reason("huge.md").contains("too large"));
+    assert!(reason("dangling.md").contains("cannot be read"));
+    assert_eq!(r.removed, 0, "a bad file is not a deleted file");
+
+    let (_, s) = answer(&k, "How do I rotate the signing key?").await;
+    assert_eq!(
+        s.citations[0].path, "security.md",
+        "the last good version still answers"
+    );
+}
+
+#[tokio::test]
+async fn a_project_never_sees_another_projects_chunks() {
+    let data = tempfile::tempdir().unwrap();
+    let a_docs = tempfile::tempdir().unwrap();
+    let b_docs = tempfile::tempdir().unwrap();
+    let doc = |secret: &str| {
+        format!(
+            "# Launch\n\n## Launch codes\n\nThe launch code for this project is {secret}. Keep the launch code safe.\n"
+        )
+    };
+    std::fs::write(a_docs.path().join("launch.md"), doc("alpha-seven")).unwrap();
+    std::fs::write(b_docs.path().join("launch.md"), doc("omega-nine")).unwrap();
+    let a = project(data.path(), "tenant-a");
+    let b = project(data.path(), "tenant-b");
+    ingest(&a, a_docs.path()).await;
+    ingest(&b, b_docs.path()).await;
+
+    for q in [
+        "what is the launch code?",
+        "omega nine launch code",
+        "alpha seven omega nine",
+    ] {
+        for h in a.search(q, None, 10).unwrap() {
+            assert!(
+                !h.body.contains("omega"),
+                "project A saw B's chunk for {q:?}"
+            );
+        }
+        for h in b.search(q, None, 10).unwrap() {
+            assert!(
+                !h.body.contains("alpha"),
+                "project B saw A's chunk for {q:?}"
+            );
+        }
+    }
+    let (_, s) = answer(&a, "what is the launch code?").await;
+    assert!(
+        s.text.contains("alpha-seven") && !s.text.contains("omega"),
+        "{}",
+        s.text
+    );
+    // Asking A about B's secret finds nothing relevant.
+    let (_, s) = answer(&a, "omega nine").await;
+    assert_eq!(s.text, REFUSAL);
+}
+
+#[tokio::test]
+async fn knowledge_survives_reopening_the_file() {
+    let data = tempfile::tempdir().unwrap();
+    {
+        let k = project(data.path(), "acme");
+        ingest(&k, &fixture_corpus()).await;
+    }
+    let k = open_knowledge(data.path(), &ProjectId::parse("acme").unwrap(), false)
+        .unwrap()
+        .expect("exists");
+    assert_eq!(k.stats().unwrap().documents, 5);
+    assert!(
+        open_knowledge(data.path(), &ProjectId::parse("other").unwrap(), false)
+            .unwrap()
+            .is_none()
+    );
+}
