@@ -6,6 +6,18 @@
 //!
 //! # Layout
 //! - [`Citation`]: a source an answer relies on, as shown under the answer.
+//! - [`ClientFrame`] / [`ServerFrame`]: the chat session's frames, over a WebSocket or, as a
+//!   fallback, HTTP (server frames as Server-Sent Events, client frames as POST bodies).
+//! - [`EmbedMessage`]: the `postMessage` frames between the host page's loader and the widget.
+//! - [`HistoryItem`], [`Feedback`], [`WidgetConfig`]: request/response types of the widget's
+//!   server functions.
+//! - [`ApiError`]: the JSON error body of every HTTP error.
+
+mod chat;
+mod embed;
+
+pub use chat::*;
+pub use embed::*;
 
 use serde::{Deserialize, Serialize};
 

@@ -9,19 +9,20 @@ use clap::{Parser, Subcommand};
 use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
 
+use crate::auth::{AUDIENCE, Claims, mint};
 use crate::config::Config;
+use crate::http::limits::Limits;
 use crate::knowledge::ingest::{IngestOutcome, ingest_document};
 use crate::knowledge::{DocumentInput, Knowledge};
 use crate::platform::native::fs::{SkippedFile, find_markdown_in, read_markdown};
+use crate::platform::native::server::{ServerOptions, new_secret, open_registry, start};
 use crate::platform::native::sqlite::SqliteFile;
 use crate::platform::native::{assistant, now_unix, open_knowledge};
 use crate::project::ProjectId;
 use crate::rag::eval::{evaluate, parse_qa};
-use crate::rag::prompt::DEFAULT_SYSTEM_PROMPT;
+use crate::rag::prompt::{DEFAULT_SYSTEM_PROMPT, SYSTEM_PROMPT_KEY};
 use crate::rag::{AnswerEvent, Assistant};
-
-/// The setting key of a project's system prompt.
-pub const SYSTEM_PROMPT_KEY: &str = "system_prompt";
+use crate::registry::{Project, is_origin};
 
 /// Outpost: an embeddable assistant that answers from your own documents.
 #[derive(Debug, Parser)]
@@ -57,6 +58,64 @@ pub enum Command {
         project: String,
         /// The question.
         question: String,
+    },
+    /// Serve the assistant: the API, the widget and its loader; with the demo site unless
+    /// `--no-demo`.
+    Serve {
+        /// Where to listen.
+        #[arg(long, default_value = "127.0.0.1:8080", env = "OUTPOST_ADDR")]
+        addr: std::net::SocketAddr,
+        /// Where to serve the demo host page (another origin, as a real site would be).
+        #[arg(long, default_value = "127.0.0.1:8081", env = "OUTPOST_DEMO_ADDR")]
+        demo_addr: std::net::SocketAddr,
+        /// Do not create the demo project nor serve the demo page.
+        #[arg(long)]
+        no_demo: bool,
+        /// The folder holding README.md and docs/ for the demo knowledge base.
+        #[arg(long, default_value = ".")]
+        demo_docs: PathBuf,
+        /// The built widget and loader (`cargo xtask` builds them here).
+        #[arg(
+            long,
+            default_value = "target/outpost-dist",
+            env = "OUTPOST_ASSETS_DIR"
+        )]
+        assets: PathBuf,
+        /// The demo page's files.
+        #[arg(long, default_value = "public")]
+        public: PathBuf,
+    },
+    /// Print an identity token for a visitor of a project (what a site's backend mints).
+    Token {
+        /// The project.
+        #[arg(long, short)]
+        project: String,
+        /// The visitor's id.
+        #[arg(long, default_value = "visitor")]
+        sub: String,
+        /// Lifetime in seconds.
+        #[arg(long, default_value_t = 3600)]
+        ttl: u64,
+    },
+    /// Create or update a project that may embed the assistant; prints its token secret.
+    Project {
+        /// The project id.
+        id: String,
+        /// An origin allowed to embed the widget (repeatable), e.g. https://example.com.
+        #[arg(long = "origin")]
+        origins: Vec<String>,
+        /// The widget's title.
+        #[arg(long, default_value = "Ask our docs")]
+        title: String,
+        /// The widget's greeting.
+        #[arg(long, default_value = "Hi! Ask me anything about our documentation.")]
+        greeting: String,
+        /// The widget's accent color.
+        #[arg(long, default_value = "#3b5bdb")]
+        accent: String,
+        /// Replace the secret with a new one (existing visitors' tokens stop working).
+        #[arg(long)]
+        rotate_secret: bool,
     },
     /// Measure retrieval over a file of `{"question", "expected_source"}` lines.
     Eval {
@@ -138,6 +197,79 @@ pub async fn run(cli: Cli) -> Result<()> {
             let mut out = std::io::stdout().lock();
             ask(&knowledge, &assistant, &question, &mut out).await
         }
+        Command::Serve {
+            addr,
+            demo_addr,
+            no_demo,
+            demo_docs,
+            assets,
+            public,
+        } => {
+            serve(
+                &data_dir,
+                assistant,
+                addr,
+                (!no_demo).then_some(demo_addr),
+                &demo_docs,
+                assets,
+                public,
+            )
+            .await
+        }
+        Command::Token { project, sub, ttl } => {
+            let project = ProjectId::parse(&project)?;
+            let registry = open_registry(&data_dir).map_err(|e| anyhow!(e))?;
+            let p = registry.get(project.as_str())?.ok_or_else(|| anyhow!("project {project} does not exist; create it with `outpost project {project} --origin <site>`"))?;
+            let now = now_unix() as u64;
+            let claims = Claims {
+                sub,
+                project: p.id,
+                exp: now + ttl,
+                nbf: None,
+                iat: Some(now),
+                aud: AUDIENCE.into(),
+            };
+            println!("{}", mint(&claims, p.secret.as_bytes())?);
+            Ok(())
+        }
+        Command::Project {
+            id,
+            origins,
+            title,
+            greeting,
+            accent,
+            rotate_secret,
+        } => {
+            let id = ProjectId::parse(&id)?;
+            for o in &origins {
+                if o != "*" && !is_origin(o) {
+                    bail!(
+                        "{o:?} is not an origin; use scheme://host[:port], e.g. https://example.com"
+                    );
+                }
+            }
+            let registry = open_registry(&data_dir).map_err(|e| anyhow!(e))?;
+            let existing = registry.get(id.as_str())?;
+            let secret = match &existing {
+                Some(p) if !rotate_secret => p.secret.clone(),
+                _ => new_secret(),
+            };
+            let origins = if origins.is_empty() {
+                existing.map(|p| p.allowed_origins).unwrap_or_default()
+            } else {
+                origins
+            };
+            registry.put(&Project {
+                id: id.to_string(),
+                secret: secret.clone(),
+                allowed_origins: origins,
+                title,
+                greeting,
+                accent,
+            })?;
+            println!("project {id} saved; its token secret (HS256) is:\n{secret}");
+            Ok(())
+        }
         Command::Eval {
             project,
             qa,
@@ -186,6 +318,87 @@ pub async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// Creates the demo project (first run) and keeps its knowledge in step with `docs_root`'s
+/// README.md and docs/.
+///
+/// # Errors
+/// When the registry or the knowledge cannot be written.
+pub async fn prepare_demo(
+    data_dir: &Path,
+    assistant: &Assistant,
+    docs_root: &Path,
+    demo_origin: &str,
+) -> Result<IngestReport> {
+    let registry = open_registry(data_dir).map_err(|e| anyhow!(e))?;
+    let secret = registry
+        .get("demo")?
+        .map(|p| p.secret)
+        .unwrap_or_else(new_secret);
+    registry.put(&Project {
+        id: "demo".into(),
+        secret,
+        allowed_origins: vec![demo_origin.to_owned()],
+        title: "Ask Outpost".into(),
+        greeting: "Hi! I answer from Outpost's own documentation. Try: how do I rotate the provider API key?".into(),
+        accent: "#3b5bdb".into(),
+    })?;
+    let project = ProjectId::parse("demo")?;
+    let knowledge = open_knowledge(data_dir, &project, true)?
+        .ok_or_else(|| anyhow!("cannot create the demo knowledge"))?;
+    let includes: Vec<PathBuf> = ["README.md", "docs"]
+        .iter()
+        .map(PathBuf::from)
+        .filter(|p| docs_root.join(p).exists())
+        .collect();
+    if includes.is_empty() {
+        bail!(
+            "{} holds neither README.md nor docs/; pass --demo-docs <folder>",
+            docs_root.display()
+        );
+    }
+    ingest_paths(&knowledge, assistant, docs_root, &includes, false).await
+}
+
+async fn serve(
+    data_dir: &Path,
+    assistant: Assistant,
+    addr: std::net::SocketAddr,
+    demo_addr: Option<std::net::SocketAddr>,
+    demo_docs: &Path,
+    assets: PathBuf,
+    public: PathBuf,
+) -> Result<()> {
+    if let Some(d) = demo_addr {
+        let r = prepare_demo(data_dir, &assistant, demo_docs, &format!("http://{d}")).await?;
+        for s in &r.skipped {
+            eprintln!("demo: skipped {}: {}", s.rel_path, s.reason);
+        }
+    }
+    if !assets.join("embed.js").exists() {
+        eprintln!(
+            "warning: {} has no embed.js; build the widget with `cargo xtask serve`",
+            assets.display()
+        );
+    }
+    let running = start(ServerOptions {
+        data_dir: data_dir.to_owned(),
+        assets_dir: assets,
+        addr,
+        demo_addr,
+        public_dir: public,
+        assistant,
+        limits: Limits::default(),
+    })
+    .await
+    .map_err(|e| anyhow!(e))?;
+    println!("Outpost is serving on http://{}", running.addr);
+    if let Some(d) = running.demo_addr {
+        println!("Demo site: http://{d}/  (open it and click the chat bubble)");
+    }
+    running.wait().await;
+    Ok(())
 }
 
 fn existing(data_dir: &Path, project: &ProjectId) -> Result<Knowledge<SqliteFile>> {

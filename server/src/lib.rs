@@ -11,15 +11,28 @@
 //! - [`providers`]: the language model and embedder ports, with the offline extractive model
 //!   and the OpenAI-compatible clients.
 //! - [`rag`]: retrieval-augmented answers with citations, and retrieval evaluation.
-//! - [`platform`]: the ports (SQL, HTTP) and their native adapters.
+//! - [`auth`]: visitors' identity tokens (HS256 JWT).
+//! - [`registry`]: projects: secrets, allowed origins, widget look.
+//! - [`session`]: the chat session as a state machine without I/O, and its storage.
+//! - [`chat`]: the session hub port and the answer generator both targets share.
+//! - [`render`]: answers from Markdown to safe HTML.
+//! - [`http`]: the one router, its state and error type; [`channels`]: a module per channel.
+//! - [`platform`]: the ports (SQL, HTTP) and their native adapters (actors, WebSocket, assets).
 //! - `cli` (native): the `outpost` command.
 
+pub mod auth;
+pub mod channels;
+pub mod chat;
 pub mod config;
+pub mod http;
 pub mod knowledge;
 pub mod platform;
 pub mod project;
 pub mod providers;
 pub mod rag;
+pub mod registry;
+pub mod render;
+pub mod session;
 
 #[cfg(feature = "native")]
 pub mod cli;

@@ -7,6 +7,9 @@ use crate::providers::{Message, Passage, Role};
 pub const DEFAULT_SYSTEM_PROMPT: &str = "You are the documentation assistant of this project. \
 Answer the visitor's questions helpfully and concisely, in the language of the question.";
 
+/// The knowledge setting that holds a project's own system prompt.
+pub const SYSTEM_PROMPT_KEY: &str = "system_prompt";
+
 /// How many earlier messages of the conversation go into the prompt.
 pub const MAX_HISTORY_TURNS: usize = 20;
 

@@ -2,3 +2,4 @@
 #![allow(dead_code)]
 
 pub mod openai_stub;
+pub mod server;

@@ -74,6 +74,18 @@ fn frame(content: &str) -> String {
     format!("data: {chunk}\n\n")
 }
 
+/// How many pieces `stub-long` streams (then `[1]`), one every [`LONG_PIECE_MS`].
+pub const LONG_PIECES: usize = 40;
+/// Milliseconds between `stub-long`'s pieces.
+pub const LONG_PIECE_MS: u64 = 25;
+
+/// The full text `stub-long` streams.
+pub fn long_text() -> String {
+    let mut t: String = (0..LONG_PIECES).map(|i| format!("w{i} ")).collect();
+    t.push_str("[1]");
+    t
+}
+
 /// The pieces the `stub-ok` model streams: the answer cites passage 1.
 pub const OK_PIECES: [&str; 5] = [
     "The key ",
@@ -111,6 +123,14 @@ async fn chat(State(seen): State<Arc<Mutex<Seen>>>, headers: HeaderMap, body: St
         "stub-stall" => {
             frames.push((0, frame("first ")));
             frames.push((3000, frame("never")));
+        }
+        "stub-long" => {
+            // A long, slow answer: time to cut connections and restart servers mid-answer.
+            for i in 0..LONG_PIECES {
+                frames.push((LONG_PIECE_MS, frame(&format!("w{i} "))));
+            }
+            frames.push((0, frame("[1]")));
+            frames.push((0, "data: [DONE]\n\n".into()));
         }
         "stub-truncated" => {
             frames.push((0, frame("cut ")));

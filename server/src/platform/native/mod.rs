@@ -1,9 +1,13 @@
 //! Native adapters: SQLite files through rusqlite, outbound HTTP through reqwest, documents from
 //! the filesystem, and the wiring of configured providers.
 
+pub mod assets;
 pub mod fs;
 pub mod http;
+pub mod hub;
+pub mod server;
 pub mod sqlite;
+pub mod ws;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -1,0 +1,120 @@
+//! The `postMessage` frames between the host page's loader (`embed.js`) and the widget iframe.
+//!
+//! The loader is emitted by a Rust build step (crate `outpost-embed`) that takes the frame type
+//! names from these enums, so the loader, the widget and the server cannot disagree.
+//!
+//! Handshake: the widget posts `ready` once its Wasm runs (an iframe's `load` event fires before
+//! that, so a config posted on `load` would be lost); the loader answers with `config`.
+
+use serde::{Deserialize, Serialize};
+
+/// Every `postMessage` frame carries this key with this value, so that both sides ignore the
+/// unrelated messages other scripts post.
+pub const EMBED_CHANNEL: &str = "outpost";
+
+/// A frame between the loader and the widget.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum EmbedMessage {
+    /// Widget → loader: the widget runs and waits for its configuration.
+    Ready,
+    /// Loader → widget: the project and the visitor's identity token.
+    Config {
+        /// The project id from `data-project`.
+        project: String,
+        /// The identity token (a JWT from the site's backend), if the site gave one yet.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        token: Option<String>,
+    },
+    /// Loader → widget: a new identity token (`Outpost.identify(token)`).
+    Identify {
+        /// The new token.
+        token: String,
+    },
+    /// Either way: open (`true`) or close (`false`) the panel.
+    Toggle {
+        /// Whether the panel is open.
+        open: bool,
+    },
+    /// Widget → loader: the panel's wanted size in CSS pixels.
+    Resize {
+        /// Width.
+        width: u32,
+        /// Height.
+        height: u32,
+    },
+    /// Widget → loader: something the host page may want to know (unread answers while closed).
+    Unread {
+        /// Unread answers.
+        count: u32,
+    },
+    /// Widget → loader: an error the site should hear about (for example a rejected token).
+    Error {
+        /// Machine-readable cause.
+        code: String,
+        /// A sentence for a person.
+        message: String,
+    },
+}
+
+impl EmbedMessage {
+    /// The `type` tag of every variant, in declaration order: what the loader is built against.
+    pub fn type_names() -> Vec<&'static str> {
+        vec![
+            "ready", "config", "identify", "toggle", "resize", "unread", "error",
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embed_frames_are_pinned() {
+        let cases = [
+            (EmbedMessage::Ready, r#"{"type":"ready"}"#),
+            (
+                EmbedMessage::Config {
+                    project: "acme".into(),
+                    token: Some("t".into()),
+                },
+                r#"{"type":"config","project":"acme","token":"t"}"#,
+            ),
+            (
+                EmbedMessage::Identify { token: "t".into() },
+                r#"{"type":"identify","token":"t"}"#,
+            ),
+            (
+                EmbedMessage::Toggle { open: true },
+                r#"{"type":"toggle","open":true}"#,
+            ),
+            (
+                EmbedMessage::Resize {
+                    width: 360,
+                    height: 480,
+                },
+                r#"{"type":"resize","width":360,"height":480}"#,
+            ),
+            (
+                EmbedMessage::Unread { count: 2 },
+                r#"{"type":"unread","count":2}"#,
+            ),
+            (
+                EmbedMessage::Error {
+                    code: "unauthorized".into(),
+                    message: "m".into(),
+                },
+                r#"{"type":"error","code":"unauthorized","message":"m"}"#,
+            ),
+        ];
+        let mut names = Vec::new();
+        for (frame, json) in cases {
+            assert_eq!(serde_json::to_string(&frame).unwrap(), json);
+            assert_eq!(serde_json::from_str::<EmbedMessage>(json).unwrap(), frame);
+            let v: serde_json::Value = serde_json::from_str(json).unwrap();
+            names.push(v["type"].as_str().unwrap().to_owned());
+        }
+        assert_eq!(names, EmbedMessage::type_names());
+    }
+}

@@ -1,0 +1,196 @@
+//! Visitor identity: HS256 JWTs minted by the site's backend with the project's secret.
+//!
+//! The project comes from the verified token, never from the client's say-so: a token is checked
+//! against the secret of the project it is presented for, and its `project` claim must name that
+//! same project.
+
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, errors::ErrorKind};
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+/// The audience every Outpost identity token must carry.
+pub const AUDIENCE: &str = "outpost";
+
+/// Clock skew tolerated on `exp` and `nbf`, in seconds (RFC 7519 allows "a few minutes"; less is
+/// safer).
+pub const LEEWAY_SECS: u64 = 30;
+
+/// Tokens longer than this are refused before any parsing: a real one is a few hundred bytes.
+pub const MAX_TOKEN_BYTES: usize = 4096;
+
+/// The claims of an identity token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claims {
+    /// The visitor's id on the site.
+    pub sub: String,
+    /// The project the token is for.
+    pub project: String,
+    /// Expiry, Unix seconds (required).
+    pub exp: u64,
+    /// Not valid before, Unix seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<u64>,
+    /// Issued at, Unix seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iat: Option<u64>,
+    /// Audience: must be [`AUDIENCE`].
+    pub aud: String,
+}
+
+/// Why a token was refused. Each maps to a 401 with a message the widget can show.
+#[derive(Debug, Clone, Error, PartialEq, Eq)]
+pub enum AuthError {
+    /// No token was given.
+    #[error("an identity token is required")]
+    Missing,
+    /// The token expired.
+    #[error("the identity token has expired")]
+    Expired,
+    /// The token is not valid yet.
+    #[error("the identity token is not valid yet")]
+    NotYetValid,
+    /// Signature, algorithm, audience, shape or size is wrong.
+    #[error("the identity token is invalid")]
+    Invalid,
+    /// The token is for another project.
+    #[error("the identity token is for another project")]
+    WrongProject,
+}
+
+/// Verifies `token` with `secret` for `project`.
+///
+/// # Errors
+/// [`AuthError`] naming the reason.
+pub fn verify(token: &str, secret: &[u8], project: &str) -> Result<Claims, AuthError> {
+    if token.is_empty() {
+        return Err(AuthError::Missing);
+    }
+    if token.len() > MAX_TOKEN_BYTES {
+        return Err(AuthError::Invalid);
+    }
+    let mut v = Validation::new(Algorithm::HS256);
+    v.leeway = LEEWAY_SECS;
+    v.validate_exp = true;
+    // jsonwebtoken leaves `nbf` unchecked unless asked.
+    v.validate_nbf = true;
+    v.set_audience(&[AUDIENCE]);
+    v.set_required_spec_claims(&["exp", "aud", "sub"]);
+    let data = jsonwebtoken::decode::<Claims>(token, &DecodingKey::from_secret(secret), &v)
+        .map_err(|e| match e.kind() {
+            ErrorKind::ExpiredSignature => AuthError::Expired,
+            ErrorKind::ImmatureSignature => AuthError::NotYetValid,
+            _ => AuthError::Invalid,
+        })?;
+    if data.claims.project != project {
+        return Err(AuthError::WrongProject);
+    }
+    if data.claims.sub.is_empty() || data.claims.sub.len() > 256 {
+        return Err(AuthError::Invalid);
+    }
+    Ok(data.claims)
+}
+
+/// Mints a token (for `outpost token`, the demo page and tests; a site mints its own).
+///
+/// # Errors
+/// Only if the JWT library fails to serialize, which it does not for these claims.
+pub fn mint(claims: &Claims, secret: &[u8]) -> Result<String, jsonwebtoken::errors::Error> {
+    jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        claims,
+        &EncodingKey::from_secret(secret),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &[u8] = b"a-test-secret-of-reasonable-length";
+
+    fn now() -> u64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+    }
+
+    fn claims() -> Claims {
+        Claims {
+            sub: "u1".into(),
+            project: "acme".into(),
+            exp: now() + 600,
+            nbf: None,
+            iat: Some(now()),
+            aud: AUDIENCE.into(),
+        }
+    }
+
+    #[test]
+    fn a_good_token_verifies() {
+        let t = mint(&claims(), SECRET).unwrap();
+        assert_eq!(verify(&t, SECRET, "acme").unwrap().sub, "u1");
+    }
+
+    #[test]
+    fn bad_tokens_say_why() {
+        let t = mint(
+            &Claims {
+                exp: now() - 120,
+                ..claims()
+            },
+            SECRET,
+        )
+        .unwrap();
+        assert_eq!(verify(&t, SECRET, "acme"), Err(AuthError::Expired));
+        let t = mint(
+            &Claims {
+                exp: now() - 10,
+                ..claims()
+            },
+            SECRET,
+        )
+        .unwrap();
+        assert!(verify(&t, SECRET, "acme").is_ok(), "within the leeway");
+        let t = mint(
+            &Claims {
+                nbf: Some(now() + 300),
+                ..claims()
+            },
+            SECRET,
+        )
+        .unwrap();
+        assert_eq!(verify(&t, SECRET, "acme"), Err(AuthError::NotYetValid));
+        let t = mint(
+            &Claims {
+                aud: "other".into(),
+                ..claims()
+            },
+            SECRET,
+        )
+        .unwrap();
+        assert_eq!(verify(&t, SECRET, "acme"), Err(AuthError::Invalid));
+        let t = mint(&claims(), b"another-secret").unwrap();
+        assert_eq!(verify(&t, SECRET, "acme"), Err(AuthError::Invalid));
+        let t = mint(&claims(), SECRET).unwrap();
+        assert_eq!(verify(&t, SECRET, "globex"), Err(AuthError::WrongProject));
+        assert_eq!(verify("", SECRET, "acme"), Err(AuthError::Missing));
+        assert_eq!(verify("a.b.c", SECRET, "acme"), Err(AuthError::Invalid));
+        assert_eq!(
+            verify(&"x".repeat(5000), SECRET, "acme"),
+            Err(AuthError::Invalid)
+        );
+    }
+
+    #[test]
+    fn alg_none_is_refused() {
+        use base64::Engine;
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let header = b64.encode(r#"{"alg":"none","typ":"JWT"}"#);
+        let body = b64.encode(serde_json::to_string(&claims()).unwrap());
+        assert_eq!(
+            verify(&format!("{header}.{body}."), SECRET, "acme"),
+            Err(AuthError::Invalid)
+        );
+    }
+}

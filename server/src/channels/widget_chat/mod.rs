@@ -1,0 +1,281 @@
+//! The widget's chat: sessions, the socket protocol, the HTTP streaming fallback (Server-Sent
+//! Events with the same frames, resumable by `Last-Event-ID`), posting messages, and history.
+//!
+//! Every call carries the visitor's identity token (a WebSocket's first frame, otherwise an
+//! `Authorization: Bearer` header); the project is taken from the verified token, and a session
+//! can only be used by the visitor it was created for.
+//!
+//! # Layout
+//! - [`socket`]: the socket protocol over any `Stream`/`Sink` pair.
+
+pub mod socket;
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::sse::{Event, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use futures::StreamExt;
+use outpost_protocol::{ClientFrame, HistoryItem, ServerFrame};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::auth::Claims;
+use crate::http::{AppError, AppState, bearer, project};
+use crate::registry::Project;
+use crate::session::Input;
+use crate::session::store::SessionOwner;
+
+/// The chat routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/projects/{project}/sessions", post(create_session))
+        .route(
+            "/v1/projects/{project}/sessions/{session}/messages",
+            post(post_message),
+        )
+        .route(
+            "/v1/projects/{project}/sessions/{session}/events",
+            get(events),
+        )
+        .route(
+            "/v1/projects/{project}/sessions/{session}/history",
+            get(history),
+        )
+}
+
+/// Checks that the visitor of `claims` owns `session`.
+///
+/// # Errors
+/// [`AppError`] 404 for an unknown session or one of another visitor (the two look alike, so
+/// session ids cannot be probed).
+pub async fn authorize_session(
+    state: &AppState,
+    project: &Project,
+    claims: &Claims,
+    session: &str,
+) -> Result<(), AppError> {
+    let owner = state.hub.owner(session).await?;
+    match owner {
+        Some(o) if o.project == project.id && o.subject == claims.sub => Ok(()),
+        _ => Err(AppError::not_found("the session")),
+    }
+}
+
+async fn create_session(
+    State(state): State<AppState>,
+    Path(project_id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    let project = project(&state, &project_id).await?;
+    let claims = bearer(&headers, &project)?;
+    let id = state
+        .hub
+        .create(SessionOwner {
+            project: project.id.clone(),
+            subject: claims.sub,
+        })
+        .await?;
+    Ok((StatusCode::CREATED, Json(json!({"session_id": id}))).into_response())
+}
+
+/// Turns a client frame into a session input, checking the rate limit for questions.
+///
+/// # Errors
+/// [`AppError`] 429 when the visitor or project asks too fast, 400 for frames that are not
+/// questions or retries.
+pub fn question_input(
+    state: &AppState,
+    project: &Project,
+    claims: &Claims,
+    frame: ClientFrame,
+    conn: Option<u64>,
+) -> Result<Input, AppError> {
+    match frame {
+        ClientFrame::Ask { client_id, text } => {
+            state
+                .limits
+                .check_question(&project.id, &claims.sub)
+                .map_err(|wait| AppError {
+                    retry_after: Some(wait),
+                    ..AppError::new(
+                        StatusCode::TOO_MANY_REQUESTS,
+                        "rate_limited",
+                        format!("Too many questions. Please wait {wait} s."),
+                    )
+                })?;
+            Ok(Input::Ask {
+                conn,
+                client_id,
+                text,
+            })
+        }
+        ClientFrame::Retry => Ok(Input::Retry { conn }),
+        ClientFrame::Hello { .. } | ClientFrame::Ping => Err(AppError::bad_request(
+            "only ask and retry frames can be posted",
+        )),
+    }
+}
+
+async fn post_message(
+    State(state): State<AppState>,
+    Path((project_id, session)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response, AppError> {
+    let project = project(&state, &project_id).await?;
+    let claims = bearer(&headers, &project)?;
+    authorize_session(&state, &project, &claims, &session).await?;
+    let frame: ClientFrame = serde_json::from_slice(&body)
+        .map_err(|e| AppError::bad_request(format!("the body is not a chat frame: {e}")))?;
+    let input = question_input(&state, &project, &claims, frame, None)?;
+    let replies = state.hub.input(&session, input).await?;
+    for f in &replies {
+        if let ServerFrame::Error { code, message, .. } = f {
+            let code: &'static str = match code.as_str() {
+                "empty_question" => "empty_question",
+                "too_long" => "too_long",
+                "nothing_to_retry" => "nothing_to_retry",
+                _ => "bad_frame",
+            };
+            return Err(AppError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                code,
+                message.clone(),
+            ));
+        }
+    }
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({"accepted": true, "frames": replies})),
+    )
+        .into_response())
+}
+
+#[derive(Deserialize)]
+struct EventsQuery {
+    #[serde(default)]
+    after: Option<u64>,
+}
+
+/// The HTTP streaming fallback: the session's frames as Server-Sent Events, each conversation
+/// frame with `id: <seq>` so that a reconnecting client resumes with `Last-Event-ID`.
+async fn events(
+    State(state): State<AppState>,
+    Path((project_id, session)): Path<(String, String)>,
+    Query(q): Query<EventsQuery>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    let project = project(&state, &project_id).await?;
+    let claims = bearer(&headers, &project)?;
+    authorize_session(&state, &project, &claims, &session).await?;
+    let last_event_id = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    let after = last_event_id.or(q.after).unwrap_or(0);
+    let sub = state.hub.join(&session, after).await?;
+    let hub = state.hub.clone();
+    let conn = sub.conn;
+    // Leaves the session when the client goes away and the stream is dropped.
+    let guard = LeaveOnDrop {
+        hub: Some(hub),
+        session: session.clone(),
+        conn,
+    };
+    let stream = sub.frames.map(move |frame| {
+        let _keep = &guard;
+        let data = serde_json::to_string(&frame).unwrap_or_default();
+        let mut event = Event::default().data(data);
+        if let Some(seq) = frame.seq() {
+            event = event.id(seq.to_string());
+        }
+        Ok::<_, std::convert::Infallible>(event)
+    });
+    let mut resp = Sse::new(stream).into_response();
+    // Stops proxies (and `wrangler dev`) from buffering or compressing the stream.
+    resp.headers_mut().insert(
+        "content-encoding",
+        axum::http::HeaderValue::from_static("identity"),
+    );
+    resp.headers_mut().insert(
+        "cache-control",
+        axum::http::HeaderValue::from_static("no-cache"),
+    );
+    Ok(resp)
+}
+
+struct LeaveOnDrop {
+    hub: Option<std::sync::Arc<dyn crate::chat::SessionHub>>,
+    session: String,
+    conn: u64,
+}
+
+impl Drop for LeaveOnDrop {
+    fn drop(&mut self) {
+        if let Some(hub) = self.hub.take() {
+            hub.leave(&self.session, self.conn);
+        }
+    }
+}
+
+/// The conversation so far, as messages.
+pub fn history_items(frames: Vec<ServerFrame>) -> Vec<HistoryItem> {
+    let mut items: Vec<HistoryItem> = Vec::new();
+    for f in frames {
+        match f {
+            ServerFrame::Message {
+                id,
+                author,
+                text,
+                html,
+                citations,
+                ..
+            } => items.push(HistoryItem {
+                id,
+                author,
+                text,
+                html,
+                citations,
+            }),
+            ServerFrame::AnswerStart { id, .. } => items.push(HistoryItem {
+                id,
+                author: outpost_protocol::Author::Assistant,
+                text: String::new(),
+                html: None,
+                citations: vec![],
+            }),
+            ServerFrame::Delta { id, text, .. } => {
+                if let Some(item) = items.iter_mut().rev().find(|i| i.id == id) {
+                    item.text.push_str(&text);
+                }
+            }
+            ServerFrame::AnswerEnd {
+                id,
+                html,
+                citations,
+                ..
+            } => {
+                if let Some(item) = items.iter_mut().rev().find(|i| i.id == id) {
+                    item.html = Some(html);
+                    item.citations = citations;
+                }
+            }
+            _ => {}
+        }
+    }
+    items
+}
+
+async fn history(
+    State(state): State<AppState>,
+    Path((project_id, session)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Json<Vec<HistoryItem>>, AppError> {
+    let project = project(&state, &project_id).await?;
+    let claims = bearer(&headers, &project)?;
+    authorize_session(&state, &project, &claims, &session).await?;
+    Ok(Json(history_items(state.hub.history(&session).await?)))
+}

@@ -1,0 +1,77 @@
+//! Rate limits per visitor and per project (GCRA, by `governor`).
+
+use std::num::NonZeroU32;
+
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+
+/// Questions per minute one visitor may ask.
+pub const USER_PER_MINUTE: u32 = 20;
+/// Questions one visitor may ask in a burst.
+pub const USER_BURST: u32 = 5;
+/// Questions per minute a whole project may receive.
+pub const PROJECT_PER_MINUTE: u32 = 600;
+
+/// The limiters.
+pub struct Limits {
+    user: DefaultKeyedRateLimiter<(String, String)>,
+    project: DefaultKeyedRateLimiter<String>,
+}
+
+fn nz(n: u32) -> NonZeroU32 {
+    NonZeroU32::new(n.max(1)).expect("max(1) is non-zero")
+}
+
+impl Limits {
+    /// Limits of `user_per_minute` (bursts of `user_burst`) per visitor and `project_per_minute`
+    /// per project.
+    pub fn new(user_per_minute: u32, user_burst: u32, project_per_minute: u32) -> Self {
+        Limits {
+            user: RateLimiter::keyed(
+                Quota::per_minute(nz(user_per_minute)).allow_burst(nz(user_burst)),
+            ),
+            project: RateLimiter::keyed(
+                Quota::per_minute(nz(project_per_minute)).allow_burst(nz(project_per_minute / 10)),
+            ),
+        }
+    }
+
+    /// Whether `user` of `project` may ask now; `Err(seconds)` to wait otherwise.
+    ///
+    /// # Errors
+    /// The whole seconds to wait before asking again.
+    pub fn check_question(&self, project: &str, user: &str) -> Result<(), u64> {
+        let clock = DefaultClock::default();
+        let wait = |nu: governor::NotUntil<_>| nu.wait_time_from(clock.now()).as_secs().max(1);
+        self.project.check_key(&project.to_owned()).map_err(wait)?;
+        self.user
+            .check_key(&(project.to_owned(), user.to_owned()))
+            .map_err(wait)?;
+        // Keep memory bounded under many distinct visitors.
+        if self.user.len() > 100_000 {
+            self.user.retain_recent();
+        }
+        Ok(())
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits::new(USER_PER_MINUTE, USER_BURST, PROJECT_PER_MINUTE)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_burst_is_allowed_then_refused_with_a_wait() {
+        let l = Limits::new(6, 2, 1000);
+        assert!(l.check_question("p", "u").is_ok());
+        assert!(l.check_question("p", "u").is_ok());
+        let wait = l.check_question("p", "u").unwrap_err();
+        assert!((1..=10).contains(&wait), "{wait}");
+        assert!(l.check_question("p", "other").is_ok(), "per visitor");
+    }
+}

@@ -1,0 +1,180 @@
+//! The HTTP layer: one axum router for both targets, its state, and its error type.
+//!
+//! Every handler has the same shape (state, extractors, typed result); every error is an
+//! [`AppError`] that becomes a status code and `{"error": {"code", "message"}}`.
+//!
+//! # Layout
+//! - [`limits`]: per-visitor and per-project rate limits.
+
+pub mod limits;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use axum::Json;
+use axum::Router;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use outpost_protocol::{ApiError, ApiErrorBody};
+use serde_json::json;
+
+use crate::auth::{self, AuthError, Claims};
+use crate::chat::{HubError, SessionHub};
+use crate::registry::Project;
+
+/// Finds projects (a SQLite table natively, D1 on Workers).
+#[async_trait]
+pub trait ProjectDirectory: Send + Sync {
+    /// The project `id`, if it exists.
+    ///
+    /// # Errors
+    /// A message when the directory cannot be read.
+    async fn get(&self, id: &str) -> Result<Option<Project>, String>;
+}
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    /// Projects.
+    pub projects: Arc<dyn ProjectDirectory>,
+    /// Chat sessions.
+    pub hub: Arc<dyn SessionHub>,
+    /// Rate limits.
+    pub limits: Arc<limits::Limits>,
+}
+
+/// An error a handler returns: a status, a machine-readable code and a sentence for a person.
+/// Details that could help an attacker are logged, not returned.
+#[derive(Debug)]
+pub struct AppError {
+    /// The HTTP status.
+    pub status: StatusCode,
+    /// Machine-readable cause.
+    pub code: &'static str,
+    /// A sentence for a person.
+    pub message: String,
+    /// Seconds to wait, for 429.
+    pub retry_after: Option<u64>,
+}
+
+impl AppError {
+    /// An error with this status, code and message.
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        AppError {
+            status,
+            code,
+            message: message.into(),
+            retry_after: None,
+        }
+    }
+
+    /// 404 for a missing thing.
+    pub fn not_found(what: &str) -> Self {
+        AppError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("{what} was not found"),
+        )
+    }
+
+    /// 400 for a malformed request.
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        AppError::new(StatusCode::BAD_REQUEST, "bad_request", message)
+    }
+
+    /// 500, with the detail logged only.
+    pub fn internal(detail: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %detail, "internal error");
+        AppError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "Something went wrong on our side. Please try again.",
+        )
+    }
+}
+
+impl From<AuthError> for AppError {
+    fn from(e: AuthError) -> Self {
+        let code = match e {
+            AuthError::Missing => "missing_token",
+            AuthError::Expired => "token_expired",
+            AuthError::NotYetValid => "token_not_yet_valid",
+            AuthError::Invalid => "invalid_token",
+            AuthError::WrongProject => "wrong_project",
+        };
+        AppError::new(StatusCode::UNAUTHORIZED, code, e.to_string())
+    }
+}
+
+impl From<HubError> for AppError {
+    fn from(e: HubError) -> Self {
+        match e {
+            HubError::NotFound => AppError::not_found("the session"),
+            HubError::Storage(d) => AppError::internal(d),
+        }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let body = ApiError {
+            error: ApiErrorBody {
+                code: self.code.into(),
+                message: self.message,
+            },
+        };
+        let mut resp = (self.status, Json(body)).into_response();
+        if let Some(s) = self.retry_after {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(s));
+        }
+        resp
+    }
+}
+
+/// Looks up `project` or answers 404.
+///
+/// # Errors
+/// [`AppError`] 404 when there is no such project, 500 when the directory fails.
+pub async fn project(state: &AppState, project: &str) -> Result<Project, AppError> {
+    state
+        .projects
+        .get(project)
+        .await
+        .map_err(AppError::internal)?
+        .ok_or_else(|| AppError::not_found("the project"))
+}
+
+/// Verifies the `Authorization: Bearer` token of a request for `project`.
+///
+/// # Errors
+/// [`AppError`] 401 naming what is wrong with the token.
+pub fn bearer(headers: &HeaderMap, project: &Project) -> Result<Claims, AppError> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    Ok(auth::verify(
+        token.trim(),
+        project.secret.as_bytes(),
+        &project.id,
+    )?)
+}
+
+/// `GET /health`: the service's name and version.
+async fn health() -> Json<serde_json::Value> {
+    Json(json!({"status": "ok", "service": "outpost", "version": env!("CARGO_PKG_VERSION")}))
+}
+
+/// The router shared by both targets: health and the channels. Platform routes (the native
+/// WebSocket upgrade and static files, or the Workers' Durable Object forwarding) are merged in
+/// by the entry points.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/health", get(health))
+        .merge(crate::channels::widget_chat::routes())
+        .fallback(|| async { AppError::not_found("this page") })
+        .with_state(state)
+}

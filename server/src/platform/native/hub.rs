@@ -1,0 +1,475 @@
+//! The native session hub: one tokio task (actor) per active session drives the session state
+//! machine, carries out its effects (SQLite writes, sends to sockets, answer generation), and
+//! stops after a while without sockets or work. The state machine holds the logic; this file
+//! only does the I/O.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use futures::StreamExt;
+use futures::channel::mpsc::{UnboundedSender, unbounded};
+use futures::channel::oneshot;
+use outpost_protocol::ServerFrame;
+use rand::RngCore;
+
+use super::now_unix;
+use super::sqlite::SqliteFile;
+use crate::chat::{HubError, SessionHub, Subscription, generate};
+use crate::knowledge::Knowledge;
+use crate::project::ProjectId;
+use crate::rag::Assistant;
+use crate::rag::prompt::{DEFAULT_SYSTEM_PROMPT, SYSTEM_PROMPT_KEY};
+use crate::session::store::{SessionOwner, SessionStore};
+use crate::session::{ConnId, Effect, Input, Session};
+
+/// An actor with no socket and no answer in progress stops after this long.
+pub const IDLE_STOP: Duration = Duration::from_secs(60);
+
+/// Opens a project's knowledge (shared between sessions of the project).
+pub trait KnowledgeSource: Send + Sync {
+    /// The knowledge of `project`.
+    ///
+    /// # Errors
+    /// A message when it cannot be opened.
+    fn knowledge(&self, project: &ProjectId) -> Result<Arc<Knowledge<SqliteFile>>, String>;
+}
+
+/// Knowledge files under a data folder, opened once and kept.
+pub struct KnowledgeDir {
+    dir: std::path::PathBuf,
+    open: Mutex<HashMap<ProjectId, Arc<Knowledge<SqliteFile>>>>,
+}
+
+impl KnowledgeDir {
+    /// Knowledge under `data_dir`.
+    pub fn new(data_dir: impl Into<std::path::PathBuf>) -> Self {
+        KnowledgeDir {
+            dir: data_dir.into(),
+            open: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+impl KnowledgeSource for KnowledgeDir {
+    fn knowledge(&self, project: &ProjectId) -> Result<Arc<Knowledge<SqliteFile>>, String> {
+        let mut open = self
+            .open
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(k) = open.get(project) {
+            return Ok(k.clone());
+        }
+        let k = super::open_knowledge(&self.dir, project, true)
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("cannot open the knowledge of {project}"))?;
+        let k = Arc::new(k);
+        open.insert(project.clone(), k.clone());
+        Ok(k)
+    }
+}
+
+enum Command {
+    Join {
+        after: u64,
+        socket: UnboundedSender<ServerFrame>,
+        reply: oneshot::Sender<ConnId>,
+    },
+    Leave {
+        conn: ConnId,
+    },
+    Input {
+        input: Input,
+        reply: Option<oneshot::Sender<Vec<ServerFrame>>>,
+    },
+    History {
+        reply: oneshot::Sender<Vec<ServerFrame>>,
+    },
+}
+
+struct Shared {
+    store: SessionStore<SqliteFile>,
+    knowledge: Arc<dyn KnowledgeSource>,
+    assistant: Assistant,
+    actors: Mutex<HashMap<String, UnboundedSender<Command>>>,
+    next_conn: AtomicU64,
+    /// Every task the hub spawned (actors, answer generators), so that stopping the server
+    /// stops them too.
+    tasks: Mutex<Vec<tokio::task::AbortHandle>>,
+}
+
+impl Shared {
+    fn spawn<F: std::future::Future<Output = ()> + Send + 'static>(&self, f: F) {
+        let handle = tokio::spawn(f).abort_handle();
+        let mut tasks = self
+            .tasks
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        tasks.retain(|t| !t.is_finished());
+        tasks.push(handle);
+    }
+}
+
+/// Sessions as actors over one SQLite file.
+#[derive(Clone)]
+pub struct NativeHub {
+    shared: Arc<Shared>,
+}
+
+impl NativeHub {
+    /// A hub storing sessions in `store`, answering with `assistant` from `knowledge`.
+    pub fn new(
+        store: SessionStore<SqliteFile>,
+        knowledge: Arc<dyn KnowledgeSource>,
+        assistant: Assistant,
+    ) -> Self {
+        NativeHub {
+            shared: Arc::new(Shared {
+                store,
+                knowledge,
+                assistant,
+                actors: Mutex::new(HashMap::new()),
+                next_conn: AtomicU64::new(1),
+                tasks: Mutex::new(Vec::new()),
+            }),
+        }
+    }
+
+    /// Stops every session actor and answer in progress, as a crash would (their sockets close;
+    /// what was stored stays).
+    pub fn abort_all(&self) {
+        for t in self
+            .shared
+            .tasks
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .drain(..)
+        {
+            t.abort();
+        }
+        self.shared
+            .actors
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clear();
+    }
+
+    /// How many session actors are running.
+    pub fn active_sessions(&self) -> usize {
+        self.shared
+            .actors
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .len()
+    }
+
+    /// Sends `cmd` to the session's actor, starting it when needed. The send happens under the
+    /// map's lock, so an actor that is stopping (it removes itself under the same lock, after
+    /// checking its mailbox is empty) never loses a command.
+    fn send(&self, session: &str, cmd: Command) -> Result<(), HubError> {
+        let lock = || {
+            self.shared
+                .actors
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        };
+        let running = |actors: &HashMap<String, UnboundedSender<Command>>| {
+            actors.get(session).filter(|tx| !tx.is_closed()).cloned()
+        };
+        let cmd = {
+            let actors = lock();
+            match running(&actors) {
+                Some(tx) => {
+                    return tx
+                        .unbounded_send(cmd)
+                        .map_err(|_| HubError::Storage("session actor stopped".into()));
+                }
+                None => cmd,
+            }
+        };
+        // Not running: look the session up (outside the lock: it is a database read), then
+        // start its actor unless another caller did meanwhile.
+        let owner = self
+            .shared
+            .store
+            .owner(session)
+            .map_err(|e| HubError::Storage(e.to_string()))?
+            .ok_or(HubError::NotFound)?;
+        let mut actors = lock();
+        if let Some(tx) = running(&actors) {
+            return tx
+                .unbounded_send(cmd)
+                .map_err(|_| HubError::Storage("session actor stopped".into()));
+        }
+        let (tx, rx) = unbounded();
+        tx.unbounded_send(cmd)
+            .map_err(|_| HubError::Storage("session actor stopped".into()))?;
+        actors.insert(session.to_owned(), tx.clone());
+        let shared = self.shared.clone();
+        let id = session.to_owned();
+        self.shared
+            .spawn(async move { run_actor(shared, id, owner, tx, rx).await });
+        Ok(())
+    }
+}
+
+async fn run_actor(
+    shared: Arc<Shared>,
+    id: String,
+    owner: SessionOwner,
+    me: UnboundedSender<Command>,
+    mut rx: futures::channel::mpsc::UnboundedReceiver<Command>,
+) {
+    let frames = match shared.store.frames(&id) {
+        Ok(f) => f,
+        Err(e) => {
+            tracing::error!(session = %id, error = %e, "cannot load session");
+            shared
+                .actors
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .remove(&id);
+            return;
+        }
+    };
+    let (mut session, effects) = Session::restore(id.clone(), frames);
+    let mut sockets: HashMap<ConnId, UnboundedSender<ServerFrame>> = HashMap::new();
+    let mut ctx = Ctx {
+        shared: &shared,
+        owner: &owner,
+        me: &me,
+    };
+    ctx.run(&session, &mut sockets, effects, None);
+    loop {
+        let cmd = match tokio::time::timeout(IDLE_STOP, rx.next()).await {
+            Ok(Some(cmd)) => cmd,
+            Ok(None) => break,
+            Err(_) => {
+                if sockets.is_empty() && !session.is_answering() {
+                    let mut actors = shared
+                        .actors
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                    // Commands are only sent under this lock: an empty mailbox now stays empty.
+                    if let Ok(cmd) = rx.try_recv() {
+                        drop(actors);
+                        ctx.handle(&mut session, &mut sockets, cmd);
+                        continue;
+                    }
+                    actors.remove(&id);
+                    break;
+                }
+                continue;
+            }
+        };
+        ctx = Ctx {
+            shared: &shared,
+            owner: &owner,
+            me: &me,
+        };
+        ctx.handle(&mut session, &mut sockets, cmd);
+    }
+}
+
+struct Ctx<'a> {
+    shared: &'a Arc<Shared>,
+    owner: &'a SessionOwner,
+    me: &'a UnboundedSender<Command>,
+}
+
+impl Ctx<'_> {
+    fn handle(
+        &mut self,
+        session: &mut Session,
+        sockets: &mut HashMap<ConnId, UnboundedSender<ServerFrame>>,
+        cmd: Command,
+    ) {
+        match cmd {
+            Command::Join {
+                after,
+                socket,
+                reply,
+            } => {
+                let conn = self.shared.next_conn.fetch_add(1, Ordering::Relaxed);
+                sockets.insert(conn, socket);
+                let effects = session.apply(Input::Join { conn, after });
+                self.run(session, sockets, effects, None);
+                let _ = reply.send(conn);
+            }
+            Command::Leave { conn } => {
+                sockets.remove(&conn);
+            }
+            Command::Input { input, reply } => {
+                let effects = session.apply(input);
+                let mut direct = Vec::new();
+                self.run(session, sockets, effects, Some(&mut direct));
+                if let Some(r) = reply {
+                    let _ = r.send(direct);
+                }
+            }
+            Command::History { reply } => {
+                let _ = reply.send(session.replay(0));
+            }
+        }
+    }
+
+    fn run(
+        &mut self,
+        session: &Session,
+        sockets: &mut HashMap<ConnId, UnboundedSender<ServerFrame>>,
+        effects: Vec<Effect>,
+        mut direct: Option<&mut Vec<ServerFrame>>,
+    ) {
+        for effect in effects {
+            match effect {
+                Effect::Persist(frame) => {
+                    if let Err(e) = self.shared.store.append(session.id(), &frame) {
+                        // Nothing after an unstored frame may be sent: the client would hold
+                        // what a restart cannot give back.
+                        tracing::error!(session = %session.id(), error = %e, "cannot store frame");
+                        let err = ServerFrame::Error {
+                            code: "storage_error".into(),
+                            message: "The message could not be saved. Please try again.".into(),
+                            retry_after: None,
+                        };
+                        sockets.retain(|_, s| s.unbounded_send(err.clone()).is_ok());
+                        return;
+                    }
+                }
+                Effect::Send {
+                    conn: Some(c),
+                    frame,
+                } => {
+                    if let Some(s) = sockets.get(&c)
+                        && s.unbounded_send(frame).is_err()
+                    {
+                        sockets.remove(&c);
+                    }
+                }
+                Effect::Send { conn: None, frame } => {
+                    if let Some(d) = direct.as_deref_mut() {
+                        d.push(frame);
+                    }
+                }
+                Effect::Broadcast(frame) => {
+                    sockets.retain(|_, s| s.unbounded_send(frame.clone()).is_ok());
+                }
+                Effect::Generate {
+                    answer_id,
+                    question,
+                    history,
+                } => {
+                    let shared = self.shared.clone();
+                    let me = self.me.clone();
+                    let project = self.owner.project.clone();
+                    self.shared.clone().spawn(async move {
+                        let inputs = match ProjectId::parse(&project)
+                            .map_err(|e| e.to_string())
+                            .and_then(|p| shared.knowledge.knowledge(&p))
+                        {
+                            Ok(k) => {
+                                let system = k
+                                    .setting(SYSTEM_PROMPT_KEY)
+                                    .ok()
+                                    .flatten()
+                                    .unwrap_or_else(|| DEFAULT_SYSTEM_PROMPT.to_owned());
+                                generate(
+                                    &shared.assistant,
+                                    &k,
+                                    &system,
+                                    answer_id,
+                                    &question,
+                                    &history,
+                                )
+                                .await
+                            }
+                            Err(e) => futures::stream::iter([Input::Failed {
+                                answer_id,
+                                code: "knowledge_error".into(),
+                                message: format!("The documents could not be opened: {e}"),
+                            }])
+                            .boxed(),
+                        };
+                        let mut inputs = inputs;
+                        while let Some(input) = inputs.next().await {
+                            if me
+                                .unbounded_send(Command::Input { input, reply: None })
+                                .is_err()
+                            {
+                                break;
+                            }
+                        }
+                    });
+                }
+            }
+        }
+    }
+}
+
+fn random_id() -> String {
+    let mut bytes = [0u8; 16];
+    rand::rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+#[async_trait]
+impl SessionHub for NativeHub {
+    async fn create(&self, owner: SessionOwner) -> Result<String, HubError> {
+        let id = random_id();
+        self.shared
+            .store
+            .create(&id, &owner, now_unix())
+            .map_err(|e| HubError::Storage(e.to_string()))?;
+        Ok(id)
+    }
+
+    async fn owner(&self, session: &str) -> Result<Option<SessionOwner>, HubError> {
+        self.shared
+            .store
+            .owner(session)
+            .map_err(|e| HubError::Storage(e.to_string()))
+    }
+
+    async fn join(&self, session: &str, after: u64) -> Result<Subscription, HubError> {
+        let (socket, frames) = unbounded();
+        let (reply, conn) = oneshot::channel();
+        self.send(
+            session,
+            Command::Join {
+                after,
+                socket,
+                reply,
+            },
+        )?;
+        let conn = conn
+            .await
+            .map_err(|_| HubError::Storage("session actor stopped".into()))?;
+        Ok(Subscription { conn, frames })
+    }
+
+    async fn input(&self, session: &str, input: Input) -> Result<Vec<ServerFrame>, HubError> {
+        let (reply, rx) = oneshot::channel();
+        self.send(
+            session,
+            Command::Input {
+                input,
+                reply: Some(reply),
+            },
+        )?;
+        rx.await
+            .map_err(|_| HubError::Storage("session actor stopped".into()))
+    }
+
+    fn leave(&self, session: &str, conn: ConnId) {
+        let _ = self.send(session, Command::Leave { conn });
+    }
+
+    async fn history(&self, session: &str) -> Result<Vec<ServerFrame>, HubError> {
+        let (reply, rx) = oneshot::channel();
+        self.send(session, Command::History { reply })?;
+        rx.await
+            .map_err(|_| HubError::Storage("session actor stopped".into()))
+    }
+}

@@ -1,0 +1,240 @@
+//! The native server: the shared router plus the native routes (WebSocket, assets), on a
+//! listener; optionally the demo host page on a second listener (another origin, as a real
+//! site would be).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use rand::RngCore;
+use tokio::net::TcpListener;
+use tower_http::compression::CompressionLayer;
+
+use super::hub::{KnowledgeDir, NativeHub};
+use super::sqlite::SqliteFile;
+use super::{assets, ws};
+use crate::auth::{AUDIENCE, Claims, mint};
+use crate::http::limits::Limits;
+use crate::http::{AppState, ProjectDirectory, router};
+use crate::rag::Assistant;
+use crate::registry::{Project, Registry};
+use crate::session::store::SessionStore;
+
+/// The native project directory.
+pub struct SqliteProjects(pub Registry<SqliteFile>);
+
+#[async_trait]
+impl ProjectDirectory for SqliteProjects {
+    async fn get(&self, id: &str) -> Result<Option<Project>, String> {
+        self.0.get(id).map_err(|e| e.to_string())
+    }
+}
+
+/// The main database file under a data folder (projects and sessions).
+pub fn main_db(data_dir: &Path) -> PathBuf {
+    data_dir.join("outpost.sqlite")
+}
+
+/// Opens the project registry under `data_dir`.
+///
+/// # Errors
+/// A message when the file cannot be opened.
+pub fn open_registry(data_dir: &Path) -> Result<Registry<SqliteFile>, String> {
+    std::fs::create_dir_all(data_dir).map_err(|e| format!("{}: {e}", data_dir.display()))?;
+    let db = SqliteFile::open(&main_db(data_dir)).map_err(|e| e.to_string())?;
+    Registry::open(db).map_err(|e| e.to_string())
+}
+
+/// A new random secret for a project (256 bits, hex).
+pub fn new_secret() -> String {
+    let mut b = [0u8; 32];
+    rand::rng().fill_bytes(&mut b);
+    hex::encode(b)
+}
+
+/// What to serve.
+pub struct ServerOptions {
+    /// The data folder.
+    pub data_dir: PathBuf,
+    /// The built assets folder (`embed.js`, `widget/`).
+    pub assets_dir: PathBuf,
+    /// Where to listen.
+    pub addr: SocketAddr,
+    /// Where to serve the demo host page, if at all.
+    pub demo_addr: Option<SocketAddr>,
+    /// Where the demo page's files are (`public/`).
+    pub public_dir: PathBuf,
+    /// The providers.
+    pub assistant: Assistant,
+    /// Rate limits.
+    pub limits: Limits,
+}
+
+/// A running server.
+pub struct Running {
+    /// The API's address.
+    pub addr: SocketAddr,
+    /// The demo page's address.
+    pub demo_addr: Option<SocketAddr>,
+    /// The hub, for introspection in tests.
+    pub hub: NativeHub,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Running {
+    /// Stops serving (in-flight connections are dropped, as in a crash).
+    pub fn abort(self) {
+        for t in self.tasks {
+            t.abort();
+        }
+        self.hub.abort_all();
+    }
+
+    /// Waits until the server stops (it does not, unless it fails).
+    pub async fn wait(self) {
+        for t in self.tasks {
+            let _ = t.await;
+        }
+    }
+}
+
+/// Builds the native app: shared router, socket, assets.
+pub fn app(state: AppState, assets_dir: PathBuf) -> Router {
+    router(state.clone())
+        .merge(ws::routes().with_state(state.clone()))
+        .merge(assets::routes(assets_dir).with_state(state))
+        .layer(CompressionLayer::new())
+}
+
+/// Opens storage, binds the listeners and starts serving.
+///
+/// # Errors
+/// A message when storage cannot be opened or an address cannot be bound.
+pub async fn start(opts: ServerOptions) -> Result<Running, String> {
+    let registry = open_registry(&opts.data_dir)?;
+    let sessions =
+        SessionStore::open(SqliteFile::open(&main_db(&opts.data_dir)).map_err(|e| e.to_string())?)
+            .map_err(|e| e.to_string())?;
+    let hub = NativeHub::new(
+        sessions,
+        Arc::new(KnowledgeDir::new(&opts.data_dir)),
+        opts.assistant,
+    );
+    let projects = Arc::new(SqliteProjects(registry));
+    let state = AppState {
+        projects: projects.clone(),
+        hub: Arc::new(hub.clone()),
+        limits: Arc::new(opts.limits),
+    };
+    let listener = TcpListener::bind(opts.addr)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", opts.addr))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let app = app(state, opts.assets_dir.clone());
+    let mut tasks = vec![tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::error!(error = %e, "server stopped");
+        }
+    })];
+    let mut demo_addr = None;
+    if let Some(d) = opts.demo_addr {
+        let listener = TcpListener::bind(d)
+            .await
+            .map_err(|e| format!("cannot listen on {d}: {e}"))?;
+        let local = listener.local_addr().map_err(|e| e.to_string())?;
+        demo_addr = Some(local);
+        let demo = DemoState {
+            projects,
+            outpost_origin: format!("http://{addr}"),
+            public_dir: opts.public_dir.clone(),
+        };
+        let app = Router::new()
+            .route("/", get(demo_page))
+            .route("/demo.css", get(demo_css))
+            .with_state(Arc::new(demo));
+        tasks.push(tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, app).await {
+                tracing::error!(error = %e, "demo server stopped");
+            }
+        }));
+    }
+    Ok(Running {
+        addr,
+        demo_addr,
+        hub,
+        tasks,
+    })
+}
+
+struct DemoState {
+    projects: Arc<SqliteProjects>,
+    outpost_origin: String,
+    public_dir: PathBuf,
+}
+
+/// The demo site's host page: its "backend" mints the visitor's identity token (as a real
+/// site's backend would) for a visitor id kept in a cookie, and puts it in the loader's
+/// `data-token`. The page runs under a strict CSP: no inline script or style anywhere.
+async fn demo_page(State(demo): State<Arc<DemoState>>, headers: HeaderMap) -> Response {
+    let Ok(Some(project)) = demo.projects.0.get("demo") else {
+        return crate::http::AppError::not_found("the demo project").into_response();
+    };
+    let visitor = headers
+        .get(header::COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|c| {
+            c.split(';')
+                .find_map(|kv| kv.trim().strip_prefix("outpost_demo_visitor="))
+        })
+        .filter(|v| v.len() == 32 && v.bytes().all(|b| b.is_ascii_hexdigit()))
+        .map(str::to_owned)
+        .unwrap_or_else(|| new_secret()[..32].to_owned());
+    let now = super::now_unix() as u64;
+    let claims = Claims {
+        sub: visitor.clone(),
+        project: project.id.clone(),
+        exp: now + 3600,
+        nbf: None,
+        iat: Some(now),
+        aud: AUDIENCE.into(),
+    };
+    let token = match mint(&claims, project.secret.as_bytes()) {
+        Ok(t) => t,
+        Err(e) => return crate::http::AppError::internal(e).into_response(),
+    };
+    let template = tokio::fs::read_to_string(demo.public_dir.join("index.html"))
+        .await
+        .unwrap_or_else(|_| "<!doctype html><p>public/index.html is missing</p>".into());
+    let html = template
+        .replace("{{OUTPOST_ORIGIN}}", &demo.outpost_origin)
+        .replace("{{TOKEN}}", &token)
+        .replace("{{PROJECT}}", &project.id);
+    let csp = format!(
+        "default-src 'none'; script-src {o}; frame-src {o}; style-src 'self'; img-src 'self'; connect-src 'none'; base-uri 'none'; form-action 'none'",
+        o = demo.outpost_origin
+    );
+    let mut resp = ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response();
+    if let Ok(v) = HeaderValue::from_str(&csp) {
+        resp.headers_mut()
+            .insert(header::CONTENT_SECURITY_POLICY, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "outpost_demo_visitor={visitor}; Path=/; SameSite=Lax; HttpOnly"
+    )) {
+        resp.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    resp
+}
+
+async fn demo_css(State(demo): State<Arc<DemoState>>) -> Response {
+    match tokio::fs::read(demo.public_dir.join("demo.css")).await {
+        Ok(b) => ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], b).into_response(),
+        Err(_) => crate::http::AppError::not_found("demo.css").into_response(),
+    }
+}

@@ -1,0 +1,66 @@
+//! The native WebSocket route: axum's upgrade, adapted to the portable socket protocol
+//! ([`crate::channels::widget_chat::socket`]), with a hello deadline and an idle timeout.
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Path, State};
+use axum::response::Response;
+use axum::routing::get;
+use futures::{SinkExt, StreamExt, stream};
+
+use crate::channels::widget_chat::socket::{Incoming, drive};
+use crate::http::{AppError, AppState, project};
+
+/// A socket that sends nothing (not even a ping) for this long is closed. The widget pings
+/// every 25 s.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(75);
+
+/// Messages larger than this are refused by the WebSocket layer itself; the protocol's own
+/// limit is lower and answered with an error frame.
+pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
+
+/// The socket route.
+pub fn routes() -> Router<AppState> {
+    Router::new().route(
+        "/v1/projects/{project}/sessions/{session}/socket",
+        get(upgrade),
+    )
+}
+
+async fn upgrade(
+    State(state): State<AppState>,
+    Path((project_id, session)): Path<(String, String)>,
+    ws: WebSocketUpgrade,
+) -> Result<Response, AppError> {
+    let project = project(&state, &project_id).await?;
+    Ok(ws
+        .max_message_size(MAX_MESSAGE_BYTES)
+        .on_upgrade(move |socket| run(state, project, session, socket)))
+}
+
+async fn run(
+    state: AppState,
+    project: crate::registry::Project,
+    session: String,
+    socket: WebSocket,
+) {
+    let (sink, source) = socket.split();
+    let incoming = stream::unfold(source, |mut source| async move {
+        loop {
+            match tokio::time::timeout(IDLE_TIMEOUT, source.next()).await {
+                Ok(Some(Ok(Message::Text(t)))) => {
+                    return Some((Incoming::Text(t.to_string()), source));
+                }
+                Ok(Some(Ok(Message::Binary(_)))) => return Some((Incoming::Binary, source)),
+                Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => continue,
+                Ok(Some(Ok(Message::Close(_))) | Some(Err(_)) | None) | Err(_) => return None,
+            }
+        }
+    })
+    .boxed();
+    let outgoing =
+        sink.with(|text: String| async move { Ok::<_, axum::Error>(Message::Text(text.into())) });
+    drive(state, project, session, incoming, Box::pin(outgoing)).await;
+}

@@ -1,0 +1,171 @@
+//! Projects: who may embed the assistant where, and how its widget looks. Cross-project data
+//! (a SQLite file natively, D1 on Workers), the same SQL on both.
+
+use serde::{Deserialize, Serialize};
+
+use crate::platform::sql::{Sql, SqlError, SqlValue, col_string};
+
+/// The schema, applied at open (idempotent).
+pub const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS projects (
+    id              TEXT PRIMARY KEY,
+    secret          TEXT NOT NULL,
+    allowed_origins TEXT NOT NULL,
+    title           TEXT NOT NULL,
+    greeting        TEXT NOT NULL,
+    accent          TEXT NOT NULL
+);
+";
+
+/// A project's settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Project {
+    /// The project id.
+    pub id: String,
+    /// The HS256 secret the site signs its visitors' tokens with.
+    pub secret: String,
+    /// Origins allowed to embed the widget and call the API (`https://example.com`); `*` allows
+    /// any.
+    pub allowed_origins: Vec<String>,
+    /// The widget's title.
+    pub title: String,
+    /// The widget's greeting.
+    pub greeting: String,
+    /// The widget's accent color.
+    pub accent: String,
+}
+
+impl Project {
+    /// Whether `origin` may embed the widget / call the API.
+    pub fn allows_origin(&self, origin: &str) -> bool {
+        self.allowed_origins.iter().any(|o| o == "*" || o == origin)
+    }
+
+    /// The CSP `frame-ancestors` source list for the widget page.
+    pub fn frame_ancestors(&self) -> String {
+        if self.allowed_origins.iter().any(|o| o == "*") {
+            return "*".into();
+        }
+        let mut list = vec!["'self'".to_owned()];
+        list.extend(
+            self.allowed_origins
+                .iter()
+                .filter(|o| is_origin(o))
+                .cloned(),
+        );
+        list.join(" ")
+    }
+}
+
+/// Whether `s` looks like a serialized origin (`scheme://host[:port]`, nothing else), so it is
+/// safe to put in a header.
+pub fn is_origin(s: &str) -> bool {
+    let Some((scheme, rest)) = s.split_once("://") else {
+        return false;
+    };
+    matches!(scheme, "http" | "https")
+        && !rest.is_empty()
+        && rest
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
+}
+
+/// Projects over a SQL handle.
+pub struct Registry<S> {
+    sql: S,
+}
+
+impl<S: Sql> Registry<S> {
+    /// Opens the registry, creating its table when new.
+    ///
+    /// # Errors
+    /// [`SqlError`] when the schema cannot be applied.
+    pub fn open(sql: S) -> Result<Self, SqlError> {
+        sql.execute_batch(SCHEMA)?;
+        Ok(Registry { sql })
+    }
+
+    /// The project `id`, if it exists.
+    ///
+    /// # Errors
+    /// [`SqlError`] on a database failure.
+    pub fn get(&self, id: &str) -> Result<Option<Project>, SqlError> {
+        let rows = self.sql.query(
+            "SELECT id, secret, allowed_origins, title, greeting, accent FROM projects WHERE id = ?1",
+            &[id.into()],
+        )?;
+        rows.first()
+            .map(|r| {
+                Ok(Project {
+                    id: col_string(r, 0)?,
+                    secret: col_string(r, 1)?,
+                    allowed_origins: serde_json::from_str(&col_string(r, 2)?)
+                        .map_err(|e| SqlError::Shape(e.to_string()))?,
+                    title: col_string(r, 3)?,
+                    greeting: col_string(r, 4)?,
+                    accent: col_string(r, 5)?,
+                })
+            })
+            .transpose()
+    }
+
+    /// Creates or replaces a project.
+    ///
+    /// # Errors
+    /// [`SqlError`] on a database failure.
+    pub fn put(&self, p: &Project) -> Result<(), SqlError> {
+        let origins = serde_json::to_string(&p.allowed_origins)
+            .map_err(|e| SqlError::Shape(e.to_string()))?;
+        self.sql.execute(
+            "INSERT INTO projects (id, secret, allowed_origins, title, greeting, accent)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT(id) DO UPDATE SET secret = excluded.secret,
+               allowed_origins = excluded.allowed_origins, title = excluded.title,
+               greeting = excluded.greeting, accent = excluded.accent",
+            &[
+                p.id.as_str().into(),
+                p.secret.as_str().into(),
+                SqlValue::Text(origins),
+                p.title.as_str().into(),
+                p.greeting.as_str().into(),
+                p.accent.as_str().into(),
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Every project id.
+    ///
+    /// # Errors
+    /// [`SqlError`] on a database failure.
+    pub fn ids(&self) -> Result<Vec<String>, SqlError> {
+        let rows = self.sql.query("SELECT id FROM projects ORDER BY id", &[])?;
+        rows.iter().map(|r| col_string(r, 0)).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins_are_checked_exactly() {
+        let p = Project {
+            id: "a".into(),
+            secret: "s".into(),
+            allowed_origins: vec!["https://acme.com".into(), "bad value\r\nx".into()],
+            title: "t".into(),
+            greeting: "g".into(),
+            accent: "#000".into(),
+        };
+        assert!(p.allows_origin("https://acme.com"));
+        assert!(!p.allows_origin("https://acme.com.evil.io"));
+        assert_eq!(
+            p.frame_ancestors(),
+            "'self' https://acme.com",
+            "junk never reaches a header"
+        );
+        assert!(is_origin("http://127.0.0.1:8081"));
+        assert!(!is_origin("https://a.com/path"));
+    }
+}

@@ -1,0 +1,207 @@
+//! Answers rendered from Markdown to safe HTML on the server, so the widget needs no Markdown
+//! parser (pulldown-cmark alone would add ~78 kB gzipped to its Wasm).
+//!
+//! Safe by construction rather than by cleaning afterwards: raw HTML in the Markdown (block or
+//! inline) is emitted as escaped text, only `http:`, `https:` and `mailto:` links become links
+//! (anything else, `javascript:` and `data:` included, stays text), images become plain links, and
+//! the only markup added is the renderer's own. Citation markers `[n]` that name a citation become
+//! links to their source.
+
+use pulldown_cmark::{CowStr, Event, Options, Parser, Tag, TagEnd, TextMergeStream, html};
+
+use outpost_protocol::Citation;
+
+fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Whether a link target may be a link.
+pub fn safe_url(url: &str) -> bool {
+    let lower = url.trim().to_ascii_lowercase();
+    lower.starts_with("https://") || lower.starts_with("http://") || lower.starts_with("mailto:")
+}
+
+/// Text with its `[n]` citation markers turned into links (to the source when it has a URL,
+/// otherwise to the citation list entry).
+fn cite_markers(text: &str, citations: &[Citation]) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(open) = rest.find('[') {
+        out.push_str(&escape(&rest[..open]));
+        let after = &rest[open + 1..];
+        let close = after.find(']');
+        let n = close.and_then(|c| after[..c].trim().parse::<u32>().ok());
+        match (close, n.and_then(|n| citations.iter().find(|c| c.n == n))) {
+            (Some(c), Some(cit)) => {
+                let href = cit
+                    .url
+                    .as_deref()
+                    .filter(|u| safe_url(u))
+                    .map(escape)
+                    .unwrap_or_else(|| format!("#cite-{}", cit.n));
+                out.push_str(&format!(
+                    "<a class=\"cite\" href=\"{href}\" data-cite=\"{n}\" title=\"{title}\">[{n}]</a>",
+                    n = cit.n,
+                    title = escape(&cit.path)
+                ));
+                rest = &after[c + 1..];
+            }
+            _ => {
+                out.push('[');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(&escape(rest));
+    out
+}
+
+/// Renders an answer's Markdown to sanitized HTML.
+pub fn answer_html(markdown: &str, citations: &[Citation]) -> String {
+    let mut opts = Options::empty();
+    opts.insert(Options::ENABLE_TABLES);
+    opts.insert(Options::ENABLE_STRIKETHROUGH);
+    let mut in_code_block = false;
+    // Links whose target is not allowed: their start and end tags are dropped, the text kept.
+    let mut dropped_links: Vec<bool> = Vec::new();
+    // Merged so that a marker such as `[1]`, which the parser splits at the brackets, is one text.
+    let events = TextMergeStream::new(Parser::new_ext(markdown, opts)).map(|e| match e {
+        Event::Html(s) | Event::InlineHtml(s) => Event::Text(s),
+        Event::Start(Tag::CodeBlock(kind)) => {
+            in_code_block = true;
+            Event::Start(Tag::CodeBlock(kind))
+        }
+        Event::End(TagEnd::CodeBlock) => {
+            in_code_block = false;
+            Event::End(TagEnd::CodeBlock)
+        }
+        Event::Start(Tag::Link {
+            link_type,
+            dest_url,
+            title,
+            id,
+        }) => {
+            let ok = safe_url(&dest_url);
+            dropped_links.push(!ok);
+            if ok {
+                Event::Start(Tag::Link {
+                    link_type,
+                    dest_url,
+                    title,
+                    id,
+                })
+            } else {
+                Event::Text(CowStr::Borrowed(""))
+            }
+        }
+        Event::End(TagEnd::Link) => {
+            if dropped_links.pop().unwrap_or(false) {
+                Event::Text(CowStr::Borrowed(""))
+            } else {
+                Event::End(TagEnd::Link)
+            }
+        }
+        // An image would load from anywhere: shown as its alt text instead.
+        Event::Start(Tag::Image { .. }) | Event::End(TagEnd::Image) => {
+            Event::Text(CowStr::Borrowed(""))
+        }
+        Event::Text(t) if !in_code_block && t.contains('[') => {
+            Event::Html(cite_markers(&t, citations).into())
+        }
+        other => other,
+    });
+    let mut out = String::new();
+    html::push_html(&mut out, events);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cit(n: u32, url: Option<&str>) -> Citation {
+        Citation {
+            n,
+            path: "docs/a.md".into(),
+            title: "A".into(),
+            heading: "A".into(),
+            url: url.map(str::to_owned),
+            revision: None,
+        }
+    }
+
+    #[test]
+    fn markdown_becomes_html() {
+        let h = answer_html(
+            "# Title\n\n- one\n- **two**\n\n```sh\nrun <x>\n```\n\n[site](https://example.com)",
+            &[],
+        );
+        assert!(h.contains("<h1>Title</h1>"));
+        assert!(h.contains("<li><strong>two</strong></li>"));
+        assert!(h.contains("<pre><code class=\"language-sh\">run &lt;x&gt;\n</code></pre>"));
+        assert!(h.contains("<a href=\"https://example.com\">site</a>"));
+    }
+
+    #[test]
+    fn hostile_markup_is_inert() {
+        let payloads = [
+            "<script>alert(1)</script>",
+            "<img src=x onerror=alert(1)>",
+            "inline <b onmouseover=alert(1)>x</b>",
+            "[click](javascript:alert(1))",
+            "[data](data:text/html;base64,PHNjcmlwdD4=)",
+            "![img](https://evil.example/x.png)",
+            "<a href=\"javascript:alert(1)\">a</a>",
+            "<iframe src=//evil></iframe>",
+            "[x](JaVaScRiPt:alert(1))",
+        ];
+        for p in payloads {
+            let h = answer_html(p, &[]);
+            let lower = h.to_lowercase();
+            for bad in [
+                "<script",
+                "<img",
+                "<iframe",
+                "<b ",
+                "href=\"javascript",
+                "href=\"data",
+                "src=",
+            ] {
+                assert!(!lower.contains(bad), "{p:?} gave {h}");
+            }
+        }
+    }
+
+    #[test]
+    fn citation_markers_link_to_their_sources() {
+        let h = answer_html(
+            "Rotate it [1]. See [2] and [9] and [x].",
+            &[cit(1, Some("https://docs.example/a")), cit(2, None)],
+        );
+        assert!(h.contains("<a class=\"cite\" href=\"https://docs.example/a\" data-cite=\"1\" title=\"docs/a.md\">[1]</a>"), "{h}");
+        assert!(h.contains("href=\"#cite-2\""), "{h}");
+        assert!(
+            h.contains("[9]") && h.contains("[x]"),
+            "unknown markers stay text: {h}"
+        );
+        let h = answer_html("[1]", &[cit(1, Some("javascript:alert(1)"))]);
+        assert!(!h.contains("javascript"), "{h}");
+    }
+
+    #[test]
+    fn markers_inside_code_stay_code() {
+        let h = answer_html("```\narr[1]\n```", &[cit(1, None)]);
+        assert!(h.contains("arr[1]") && !h.contains("class=\"cite\""), "{h}");
+    }
+}

@@ -1,0 +1,440 @@
+//! The widget chat channel against a real server on 127.0.0.1:0 with real WebSocket and HTTP
+//! clients: streaming order, resume mid-answer, several sockets, restarts, identity, rate
+//! limits, bad frames, and the Server-Sent Events fallback.
+
+mod common;
+
+use std::time::Duration;
+
+use common::openai_stub::{self, long_text};
+use common::server::{
+    ACME_SECRET, Client, GLOBEX_SECRET, TestServer, acme_token, answer_text, is_end, now, seqs,
+    token,
+};
+use futures::StreamExt;
+use outpost::auth::{AUDIENCE, Claims, mint};
+use outpost_protocol::{Author, ClientFrame, HistoryItem, ServerFrame};
+use tokio_tungstenite::tungstenite::Message;
+
+const NO_LIMITS: (u32, u32, u32) = (10_000, 1_000, 100_000);
+
+async fn long_server() -> TestServer {
+    let stub = openai_stub::start().await;
+    TestServer::start(Some(stub.base_url), "stub-long", NO_LIMITS).await
+}
+
+#[tokio::test]
+async fn health_names_the_service_and_version() {
+    let s = TestServer::start(None, "", NO_LIMITS).await;
+    let v: serde_json::Value = reqwest::get(format!("{}/health", s.base))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["service"], "outpost");
+    assert_eq!(v["version"], env!("CARGO_PKG_VERSION"));
+}
+
+#[tokio::test]
+async fn a_question_is_acknowledged_then_answered_in_order_with_citations() {
+    let s = TestServer::start(None, "", NO_LIMITS).await;
+    let t = acme_token("alice");
+    let session = s.create_session("acme", &t).await;
+    let (mut c, ready) = Client::join(&s.ws_url("acme", &session), &t, 0).await;
+    assert_eq!(
+        ready,
+        ServerFrame::Ready {
+            session_id: session.clone(),
+            last_seq: 0
+        }
+    );
+    c.ask("q1", "How do I rotate the signing key?").await;
+    let frames = c.until(is_end).await;
+    assert!(
+        matches!(&frames[0], ServerFrame::Message { seq: 1, author: Author::User, client_id: Some(id), .. } if id == "q1"),
+        "stored and acknowledged first: {:?}",
+        frames[0]
+    );
+    assert!(matches!(
+        &frames[1],
+        ServerFrame::AnswerStart { seq: 2, .. }
+    ));
+    let s_list = seqs(&frames);
+    assert_eq!(
+        s_list,
+        (1..=s_list.len() as u64).collect::<Vec<_>>(),
+        "seqs are contiguous"
+    );
+    assert!(
+        frames
+            .iter()
+            .filter(|f| matches!(f, ServerFrame::Delta { .. }))
+            .count()
+            > 10,
+        "token by token"
+    );
+    let text = answer_text(&frames);
+    assert!(text.contains("acme-gateway keys rotate"), "{text}");
+    let ServerFrame::AnswerEnd {
+        html, citations, ..
+    } = frames.last().unwrap()
+    else {
+        panic!("ends")
+    };
+    assert_eq!(citations[0].path, "security.md");
+    assert!(
+        html.contains("<code>acme-gateway keys rotate</code>") && html.contains("class=\"cite\""),
+        "{html}"
+    );
+}
+
+#[tokio::test]
+async fn a_socket_dropped_mid_answer_resumes_without_loss_or_repeats() {
+    let s = long_server().await;
+    let t = acme_token("bob");
+    let session = s.create_session("acme", &t).await;
+    let url = s.ws_url("acme", &session);
+    let (mut c, _) = Client::join(&url, &t, 0).await;
+    c.ask("q1", "How do I rotate the signing key?").await;
+    let mut seen = c
+        .until(|f| matches!(f, ServerFrame::Delta { text, .. } if text == "w5 "))
+        .await;
+    drop(c); // the connection is cut mid-answer
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let last = *seqs(&seen).last().unwrap();
+    let (mut c, ready) = Client::join(&url, &t, last).await;
+    assert!(
+        matches!(ready, ServerFrame::Ready { last_seq, .. } if last_seq > last),
+        "the answer went on meanwhile"
+    );
+    seen.extend(c.until(is_end).await);
+    let all = seqs(&seen);
+    let mut dedup = all.clone();
+    dedup.dedup();
+    assert_eq!(all, dedup, "nothing repeated");
+    assert!(all.windows(2).all(|w| w[1] > w[0]), "in order");
+    assert_eq!(answer_text(&seen), long_text(), "nothing lost");
+}
+
+#[tokio::test]
+async fn every_socket_of_a_session_gets_every_frame() {
+    let s = long_server().await;
+    let t = acme_token("carol");
+    let session = s.create_session("acme", &t).await;
+    let url = s.ws_url("acme", &session);
+    let (mut a, _) = Client::join(&url, &t, 0).await;
+    let (mut b, _) = Client::join(&url, &t, 0).await;
+    a.ask("q1", "How do I rotate the signing key?").await;
+    let fa = a.until(is_end).await;
+    let fb = b.until(is_end).await;
+    assert_eq!(fa, fb, "two tabs see the same conversation");
+    assert_eq!(answer_text(&fb), long_text());
+}
+
+#[tokio::test]
+async fn history_survives_a_restart_and_an_interrupted_answer_can_be_retried() {
+    let mut s = long_server().await;
+    let t = acme_token("dave");
+    let session = s.create_session("acme", &t).await;
+    let (mut c, _) = Client::join(&s.ws_url("acme", &session), &t, 0).await;
+    c.ask("q1", "first question").await;
+    c.until(is_end).await;
+    c.ask("q2", "second question").await;
+    let seen = c
+        .until(|f| matches!(f, ServerFrame::Delta { text, .. } if text == "w3 "))
+        .await;
+    s.kill(); // mid-answer
+    drop(c);
+    s.restart().await;
+    let (mut c, _) = Client::join(&s.ws_url("acme", &session), &t, 0).await;
+    let replay = c.until(is_end).await; // first answer
+    assert!(matches!(&replay[0], ServerFrame::Message { text, .. } if text == "first question"));
+    assert_eq!(answer_text(&replay), long_text());
+    let rest = c.until(is_end).await;
+    assert!(
+        matches!(rest.last(), Some(ServerFrame::AnswerError { code, .. }) if code == "interrupted"),
+        "{rest:?}"
+    );
+    let partial = answer_text(&rest);
+    assert!(
+        partial.starts_with(&answer_text(&seen[2..])),
+        "what was streamed before the crash is kept: {partial}"
+    );
+    // The same question resent is not stored twice; a retry answers it again.
+    c.ask("q2", "second question").await;
+    assert!(
+        matches!(c.next().await, Some(ServerFrame::Message { client_id: Some(id), .. }) if id == "q2")
+    );
+    c.send(&ClientFrame::Retry).await;
+    let retried = c.until(is_end).await;
+    assert!(matches!(
+        retried.last(),
+        Some(ServerFrame::AnswerEnd { .. })
+    ));
+    assert_eq!(answer_text(&retried), long_text());
+
+    let history: Vec<HistoryItem> = reqwest::Client::new()
+        .get(format!(
+            "{}/v1/projects/acme/sessions/{session}/history",
+            s.base
+        ))
+        .bearer_auth(&t)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let authors: Vec<Author> = history.iter().map(|h| h.author).collect();
+    assert_eq!(
+        authors,
+        vec![
+            Author::User,
+            Author::Assistant,
+            Author::User,
+            Author::Assistant,
+            Author::Assistant
+        ]
+    );
+}
+
+#[tokio::test]
+async fn bad_tokens_are_rejected_with_clear_errors() {
+    let s = TestServer::start(None, "", NO_LIMITS).await;
+    let good = acme_token("erin");
+    let session = s.create_session("acme", &good).await;
+    let expired = mint(
+        &Claims {
+            sub: "erin".into(),
+            project: "acme".into(),
+            exp: now() - 600,
+            nbf: None,
+            iat: None,
+            aud: AUDIENCE.into(),
+        },
+        ACME_SECRET.as_bytes(),
+    )
+    .unwrap();
+    let cases = [
+        ("garbage", "invalid_token"),
+        (expired.as_str(), "token_expired"),
+        (&token("globex", "erin", GLOBEX_SECRET), "invalid_token"), // another project's secret
+        (&token("globex", "erin", ACME_SECRET), "wrong_project"),   // acme's secret, other project
+        ("", "missing_token"),
+    ];
+    let http = reqwest::Client::new();
+    for (tok, code) in cases {
+        let r = http
+            .post(format!("{}/v1/projects/acme/sessions", s.base))
+            .bearer_auth(tok)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401, "{code}");
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(body["error"]["code"], code);
+        assert!(body["error"]["message"].as_str().unwrap().contains("token"));
+
+        let (mut c, first) = Client::join(&s.ws_url("acme", &session), tok, 0).await;
+        assert!(
+            matches!(&first, ServerFrame::Error { code: c, .. } if c == code),
+            "{first:?}"
+        );
+        assert!(c.next().await.is_none(), "the socket is closed");
+    }
+    // Another visitor cannot use erin's session, and unknown projects are 404.
+    let (mut c, first) = Client::join(&s.ws_url("acme", &session), &acme_token("mallory"), 0).await;
+    assert!(matches!(&first, ServerFrame::Error { code, .. } if code == "not_found"));
+    assert!(c.next().await.is_none());
+    let r = http
+        .post(format!("{}/v1/projects/nope/sessions", s.base))
+        .bearer_auth(&good)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    // Still serving.
+    let (_, ready) = Client::join(&s.ws_url("acme", &session), &good, 0).await;
+    assert!(matches!(ready, ServerFrame::Ready { .. }));
+}
+
+#[tokio::test]
+async fn questions_beyond_the_rate_limit_are_refused_with_a_wait() {
+    let s = TestServer::start(None, "", (6, 2, 1000)).await;
+    let t = acme_token("frank");
+    let session = s.create_session("acme", &t).await;
+    let (mut c, _) = Client::join(&s.ws_url("acme", &session), &t, 0).await;
+    c.ask("q1", "signing key").await;
+    c.until(is_end).await;
+    c.ask("q2", "webhook retries").await;
+    c.until(is_end).await;
+    c.ask("q3", "refunds").await;
+    let f = c.next().await.unwrap();
+    assert!(
+        matches!(&f, ServerFrame::Error { code, retry_after: Some(w), .. } if code == "rate_limited" && *w >= 1),
+        "{f:?}"
+    );
+    let r = reqwest::Client::new()
+        .post(format!(
+            "{}/v1/projects/acme/sessions/{session}/messages",
+            s.base
+        ))
+        .bearer_auth(&t)
+        .json(&ClientFrame::Ask {
+            client_id: "q4".into(),
+            text: "refunds".into(),
+        })
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 429);
+    assert!(r.headers().get("retry-after").is_some());
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "rate_limited");
+}
+
+#[tokio::test]
+async fn malformed_and_oversized_frames_get_errors_and_the_socket_keeps_serving() {
+    let s = TestServer::start(None, "", NO_LIMITS).await;
+    let t = acme_token("gina");
+    let session = s.create_session("acme", &t).await;
+    let (mut c, _) = Client::join(&s.ws_url("acme", &session), &t, 0).await;
+    let bad: Vec<(Message, &str)> = vec![
+        (Message::Text("not json".into()), "bad_frame"),
+        (
+            Message::Text(r#"{"type":"launch_missiles"}"#.into()),
+            "bad_frame",
+        ),
+        (Message::Binary(vec![1, 2, 3].into()), "bad_frame"),
+        (
+            Message::Text(
+                format!(
+                    r#"{{"type":"ask","client_id":"x","text":"{}"}}"#,
+                    "a".repeat(20_000)
+                )
+                .into(),
+            ),
+            "too_large",
+        ),
+        (
+            Message::Text(
+                serde_json::to_string(&ClientFrame::Ask {
+                    client_id: "x".into(),
+                    text: "b".repeat(5000),
+                })
+                .unwrap()
+                .into(),
+            ),
+            "too_long",
+        ),
+        (
+            Message::Text(
+                serde_json::to_string(&ClientFrame::Ask {
+                    client_id: "x".into(),
+                    text: "   ".into(),
+                })
+                .unwrap()
+                .into(),
+            ),
+            "empty_question",
+        ),
+    ];
+    for (m, code) in bad {
+        c.send_raw(m).await;
+        let f = c.next().await.unwrap();
+        assert!(
+            matches!(&f, ServerFrame::Error { code: got, .. } if got == code),
+            "{code}: {f:?}"
+        );
+    }
+    c.send(&ClientFrame::Ping).await;
+    assert_eq!(c.next().await, Some(ServerFrame::Pong));
+    c.ask("ok", "How do I rotate the signing key?").await;
+    let frames = c.until(is_end).await;
+    assert!(
+        matches!(frames[0], ServerFrame::Message { seq: 1, .. }),
+        "nothing bad was stored"
+    );
+    assert!(matches!(frames.last(), Some(ServerFrame::AnswerEnd { .. })));
+}
+
+#[tokio::test]
+async fn the_sse_fallback_streams_the_same_frames_and_resumes_by_last_event_id() {
+    let s = long_server().await;
+    let t = acme_token("hank");
+    let session = s.create_session("acme", &t).await;
+    let http = reqwest::Client::new();
+    let events_url = format!("{}/v1/projects/acme/sessions/{session}/events", s.base);
+    let resp = http.get(&events_url).bearer_auth(&t).send().await.unwrap();
+    assert_eq!(resp.headers()["content-type"], "text/event-stream");
+    let r = http
+        .post(format!(
+            "{}/v1/projects/acme/sessions/{session}/messages",
+            s.base
+        ))
+        .bearer_auth(&t)
+        .json(&ClientFrame::Ask {
+            client_id: "q1".into(),
+            text: "How do I rotate the signing key?".into(),
+        })
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    // Read SSE events until a few deltas arrived, then drop the stream.
+    let mut frames = Vec::new();
+    let mut body = resp.bytes_stream().eventsource();
+    while let Some(Ok(ev)) = body.next().await {
+        let f: ServerFrame = serde_json::from_str(&ev.data).unwrap();
+        if let Some(seq) = f.seq() {
+            assert_eq!(
+                ev.id,
+                seq.to_string(),
+                "every conversation frame carries its seq as id"
+            );
+        }
+        let stop = matches!(&f, ServerFrame::Delta { text, .. } if text == "w4 ");
+        frames.push(f);
+        if stop {
+            break;
+        }
+    }
+    drop(body);
+    let last = *seqs(&frames).last().unwrap();
+    let resp = http
+        .get(&events_url)
+        .bearer_auth(&t)
+        .header("last-event-id", last.to_string())
+        .send()
+        .await
+        .unwrap();
+    let mut body = resp.bytes_stream().eventsource();
+    while let Some(Ok(ev)) = body.next().await {
+        let f: ServerFrame = serde_json::from_str(&ev.data).unwrap();
+        let end = is_end(&f);
+        frames.push(f);
+        if end {
+            break;
+        }
+    }
+    let all = seqs(&frames);
+    assert!(all.windows(2).all(|w| w[1] > w[0]), "{all:?}");
+    assert_eq!(answer_text(&frames), long_text());
+    // Bad input over HTTP: 4xx JSON errors.
+    let r = http
+        .post(format!(
+            "{}/v1/projects/acme/sessions/{session}/messages",
+            s.base
+        ))
+        .bearer_auth(&t)
+        .body("{nope")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "bad_request");
+}
+
+use eventsource_stream::Eventsource;
