@@ -13,6 +13,7 @@
 //! | `OUTPOST_EMBEDDINGS_API_KEY` | the LLM's key | bearer key (a secret) |
 //! | `OUTPOST_EMBEDDINGS_MODEL` | `text-embedding-3-small` | embeddings model |
 //! | `OUTPOST_PROVIDER_TIMEOUT_SECS` | `30` | longest wait for a provider's first or next byte |
+//! | `OUTPOST_STREAM_PACE_MS` | `0` | least time between two streamed pieces (smooths bursts; the demo sets it so the offline model reads like typing) |
 
 use thiserror::Error;
 
@@ -70,6 +71,8 @@ pub struct Config {
     pub embeddings: EmbeddingsConfig,
     /// Provider timeout in seconds.
     pub provider_timeout_secs: u64,
+    /// Least milliseconds between streamed pieces (0: as they come).
+    pub stream_pace_ms: u64,
 }
 
 /// A configuration value that cannot be used.
@@ -136,7 +139,20 @@ impl Config {
                     message: format!("{v:?} is not a positive number of seconds"),
                 })?,
         };
+        let stream_pace_ms = match get("OUTPOST_STREAM_PACE_MS") {
+            None => 0,
+            Some(v) => v
+                .trim()
+                .parse()
+                .ok()
+                .filter(|n| *n <= 10_000)
+                .ok_or_else(|| ConfigError {
+                    key: "OUTPOST_STREAM_PACE_MS",
+                    message: format!("{v:?} is not a number of milliseconds up to 10000"),
+                })?,
+        };
         Ok(Config {
+            stream_pace_ms,
             data_dir: get("OUTPOST_DATA_DIR").unwrap_or_else(|| ".outpost/data".into()),
             llm,
             embeddings,

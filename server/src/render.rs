@@ -26,6 +26,9 @@ fn escape(s: &str) -> String {
     out
 }
 
+/// Opens every code block: a wrapper holding a copy button.
+const COPY_BUTTON: &str = "<div class=\"op-code\"><button type=\"button\" class=\"op-copy\" aria-label=\"Copy code\">Copy</button>";
+
 /// Whether a link target may be a link.
 pub fn safe_url(url: &str) -> bool {
     let lower = url.trim().to_ascii_lowercase();
@@ -76,50 +79,56 @@ pub fn answer_html(markdown: &str, citations: &[Citation]) -> String {
     // Links whose target is not allowed: their start and end tags are dropped, the text kept.
     let mut dropped_links: Vec<bool> = Vec::new();
     // Merged so that a marker such as `[1]`, which the parser splits at the brackets, is one text.
-    let events = TextMergeStream::new(Parser::new_ext(markdown, opts)).map(|e| match e {
-        Event::Html(s) | Event::InlineHtml(s) => Event::Text(s),
-        Event::Start(Tag::CodeBlock(kind)) => {
-            in_code_block = true;
-            Event::Start(Tag::CodeBlock(kind))
-        }
-        Event::End(TagEnd::CodeBlock) => {
-            in_code_block = false;
-            Event::End(TagEnd::CodeBlock)
-        }
-        Event::Start(Tag::Link {
-            link_type,
-            dest_url,
-            title,
-            id,
-        }) => {
-            let ok = safe_url(&dest_url);
-            dropped_links.push(!ok);
-            if ok {
-                Event::Start(Tag::Link {
-                    link_type,
-                    dest_url,
-                    title,
-                    id,
-                })
-            } else {
+    let events = TextMergeStream::new(Parser::new_ext(markdown, opts)).flat_map(|e| {
+        vec![match e {
+            Event::Html(s) | Event::InlineHtml(s) => Event::Text(s),
+            Event::Start(Tag::CodeBlock(kind)) => {
+                in_code_block = true;
+                // The copy button is part of the rendered answer; the widget handles its clicks.
+                return vec![
+                    Event::Html(COPY_BUTTON.into()),
+                    Event::Start(Tag::CodeBlock(kind)),
+                ];
+            }
+            Event::End(TagEnd::CodeBlock) => {
+                in_code_block = false;
+                return vec![Event::End(TagEnd::CodeBlock), Event::Html("</div>".into())];
+            }
+            Event::Start(Tag::Link {
+                link_type,
+                dest_url,
+                title,
+                id,
+            }) => {
+                let ok = safe_url(&dest_url);
+                dropped_links.push(!ok);
+                if ok {
+                    Event::Start(Tag::Link {
+                        link_type,
+                        dest_url,
+                        title,
+                        id,
+                    })
+                } else {
+                    Event::Text(CowStr::Borrowed(""))
+                }
+            }
+            Event::End(TagEnd::Link) => {
+                if dropped_links.pop().unwrap_or(false) {
+                    Event::Text(CowStr::Borrowed(""))
+                } else {
+                    Event::End(TagEnd::Link)
+                }
+            }
+            // An image would load from anywhere: shown as its alt text instead.
+            Event::Start(Tag::Image { .. }) | Event::End(TagEnd::Image) => {
                 Event::Text(CowStr::Borrowed(""))
             }
-        }
-        Event::End(TagEnd::Link) => {
-            if dropped_links.pop().unwrap_or(false) {
-                Event::Text(CowStr::Borrowed(""))
-            } else {
-                Event::End(TagEnd::Link)
+            Event::Text(t) if !in_code_block && t.contains('[') => {
+                Event::Html(cite_markers(&t, citations).into())
             }
-        }
-        // An image would load from anywhere: shown as its alt text instead.
-        Event::Start(Tag::Image { .. }) | Event::End(TagEnd::Image) => {
-            Event::Text(CowStr::Borrowed(""))
-        }
-        Event::Text(t) if !in_code_block && t.contains('[') => {
-            Event::Html(cite_markers(&t, citations).into())
-        }
-        other => other,
+            other => other,
+        }]
     });
     let mut out = String::new();
     html::push_html(&mut out, events);
@@ -149,7 +158,7 @@ mod tests {
         );
         assert!(h.contains("<h1>Title</h1>"));
         assert!(h.contains("<li><strong>two</strong></li>"));
-        assert!(h.contains("<pre><code class=\"language-sh\">run &lt;x&gt;\n</code></pre>"));
+        assert!(h.contains("<div class=\"op-code\"><button type=\"button\" class=\"op-copy\" aria-label=\"Copy code\">Copy</button>\n<pre><code class=\"language-sh\">run &lt;x&gt;\n</code></pre>\n</div>"), "{h}");
         assert!(h.contains("<a href=\"https://example.com\">site</a>"));
     }
 
@@ -175,7 +184,9 @@ mod tests {
     /// Every tag in `html` is one the renderer emits itself, with no attribute but a safe
     /// `href`, `class`, `data-cite` or `title`.
     fn assert_only_safe_markup(html: &str, input: &str) {
-        const TAGS: [&str; 22] = [
+        const TAGS: [&str; 24] = [
+            "div",
+            "button",
             "p",
             "h1",
             "h2",

@@ -6,6 +6,8 @@
 //! Plain `std::process::Command` calls: this crate has no dependencies so that it builds in a
 //! second on a cold machine, before anything else.
 
+mod build;
+mod e2e;
 mod tools;
 
 use std::path::{Path, PathBuf};
@@ -20,6 +22,8 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("test") => test(&root, &args[1..]),
         Some("serve") => serve(&root, &args[1..]),
+        Some("build") => build::assets(&root),
+        Some("e2e") => build::assets(&root).and_then(|()| e2e::run_suite(&root, &args[1..])),
         _ => {
             eprintln!(
                 "usage: cargo xtask <serve|test>\n  serve  build and serve the demo assistant on 127.0.0.1\n  test   fmt, clippy, all tests, wasm checks (what CI runs)"
@@ -65,44 +69,37 @@ fn step(name: &str, started: Instant) {
     );
 }
 
+/// Runs `cargo` with the space-separated `args`.
+fn cargo(root: &Path, args: &str) -> Result {
+    let args: Vec<&str> = args.split_whitespace().collect();
+    run(root, "cargo", &args)
+}
+
 fn test(root: &Path, _args: &[String]) -> Result {
     let started = Instant::now();
     tools::ensure_rust_components(root)?;
     step("toolchain", started);
-    run(root, "cargo", &["fmt", "--all", "--check"])?;
+    cargo(root, "fmt --all --check")?;
     step("fmt", started);
-    run(
+    cargo(
         root,
-        "cargo",
-        &[
-            "clippy",
-            "--workspace",
-            "--all-targets",
-            "--locked",
-            "--",
-            "-D",
-            "warnings",
-        ],
+        "clippy --workspace --all-targets --locked -- -D warnings",
     )?;
-    run(
+    cargo(
         root,
-        "cargo",
-        &[
-            "clippy",
-            "-p",
-            "outpost-server",
-            "--no-default-features",
-            "--target",
-            "wasm32-unknown-unknown",
-            "--locked",
-            "--",
-            "-D",
-            "warnings",
-        ],
+        "clippy -p outpost-server --no-default-features --target wasm32-unknown-unknown --locked -- -D warnings",
     )?;
-    step("clippy (native, wasm32 core)", started);
-    run(root, "cargo", &["test", "--workspace", "--locked"])?;
-    step("tests", started);
+    cargo(
+        root,
+        "clippy -p outpost-app --features csr --target wasm32-unknown-unknown --locked -- -D warnings",
+    )?;
+    step("clippy (native, wasm32 core, wasm32 widget)", started);
+    cargo(root, "test --workspace --locked")?;
+    step("rust tests", started);
+    build::assets(root)?;
+    step("loader and widget builds", started);
+    e2e::run_suite(root, &[])?;
+    step("browser tests", started);
     eprintln!(
         "xtask: all checks passed in {:.0}s",
         started.elapsed().as_secs_f64()

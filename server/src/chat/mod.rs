@@ -70,6 +70,16 @@ pub trait SessionHub: Send + Sync {
     /// A socket leaves (synchronous: it only posts to the session, so it can run in `Drop`).
     fn leave(&self, session: &str, conn: ConnId);
 
+    /// Records a visitor's rating of an answer of `session`.
+    ///
+    /// # Errors
+    /// [`HubError::Storage`].
+    async fn feedback(
+        &self,
+        session: &str,
+        feedback: outpost_protocol::Feedback,
+    ) -> Result<(), HubError>;
+
     /// The whole conversation, compacted (for the history call).
     ///
     /// # Errors

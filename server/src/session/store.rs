@@ -19,6 +19,14 @@ CREATE TABLE IF NOT EXISTS frames (
     body       TEXT NOT NULL,
     PRIMARY KEY (session_id, seq)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS feedback (
+    session_id TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    helpful    INTEGER NOT NULL,
+    comment    TEXT,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (session_id, message_id)
+) WITHOUT ROWID;
 ";
 
 /// Who a session belongs to.
@@ -97,6 +105,31 @@ impl<S: Sql> SessionStore<S> {
                     .map_err(|e| SqlError::Shape(format!("frame {seq} of session {id}: {e}")))
             })
             .collect()
+    }
+
+    /// Records (or replaces) a visitor's rating of an answer.
+    ///
+    /// # Errors
+    /// [`SqlError`] on a database failure.
+    pub fn record_feedback(
+        &self,
+        id: &str,
+        fb: &outpost_protocol::Feedback,
+        now_unix: i64,
+    ) -> Result<(), SqlError> {
+        self.sql.execute(
+            "INSERT INTO feedback (session_id, message_id, helpful, comment, created_at) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT(session_id, message_id) DO UPDATE SET helpful = excluded.helpful,
+               comment = excluded.comment, created_at = excluded.created_at",
+            &[
+                id.into(),
+                fb.message_id.as_str().into(),
+                SqlValue::Integer(i64::from(fb.helpful)),
+                fb.comment.clone().into(),
+                SqlValue::Integer(now_unix),
+            ],
+        )?;
+        Ok(())
     }
 
     /// Appends a conversation frame (it must carry a `seq`).

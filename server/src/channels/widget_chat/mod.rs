@@ -7,7 +7,9 @@
 //!
 //! # Layout
 //! - [`socket`]: the socket protocol over any `Stream`/`Sink` pair.
+//! - [`server_fns`]: the server side of the widget's Leptos server functions.
 
+pub mod server_fns;
 pub mod socket;
 
 use axum::Json;

@@ -466,6 +466,17 @@ impl SessionHub for NativeHub {
         let _ = self.send(session, Command::Leave { conn });
     }
 
+    async fn feedback(
+        &self,
+        session: &str,
+        feedback: outpost_protocol::Feedback,
+    ) -> Result<(), HubError> {
+        self.shared
+            .store
+            .record_feedback(session, &feedback, now_unix())
+            .map_err(|e| HubError::Storage(e.to_string()))
+    }
+
     async fn history(&self, session: &str) -> Result<Vec<ServerFrame>, HubError> {
         let (reply, rx) = oneshot::channel();
         self.send(session, Command::History { reply })?;

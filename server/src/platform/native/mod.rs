@@ -73,10 +73,16 @@ pub fn assistant(config: &Config) -> Result<Assistant, String> {
         )
         .map_err(|e| e.to_string())?,
     );
-    let llm: Arc<dyn LanguageModel> = match &config.llm {
+    let mut llm: Arc<dyn LanguageModel> = match &config.llm {
         LlmConfig::Extractive => Arc::new(Extractive),
         LlmConfig::OpenAi(c) => Arc::new(OpenAiChat::new(endpoint(c, &http), c.model.clone())),
     };
+    if config.stream_pace_ms > 0 {
+        llm = Arc::new(Paced {
+            inner: llm,
+            pace: Duration::from_millis(config.stream_pace_ms),
+        });
+    }
     let embedder: Option<Arc<dyn Embedder>> = match &config.embeddings {
         EmbeddingsConfig::None => None,
         EmbeddingsConfig::OpenAi(c) => Some(Arc::new(OpenAiEmbedder::new(
@@ -85,6 +91,36 @@ pub fn assistant(config: &Config) -> Result<Assistant, String> {
         ))),
     };
     Ok(Assistant::new(llm, embedder))
+}
+
+/// A language model whose pieces are spaced at least `pace` apart (a tokio timer, hence native).
+pub struct Paced {
+    /// The model.
+    pub inner: Arc<dyn LanguageModel>,
+    /// Least time between pieces.
+    pub pace: Duration,
+}
+
+#[async_trait::async_trait]
+impl LanguageModel for Paced {
+    fn name(&self) -> String {
+        self.inner.name()
+    }
+
+    async fn stream(
+        &self,
+        request: crate::providers::CompletionRequest,
+    ) -> Result<crate::providers::TokenStream, crate::providers::ProviderError> {
+        use futures::StreamExt;
+        let pace = self.pace;
+        let inner = self.inner.stream(request).await?;
+        Ok(inner
+            .then(move |piece| async move {
+                tokio::time::sleep(pace).await;
+                piece
+            })
+            .boxed())
+    }
 }
 
 /// Seconds since the Unix epoch.

@@ -1,0 +1,29 @@
+//! Outpost's front end: the chat widget, a Leptos app compiled to Wasm and shown in an iframe
+//! on the host page, and the server functions it calls.
+//!
+//! Features: `csr` builds the widget for the browser; `ssr` builds the server side of the server
+//! functions, which the `outpost-server` crate serves.
+//!
+//! # Layout
+//! - [`api`]: server functions (widget config, history, feedback) and, with `ssr`, the backend
+//!   port the server implements.
+//! - `widget` (csr): the components.
+//! - `transport` (csr): the session connection: WebSocket with heartbeat and reconnect, HTTP
+//!   streaming fallback, offline queue.
+//! - `host` (csr): the postMessage handshake with the loader.
+
+pub mod api;
+
+#[cfg(feature = "csr")]
+mod host;
+#[cfg(feature = "csr")]
+mod transport;
+#[cfg(feature = "csr")]
+mod widget;
+
+/// Starts the widget when its Wasm module is instantiated.
+#[cfg(feature = "csr")]
+#[wasm_bindgen::prelude::wasm_bindgen(start)]
+pub fn start() {
+    leptos::mount::mount_to_body(widget::Widget);
+}

@@ -1,0 +1,513 @@
+//! The session connection: a WebSocket with heartbeat and reconnect (exponential backoff with
+//! jitter); if sockets never get through, HTTP streaming (Server-Sent Events read with `fetch`,
+//! questions POSTed) with the same frames. Either way the client says the last sequence number
+//! it applied and gets exactly the rest; questions wait in a queue (kept in `localStorage`) until
+//! the session acknowledges them, and carry a client id so that a resend is stored once.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::Duration;
+
+use eventsource_stream::Eventsource;
+use futures::StreamExt;
+use leptos::prelude::*;
+use outpost_protocol::{ApiError, ClientFrame, ServerFrame};
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::Closure;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{CloseEvent, Headers, MessageEvent, Request, RequestInit, WebSocket};
+
+/// Seconds between heartbeats.
+const PING_SECS: u64 = 25;
+/// First reconnect delay; doubles per failed attempt up to [`MAX_BACKOFF_MS`].
+const BASE_BACKOFF_MS: f64 = 500.0;
+/// Longest reconnect delay.
+const MAX_BACKOFF_MS: f64 = 30_000.0;
+/// Socket attempts that never open before switching to HTTP streaming.
+const SOCKET_TRIES_BEFORE_FALLBACK: u32 = 3;
+
+/// Error codes after which reconnecting cannot help.
+const FATAL: [&str; 5] = [
+    "missing_token",
+    "invalid_token",
+    "token_expired",
+    "wrong_project",
+    "not_found",
+];
+
+/// What the connection is doing, for the status line.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Status {
+    /// Connecting for the first time.
+    Connecting,
+    /// Joined and live.
+    Online,
+    /// Lost; trying again in this many seconds.
+    Reconnecting(u64),
+    /// Stopped for good (bad token, unknown session): the reason.
+    Failed(String),
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Mode {
+    Socket,
+    Stream,
+}
+
+struct Inner {
+    origin: String,
+    project: String,
+    session: String,
+    token: String,
+    last_seq: u64,
+    outbox: Vec<ClientFrame>,
+    ws: Option<WebSocket>,
+    closures: Vec<Box<dyn std::any::Any>>,
+    ready: bool,
+    ever_ready: bool,
+    attempts: u32,
+    mode: Mode,
+    stopped: bool,
+    generation: u32,
+    on_frame: Rc<dyn Fn(ServerFrame)>,
+    on_status: Rc<dyn Fn(Status)>,
+}
+
+/// A live connection to one session.
+#[derive(Clone)]
+pub struct Transport(Rc<RefCell<Inner>>);
+
+fn storage() -> Option<web_sys::Storage> {
+    window().local_storage().ok().flatten()
+}
+
+fn outbox_key(project: &str, session: &str) -> String {
+    format!("outpost:{project}:{session}:outbox")
+}
+
+impl Transport {
+    /// Connects to `session`, having applied frames up to `after`.
+    pub fn start(
+        project: String,
+        session: String,
+        token: String,
+        after: u64,
+        on_frame: Rc<dyn Fn(ServerFrame)>,
+        on_status: Rc<dyn Fn(Status)>,
+    ) -> Transport {
+        let outbox = storage()
+            .and_then(|s| s.get_item(&outbox_key(&project, &session)).ok().flatten())
+            .and_then(|j| serde_json::from_str(&j).ok())
+            .unwrap_or_default();
+        let origin = window().location().origin().unwrap_or_default();
+        let t = Transport(Rc::new(RefCell::new(Inner {
+            origin,
+            project,
+            session,
+            token,
+            last_seq: after,
+            outbox,
+            ws: None,
+            closures: Vec::new(),
+            ready: false,
+            ever_ready: false,
+            attempts: 0,
+            mode: Mode::Socket,
+            stopped: false,
+            generation: 0,
+            on_frame,
+            on_status,
+        })));
+        (t.0.borrow().on_status)(Status::Connecting);
+        t.connect();
+        let hb = t.clone();
+        let _ = set_interval_with_handle(move || hb.heartbeat(), Duration::from_secs(PING_SECS));
+        let online = t.clone();
+        std::mem::forget(window_event_listener(leptos::ev::online, move |_| {
+            online.reconnect_now()
+        }));
+        t
+    }
+
+    /// Questions sent but not yet acknowledged (shown as pending after a reload).
+    pub fn pending(&self) -> Vec<ClientFrame> {
+        self.0.borrow().outbox.clone()
+    }
+
+    /// Sends a question or a retry. Questions are queued until acknowledged and sent as soon as
+    /// the session is reachable.
+    pub fn send(&self, frame: ClientFrame) {
+        let ready = {
+            let mut i = self.0.borrow_mut();
+            if matches!(frame, ClientFrame::Ask { .. }) {
+                i.outbox.push(frame.clone());
+                save_outbox(&i);
+            }
+            i.ready
+        };
+        if ready {
+            self.transmit(frame);
+        }
+    }
+
+    /// Replaces the identity token (the host called `Outpost.identify`).
+    pub fn set_token(&self, token: String) {
+        let was_stopped = {
+            let mut i = self.0.borrow_mut();
+            i.token = token;
+            std::mem::replace(&mut i.stopped, false)
+        };
+        if was_stopped {
+            self.connect();
+        }
+    }
+
+    /// Drops the connection as a network failure would (used by the end-to-end tests to cut the
+    /// connection mid-answer); the usual reconnect follows.
+    pub fn drop_connection(&self) {
+        let ws = self.0.borrow().ws.clone();
+        if let Some(ws) = ws {
+            let _ = ws.close();
+        }
+    }
+
+    fn heartbeat(&self) {
+        let i = self.0.borrow();
+        if i.ready
+            && i.mode == Mode::Socket
+            && let Some(ws) = &i.ws
+        {
+            let _ = ws.send_with_str(r#"{"type":"ping"}"#);
+        }
+    }
+
+    fn reconnect_now(&self) {
+        let idle = {
+            let i = self.0.borrow();
+            !i.ready && !i.stopped
+        };
+        if idle {
+            self.0.borrow_mut().attempts = 0;
+            self.connect();
+        }
+    }
+
+    fn connect(&self) {
+        let (mode, generation) = {
+            let mut i = self.0.borrow_mut();
+            i.generation += 1;
+            if let Some(ws) = i.ws.take() {
+                ws.set_onclose(None);
+                let _ = ws.close();
+            }
+            i.closures.clear();
+            (i.mode, i.generation)
+        };
+        match mode {
+            Mode::Socket => self.connect_socket(),
+            Mode::Stream => {
+                let t = self.clone();
+                leptos::task::spawn_local(async move { t.run_stream(generation).await });
+            }
+        }
+    }
+
+    fn connect_socket(&self) {
+        let url = {
+            let i = self.0.borrow();
+            format!(
+                "{}/v1/projects/{}/sessions/{}/socket",
+                i.origin.replacen("http", "ws", 1),
+                i.project,
+                i.session
+            )
+        };
+        let Ok(ws) = WebSocket::new(&url) else {
+            self.lost();
+            return;
+        };
+        let t = self.clone();
+        let onopen = Closure::<dyn FnMut()>::new(move || {
+            let (hello, ws) = {
+                let i = t.0.borrow();
+                (
+                    ClientFrame::Hello {
+                        token: i.token.clone(),
+                        after: i.last_seq,
+                    },
+                    i.ws.clone(),
+                )
+            };
+            if let (Some(ws), Ok(text)) = (ws, serde_json::to_string(&hello)) {
+                let _ = ws.send_with_str(&text);
+            }
+        });
+        let t = self.clone();
+        let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
+            if let Some(text) = ev.data().as_string()
+                && let Ok(frame) = serde_json::from_str::<ServerFrame>(&text)
+            {
+                t.receive(frame);
+            }
+        });
+        let t = self.clone();
+        let onclose = Closure::<dyn FnMut(CloseEvent)>::new(move |_: CloseEvent| t.lost());
+        ws.set_onopen(Some(onopen.as_ref().unchecked_ref()));
+        ws.set_onmessage(Some(onmessage.as_ref().unchecked_ref()));
+        ws.set_onclose(Some(onclose.as_ref().unchecked_ref()));
+        let mut i = self.0.borrow_mut();
+        i.ws = Some(ws);
+        i.closures = vec![Box::new(onopen), Box::new(onmessage), Box::new(onclose)];
+    }
+
+    /// Reads the session's frames over HTTP streaming until the stream ends.
+    async fn run_stream(&self, generation: u32) {
+        let (url, token, after) = {
+            let i = self.0.borrow();
+            (
+                format!(
+                    "{}/v1/projects/{}/sessions/{}/events",
+                    i.origin, i.project, i.session
+                ),
+                i.token.clone(),
+                i.last_seq,
+            )
+        };
+        let Ok(resp) = fetch("GET", &url, &token, None, Some(after)).await else {
+            self.lost();
+            return;
+        };
+        if !resp.ok() {
+            let text = response_text(&resp).await;
+            self.api_error(&text);
+            self.lost();
+            return;
+        }
+        let Some(body) = resp.body() else {
+            self.lost();
+            return;
+        };
+        let reader: web_sys::ReadableStreamDefaultReader = body.get_reader().unchecked_into();
+        let bytes = futures::stream::unfold(reader, |reader| async move {
+            let chunk = JsFuture::from(reader.read()).await.ok()?;
+            let done = js_sys::Reflect::get(&chunk, &"done".into())
+                .ok()?
+                .as_bool()
+                .unwrap_or(true);
+            if done {
+                return None;
+            }
+            let value = js_sys::Reflect::get(&chunk, &"value".into()).ok()?;
+            Some((
+                Ok::<_, std::convert::Infallible>(js_sys::Uint8Array::new(&value).to_vec()),
+                reader,
+            ))
+        });
+        let mut events = std::pin::pin!(bytes.eventsource());
+        while let Some(Ok(ev)) = events.next().await {
+            if self.0.borrow().generation != generation {
+                return;
+            }
+            if let Ok(frame) = serde_json::from_str::<ServerFrame>(&ev.data) {
+                self.receive(frame);
+            }
+        }
+        if self.0.borrow().generation == generation {
+            self.lost();
+        }
+    }
+
+    fn api_error(&self, body: &str) {
+        if let Ok(e) = serde_json::from_str::<ApiError>(body) {
+            let on_frame = self.0.borrow().on_frame.clone();
+            self.handle_fatal(&e.error.code, &e.error.message);
+            on_frame(ServerFrame::Error {
+                code: e.error.code,
+                message: e.error.message,
+                retry_after: None,
+            });
+        }
+    }
+
+    fn handle_fatal(&self, code: &str, message: &str) {
+        if FATAL.contains(&code) {
+            let on_status = {
+                let mut i = self.0.borrow_mut();
+                i.stopped = true;
+                i.on_status.clone()
+            };
+            on_status(Status::Failed(message.to_owned()));
+        }
+    }
+
+    fn receive(&self, frame: ServerFrame) {
+        let mut flush = Vec::new();
+        let (on_frame, on_status) = {
+            let mut i = self.0.borrow_mut();
+            if let Some(seq) = frame.seq() {
+                if seq <= i.last_seq {
+                    return; // already applied
+                }
+                i.last_seq = seq;
+            }
+            if let ServerFrame::Message {
+                client_id: Some(c), ..
+            } = &frame
+            {
+                i.outbox
+                    .retain(|f| !matches!(f, ClientFrame::Ask { client_id, .. } if client_id == c));
+                save_outbox(&i);
+            }
+            if let ServerFrame::Ready { .. } = frame {
+                i.ready = true;
+                i.ever_ready = true;
+                i.attempts = 0;
+                flush = i.outbox.clone();
+            }
+            (i.on_frame.clone(), i.on_status.clone())
+        };
+        match &frame {
+            ServerFrame::Ready { .. } => on_status(Status::Online),
+            ServerFrame::Error { code, message, .. } => {
+                self.handle_fatal(code, message);
+                // A refused question will not be acknowledged: stop resending it.
+                if code == "rate_limited" || code == "too_long" || code == "empty_question" {
+                    let mut i = self.0.borrow_mut();
+                    i.outbox.clear();
+                    save_outbox(&i);
+                }
+            }
+            _ => {}
+        }
+        on_frame(frame);
+        for f in flush {
+            self.transmit(f);
+        }
+    }
+
+    fn transmit(&self, frame: ClientFrame) {
+        let Ok(text) = serde_json::to_string(&frame) else {
+            return;
+        };
+        let (mode, ws, url, token) = {
+            let i = self.0.borrow();
+            (
+                i.mode,
+                i.ws.clone(),
+                format!(
+                    "{}/v1/projects/{}/sessions/{}/messages",
+                    i.origin, i.project, i.session
+                ),
+                i.token.clone(),
+            )
+        };
+        match mode {
+            Mode::Socket => {
+                if let Some(ws) = ws {
+                    let _ = ws.send_with_str(&text);
+                }
+            }
+            Mode::Stream => {
+                let t = self.clone();
+                leptos::task::spawn_local(async move {
+                    match fetch("POST", &url, &token, Some(&text), None).await {
+                        Ok(resp) if !resp.ok() => {
+                            let body = response_text(&resp).await;
+                            if let Ok(e) = serde_json::from_str::<ApiError>(&body) {
+                                let retry_after = resp
+                                    .headers()
+                                    .get("retry-after")
+                                    .ok()
+                                    .flatten()
+                                    .and_then(|v| v.parse().ok());
+                                t.receive(ServerFrame::Error {
+                                    code: e.error.code,
+                                    message: e.error.message,
+                                    retry_after,
+                                });
+                            }
+                        }
+                        Ok(_) => {}
+                        Err(_) => t.lost(),
+                    }
+                });
+            }
+        }
+    }
+
+    /// The connection is gone: back off and try again, or fall back to HTTP streaming.
+    fn lost(&self) {
+        let (delay, status) = {
+            let mut i = self.0.borrow_mut();
+            i.ready = false;
+            i.ws = None;
+            if i.stopped {
+                return;
+            }
+            i.attempts += 1;
+            if i.mode == Mode::Socket && !i.ever_ready && i.attempts >= SOCKET_TRIES_BEFORE_FALLBACK
+            {
+                i.mode = Mode::Stream;
+                i.attempts = 0;
+            }
+            let exp = BASE_BACKOFF_MS * 2f64.powi(i.attempts.saturating_sub(1).min(10) as i32);
+            // Full jitter on the upper half: clients that lost the same server spread out.
+            let delay = exp.min(MAX_BACKOFF_MS) * (0.5 + js_sys::Math::random() * 0.5);
+            (delay, i.on_status.clone())
+        };
+        status(Status::Reconnecting((delay / 1000.0).ceil() as u64));
+        let t = self.clone();
+        set_timeout(move || t.connect(), Duration::from_millis(delay as u64));
+    }
+}
+
+fn save_outbox(i: &Inner) {
+    if let (Some(s), Ok(j)) = (storage(), serde_json::to_string(&i.outbox)) {
+        let key = outbox_key(&i.project, &i.session);
+        let _ = if i.outbox.is_empty() {
+            s.remove_item(&key)
+        } else {
+            s.set_item(&key, &j)
+        };
+    }
+}
+
+/// A `fetch` with the identity token; `after` becomes `Last-Event-ID`.
+pub async fn fetch(
+    method: &str,
+    url: &str,
+    token: &str,
+    body: Option<&str>,
+    after: Option<u64>,
+) -> Result<web_sys::Response, String> {
+    let init = RequestInit::new();
+    init.set_method(method);
+    let headers = Headers::new().map_err(|_| "headers")?;
+    let _ = headers.set("authorization", &format!("Bearer {token}"));
+    if let Some(b) = body {
+        let _ = headers.set("content-type", "application/json");
+        init.set_body(&b.into());
+    }
+    if let Some(a) = after {
+        let _ = headers.set("last-event-id", &a.to_string());
+    }
+    init.set_headers(&headers);
+    let req = Request::new_with_str_and_init(url, &init).map_err(|_| "request")?;
+    let resp = JsFuture::from(window().fetch_with_request(&req))
+        .await
+        .map_err(|_| "network")?;
+    resp.dyn_into::<web_sys::Response>()
+        .map_err(|_| "response".into())
+}
+
+/// A response's body as text (empty on failure).
+pub async fn response_text(resp: &web_sys::Response) -> String {
+    match resp.text() {
+        Ok(p) => JsFuture::from(p)
+            .await
+            .ok()
+            .and_then(|v| v.as_string())
+            .unwrap_or_default(),
+        Err(_) => String::new(),
+    }
+}

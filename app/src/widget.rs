@@ -1,0 +1,524 @@
+//! The widget's components: the panel, the message list (streaming text, rendered answers with
+//! copy buttons, citations, retry, feedback) and the composer.
+
+use std::rc::Rc;
+
+use leptos::prelude::*;
+use outpost_protocol::{
+    Author, Citation, ClientFrame, EmbedMessage, Feedback, ServerFrame, WidgetConfig,
+};
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::Closure;
+
+use crate::api::{history, send_feedback, widget_config};
+use crate::host;
+use crate::transport::{Status, Transport, fetch, response_text};
+
+/// Where a message stands.
+#[derive(Debug, Clone, PartialEq)]
+enum MsgState {
+    /// A question not yet acknowledged by the session.
+    Pending,
+    /// A question stored by the session.
+    Sent,
+    /// An answer still arriving.
+    Streaming,
+    /// A complete answer.
+    Done,
+    /// A failed answer (or a refused question): why.
+    Failed(String),
+}
+
+/// One message in the list; its parts are signals so that a streaming answer re-renders alone.
+#[derive(Clone)]
+struct Msg {
+    key: String,
+    author: Author,
+    id: RwSignal<String>,
+    text: RwSignal<String>,
+    html: RwSignal<Option<String>>,
+    citations: RwSignal<Vec<Citation>>,
+    state: RwSignal<MsgState>,
+    rated: RwSignal<Option<bool>>,
+}
+
+impl Msg {
+    fn new(key: String, author: Author, text: String, state: MsgState) -> Msg {
+        Msg {
+            id: RwSignal::new(key.clone()),
+            key,
+            author,
+            text: RwSignal::new(text),
+            html: RwSignal::new(None),
+            citations: RwSignal::new(Vec::new()),
+            state: RwSignal::new(state),
+            rated: RwSignal::new(None),
+        }
+    }
+}
+
+/// Everything the widget knows once the host has configured it.
+#[derive(Clone)]
+struct Ctx {
+    project: String,
+    session: String,
+    token: String,
+    transport: Transport,
+}
+
+fn random_id() -> String {
+    (0..4)
+        .map(|_| format!("{:08x}", (js_sys::Math::random() * u32::MAX as f64) as u32))
+        .collect()
+}
+
+fn storage() -> Option<web_sys::Storage> {
+    window().local_storage().ok().flatten()
+}
+
+/// Applies a session frame to the message list.
+fn apply(
+    msgs: RwSignal<Vec<Msg>>,
+    open: RwSignal<bool>,
+    unread: RwSignal<u32>,
+    notice: RwSignal<Option<String>>,
+    frame: ServerFrame,
+) {
+    let find = |key: &str| {
+        msgs.with_untracked(|m| {
+            m.iter()
+                .find(|x| x.key == key || x.id.get_untracked() == key)
+                .cloned()
+        })
+    };
+    match frame {
+        ServerFrame::Message {
+            id,
+            author,
+            text,
+            html,
+            citations,
+            client_id,
+            ..
+        } => {
+            if let Some(m) = client_id.as_deref().and_then(find) {
+                m.id.set(id);
+                m.state.set(MsgState::Sent);
+            } else if find(&id).is_none() {
+                let m = Msg::new(
+                    id,
+                    author,
+                    text,
+                    if author == Author::User {
+                        MsgState::Sent
+                    } else {
+                        MsgState::Done
+                    },
+                );
+                m.html.set(html);
+                m.citations.set(citations);
+                msgs.update(|v| v.push(m));
+            }
+        }
+        ServerFrame::AnswerStart { id, .. } => {
+            if find(&id).is_none() {
+                msgs.update(|v| {
+                    v.push(Msg::new(
+                        id,
+                        Author::Assistant,
+                        String::new(),
+                        MsgState::Streaming,
+                    ))
+                });
+            }
+        }
+        ServerFrame::Delta { id, text, .. } => match find(&id) {
+            Some(m) => m.text.update(|t| t.push_str(&text)),
+            None => {
+                msgs.update(|v| v.push(Msg::new(id, Author::Assistant, text, MsgState::Streaming)))
+            }
+        },
+        ServerFrame::AnswerEnd {
+            id,
+            html,
+            citations,
+            ..
+        } => {
+            if let Some(m) = find(&id) {
+                m.html.set(Some(html));
+                m.citations.set(citations);
+                m.state.set(MsgState::Done);
+            }
+            if !open.get_untracked() {
+                unread.update(|n| *n += 1);
+                host::post(&EmbedMessage::Unread {
+                    count: unread.get_untracked(),
+                });
+            }
+        }
+        ServerFrame::AnswerError { id, message, .. } => {
+            if let Some(m) = find(&id) {
+                m.state.set(MsgState::Failed(message));
+            }
+        }
+        ServerFrame::Error { code, message, .. } => {
+            if code == "rate_limited" || code == "too_long" || code == "empty_question" {
+                // The last pending question was refused: it can be sent again later.
+                let pending = msgs.with_untracked(|v| {
+                    v.iter()
+                        .rev()
+                        .find(|m| m.state.get_untracked() == MsgState::Pending)
+                        .cloned()
+                });
+                if let Some(m) = pending {
+                    m.state.set(MsgState::Failed(message.clone()));
+                }
+            }
+            if [
+                "missing_token",
+                "invalid_token",
+                "token_expired",
+                "wrong_project",
+            ]
+            .contains(&code.as_str())
+            {
+                host::post(&EmbedMessage::Error {
+                    code,
+                    message: message.clone(),
+                });
+            }
+            notice.set(Some(message));
+        }
+        ServerFrame::Ready { .. } | ServerFrame::Pong => {}
+    }
+}
+
+/// Finds or creates this visitor's session; returns its id.
+async fn session_for(project: &str, token: &str, fresh: bool) -> Result<String, String> {
+    let key = format!("outpost:{project}:session");
+    if !fresh && let Some(id) = storage().and_then(|s| s.get_item(&key).ok().flatten()) {
+        return Ok(id);
+    }
+    let origin = window().location().origin().unwrap_or_default();
+    let resp = fetch(
+        "POST",
+        &format!("{origin}/v1/projects/{project}/sessions"),
+        token,
+        None,
+        None,
+    )
+    .await?;
+    let text = response_text(&resp).await;
+    if !resp.ok() {
+        let msg = serde_json::from_str::<outpost_protocol::ApiError>(&text)
+            .map(|e| e.error.message)
+            .unwrap_or_else(|_| "The assistant is unavailable.".into());
+        return Err(msg);
+    }
+    let id = serde_json::from_str::<serde_json::Value>(&text)
+        .ok()
+        .and_then(|v| v["session_id"].as_str().map(str::to_owned))
+        .ok_or("bad answer")?;
+    if let Some(s) = storage() {
+        let _ = s.set_item(&key, &id);
+    }
+    Ok(id)
+}
+
+/// The widget.
+#[component]
+pub fn Widget() -> impl IntoView {
+    let msgs: RwSignal<Vec<Msg>> = RwSignal::new(Vec::new());
+    let open = RwSignal::new(false);
+    let unread = RwSignal::new(0u32);
+    let status = RwSignal::new(Status::Connecting);
+    let notice: RwSignal<Option<String>> = RwSignal::new(None);
+    let config: RwSignal<Option<WidgetConfig>> = RwSignal::new(None);
+    let ctx: StoredValue<Option<Ctx>, LocalStorage> = StoredValue::new_local(None);
+    let input: NodeRef<leptos::html::Textarea> = NodeRef::new();
+
+    let setup = move |project: String, token: String| {
+        leptos::task::spawn_local(async move {
+            if let Ok(c) = widget_config(project.clone()).await {
+                if let Some(root) = document()
+                    .document_element()
+                    .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
+                {
+                    let _ = root.style().set_property("--op-accent", &c.accent);
+                }
+                config.set(Some(c));
+            }
+            let mut fresh = false;
+            let (session, hist) = loop {
+                let session = match session_for(&project, &token, fresh).await {
+                    Ok(s) => s,
+                    Err(e) => {
+                        status.set(Status::Failed(e.clone()));
+                        host::post(&EmbedMessage::Error {
+                            code: "unauthorized".into(),
+                            message: e,
+                        });
+                        return;
+                    }
+                };
+                match history(project.clone(), session.clone(), token.clone()).await {
+                    Ok(h) => break (session, h),
+                    Err(_) if !fresh => fresh = true, // a session of another visitor, or gone
+                    Err(e) => {
+                        status.set(Status::Failed(e.to_string()));
+                        return;
+                    }
+                }
+            };
+            msgs.set(
+                hist.items
+                    .into_iter()
+                    .map(|h| {
+                        let st = if h.author == Author::User {
+                            MsgState::Sent
+                        } else {
+                            MsgState::Done
+                        };
+                        let m = Msg::new(h.id, h.author, h.text, st);
+                        m.html.set(h.html);
+                        m.citations.set(h.citations);
+                        m
+                    })
+                    .collect(),
+            );
+            let on_frame: Rc<dyn Fn(ServerFrame)> =
+                Rc::new(move |f| apply(msgs, open, unread, notice, f));
+            let on_status: Rc<dyn Fn(Status)> = Rc::new(move |s| {
+                if s == Status::Online {
+                    notice.set(None);
+                }
+                status.set(s)
+            });
+            let transport = Transport::start(
+                project.clone(),
+                session.clone(),
+                token.clone(),
+                hist.last_seq,
+                on_frame,
+                on_status,
+            );
+            // Questions queued before a reload show as pending.
+            for f in transport.pending() {
+                if let ClientFrame::Ask { client_id, text } = f {
+                    msgs.update(|v| {
+                        v.push(Msg::new(client_id, Author::User, text, MsgState::Pending))
+                    });
+                }
+            }
+            let t = transport.clone();
+            let drop_conn = Closure::<dyn Fn()>::new(move || t.drop_connection());
+            let _ = js_sys::Reflect::set(
+                &window(),
+                &"__outpostDropConnection".into(),
+                drop_conn.as_ref(),
+            );
+            drop_conn.forget();
+            ctx.set_value(Some(Ctx {
+                project,
+                session,
+                token,
+                transport,
+            }));
+        });
+    };
+
+    host::listen(move |m| match m {
+        EmbedMessage::Config { project, token } => {
+            if ctx.with_value(Option::is_none) {
+                match token {
+                    Some(t) => setup(project, t),
+                    None => status.set(Status::Failed(
+                        "The site has not identified you yet.".into(),
+                    )),
+                }
+            }
+        }
+        EmbedMessage::Identify { token } => {
+            if let Some(c) = ctx.get_value() {
+                c.transport.set_token(token);
+            }
+        }
+        EmbedMessage::Toggle { open: o } => {
+            open.set(o);
+            if o {
+                unread.set(0);
+                if let Some(el) = input.get_untracked() {
+                    let _ = el.focus();
+                }
+            }
+        }
+        _ => {}
+    });
+    host::post(&EmbedMessage::Ready);
+
+    let close = move || {
+        open.set(false);
+        host::post(&EmbedMessage::Toggle { open: false });
+    };
+
+    let submit = move || {
+        let Some(el) = input.get_untracked() else {
+            return;
+        };
+        let text = el.value().trim().to_owned();
+        if text.is_empty() {
+            return;
+        }
+        let Some(c) = ctx.get_value() else { return };
+        el.set_value("");
+        let client_id = random_id();
+        msgs.update(|v| {
+            v.push(Msg::new(
+                client_id.clone(),
+                Author::User,
+                text.clone(),
+                MsgState::Pending,
+            ))
+        });
+        c.transport.send(ClientFrame::Ask { client_id, text });
+    };
+
+    let on_list_click = move |ev: leptos::ev::MouseEvent| {
+        // Copy buttons are in the server-rendered answers: one listener for all of them.
+        let Some(target) = ev
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+        else {
+            return;
+        };
+        let Ok(Some(button)) = target.closest(".op-copy") else {
+            return;
+        };
+        let code = button
+            .parent_element()
+            .and_then(|p| p.query_selector("code").ok().flatten())
+            .and_then(|c| c.text_content());
+        if let Some(code) = code {
+            let _ = window().navigator().clipboard().write_text(&code);
+            button.set_text_content(Some("Copied"));
+        }
+    };
+
+    let status_text = move || match status.get() {
+        Status::Connecting => Some("Connecting…".to_owned()),
+        Status::Online => notice.get(),
+        Status::Reconnecting(s) => Some(format!(
+            "Connection lost. Reconnecting in {s} s… Your messages will be sent then."
+        )),
+        Status::Failed(why) => Some(why),
+    };
+
+    view! {
+        <section class="op-panel" role="dialog" aria-labelledby="op-title" on:keydown=move |ev: leptos::ev::KeyboardEvent| {
+            if ev.key() == "Escape" { close(); }
+        }>
+            <header class="op-header">
+                <h1 id="op-title">{move || config.get().map(|c| c.title).unwrap_or_else(|| "Assistant".into())}</h1>
+                <button type="button" class="op-close" aria-label="Close chat" data-testid="close" on:click=move |_| close()>"×"</button>
+            </header>
+            <p class="op-status" role="status" data-testid="status">{status_text}</p>
+            <ol class="op-messages" role="log" aria-live="polite" aria-label="Conversation" data-testid="messages" on:click=on_list_click>
+                <Show when=move || config.get().is_some()>
+                    <li class="op-msg op-assistant op-greeting">{move || config.get().map(|c| c.greeting)}</li>
+                </Show>
+                <For each=move || msgs.get() key=|m| m.key.clone() let:m>
+                    <Message m=m ctx=ctx />
+                </For>
+            </ol>
+            <form class="op-composer" on:submit=move |ev: leptos::ev::SubmitEvent| { ev.prevent_default(); submit(); }>
+                <label for="op-input" class="op-sr">"Your question"</label>
+                <textarea id="op-input" node_ref=input rows="1" maxlength="4000" placeholder="Ask a question…" data-testid="composer"
+                    on:keydown=move |ev: leptos::ev::KeyboardEvent| {
+                        if ev.key() == "Enter" && !ev.shift_key() { ev.prevent_default(); submit(); }
+                    }></textarea>
+                <button type="submit" class="op-send" aria-label="Send" data-testid="send">"Send"</button>
+            </form>
+        </section>
+    }
+}
+
+#[component]
+fn Message(m: Msg, ctx: StoredValue<Option<Ctx>, LocalStorage>) -> impl IntoView {
+    let class = match m.author {
+        Author::User => "op-msg op-user",
+        Author::Assistant => "op-msg op-assistant",
+        Author::Operator => "op-msg op-operator",
+    };
+    let state = m.state;
+    let data_state = move || match state.get() {
+        MsgState::Pending => "pending",
+        MsgState::Sent => "sent",
+        MsgState::Streaming => "streaming",
+        MsgState::Done => "done",
+        MsgState::Failed(_) => "failed",
+    };
+    let (text, html, citations, rated, id) = (m.text, m.html, m.citations, m.rated, m.id);
+    let is_answer = m.author != Author::User;
+    let retry = move |_| {
+        let Some(c) = ctx.get_value() else { return };
+        if is_answer {
+            state.set(MsgState::Streaming);
+            c.transport.send(ClientFrame::Retry);
+        } else {
+            state.set(MsgState::Pending);
+            c.transport.send(ClientFrame::Ask {
+                client_id: m.key.clone(),
+                text: text.get_untracked(),
+            });
+        }
+    };
+    let rate = move |helpful: bool| {
+        let Some(c) = ctx.get_value() else { return };
+        rated.set(Some(helpful));
+        let fb = Feedback {
+            message_id: id.get_untracked(),
+            helpful,
+            comment: None,
+        };
+        leptos::task::spawn_local(async move {
+            let _ = send_feedback(c.project, c.session, c.token, fb).await;
+        });
+    };
+    view! {
+        <li class=class data-testid="message" data-author=if is_answer { "assistant" } else { "user" } data-state=data_state
+            data-chars=move || text.with(|t| t.chars().count())>
+            {move || match html.get() {
+                Some(h) => view! { <div class="op-md" inner_html=h></div> }.into_any(),
+                None => view! { <div class="op-text">{move || text.get()}</div> }.into_any(),
+            }}
+            <Show when=move || state.get() == MsgState::Streaming && text.with(String::is_empty)>
+                <span class="op-typing" role="img" aria-label="The assistant is typing"><i></i><i></i><i></i></span>
+            </Show>
+            <Show when=move || !citations.with(Vec::is_empty)>
+                <ol class="op-cites" aria-label="Sources" data-testid="citations">
+                    <For each=move || citations.get() key=|c| c.n let:c>
+                        <li id=format!("cite-{}", c.n)>
+                            {match c.url.clone().filter(|u| u.starts_with("https://") || u.starts_with("http://")) {
+                                Some(u) => view! { <a href=u target="_blank" rel="noopener noreferrer">{format!("[{}] {}", c.n, c.title)}</a> }.into_any(),
+                                None => view! { <span>{format!("[{}] {}", c.n, c.title)}</span> }.into_any(),
+                            }}
+                            <span class="op-cite-where">{if c.heading.is_empty() { c.path.clone() } else { format!("{} · {}", c.heading, c.path) }}</span>
+                        </li>
+                    </For>
+                </ol>
+            </Show>
+            {move || match state.get() {
+                MsgState::Failed(why) => view! {
+                    <p class="op-error" role="alert">{why}" "<button type="button" class="op-retry" on:click=retry.clone()>"Retry"</button></p>
+                }.into_any(),
+                MsgState::Done if is_answer => view! {
+                    <div class="op-rate" role="group" aria-label="Was this helpful?">
+                        <button type="button" aria-label="Helpful" aria-pressed=move || (rated.get() == Some(true)).to_string() on:click=move |_| rate(true)>"👍"</button>
+                        <button type="button" aria-label="Not helpful" aria-pressed=move || (rated.get() == Some(false)).to_string() on:click=move |_| rate(false)>"👎"</button>
+                    </div>
+                }.into_any(),
+                _ => ().into_any(),
+            }}
+        </li>
+    }
+}

@@ -1,0 +1,140 @@
+// Outpost loader: draws the chat bubble, and creates the widget iframe when the chat opens.
+// A template: %name% placeholders are filled by outpost-embed from outpost-protocol.
+// No inline styles or <style> elements (strict host CSPs forbid them): styles are CSSOM writes
+// and a constructed stylesheet inside a closed shadow root, out of reach of host CSS.
+(function () {
+  var script = document.currentScript;
+  if (!script || window.Outpost) return;
+  var ORIGIN = new URL(script.src).origin;
+  var data = script.dataset;
+  var project = data.project || "";
+  var token = data.token || null;
+  var left = data.position === "left";
+  var color = data.color || "#3b5bdb";
+  var CHANNEL = "%channel%";
+  var KEY = "outpost:" + project + ":open";
+  var listeners = {};
+  var frame = null;
+  var ready = false;
+  var isOpen = false;
+
+  function emit(name, detail) {
+    (listeners[name] || []).forEach(function (fn) {
+      try { fn(detail); } catch (e) { setTimeout(function () { throw e; }); }
+    });
+  }
+  function post(msg) {
+    if (frame && ready) {
+      msg.channel = CHANNEL;
+      frame.contentWindow.postMessage(msg, ORIGIN);
+    }
+  }
+  function css(el, props) {
+    for (var k in props) el.style.setProperty(k, props[k], "important");
+  }
+
+  var host = document.createElement("outpost-launcher");
+  css(host, { all: "initial", position: "fixed", bottom: "0", width: "0", height: "0", "z-index": "2147483000" });
+  css(host, left ? { left: "0" } : { right: "0" });
+  var root = host.attachShadow({ mode: "closed" });
+  var sheet = new CSSStyleSheet();
+  sheet.replaceSync(
+    "button{position:fixed;bottom:20px;" + (left ? "left" : "right") + ":20px;width:56px;height:56px;border:0;border-radius:50%;" +
+    "cursor:pointer;box-shadow:0 4px 14px rgba(0,0,0,.25);display:flex;align-items:center;justify-content:center;padding:0}" +
+    "button:focus-visible{outline:3px solid #fff;outline-offset:-6px}svg{width:28px;height:28px;fill:#fff}" +
+    "span{position:absolute;top:-2px;right:-2px;min-width:18px;height:18px;border-radius:9px;background:#e03131;color:#fff;" +
+    "font:600 11px/18px system-ui,sans-serif;text-align:center;display:none}" +
+    "iframe{position:fixed;bottom:88px;" + (left ? "left" : "right") + ":20px;width:360px;height:480px;max-height:calc(100vh - 108px);" +
+    "border:0;border-radius:12px;box-shadow:0 8px 32px rgba(0,0,0,.3);background:#fff;display:none}" +
+    "@media (max-width:480px){iframe{inset:0;width:100%;height:100%;max-height:none;border-radius:0}}"
+  );
+  root.adoptedStyleSheets = [sheet];
+
+  var bubble = document.createElement("button");
+  bubble.type = "button";
+  bubble.setAttribute("aria-label", "Open chat");
+  bubble.setAttribute("aria-expanded", "false");
+  bubble.setAttribute("data-testid", "outpost-bubble");
+  css(bubble, { background: color });
+  var icon = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+  icon.setAttribute("viewBox", "0 0 24 24");
+  icon.setAttribute("aria-hidden", "true");
+  var path = document.createElementNS("http://www.w3.org/2000/svg", "path");
+  var CHAT = "M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4H4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2z";
+  var CLOSE = "M6.4 5 12 10.6 17.6 5 19 6.4 13.4 12 19 17.6 17.6 19 12 13.4 6.4 19 5 17.6 10.6 12 5 6.4z";
+  path.setAttribute("d", CHAT);
+  icon.appendChild(path);
+  var badge = document.createElement("span");
+  badge.setAttribute("aria-hidden", "true");
+  bubble.appendChild(icon);
+  bubble.appendChild(badge);
+  root.appendChild(bubble);
+
+  function unread(n) {
+    badge.textContent = n > 9 ? "9+" : String(n);
+    css(badge, { display: n > 0 && !isOpen ? "block" : "none" });
+    bubble.setAttribute("aria-label", n > 0 && !isOpen ? "Open chat, " + n + " unread" : isOpen ? "Close chat" : "Open chat");
+  }
+
+  function createFrame() {
+    frame = document.createElement("iframe");
+    frame.src = ORIGIN + "/widget/" + encodeURIComponent(project);
+    frame.title = "Chat assistant";
+    frame.setAttribute("sandbox", "allow-scripts allow-same-origin allow-forms allow-popups allow-popups-to-escape-sandbox");
+    frame.setAttribute("allow", "clipboard-write");
+    frame.setAttribute("data-testid", "outpost-frame");
+    root.appendChild(frame);
+  }
+
+  function setOpen(open, fromWidget) {
+    if (open === isOpen) return;
+    isOpen = open;
+    if (open && !frame) createFrame();
+    css(frame, { display: open ? "block" : "none" });
+    path.setAttribute("d", open ? CLOSE : CHAT);
+    bubble.setAttribute("aria-expanded", String(open));
+    unread(0);
+    try { sessionStorage.setItem(KEY, open ? "1" : ""); } catch (e) {}
+    if (!fromWidget) post({ type: "%toggle%", open: open });
+    if (!open) bubble.focus();
+    emit(open ? "open" : "close");
+  }
+
+  bubble.addEventListener("click", function () { setOpen(!isOpen); });
+
+  window.addEventListener("message", function (e) {
+    if (!frame || e.origin !== ORIGIN || e.source !== frame.contentWindow) return;
+    var d = e.data;
+    if (!d || d.channel !== CHANNEL) return;
+    if (d.type === "%ready%") {
+      ready = true;
+      post({ type: "%config%", project: project, token: token });
+      post({ type: "%toggle%", open: isOpen });
+      emit("ready");
+    } else if (d.type === "%toggle%") {
+      setOpen(!!d.open, true);
+    } else if (d.type === "%resize%") {
+      css(frame, { width: Math.min(d.width, innerWidth) + "px", height: Math.min(d.height, innerHeight) + "px" });
+    } else if (d.type === "%unread%") {
+      unread(d.count | 0);
+      emit("unread", d.count | 0);
+    } else if (d.type === "%error%") {
+      emit("error", { code: d.code, message: d.message });
+    }
+  });
+
+  window.Outpost = {
+    open: function () { setOpen(true); },
+    close: function () { setOpen(false); },
+    identify: function (t) { token = t; post({ type: "%identify%", token: t }); },
+    on: function (name, fn) { (listeners[name] = listeners[name] || []).push(fn); }
+  };
+
+  function mount() {
+    document.body.appendChild(host);
+    var wasOpen = false;
+    try { wasOpen = sessionStorage.getItem(KEY) === "1"; } catch (e) {}
+    if (wasOpen) setOpen(true);
+  }
+  if (document.body) mount(); else document.addEventListener("DOMContentLoaded", mount);
+})();

@@ -1,0 +1,28 @@
+import { expect, test } from "@playwright/test";
+import { DemoPage } from "./fixtures/widget";
+
+test("a question streams an answer that grows over several frames and ends with citations", async ({ page }) => {
+  const demo = new DemoPage(page);
+  await demo.goto();
+  await demo.open();
+  await demo.ask("Which files are skipped during ingestion?");
+  const answer = demo.lastAnswer();
+  await expect(answer).toHaveAttribute("data-state", "streaming");
+  // Sample the streaming text: it must grow in several steps before the answer is done.
+  const lengths = new Set<number>();
+  for (let i = 0; i < 200; i++) {
+    if ((await answer.getAttribute("data-state")) === "done") break;
+    lengths.add((await answer.innerText()).length);
+    await page.waitForTimeout(25);
+  }
+  expect(lengths.size).toBeGreaterThan(3);
+  await demo.waitForAnswer();
+  await expect(answer).toContainText("not valid UTF-8");
+  const cites = answer.getByTestId("citations");
+  await expect(cites).toContainText("docs/knowledge.md");
+  await expect(answer.locator("a.cite").first()).toHaveText("[1]");
+  // Code blocks in answers get a copy button; unanswerable questions are refused plainly.
+  await demo.ask("What is the boiling point of mercury on Venus?");
+  await expect(demo.lastAnswer()).toHaveAttribute("data-state", "done", { timeout: 30_000 });
+  await expect(demo.lastAnswer()).toContainText("I don't know");
+});

@@ -1,0 +1,25 @@
+import { expect, test } from "@playwright/test";
+import { DemoPage } from "./fixtures/widget";
+
+test("a document carrying script, onerror and javascript: payloads never executes anything", async ({ page }) => {
+  const dialogs: string[] = [];
+  page.on("dialog", (d) => {
+    dialogs.push(d.message());
+    d.dismiss();
+  });
+  const demo = new DemoPage(page);
+  await demo.goto();
+  await demo.open();
+  await demo.ask("What does the zanzibar injection test keep?");
+  const answer = await demo.waitForAnswer();
+  await expect(answer).toContainText("zanzibar");
+  await expect(answer).toContainText("<script>"); // shown as text
+  const widget = demo.widgetWindow();
+  expect(await widget.evaluate(() => (window as any).__pwned)).toBeUndefined();
+  expect(await page.evaluate(() => (window as any).__pwned)).toBeUndefined();
+  expect(await answer.locator("script, img, iframe, svg").count()).toBe(0);
+  for (const href of await answer.locator("a").evaluateAll((as) => as.map((a) => a.getAttribute("href") ?? ""))) {
+    expect(href).toMatch(/^(https?:|mailto:|#cite-)/);
+  }
+  expect(dialogs).toEqual([]);
+});

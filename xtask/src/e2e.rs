@@ -1,0 +1,118 @@
+//! The browser suite: starts `outpost serve` (the debug binary the Rust tests built) on free
+//! ports with a demo knowledge base that also holds hostile documents, then runs Playwright in
+//! Debian's chromium against it.
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::{Result, build, run, tools};
+
+fn free_port() -> Result<u16> {
+    let l = TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+    Ok(l.local_addr().map_err(|e| e.to_string())?.port())
+}
+
+fn copy_dir(from: &Path, to: &Path) -> Result {
+    std::fs::create_dir_all(to).map_err(|e| e.to_string())?;
+    for e in std::fs::read_dir(from).map_err(|e| e.to_string())? {
+        let e = e.map_err(|e| e.to_string())?;
+        let target = to.join(e.file_name());
+        if e.file_type().map_err(|e| e.to_string())?.is_dir() {
+            copy_dir(&e.path(), &target)?;
+        } else {
+            std::fs::copy(e.path(), &target).map_err(|e| e.to_string())?;
+        }
+    }
+    Ok(())
+}
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Runs the Playwright suite; `args` go to `playwright test`.
+pub fn run_suite(root: &Path, args: &[String]) -> Result {
+    tools::ensure_npm(root)?;
+    tools::ensure_chromium(root)?;
+    let work = root.join("target/e2e");
+    let _ = std::fs::remove_dir_all(&work);
+    let docs = work.join("docs-root");
+    std::fs::create_dir_all(&docs).map_err(|e| e.to_string())?;
+    std::fs::copy(root.join("README.md"), docs.join("README.md")).map_err(|e| e.to_string())?;
+    copy_dir(&root.join("docs"), &docs.join("docs"))?;
+    std::fs::copy(
+        root.join("end2end/tests/fixtures/hostile.md"),
+        docs.join("docs/hostile.md"),
+    )
+    .map_err(|e| e.to_string())?;
+
+    let (api, demo) = (free_port()?, free_port()?);
+    let bin = root.join("target/debug/outpost");
+    if !bin.exists() {
+        run(
+            root,
+            "cargo",
+            &["build", "--locked", "-p", "outpost-server"],
+        )?;
+    }
+    let log = std::fs::File::create(work.join("server.log")).map_err(|e| e.to_string())?;
+    let server = Server(
+        Command::new(&bin)
+            .current_dir(root)
+            .args([
+                "serve",
+                "--addr",
+                &format!("127.0.0.1:{api}"),
+                "--demo-addr",
+                &format!("127.0.0.1:{demo}"),
+            ])
+            .arg("--demo-docs")
+            .arg(&docs)
+            .arg("--assets")
+            .arg(build::dist(root))
+            .env("OUTPOST_DATA_DIR", work.join("data"))
+            .env("OUTPOST_STREAM_PACE_MS", "25")
+            .env("OUTPOST_LOG", "outpost=info")
+            .stdout(log.try_clone().map_err(|e| e.to_string())?)
+            .stderr(log)
+            .spawn()
+            .map_err(|e| format!("cannot start {}: {e}", bin.display()))?,
+    );
+    let started = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", demo)).is_err() {
+        if started.elapsed() > Duration::from_secs(60) {
+            return Err(format!(
+                "outpost serve did not start; see {}",
+                work.join("server.log").display()
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let mut cmd = Command::new(root.join("end2end/node_modules/.bin/playwright"));
+    cmd.arg("test")
+        .args(args)
+        .current_dir(root.join("end2end"))
+        .env("OUTPOST_E2E_BASE", format!("http://127.0.0.1:{api}"))
+        .env("OUTPOST_E2E_DEMO", format!("http://127.0.0.1:{demo}"))
+        .stdin(Stdio::null());
+    eprintln!("\n$ playwright test {}", args.join(" "));
+    let status = cmd
+        .status()
+        .map_err(|e| format!("cannot start playwright: {e}"))?;
+    drop(server);
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "the browser suite failed; the server's log is {}",
+            work.join("server.log").display()
+        ))
+    }
+}
