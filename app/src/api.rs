@@ -17,7 +17,7 @@ pub struct History {
 }
 
 /// The widget's title, greeting and colors for `project`.
-#[server(name = GetWidgetConfig, prefix = "/api", endpoint = "widget_config")]
+#[server(name = GetWidgetConfig, prefix = "/api", input = server_fn::codec::Json, endpoint = "widget_config")]
 pub async fn widget_config(project: String) -> Result<WidgetConfig, ServerFnError> {
     let backend = expect_context::<ssr::Backend>();
     backend
@@ -28,7 +28,7 @@ pub async fn widget_config(project: String) -> Result<WidgetConfig, ServerFnErro
 }
 
 /// The conversation so far of `session`, for the visitor of `token`.
-#[server(name = GetHistory, prefix = "/api", endpoint = "history")]
+#[server(name = GetHistory, prefix = "/api", input = server_fn::codec::Json, endpoint = "history")]
 pub async fn history(
     project: String,
     session: String,
@@ -43,7 +43,7 @@ pub async fn history(
 }
 
 /// Records the visitor's rating of an answer.
-#[server(name = SendFeedback, prefix = "/api", endpoint = "feedback")]
+#[server(name = SendFeedback, prefix = "/api", input = server_fn::codec::Json, endpoint = "feedback")]
 pub async fn send_feedback(
     project: String,
     session: String,

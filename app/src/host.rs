@@ -15,12 +15,13 @@ thread_local! {
     static HOST_ORIGIN: RefCell<Option<String>> = const { RefCell::new(None) };
 }
 
-/// Posts `msg` to the host page (to its origin once known).
+/// Posts `msg` to the host page (to its origin once known), as a JSON object.
 pub fn post(msg: &EmbedMessage) {
-    let Ok(mut v) = serde_json::to_value(msg) else {
+    let Ok(json) = serde_json::to_string(msg) else {
         return;
     };
-    v["channel"] = EMBED_CHANNEL.into();
+    // Every frame carries the channel key; splice it in rather than build a JSON value.
+    let json = format!("{{\"channel\":\"{EMBED_CHANNEL}\",{}", &json[1..]);
     let target = HOST_ORIGIN.with(|o| o.borrow().clone());
     let target = match (&target, msg) {
         (Some(o), _) => o.clone(),
@@ -29,7 +30,7 @@ pub fn post(msg: &EmbedMessage) {
         (None, _) => return,
     };
     if let Ok(Some(parent)) = window().parent()
-        && let Ok(js) = js_sys::JSON::parse(&v.to_string())
+        && let Ok(js) = js_sys::JSON::parse(&json)
     {
         let _ = parent.post_message(&js, &target);
     }
@@ -48,17 +49,14 @@ pub fn listen(on_message: impl Fn(EmbedMessage) + 'static) {
         if !from_parent {
             return;
         }
-        let Ok(text) = js_sys::JSON::stringify(&ev.data()) else {
-            return;
-        };
-        let Some(text) = text.as_string() else { return };
-        let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) else {
-            return;
-        };
-        if v["channel"] != EMBED_CHANNEL {
+        let data = ev.data();
+        let channel = js_sys::Reflect::get(&data, &"channel".into())
+            .ok()
+            .and_then(|c| c.as_string());
+        if channel.as_deref() != Some(EMBED_CHANNEL) {
             return;
         }
-        let Ok(msg) = serde_json::from_value::<EmbedMessage>(v) else {
+        let Ok(msg) = EmbedMessage::from_fields(&crate::transport::JsFields(data)) else {
             return;
         };
         if matches!(msg, EmbedMessage::Config { .. }) {

@@ -8,10 +8,8 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
-use eventsource_stream::Eventsource;
-use futures::StreamExt;
 use leptos::prelude::*;
-use outpost_protocol::{ApiError, ClientFrame, ServerFrame};
+use outpost_protocol::{ClientFrame, ServerFrame};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::Closure;
 use wasm_bindgen_futures::JsFuture;
@@ -95,10 +93,14 @@ impl Transport {
         on_frame: Rc<dyn Fn(ServerFrame)>,
         on_status: Rc<dyn Fn(Status)>,
     ) -> Transport {
+        // Stored as (client id, text) pairs: cheaper to decode than tagged frames.
         let outbox = storage()
             .and_then(|s| s.get_item(&outbox_key(&project, &session)).ok().flatten())
-            .and_then(|j| serde_json::from_str(&j).ok())
-            .unwrap_or_default();
+            .and_then(|j| serde_json::from_str::<Vec<(String, String)>>(&j).ok())
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(client_id, text)| ClientFrame::Ask { client_id, text })
+            .collect();
         let origin = window().location().origin().unwrap_or_default();
         let t = Transport(Rc::new(RefCell::new(Inner {
             origin,
@@ -245,7 +247,7 @@ impl Transport {
         let t = self.clone();
         let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
             if let Some(text) = ev.data().as_string()
-                && let Ok(frame) = serde_json::from_str::<ServerFrame>(&text)
+                && let Ok(frame) = decode_frame(&text)
             {
                 t.receive(frame);
             }
@@ -288,28 +290,34 @@ impl Transport {
             return;
         };
         let reader: web_sys::ReadableStreamDefaultReader = body.get_reader().unchecked_into();
-        let bytes = futures::stream::unfold(reader, |reader| async move {
-            let chunk = JsFuture::from(reader.read()).await.ok()?;
+        let decoder = web_sys::TextDecoder::new().ok();
+        let mut events = SseParser::default();
+        loop {
+            let Ok(chunk) = JsFuture::from(reader.read()).await else {
+                break;
+            };
             let done = js_sys::Reflect::get(&chunk, &"done".into())
-                .ok()?
-                .as_bool()
+                .ok()
+                .and_then(|d| d.as_bool())
                 .unwrap_or(true);
-            if done {
-                return None;
+            if done || self.0.borrow().generation != generation {
+                break;
             }
-            let value = js_sys::Reflect::get(&chunk, &"value".into()).ok()?;
-            Some((
-                Ok::<_, std::convert::Infallible>(js_sys::Uint8Array::new(&value).to_vec()),
-                reader,
-            ))
-        });
-        let mut events = std::pin::pin!(bytes.eventsource());
-        while let Some(Ok(ev)) = events.next().await {
-            if self.0.borrow().generation != generation {
-                return;
-            }
-            if let Ok(frame) = serde_json::from_str::<ServerFrame>(&ev.data) {
-                self.receive(frame);
+            let Ok(value) = js_sys::Reflect::get(&chunk, &"value".into()) else {
+                break;
+            };
+            let bytes = js_sys::Uint8Array::new(&value);
+            // `stream: true` keeps a character split across two chunks whole.
+            let opts = web_sys::TextDecodeOptions::new();
+            opts.set_stream(true);
+            let text = decoder
+                .as_ref()
+                .and_then(|d| d.decode_with_buffer_source_and_options(&bytes, &opts).ok())
+                .unwrap_or_default();
+            for data in events.push(&text) {
+                if let Ok(frame) = decode_frame(&data) {
+                    self.receive(frame);
+                }
             }
         }
         if self.0.borrow().generation == generation {
@@ -318,12 +326,12 @@ impl Transport {
     }
 
     fn api_error(&self, body: &str) {
-        if let Ok(e) = serde_json::from_str::<ApiError>(body) {
+        if let Some((code, message)) = api_error(body) {
             let on_frame = self.0.borrow().on_frame.clone();
-            self.handle_fatal(&e.error.code, &e.error.message);
+            self.handle_fatal(&code, &message);
             on_frame(ServerFrame::Error {
-                code: e.error.code,
-                message: e.error.message,
+                code,
+                message,
                 retry_after: None,
             });
         }
@@ -413,7 +421,7 @@ impl Transport {
                     match fetch("POST", &url, &token, Some(&text), None).await {
                         Ok(resp) if !resp.ok() => {
                             let body = response_text(&resp).await;
-                            if let Ok(e) = serde_json::from_str::<ApiError>(&body) {
+                            if let Some((code, message)) = api_error(&body) {
                                 let retry_after = resp
                                     .headers()
                                     .get("retry-after")
@@ -421,8 +429,8 @@ impl Transport {
                                     .flatten()
                                     .and_then(|v| v.parse().ok());
                                 t.receive(ServerFrame::Error {
-                                    code: e.error.code,
-                                    message: e.error.message,
+                                    code,
+                                    message,
                                     retry_after,
                                 });
                             }
@@ -461,8 +469,66 @@ impl Transport {
     }
 }
 
+/// A minimal Server-Sent Events reader (WHATWG HTML §9.2: lines end in CRLF, LF or CR; `data`
+/// lines join with `\n`; a blank line dispatches; comments and other fields are skipped).
+/// Written here rather than taken from `eventsource-stream` because that crate brings `nom`
+/// and a byte-stream adapter, several kilobytes the widget's size budget cannot spare; the
+/// server and the providers use the library.
+#[derive(Default)]
+struct SseParser {
+    line: String,
+    data: Option<String>,
+    last_cr: bool,
+}
+
+impl SseParser {
+    /// Feeds text; returns the `data` of every event it completes.
+    fn push(&mut self, text: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        for c in text.chars() {
+            if c == '\n' && self.last_cr {
+                self.last_cr = false;
+                continue;
+            }
+            self.last_cr = c == '\r';
+            if c == '\n' || c == '\r' {
+                let line = std::mem::take(&mut self.line);
+                if line.is_empty() {
+                    if let Some(d) = self.data.take() {
+                        out.push(d);
+                    }
+                } else if let Some(v) = line.strip_prefix("data") {
+                    let v = v
+                        .strip_prefix(':')
+                        .map(|v| v.strip_prefix(' ').unwrap_or(v));
+                    if let Some(v) = v.or((v.is_none() && line == "data").then_some("")) {
+                        match self.data.as_mut() {
+                            Some(d) => {
+                                d.push('\n');
+                                d.push_str(v);
+                            }
+                            None => self.data = Some(v.to_owned()),
+                        }
+                    }
+                }
+            } else {
+                self.line.push(c);
+            }
+        }
+        out
+    }
+}
+
 fn save_outbox(i: &Inner) {
-    if let (Some(s), Ok(j)) = (storage(), serde_json::to_string(&i.outbox)) {
+    let pairs: Vec<(&str, &str)> = i
+        .outbox
+        .iter()
+        .filter_map(|f| match f {
+            ClientFrame::Ask { client_id, text } => Some((client_id.as_str(), text.as_str())),
+            _ => None,
+        })
+        .collect();
+    if let (Some(s), Ok(j)) = (storage(), serde_json::to_string(&pairs)) {
         let key = outbox_key(&i.project, &i.session);
         let _ = if i.outbox.is_empty() {
             s.remove_item(&key)
@@ -498,6 +564,54 @@ pub async fn fetch(
         .map_err(|_| "network")?;
     resp.dyn_into::<web_sys::Response>()
         .map_err(|_| "response".into())
+}
+
+/// A parsed JSON object's fields, read through the browser (see `outpost_protocol::Fields`).
+pub struct JsFields(pub wasm_bindgen::JsValue);
+
+impl outpost_protocol::Fields for JsFields {
+    fn string(&self, key: &str) -> Option<String> {
+        js_sys::Reflect::get(&self.0, &key.into()).ok()?.as_string()
+    }
+    fn number(&self, key: &str) -> Option<u64> {
+        let n = js_sys::Reflect::get(&self.0, &key.into()).ok()?.as_f64()?;
+        (n >= 0.0 && n.fract() == 0.0 && n < 9.0e15).then_some(n as u64)
+    }
+    fn boolean(&self, key: &str) -> Option<bool> {
+        js_sys::Reflect::get(&self.0, &key.into()).ok()?.as_bool()
+    }
+    fn citations(&self, key: &str) -> Vec<outpost_protocol::Citation> {
+        js_sys::Reflect::get(&self.0, &key.into())
+            .ok()
+            .filter(|v| !v.is_undefined() && !v.is_null())
+            .and_then(|v| js_sys::JSON::stringify(&v).ok())
+            .and_then(|s| s.as_string())
+            .and_then(|s| serde_json::from_str(&s).ok())
+            .unwrap_or_default()
+    }
+}
+
+/// Decodes a server frame with the browser's JSON parser.
+fn decode_frame(text: &str) -> Result<ServerFrame, String> {
+    let v = js_sys::JSON::parse(text).map_err(|_| "not JSON".to_owned())?;
+    ServerFrame::from_fields(&JsFields(v))
+}
+
+/// Reads `key` of a JSON text with the browser's parser (no serde code in the Wasm for it).
+pub fn json_field(text: &str, path: &[&str]) -> Option<String> {
+    let mut v = js_sys::JSON::parse(text).ok()?;
+    for key in path {
+        v = js_sys::Reflect::get(&v, &(*key).into()).ok()?;
+    }
+    v.as_string()
+}
+
+/// The `(code, message)` of an `{"error": {"code", "message"}}` body (`outpost_protocol::ApiError`).
+pub fn api_error(text: &str) -> Option<(String, String)> {
+    Some((
+        json_field(text, &["error", "code"])?,
+        json_field(text, &["error", "message"])?,
+    ))
 }
 
 /// A response's body as text (empty on failure).

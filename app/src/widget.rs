@@ -4,15 +4,13 @@
 use std::rc::Rc;
 
 use leptos::prelude::*;
-use outpost_protocol::{
-    Author, Citation, ClientFrame, EmbedMessage, Feedback, ServerFrame, WidgetConfig,
-};
+use outpost_protocol::{Author, Citation, ClientFrame, EmbedMessage, Feedback, ServerFrame};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::Closure;
 
 use crate::api::{history, send_feedback, widget_config};
 use crate::host;
-use crate::transport::{Status, Transport, fetch, response_text};
+use crate::transport::{Status, Transport, api_error, fetch, json_field, response_text};
 
 /// Where a message stands.
 #[derive(Debug, Clone, PartialEq)]
@@ -36,10 +34,12 @@ struct Msg {
     author: Author,
     id: RwSignal<String>,
     text: RwSignal<String>,
+    /// The complete answer as markup (rendered answer and its sources), once it is done.
     html: RwSignal<Option<String>>,
-    citations: RwSignal<Vec<Citation>>,
     state: RwSignal<MsgState>,
-    rated: RwSignal<Option<bool>>,
+    /// 0: not rated, 1: helpful, 2: not helpful (a `u32` like the unread count: one signal
+    /// type less in the Wasm).
+    rated: RwSignal<u32>,
 }
 
 impl Msg {
@@ -50,9 +50,8 @@ impl Msg {
             author,
             text: RwSignal::new(text),
             html: RwSignal::new(None),
-            citations: RwSignal::new(Vec::new()),
             state: RwSignal::new(state),
-            rated: RwSignal::new(None),
+            rated: RwSignal::new(0),
         }
     }
 }
@@ -115,8 +114,7 @@ fn apply(
                         MsgState::Done
                     },
                 );
-                m.html.set(html);
-                m.citations.set(citations);
+                m.html.set(html.map(|h| rendered(&h, &citations)));
                 msgs.update(|v| v.push(m));
             }
         }
@@ -145,8 +143,7 @@ fn apply(
             ..
         } => {
             if let Some(m) = find(&id) {
-                m.html.set(Some(html));
-                m.citations.set(citations);
+                m.html.set(Some(rendered(&html, &citations)));
                 m.state.set(MsgState::Done);
             }
             if !open.get_untracked() {
@@ -210,15 +207,12 @@ async fn session_for(project: &str, token: &str, fresh: bool) -> Result<String, 
     .await?;
     let text = response_text(&resp).await;
     if !resp.ok() {
-        let msg = serde_json::from_str::<outpost_protocol::ApiError>(&text)
-            .map(|e| e.error.message)
-            .unwrap_or_else(|_| "The assistant is unavailable.".into());
+        let msg = api_error(&text)
+            .map(|(_, message)| message)
+            .unwrap_or_else(|| "The assistant is unavailable.".into());
         return Err(msg);
     }
-    let id = serde_json::from_str::<serde_json::Value>(&text)
-        .ok()
-        .and_then(|v| v["session_id"].as_str().map(str::to_owned))
-        .ok_or("bad answer")?;
+    let id = json_field(&text, &["session_id"]).ok_or("bad answer")?;
     if let Some(s) = storage() {
         let _ = s.set_item(&key, &id);
     }
@@ -233,7 +227,8 @@ pub fn Widget() -> impl IntoView {
     let unread = RwSignal::new(0u32);
     let status = RwSignal::new(Status::Connecting);
     let notice: RwSignal<Option<String>> = RwSignal::new(None);
-    let config: RwSignal<Option<WidgetConfig>> = RwSignal::new(None);
+    let title: RwSignal<Option<String>> = RwSignal::new(None);
+    let greeting: RwSignal<Option<String>> = RwSignal::new(None);
     let ctx: StoredValue<Option<Ctx>, LocalStorage> = StoredValue::new_local(None);
     let input: NodeRef<leptos::html::Textarea> = NodeRef::new();
 
@@ -246,7 +241,8 @@ pub fn Widget() -> impl IntoView {
                 {
                     let _ = root.style().set_property("--op-accent", &c.accent);
                 }
-                config.set(Some(c));
+                title.set(Some(c.title));
+                greeting.set(Some(c.greeting));
             }
             let mut fresh = false;
             let (session, hist) = loop {
@@ -280,8 +276,7 @@ pub fn Widget() -> impl IntoView {
                             MsgState::Done
                         };
                         let m = Msg::new(h.id, h.author, h.text, st);
-                        m.html.set(h.html);
-                        m.citations.set(h.citations);
+                        m.html.set(h.html.map(|html| rendered(&html, &h.citations)));
                         m
                     })
                     .collect(),
@@ -418,14 +413,12 @@ pub fn Widget() -> impl IntoView {
             if ev.key() == "Escape" { close(); }
         }>
             <header class="op-header">
-                <h1 id="op-title">{move || config.get().map(|c| c.title).unwrap_or_else(|| "Assistant".into())}</h1>
+                <h1 id="op-title">{move || title.get().unwrap_or_else(|| "Assistant".into())}</h1>
                 <button type="button" class="op-close" aria-label="Close chat" data-testid="close" on:click=move |_| close()>"×"</button>
             </header>
             <p class="op-status" role="status" data-testid="status">{status_text}</p>
             <ol class="op-messages" role="log" aria-live="polite" aria-label="Conversation" data-testid="messages" on:click=on_list_click>
-                <Show when=move || config.get().is_some()>
-                    <li class="op-msg op-assistant op-greeting">{move || config.get().map(|c| c.greeting)}</li>
-                </Show>
+                {move || greeting.get().map(|g| view! { <li class="op-msg op-assistant op-greeting">{g}</li> })}
                 <For each=move || msgs.get() key=|m| m.key.clone() let:m>
                     <Message m=m ctx=ctx />
                 </For>
@@ -440,6 +433,65 @@ pub fn Widget() -> impl IntoView {
             </form>
         </section>
     }
+}
+
+/// Escapes text for HTML.
+fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A complete answer's markup: the server's rendered answer, then its sources.
+fn rendered(html: &str, citations: &[Citation]) -> String {
+    format!(
+        "<div class=\"op-md\">{html}</div>{}",
+        citations_html(citations)
+    )
+}
+
+/// The citation list as markup (every value escaped; only http(s) links become links). Built
+/// as one string rather than as nested views: a view per element costs the Wasm far more.
+fn citations_html(citations: &[Citation]) -> String {
+    if citations.is_empty() {
+        return String::new();
+    }
+    let mut out =
+        String::from("<ol class=\"op-cites\" aria-label=\"Sources\" data-testid=\"citations\">");
+    for c in citations {
+        let label = escape(&format!("[{}] {}", c.n, c.title));
+        let place = escape(&if c.heading.is_empty() {
+            c.path.clone()
+        } else {
+            format!("{} · {}", c.heading, c.path)
+        });
+        out.push_str(&format!("<li id=\"cite-{}\">", c.n));
+        match c
+            .url
+            .as_deref()
+            .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
+        {
+            Some(u) => out.push_str(&format!(
+                "<a href=\"{}\" target=\"_blank\" rel=\"noopener noreferrer\">{label}</a>",
+                escape(u)
+            )),
+            None => out.push_str(&format!("<span>{label}</span>")),
+        }
+        out.push_str(&format!(
+            "<span class=\"op-cite-where\">{place}</span></li>"
+        ));
+    }
+    out.push_str("</ol>");
+    out
 }
 
 #[component]
@@ -457,8 +509,23 @@ fn Message(m: Msg, ctx: StoredValue<Option<Ctx>, LocalStorage>) -> impl IntoView
         MsgState::Done => "done",
         MsgState::Failed(_) => "failed",
     };
-    let (text, html, citations, rated, id) = (m.text, m.html, m.citations, m.rated, m.id);
+    let (text, html, rated, id) = (m.text, m.html, m.rated, m.id);
     let is_answer = m.author != Author::User;
+    // The body: the server's rendered answer once complete; until then the streamed text,
+    // escaped, with a typing indicator while nothing has arrived yet.
+    let body = move || match html.get() {
+        Some(h) => h,
+        None => {
+            let t = text.get();
+            let typing = if state.get() == MsgState::Streaming && t.is_empty() {
+                "<span class=\"op-typing\" role=\"img\" aria-label=\"The assistant is typing\"><i></i><i></i><i></i></span>"
+            } else {
+                ""
+            };
+            format!("<div class=\"op-text\">{}</div>{typing}", escape(&t))
+        }
+    };
+    let key = m.key.clone();
     let retry = move |_| {
         let Some(c) = ctx.get_value() else { return };
         if is_answer {
@@ -467,14 +534,14 @@ fn Message(m: Msg, ctx: StoredValue<Option<Ctx>, LocalStorage>) -> impl IntoView
         } else {
             state.set(MsgState::Pending);
             c.transport.send(ClientFrame::Ask {
-                client_id: m.key.clone(),
+                client_id: key.clone(),
                 text: text.get_untracked(),
             });
         }
     };
     let rate = move |helpful: bool| {
         let Some(c) = ctx.get_value() else { return };
-        rated.set(Some(helpful));
+        rated.set(if helpful { 1 } else { 2 });
         let fb = Feedback {
             message_id: id.get_untracked(),
             helpful,
@@ -484,41 +551,27 @@ fn Message(m: Msg, ctx: StoredValue<Option<Ctx>, LocalStorage>) -> impl IntoView
             let _ = send_feedback(c.project, c.session, c.token, fb).await;
         });
     };
+    let footer = move || {
+        match state.get() {
+        MsgState::Failed(why) => view! {
+            <p class="op-error" role="alert">{why}" "<button type="button" class="op-retry" on:click=retry.clone()>"Retry"</button></p>
+        }
+        .into_any(),
+        MsgState::Done if is_answer => view! {
+            <div class="op-rate" role="group" aria-label="Was this helpful?">
+                <button type="button" aria-label="Helpful" aria-pressed=move || (rated.get() == 1).to_string() on:click=move |_| rate(true)>"👍"</button>
+                <button type="button" aria-label="Not helpful" aria-pressed=move || (rated.get() == 2).to_string() on:click=move |_| rate(false)>"👎"</button>
+            </div>
+        }
+        .into_any(),
+        _ => ().into_any(),
+    }
+    };
     view! {
         <li class=class data-testid="message" data-author=if is_answer { "assistant" } else { "user" } data-state=data_state
             data-chars=move || text.with(|t| t.chars().count())>
-            {move || match html.get() {
-                Some(h) => view! { <div class="op-md" inner_html=h></div> }.into_any(),
-                None => view! { <div class="op-text">{move || text.get()}</div> }.into_any(),
-            }}
-            <Show when=move || state.get() == MsgState::Streaming && text.with(String::is_empty)>
-                <span class="op-typing" role="img" aria-label="The assistant is typing"><i></i><i></i><i></i></span>
-            </Show>
-            <Show when=move || !citations.with(Vec::is_empty)>
-                <ol class="op-cites" aria-label="Sources" data-testid="citations">
-                    <For each=move || citations.get() key=|c| c.n let:c>
-                        <li id=format!("cite-{}", c.n)>
-                            {match c.url.clone().filter(|u| u.starts_with("https://") || u.starts_with("http://")) {
-                                Some(u) => view! { <a href=u target="_blank" rel="noopener noreferrer">{format!("[{}] {}", c.n, c.title)}</a> }.into_any(),
-                                None => view! { <span>{format!("[{}] {}", c.n, c.title)}</span> }.into_any(),
-                            }}
-                            <span class="op-cite-where">{if c.heading.is_empty() { c.path.clone() } else { format!("{} · {}", c.heading, c.path) }}</span>
-                        </li>
-                    </For>
-                </ol>
-            </Show>
-            {move || match state.get() {
-                MsgState::Failed(why) => view! {
-                    <p class="op-error" role="alert">{why}" "<button type="button" class="op-retry" on:click=retry.clone()>"Retry"</button></p>
-                }.into_any(),
-                MsgState::Done if is_answer => view! {
-                    <div class="op-rate" role="group" aria-label="Was this helpful?">
-                        <button type="button" aria-label="Helpful" aria-pressed=move || (rated.get() == Some(true)).to_string() on:click=move |_| rate(true)>"👍"</button>
-                        <button type="button" aria-label="Not helpful" aria-pressed=move || (rated.get() == Some(false)).to_string() on:click=move |_| rate(false)>"👎"</button>
-                    </div>
-                }.into_any(),
-                _ => ().into_any(),
-            }}
+            <div class="op-body" inner_html=body></div>
+            {footer}
         </li>
     }
 }

@@ -1,7 +1,7 @@
 // Outpost loader: draws the chat bubble, and creates the widget iframe when the chat opens.
 // A template: %name% placeholders are filled by outpost-embed from outpost-protocol.
 // No inline styles or <style> elements (strict host CSPs forbid them): styles are CSSOM writes
-// and a constructed stylesheet inside a closed shadow root, out of reach of host CSS.
+// and a constructed stylesheet inside a shadow root, out of reach of host CSS.
 (function () {
   var script = document.currentScript;
   if (!script || window.Outpost) return;
@@ -36,7 +36,7 @@
   var host = document.createElement("outpost-launcher");
   css(host, { all: "initial", position: "fixed", bottom: "0", width: "0", height: "0", "z-index": "2147483000" });
   css(host, left ? { left: "0" } : { right: "0" });
-  var root = host.attachShadow({ mode: "closed" });
+  var root = host.attachShadow({ mode: "open" });
   var sheet = new CSSStyleSheet();
   sheet.replaceSync(
     "button{position:fixed;bottom:20px;" + (left ? "left" : "right") + ":20px;width:56px;height:56px;border:0;border-radius:50%;" +

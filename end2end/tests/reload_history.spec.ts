@@ -7,7 +7,7 @@ test("a reload shows the conversation so far, and an open chat stays open", asyn
   await demo.open();
   await demo.ask("How are BM25 and vector results combined?");
   const answer = await demo.waitForAnswer();
-  const text = await answer.innerText();
+  const text = (await answer.textContent()) ?? "";
 
   await page.reload();
   await expect(demo.frameElement).toBeVisible(); // restored open

@@ -15,6 +15,9 @@
 
 mod chat;
 mod embed;
+mod wire;
+
+pub use wire::Fields;
 
 pub use chat::*;
 pub use embed::*;

@@ -32,6 +32,22 @@ pub fn assets(root: &Path) -> Result {
             &embed.to_string_lossy(),
         ],
     )?;
+    let esbuild = root
+        .join("end2end/node_modules/.bin/esbuild")
+        .to_string_lossy()
+        .into_owned();
+    let embed_out = format!("--outfile={}", embed.to_string_lossy());
+    run(
+        root,
+        &esbuild,
+        &[
+            &embed.to_string_lossy(),
+            "--minify",
+            "--allow-overwrite",
+            &embed_out,
+            "--log-level=warning",
+        ],
+    )?;
 
     run(
         root,
@@ -70,12 +86,37 @@ pub fn assets(root: &Path) -> Result {
         &tools::wasm_opt(root).to_string_lossy(),
         &["-Oz", &bg, "-o", &bg],
     )?;
+    // esbuild (npm) minifies wasm-bindgen's glue, the stylesheet and the boot script.
+    let glue = widget.join("outpost_app.js").to_string_lossy().into_owned();
+    let outfile = format!("--outfile={glue}");
+    run(
+        root,
+        &esbuild,
+        &[
+            &glue,
+            "--minify",
+            "--format=esm",
+            "--allow-overwrite",
+            &outfile,
+            "--log-level=warning",
+        ],
+    )?;
     for (from, to) in [
         ("style/widget.css", "widget.css"),
         ("app/boot.js", "boot.js"),
     ] {
-        std::fs::copy(root.join(from), widget.join(to))
-            .map_err(|e| format!("cannot copy {from}: {e}"))?;
+        let input = root.join(from).to_string_lossy().into_owned();
+        let outfile = format!("--outfile={}", widget.join(to).to_string_lossy());
+        let mut args = vec![
+            input.as_str(),
+            "--minify",
+            "--log-level=warning",
+            outfile.as_str(),
+        ];
+        if to.ends_with(".js") {
+            args.push("--format=esm");
+        }
+        run(root, &esbuild, &args)?;
     }
     Ok(())
 }

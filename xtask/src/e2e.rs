@@ -55,13 +55,12 @@ pub fn run_suite(root: &Path, args: &[String]) -> Result {
 
     let (api, demo) = (free_port()?, free_port()?);
     let bin = root.join("target/debug/outpost");
-    if !bin.exists() {
-        run(
-            root,
-            "cargo",
-            &["build", "--locked", "-p", "outpost-server"],
-        )?;
-    }
+    // Up to date after `cargo test` (same profile); built here when the suite runs alone.
+    run(
+        root,
+        "cargo",
+        &["build", "--locked", "-p", "outpost-server"],
+    )?;
     let log = std::fs::File::create(work.join("server.log")).map_err(|e| e.to_string())?;
     let server = Server(
         Command::new(&bin)

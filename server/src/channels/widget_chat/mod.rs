@@ -46,6 +46,7 @@ pub fn routes() -> Router<AppState> {
             "/v1/projects/{project}/sessions/{session}/history",
             get(history),
         )
+        .route("/api/{*function}", post(server_fns::handle))
 }
 
 /// Checks that the visitor of `claims` owns `session`.
