@@ -232,7 +232,13 @@ pub fn Widget() -> impl IntoView {
     let ctx: StoredValue<Option<Ctx>, LocalStorage> = StoredValue::new_local(None);
     let input: NodeRef<leptos::html::Textarea> = NodeRef::new();
 
+    // Set once setup starts, so that a token arriving meanwhile does not start a second one.
+    let started: StoredValue<bool, LocalStorage> = StoredValue::new_local(false);
     let setup = move |project: String, token: String| {
+        if started.get_value() {
+            return;
+        }
+        started.set_value(true);
         leptos::task::spawn_local(async move {
             if let Ok(c) = widget_config(project.clone()).await {
                 if let Some(root) = document()
@@ -322,22 +328,23 @@ pub fn Widget() -> impl IntoView {
         });
     };
 
+    // The project, once configured, for a site that identifies its visitor later.
+    let configured: StoredValue<Option<String>, LocalStorage> = StoredValue::new_local(None);
     host::listen(move |m| match m {
-        EmbedMessage::Config { project, token } => {
-            if ctx.with_value(Option::is_none) {
-                match token {
-                    Some(t) => setup(project, t),
-                    None => status.set(Status::Failed(
-                        "The site has not identified you yet.".into(),
-                    )),
-                }
+        EmbedMessage::Config { project, token } if configured.with_value(Option::is_none) => {
+            configured.set_value(Some(project.clone()));
+            match token {
+                Some(t) => setup(project, t),
+                None => status.set(Status::Failed(
+                    "The site has not identified you yet.".into(),
+                )),
             }
         }
-        EmbedMessage::Identify { token } => {
-            if let Some(c) = ctx.get_value() {
-                c.transport.set_token(token);
-            }
-        }
+        EmbedMessage::Identify { token } => match (ctx.get_value(), configured.get_value()) {
+            (Some(c), _) => c.transport.set_token(token),
+            (None, Some(project)) => setup(project, token),
+            (None, None) => {}
+        },
         EmbedMessage::Toggle { open: o } => {
             open.set(o);
             if o {

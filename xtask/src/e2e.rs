@@ -4,7 +4,7 @@
 
 use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use crate::{Result, build, run, tools};
@@ -37,8 +37,8 @@ impl Drop for Server {
     }
 }
 
-/// Runs the Playwright suite; `args` go to `playwright test`.
-pub fn run_suite(root: &Path, args: &[String]) -> Result {
+/// Runs the Playwright suite; `args` go to `playwright test`. Returns (passed, failed).
+pub fn run_suite(root: &Path, args: &[String]) -> Result<(u64, u64)> {
     tools::ensure_npm(root)?;
     tools::ensure_chromium(root)?;
     let work = root.join("target/e2e");
@@ -94,24 +94,22 @@ pub fn run_suite(root: &Path, args: &[String]) -> Result {
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    let mut cmd = Command::new(root.join("end2end/node_modules/.bin/playwright"));
-    cmd.arg("test")
-        .args(args)
-        .current_dir(root.join("end2end"))
-        .env("OUTPOST_E2E_BASE", format!("http://127.0.0.1:{api}"))
-        .env("OUTPOST_E2E_DEMO", format!("http://127.0.0.1:{demo}"))
-        .stdin(Stdio::null());
-    eprintln!("\n$ playwright test {}", args.join(" "));
-    let status = cmd
-        .status()
-        .map_err(|e| format!("cannot start playwright: {e}"))?;
+    let playwright = root
+        .join("end2end/node_modules/.bin/playwright")
+        .to_string_lossy()
+        .into_owned();
+    let mut pw_args = vec!["test"];
+    pw_args.extend(args.iter().map(String::as_str));
+    let env = [
+        ("OUTPOST_E2E_BASE", format!("http://127.0.0.1:{api}")),
+        ("OUTPOST_E2E_DEMO", format!("http://127.0.0.1:{demo}")),
+    ];
+    let result = crate::run_counting(&root.join("end2end"), &playwright, &pw_args, &env);
     drop(server);
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "the browser suite failed; the server's log is {}",
+    result.map_err(|e| {
+        format!(
+            "{e}; the server's log is {}",
             work.join("server.log").display()
-        ))
-    }
+        )
+    })
 }

@@ -23,7 +23,9 @@ fn main() -> ExitCode {
         Some("test") => test(&root, &args[1..]),
         Some("serve") => serve(&root, &args[1..]),
         Some("build") => build::assets(&root),
-        Some("e2e") => build::assets(&root).and_then(|()| e2e::run_suite(&root, &args[1..])),
+        Some("e2e") => {
+            build::assets(&root).and_then(|()| e2e::run_suite(&root, &args[1..]).map(|_| ()))
+        }
         _ => {
             eprintln!(
                 "usage: cargo xtask <serve|test>\n  serve  build and serve the demo assistant on 127.0.0.1\n  test   fmt, clippy, all tests, wasm checks (what CI runs)"
@@ -69,6 +71,50 @@ fn step(name: &str, started: Instant) {
     );
 }
 
+/// Runs a command like [`run`], echoing its output while counting the tests it reports
+/// (`test result: ok. N passed; M failed` from cargo, `N passed` / `N failed` from Playwright).
+pub fn run_counting(
+    root: &Path,
+    program: &str,
+    args: &[&str],
+    env: &[(&str, String)],
+) -> Result<(u64, u64)> {
+    use std::io::BufRead;
+    eprintln!("\n$ {program} {}", args.join(" "));
+    let mut child = Command::new(program)
+        .args(args)
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .current_dir(root)
+        .stdout(std::process::Stdio::piped())
+        .stdin(std::process::Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot start {program}: {e}"))?;
+    let (mut passed, mut failed) = (0, 0);
+    if let Some(out) = child.stdout.take() {
+        for line in std::io::BufReader::new(out)
+            .lines()
+            .map_while(std::result::Result::ok)
+        {
+            println!("{line}");
+            let words: Vec<&str> = line.split_whitespace().collect();
+            for w in words.windows(2) {
+                let n = w[0].trim_start_matches('.').parse::<u64>();
+                match (n, w[1].trim_end_matches([';', ','])) {
+                    (Ok(n), "passed") => passed += n,
+                    (Ok(n), "failed") => failed += n,
+                    _ => {}
+                }
+            }
+        }
+    }
+    let status = child.wait().map_err(|e| e.to_string())?;
+    if status.success() {
+        Ok((passed, failed))
+    } else {
+        Err(format!("`{program} {}` failed ({status})", args.join(" ")))
+    }
+}
+
 /// Runs `cargo` with the space-separated `args`.
 fn cargo(root: &Path, args: &str) -> Result {
     let args: Vec<&str> = args.split_whitespace().collect();
@@ -94,15 +140,21 @@ fn test(root: &Path, _args: &[String]) -> Result {
         "clippy -p outpost-app --features csr --target wasm32-unknown-unknown --locked -- -D warnings",
     )?;
     step("clippy (native, wasm32 core, wasm32 widget)", started);
-    cargo(root, "test --workspace --locked")?;
+    let (rust_passed, rust_failed) =
+        run_counting(root, "cargo", &["test", "--workspace", "--locked"], &[])?;
     step("rust tests", started);
     build::assets(root)?;
     step("loader and widget builds", started);
-    e2e::run_suite(root, &[])?;
+    let (e2e_passed, e2e_failed) = e2e::run_suite(root, &[])?;
     step("browser tests", started);
     eprintln!(
         "xtask: all checks passed in {:.0}s",
         started.elapsed().as_secs_f64()
+    );
+    println!(
+        "{} passed, {} failed",
+        rust_passed + e2e_passed,
+        rust_failed + e2e_failed
     );
     Ok(())
 }
