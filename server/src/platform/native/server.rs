@@ -104,6 +104,19 @@ impl Running {
     }
 }
 
+/// Sets `TCP_NODELAY` on every accepted connection: answers stream as many small frames, and
+/// Nagle's algorithm with the peer's delayed ACK would hold each one back up to 40 ms.
+pub fn nodelay(
+    listener: TcpListener,
+) -> impl axum::serve::Listener<Io = tokio::net::TcpStream, Addr = SocketAddr> {
+    use axum::serve::ListenerExt;
+    listener.tap_io(|stream| {
+        if let Err(e) = stream.set_nodelay(true) {
+            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+        }
+    })
+}
+
 /// Builds the native app: shared router, socket, assets.
 pub fn app(state: AppState, assets_dir: PathBuf) -> Router {
     router(state.clone())
@@ -138,7 +151,7 @@ pub async fn start(opts: ServerOptions) -> Result<Running, String> {
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let app = app(state, opts.assets_dir.clone());
     let mut tasks = vec![tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, app).await {
+        if let Err(e) = axum::serve(nodelay(listener), app).await {
             tracing::error!(error = %e, "server stopped");
         }
     })];
@@ -159,7 +172,7 @@ pub async fn start(opts: ServerOptions) -> Result<Running, String> {
             .route("/demo.css", get(demo_css))
             .with_state(Arc::new(demo));
         tasks.push(tokio::spawn(async move {
-            if let Err(e) = axum::serve(listener, app).await {
+            if let Err(e) = axum::serve(nodelay(listener), app).await {
                 tracing::error!(error = %e, "demo server stopped");
             }
         }));

@@ -1,0 +1,307 @@
+//! Chat benchmark: the sizes of what a host page downloads, and the server's overhead to first
+//! token.
+//!
+//! Run: `cargo xtask build && cargo bench -p outpost-server --bench chat`.
+//!
+//! Overhead to first token: a stub OpenAI-compatible LLM (real HTTP and SSE on 127.0.0.1)
+//! notes when it writes each answer's first token; real WebSocket clients note when that token
+//! reaches them. The difference is what Outpost adds: receiving the question, storing it,
+//! retrieval, prompting, the provider request, parsing its stream, storing and broadcasting the
+//! frame. Measured with 1 and 100 concurrent sessions. Timings are printed, not asserted.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::State;
+use axum::response::Response;
+use axum::routing::post;
+use futures::{SinkExt, StreamExt};
+use outpost::auth::{AUDIENCE, Claims, mint};
+use outpost::cli::ingest_folder;
+use outpost::http::limits::Limits;
+use outpost::platform::native::http::ReqwestClient;
+use outpost::platform::native::open_knowledge;
+use outpost::platform::native::server::{ServerOptions, nodelay, open_registry, start};
+use outpost::project::ProjectId;
+use outpost::providers::extractive::Extractive;
+use outpost::providers::openai::{Endpoint, OpenAiChat};
+use outpost::rag::Assistant;
+use outpost::registry::Project;
+use outpost_protocol::{ClientFrame, ServerFrame};
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+
+/// When the stub wrote the first token, by question.
+type FirstTokens = Arc<Mutex<HashMap<String, Instant>>>;
+
+/// Tokens the stub streams per answer, one every [`PIECE_MS`].
+const PIECES: usize = 20;
+const PIECE_MS: u64 = 10;
+const SECRET: &str = "bench-secret-0123456789abcdef";
+
+async fn stub_chat(State(first): State<FirstTokens>, body: String) -> Response {
+    let req: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+    let question = req["messages"]
+        .as_array()
+        .and_then(|m| m.last())
+        .and_then(|m| m["content"].as_str())
+        .unwrap_or("")
+        .to_owned();
+    let stream = futures::stream::unfold(0usize, move |i| {
+        let first = first.clone();
+        let question = question.clone();
+        async move {
+            if i > PIECES {
+                return None;
+            }
+            if i == PIECES {
+                return Some((
+                    Ok::<_, std::io::Error>("data: [DONE]\n\n".to_owned()),
+                    i + 1,
+                ));
+            }
+            if i > 0 {
+                tokio::time::sleep(Duration::from_millis(PIECE_MS)).await;
+            }
+            let chunk = json!({"choices": [{"index": 0, "delta": {"content": format!("t{i} ")}, "finish_reason": null}]});
+            if i == 0 {
+                first.lock().unwrap().insert(question, Instant::now());
+            }
+            Some((Ok(format!("data: {chunk}\n\n")), i + 1))
+        }
+    });
+    Response::builder()
+        .header("content-type", "text/event-stream")
+        .body(Body::from_stream(stream))
+        .unwrap()
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn sizes(dist: &Path) {
+    println!(
+        "{:<34} {:>10} {:>10} {:>10}",
+        "asset", "raw B", "gzip B", "brotli B"
+    );
+    let mut widget = (0, 0, 0);
+    let mut files: Vec<(String, std::path::PathBuf)> = vec![(
+        "embed.js (before the chat opens)".into(),
+        dist.join("embed.js"),
+    )];
+    if let Ok(dir) = std::fs::read_dir(dist.join("widget")) {
+        let mut names: Vec<_> = dir.filter_map(Result::ok).map(|e| e.path()).collect();
+        names.sort();
+        files.extend(names.into_iter().map(|p| {
+            (
+                format!("widget/{}", p.file_name().unwrap().to_string_lossy()),
+                p,
+            )
+        }));
+    }
+    for (name, path) in files {
+        let Ok(bytes) = std::fs::read(&path) else {
+            println!("{name}: missing (run `cargo xtask build` first)");
+            continue;
+        };
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        gz.write_all(&bytes).unwrap();
+        let gz = gz.finish().unwrap().len();
+        let mut br = Vec::new();
+        brotli::BrotliCompress(
+            &mut &bytes[..],
+            &mut br,
+            &brotli::enc::BrotliEncoderParams {
+                quality: 11,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        println!(
+            "{:<34} {:>10} {:>10} {:>10}",
+            name,
+            bytes.len(),
+            gz,
+            br.len()
+        );
+        if name.starts_with("widget/") {
+            widget = (widget.0 + bytes.len(), widget.1 + gz, widget.2 + br.len());
+        }
+    }
+    println!(
+        "{:<34} {:>10} {:>10} {:>10}",
+        "widget page total (+ its HTML)", widget.0, widget.1, widget.2
+    );
+}
+
+async fn overhead(sessions: usize, base: &str, first: &FirstTokens) -> Vec<f64> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let mut tasks = Vec::new();
+    for s in 0..sessions {
+        let sub = format!("visitor-{sessions}-{s}");
+        let token = mint(
+            &Claims {
+                sub: sub.clone(),
+                project: "bench".into(),
+                exp: now + 600,
+                nbf: None,
+                iat: None,
+                aud: AUDIENCE.into(),
+            },
+            SECRET.as_bytes(),
+        )
+        .unwrap();
+        let base = base.to_owned();
+        tasks.push(tokio::spawn(async move {
+            let r: Value = reqwest::Client::new()
+                .post(format!("{base}/v1/projects/bench/sessions"))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let session = r["session_id"].as_str().unwrap().to_owned();
+            let url = format!(
+                "{}/v1/projects/bench/sessions/{session}/socket",
+                base.replace("http", "ws")
+            );
+            let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+            let hello = ClientFrame::Hello { token, after: 0 };
+            ws.send(Message::Text(serde_json::to_string(&hello).unwrap().into()))
+                .await
+                .unwrap();
+            (ws, sub)
+        }));
+    }
+    let mut clients = Vec::new();
+    for t in tasks {
+        clients.push(t.await.unwrap());
+    }
+    // Every socket is joined; now all ask at once.
+    let mut runs = Vec::new();
+    for (mut ws, sub) in clients {
+        runs.push(tokio::spawn(async move {
+            let question = format!("how do I rotate the signing key {sub}");
+            let ask = ClientFrame::Ask {
+                client_id: "q".into(),
+                text: question.clone(),
+            };
+            ws.send(Message::Text(serde_json::to_string(&ask).unwrap().into()))
+                .await
+                .unwrap();
+            let mut first = None;
+            while let Some(Ok(Message::Text(t))) = ws.next().await {
+                match serde_json::from_str::<ServerFrame>(&t).unwrap() {
+                    ServerFrame::Delta { .. } if first.is_none() => first = Some(Instant::now()),
+                    ServerFrame::AnswerEnd { .. } | ServerFrame::AnswerError { .. } => break,
+                    _ => {}
+                }
+            }
+            (question, first)
+        }));
+    }
+    let mut out = Vec::new();
+    for r in runs {
+        let (question, seen) = r.await.unwrap();
+        let sent = first.lock().unwrap().get(&question).copied();
+        if let (Some(seen), Some(sent)) = (seen, sent) {
+            out.push(seen.duration_since(sent).as_secs_f64() * 1000.0);
+        }
+    }
+    out.sort_by(f64::total_cmp);
+    out
+}
+
+#[tokio::main]
+async fn main() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    println!("outpost chat benchmark\n");
+    sizes(&root.join("target/outpost-dist"));
+
+    let first: FirstTokens = Arc::default();
+    let app = Router::new()
+        .route("/v1/chat/completions", post(stub_chat))
+        .with_state(first.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let stub = format!("http://{}/v1", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(nodelay(listener), app).await.unwrap() });
+
+    let data = tempfile::tempdir().unwrap();
+    open_registry(data.path())
+        .unwrap()
+        .put(&Project {
+            id: "bench".into(),
+            secret: SECRET.into(),
+            allowed_origins: vec![],
+            title: "t".into(),
+            greeting: "g".into(),
+            accent: "#000".into(),
+        })
+        .unwrap();
+    let k = open_knowledge(data.path(), &ProjectId::parse("bench").unwrap(), true)
+        .unwrap()
+        .unwrap();
+    ingest_folder(
+        &k,
+        &Assistant::new(Arc::new(Extractive), None),
+        &root.join("docs"),
+        false,
+    )
+    .await
+    .unwrap();
+    drop(k);
+    let http =
+        Arc::new(ReqwestClient::new(Duration::from_secs(5), Duration::from_secs(30)).unwrap());
+    let llm = OpenAiChat::new(
+        Endpoint {
+            base_url: stub,
+            api_key: None,
+            http,
+        },
+        "stub",
+    );
+    let running = start(ServerOptions {
+        data_dir: data.path().to_owned(),
+        assets_dir: data.path().join("none"),
+        addr: "127.0.0.1:0".parse().unwrap(),
+        demo_addr: None,
+        public_dir: data.path().join("none"),
+        assistant: Assistant::new(Arc::new(llm), None),
+        limits: Limits::new(100_000, 10_000, 1_000_000),
+    })
+    .await
+    .unwrap();
+    let base = format!("http://{}", running.addr);
+
+    println!(
+        "\n{:<44} {:>10} {:>10} {:>10}",
+        "server overhead to first token", "p50 ms", "p95 ms", "samples"
+    );
+    for sessions in [1, 100] {
+        // A warm-up round so that one-time costs (opening the knowledge file) are not counted.
+        overhead(1, &base, &first).await;
+        let mut all = Vec::new();
+        for _ in 0..if sessions == 1 { 30 } else { 3 } {
+            all.extend(overhead(sessions, &base, &first).await);
+        }
+        all.sort_by(f64::total_cmp);
+        println!(
+            "{:<44} {:>10.2} {:>10.2} {:>10}",
+            format!("{sessions} concurrent session(s)"),
+            percentile(&all, 0.5),
+            percentile(&all, 0.95),
+            all.len()
+        );
+    }
+}
