@@ -438,3 +438,56 @@ async fn the_sse_fallback_streams_the_same_frames_and_resumes_by_last_event_id()
 }
 
 use eventsource_stream::Eventsource;
+
+#[tokio::test]
+async fn cors_follows_the_projects_allowed_origins() {
+    let s = TestServer::start(None, "", NO_LIMITS).await;
+    let http = reqwest::Client::new();
+    let url = format!("{}/v1/projects/acme/sessions", s.base);
+    let preflight = |origin: &'static str| {
+        http.request(reqwest::Method::OPTIONS, &url)
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "authorization")
+            .send()
+    };
+    let ok = preflight("http://127.0.0.1:9").await.unwrap();
+    assert_eq!(ok.status(), 204);
+    assert_eq!(
+        ok.headers()["access-control-allow-origin"],
+        "http://127.0.0.1:9"
+    );
+    assert!(
+        ok.headers()["access-control-allow-headers"]
+            .to_str()
+            .unwrap()
+            .contains("authorization")
+    );
+    let evil = preflight("https://evil.example").await.unwrap();
+    assert_eq!(evil.status(), 403);
+    assert!(evil.headers().get("access-control-allow-origin").is_none());
+
+    let r = http
+        .post(&url)
+        .header("origin", "http://127.0.0.1:9")
+        .bearer_auth(acme_token("ivy"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    assert_eq!(
+        r.headers()["access-control-allow-origin"],
+        "http://127.0.0.1:9"
+    );
+    let r = http
+        .post(&url)
+        .header("origin", "https://evil.example")
+        .bearer_auth(acme_token("ivy"))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        r.headers().get("access-control-allow-origin").is_none(),
+        "no CORS for other origins"
+    );
+}

@@ -5,7 +5,9 @@
 //!
 //! # Layout
 //! - [`limits`]: per-visitor and per-project rate limits.
+//! - [`cors`]: CORS from each project's allowed origins.
 
+pub mod cors;
 pub mod limits;
 
 use std::sync::Arc;
@@ -176,5 +178,9 @@ pub fn router(state: AppState) -> Router {
         .route("/health", get(health))
         .merge(crate::channels::widget_chat::routes())
         .fallback(|| async { AppError::not_found("this page") })
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            cors::cors,
+        ))
         .with_state(state)
 }
