@@ -231,6 +231,26 @@ pub fn Widget() -> impl IntoView {
     let greeting: RwSignal<Option<String>> = RwSignal::new(None);
     let ctx: StoredValue<Option<Ctx>, LocalStorage> = StoredValue::new_local(None);
     let input: NodeRef<leptos::html::Textarea> = NodeRef::new();
+    let list: NodeRef<leptos::html::Ol> = NodeRef::new();
+    // Whether the list is scrolled to its end (kept by its scroll events).
+    let stick: StoredValue<bool, LocalStorage> = StoredValue::new_local(true);
+    // Keeps the newest text in view while an answer streams, unless the visitor scrolled up
+    // to read something earlier.
+    Effect::new(move |_| {
+        msgs.with(|v| {
+            if let Some(m) = v.last() {
+                m.text.track();
+                m.html.track();
+            }
+        });
+        let last_is_question =
+            msgs.with_untracked(|v| v.last().is_some_and(|m| m.author == Author::User));
+        if let Some(el) = list.get_untracked()
+            && (stick.get_value() || last_is_question)
+        {
+            el.set_scroll_top(el.scroll_height());
+        }
+    });
 
     // Set once setup starts, so that a token arriving meanwhile does not start a second one.
     let started: StoredValue<bool, LocalStorage> = StoredValue::new_local(false);
@@ -424,7 +444,11 @@ pub fn Widget() -> impl IntoView {
                 <button type="button" class="op-close" aria-label="Close chat" data-testid="close" on:click=move |_| close()>"×"</button>
             </header>
             <p class="op-status" role="status" data-testid="status">{status_text}</p>
-            <ol class="op-messages" role="log" aria-live="polite" aria-label="Conversation" data-testid="messages" on:click=on_list_click>
+            <ol class="op-messages" node_ref=list on:scroll=move |_| {
+                if let Some(el) = list.get_untracked() {
+                    stick.set_value(el.scroll_height() - el.scroll_top() - el.client_height() < 40);
+                }
+            } role="log" aria-live="polite" aria-label="Conversation" data-testid="messages" on:click=on_list_click>
                 {move || greeting.get().map(|g| view! { <li class="op-msg op-assistant op-greeting">{g}</li> })}
                 <For each=move || msgs.get() key=|m| m.key.clone() let:m>
                     <Message m=m ctx=ctx />

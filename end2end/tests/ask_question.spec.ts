@@ -21,6 +21,11 @@ test("a question streams an answer that grows over several frames and ends with 
   const cites = answer.getByTestId("citations");
   await expect(cites).toContainText("docs/knowledge.md");
   await expect(answer.locator("a.cite").first()).toHaveText("[1]");
+  // The list follows the answer down to its sources.
+  const list = demo.frame.getByTestId("messages");
+  await expect
+    .poll(() => list.evaluate((el) => el.scrollHeight - el.scrollTop - el.clientHeight))
+    .toBeLessThan(40);
   // Code blocks in answers get a copy button; unanswerable questions are refused plainly.
   await demo.ask("What is the boiling point of mercury on Venus?");
   await expect(demo.lastAnswer()).toHaveAttribute("data-state", "done", { timeout: 30_000 });
