@@ -11,8 +11,10 @@
 //! - `transport` (csr): the session connection: WebSocket with heartbeat and reconnect, HTTP
 //!   streaming fallback, offline queue.
 //! - `host` (csr): the postMessage handshake with the loader.
+//! - [`sse`]: the Server-Sent Events reader of the HTTP streaming fallback.
 
 pub mod api;
+pub mod sse;
 
 #[cfg(feature = "csr")]
 mod host;

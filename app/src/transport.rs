@@ -291,7 +291,7 @@ impl Transport {
         };
         let reader: web_sys::ReadableStreamDefaultReader = body.get_reader().unchecked_into();
         let decoder = web_sys::TextDecoder::new().ok();
-        let mut events = SseParser::default();
+        let mut events = crate::sse::SseParser::default();
         loop {
             let Ok(chunk) = JsFuture::from(reader.read()).await else {
                 break;
@@ -466,56 +466,6 @@ impl Transport {
         status(Status::Reconnecting((delay / 1000.0).ceil() as u64));
         let t = self.clone();
         set_timeout(move || t.connect(), Duration::from_millis(delay as u64));
-    }
-}
-
-/// A minimal Server-Sent Events reader (WHATWG HTML §9.2: lines end in CRLF, LF or CR; `data`
-/// lines join with `\n`; a blank line dispatches; comments and other fields are skipped).
-/// Written here rather than taken from `eventsource-stream` because that crate brings `nom`
-/// and a byte-stream adapter, several kilobytes the widget's size budget cannot spare; the
-/// server and the providers use the library.
-#[derive(Default)]
-struct SseParser {
-    line: String,
-    data: Option<String>,
-    last_cr: bool,
-}
-
-impl SseParser {
-    /// Feeds text; returns the `data` of every event it completes.
-    fn push(&mut self, text: &str) -> Vec<String> {
-        let mut out = Vec::new();
-        for c in text.chars() {
-            if c == '\n' && self.last_cr {
-                self.last_cr = false;
-                continue;
-            }
-            self.last_cr = c == '\r';
-            if c == '\n' || c == '\r' {
-                let line = std::mem::take(&mut self.line);
-                if line.is_empty() {
-                    if let Some(d) = self.data.take() {
-                        out.push(d);
-                    }
-                } else if let Some(v) = line.strip_prefix("data") {
-                    let v = v
-                        .strip_prefix(':')
-                        .map(|v| v.strip_prefix(' ').unwrap_or(v));
-                    if let Some(v) = v.or((v.is_none() && line == "data").then_some("")) {
-                        match self.data.as_mut() {
-                            Some(d) => {
-                                d.push('\n');
-                                d.push_str(v);
-                            }
-                            None => self.data = Some(v.to_owned()),
-                        }
-                    }
-                }
-            } else {
-                self.line.push(c);
-            }
-        }
-        out
     }
 }
 

@@ -4,7 +4,9 @@
 use std::rc::Rc;
 
 use leptos::prelude::*;
-use outpost_protocol::{Author, Citation, ClientFrame, EmbedMessage, Feedback, ServerFrame};
+use outpost_protocol::{
+    Author, Citation, ClientFrame, EmbedMessage, Feedback, ServerFrame, escape_html,
+};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::Closure;
 
@@ -466,22 +468,6 @@ pub fn Widget() -> impl IntoView {
     }
 }
 
-/// Escapes text for HTML.
-fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// A complete answer's markup: the server's rendered answer, then its sources.
 fn rendered(html: &str, citations: &[Citation]) -> String {
     format!(
@@ -499,8 +485,8 @@ fn citations_html(citations: &[Citation]) -> String {
     let mut out =
         String::from("<ol class=\"op-cites\" aria-label=\"Sources\" data-testid=\"citations\">");
     for c in citations {
-        let label = escape(&format!("[{}] {}", c.n, c.title));
-        let place = escape(&if c.heading.is_empty() {
+        let label = escape_html(&format!("[{}] {}", c.n, c.title));
+        let place = escape_html(&if c.heading.is_empty() {
             c.path.clone()
         } else {
             format!("{} · {}", c.heading, c.path)
@@ -513,7 +499,7 @@ fn citations_html(citations: &[Citation]) -> String {
         {
             Some(u) => out.push_str(&format!(
                 "<a href=\"{}\" target=\"_blank\" rel=\"noopener noreferrer\">{label}</a>",
-                escape(u)
+                escape_html(u)
             )),
             None => out.push_str(&format!("<span>{label}</span>")),
         }
@@ -553,7 +539,7 @@ fn Message(m: Msg, ctx: StoredValue<Option<Ctx>, LocalStorage>) -> impl IntoView
             } else {
                 ""
             };
-            format!("<div class=\"op-text\">{}</div>{typing}", escape(&t))
+            format!("<div class=\"op-text\">{}</div>{typing}", escape_html(&t))
         }
     };
     let key = m.key.clone();

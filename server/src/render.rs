@@ -9,22 +9,7 @@
 
 use pulldown_cmark::{CowStr, Event, Options, Parser, Tag, TagEnd, TextMergeStream, html};
 
-use outpost_protocol::Citation;
-
-fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+use outpost_protocol::{Citation, escape_html};
 
 /// Opens every code block: a wrapper holding a copy button.
 const COPY_BUTTON: &str = "<div class=\"op-code\"><button type=\"button\" class=\"op-copy\" aria-label=\"Copy code\">Copy</button>";
@@ -41,7 +26,7 @@ fn cite_markers(text: &str, citations: &[Citation]) -> String {
     let mut out = String::new();
     let mut rest = text;
     while let Some(open) = rest.find('[') {
-        out.push_str(&escape(&rest[..open]));
+        out.push_str(&escape_html(&rest[..open]));
         let after = &rest[open + 1..];
         let close = after.find(']');
         let n = close.and_then(|c| after[..c].trim().parse::<u32>().ok());
@@ -51,12 +36,12 @@ fn cite_markers(text: &str, citations: &[Citation]) -> String {
                     .url
                     .as_deref()
                     .filter(|u| safe_url(u))
-                    .map(escape)
+                    .map(escape_html)
                     .unwrap_or_else(|| format!("#cite-{}", cit.n));
                 out.push_str(&format!(
                     "<a class=\"cite\" href=\"{href}\" data-cite=\"{n}\" title=\"{title}\">[{n}]</a>",
                     n = cit.n,
-                    title = escape(&cit.path)
+                    title = escape_html(&cit.path)
                 ));
                 rest = &after[c + 1..];
             }
@@ -66,7 +51,7 @@ fn cite_markers(text: &str, citations: &[Citation]) -> String {
             }
         }
     }
-    out.push_str(&escape(rest));
+    out.push_str(&escape_html(rest));
     out
 }
 
