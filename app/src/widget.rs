@@ -407,24 +407,66 @@ pub fn Widget() -> impl IntoView {
         c.transport.send(ClientFrame::Ask { client_id, text });
     };
 
+    // The buttons inside messages (copy, retry, rating) are markup: one listener serves them
+    // all, which costs the Wasm far less than a handler per button.
     let on_list_click = move |ev: leptos::ev::MouseEvent| {
-        // Copy buttons are in the server-rendered answers: one listener for all of them.
         let Some(target) = ev
             .target()
             .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
         else {
             return;
         };
-        let Ok(Some(button)) = target.closest(".op-copy") else {
+        if let Ok(Some(button)) = target.closest(".op-copy") {
+            let code = button
+                .parent_element()
+                .and_then(|p| p.query_selector("code").ok().flatten())
+                .and_then(|c| c.text_content());
+            if let Some(code) = code {
+                let _ = window().navigator().clipboard().write_text(&code);
+                button.set_text_content(Some("Copied"));
+            }
+            return;
+        }
+        let Ok(Some(button)) = target.closest("[data-action]") else {
             return;
         };
-        let code = button
-            .parent_element()
-            .and_then(|p| p.query_selector("code").ok().flatten())
-            .and_then(|c| c.text_content());
-        if let Some(code) = code {
-            let _ = window().navigator().clipboard().write_text(&code);
-            button.set_text_content(Some("Copied"));
+        let action = button.get_attribute("data-action").unwrap_or_default();
+        let key = button
+            .closest("[data-key]")
+            .ok()
+            .flatten()
+            .and_then(|li| li.get_attribute("data-key"));
+        let Some(m) =
+            key.and_then(|k| msgs.with_untracked(|v| v.iter().find(|m| m.key == k).cloned()))
+        else {
+            return;
+        };
+        let Some(c) = ctx.get_value() else { return };
+        match action.as_str() {
+            "retry" if m.author == Author::User => {
+                m.state.set(MsgState::Pending);
+                c.transport.send(ClientFrame::Ask {
+                    client_id: m.key.clone(),
+                    text: m.text.get_untracked(),
+                });
+            }
+            "retry" => {
+                m.state.set(MsgState::Streaming);
+                c.transport.send(ClientFrame::Retry);
+            }
+            "up" | "down" => {
+                let helpful = action == "up";
+                m.rated.set(if helpful { 1 } else { 2 });
+                let fb = Feedback {
+                    message_id: m.id.get_untracked(),
+                    helpful,
+                    comment: None,
+                };
+                leptos::task::spawn_local(async move {
+                    let _ = send_feedback(c.project, c.session, c.token, fb).await;
+                });
+            }
+            _ => {}
         }
     };
 
@@ -453,7 +495,7 @@ pub fn Widget() -> impl IntoView {
             } role="log" aria-live="polite" aria-label="Conversation" data-testid="messages" on:click=on_list_click>
                 {move || greeting.get().map(|g| view! { <li class="op-msg op-assistant op-greeting">{g}</li> })}
                 <For each=move || msgs.get() key=|m| m.key.clone() let:m>
-                    <Message m=m ctx=ctx />
+                    <Message m=m />
                 </For>
             </ol>
             <form class="op-composer" on:submit=move |ev: leptos::ev::SubmitEvent| { ev.prevent_default(); submit(); }>
@@ -511,8 +553,27 @@ fn citations_html(citations: &[Citation]) -> String {
     out
 }
 
+/// What follows a message: a retry button when it failed, rating buttons under a complete
+/// answer (handled by the list's click listener).
+fn footer_html(state: &MsgState, rated: u32, is_answer: bool) -> String {
+    match state {
+        MsgState::Failed(why) => format!(
+            "<p class=\"op-error\" role=\"alert\">{} <button type=\"button\" class=\"op-retry\" data-action=\"retry\">Retry</button></p>",
+            escape_html(why)
+        ),
+        MsgState::Done if is_answer => format!(
+            "<div class=\"op-rate\" role=\"group\" aria-label=\"Was this helpful?\">\
+             <button type=\"button\" data-action=\"up\" aria-label=\"Helpful\" aria-pressed=\"{}\">👍</button>\
+             <button type=\"button\" data-action=\"down\" aria-label=\"Not helpful\" aria-pressed=\"{}\">👎</button></div>",
+            rated == 1,
+            rated == 2
+        ),
+        _ => String::new(),
+    }
+}
+
 #[component]
-fn Message(m: Msg, ctx: StoredValue<Option<Ctx>, LocalStorage>) -> impl IntoView {
+fn Message(m: Msg) -> impl IntoView {
     let class = match m.author {
         Author::User => "op-msg op-user",
         Author::Assistant => "op-msg op-assistant",
@@ -526,7 +587,7 @@ fn Message(m: Msg, ctx: StoredValue<Option<Ctx>, LocalStorage>) -> impl IntoView
         MsgState::Done => "done",
         MsgState::Failed(_) => "failed",
     };
-    let (text, html, rated, id) = (m.text, m.html, m.rated, m.id);
+    let (text, html, rated) = (m.text, m.html, m.rated);
     let is_answer = m.author != Author::User;
     // The body: the server's rendered answer once complete; until then the streamed text,
     // escaped, with a typing indicator while nothing has arrived yet.
@@ -542,53 +603,12 @@ fn Message(m: Msg, ctx: StoredValue<Option<Ctx>, LocalStorage>) -> impl IntoView
             format!("<div class=\"op-text\">{}</div>{typing}", escape_html(&t))
         }
     };
-    let key = m.key.clone();
-    let retry = move |_| {
-        let Some(c) = ctx.get_value() else { return };
-        if is_answer {
-            state.set(MsgState::Streaming);
-            c.transport.send(ClientFrame::Retry);
-        } else {
-            state.set(MsgState::Pending);
-            c.transport.send(ClientFrame::Ask {
-                client_id: key.clone(),
-                text: text.get_untracked(),
-            });
-        }
-    };
-    let rate = move |helpful: bool| {
-        let Some(c) = ctx.get_value() else { return };
-        rated.set(if helpful { 1 } else { 2 });
-        let fb = Feedback {
-            message_id: id.get_untracked(),
-            helpful,
-            comment: None,
-        };
-        leptos::task::spawn_local(async move {
-            let _ = send_feedback(c.project, c.session, c.token, fb).await;
-        });
-    };
-    let footer = move || {
-        match state.get() {
-        MsgState::Failed(why) => view! {
-            <p class="op-error" role="alert">{why}" "<button type="button" class="op-retry" on:click=retry.clone()>"Retry"</button></p>
-        }
-        .into_any(),
-        MsgState::Done if is_answer => view! {
-            <div class="op-rate" role="group" aria-label="Was this helpful?">
-                <button type="button" aria-label="Helpful" aria-pressed=move || (rated.get() == 1).to_string() on:click=move |_| rate(true)>"👍"</button>
-                <button type="button" aria-label="Not helpful" aria-pressed=move || (rated.get() == 2).to_string() on:click=move |_| rate(false)>"👎"</button>
-            </div>
-        }
-        .into_any(),
-        _ => ().into_any(),
-    }
-    };
+    let footer = move || state.with(|s| footer_html(s, rated.get(), is_answer));
     view! {
-        <li class=class data-testid="message" data-author=if is_answer { "assistant" } else { "user" } data-state=data_state
+        <li class=class data-testid="message" data-key=m.key.clone() data-author=if is_answer { "assistant" } else { "user" } data-state=data_state
             data-chars=move || text.with(|t| t.chars().count())>
             <div class="op-body" inner_html=body></div>
-            {footer}
+            <div inner_html=footer></div>
         </li>
     }
 }

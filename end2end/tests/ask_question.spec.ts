@@ -26,7 +26,12 @@ test("a question streams an answer that grows over several frames and ends with 
   await expect
     .poll(() => list.evaluate((el) => el.scrollHeight - el.scrollTop - el.clientHeight))
     .toBeLessThan(40);
-  // Code blocks in answers get a copy button; unanswerable questions are refused plainly.
+  // Rating an answer goes to the feedback server function and shows as pressed.
+  const feedback = page.waitForResponse((r) => r.url().endsWith("/api/feedback"));
+  await answer.getByRole("button", { name: "Helpful", exact: true }).click();
+  expect((await feedback).status()).toBe(200);
+  await expect(answer.getByRole("button", { name: "Helpful", exact: true })).toHaveAttribute("aria-pressed", "true");
+  // Unanswerable questions are refused plainly.
   await demo.ask("What is the boiling point of mercury on Venus?");
   await expect(demo.lastAnswer()).toHaveAttribute("data-state", "done", { timeout: 30_000 });
   await expect(demo.lastAnswer()).toContainText("I don't know");
