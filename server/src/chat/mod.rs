@@ -87,6 +87,15 @@ pub trait SessionHub: Send + Sync {
     async fn history(&self, session: &str) -> Result<Vec<ServerFrame>, HubError>;
 }
 
+/// The input that ends an answer its provider (or retrieval) could not give.
+fn failed(answer_id: String, e: &dyn std::fmt::Display) -> Input {
+    Input::Failed {
+        answer_id,
+        code: "provider_error".into(),
+        message: format!("The assistant could not answer: {e}. Please try again."),
+    }
+}
+
 /// Answers `question` for the session whose answer is `answer_id`: retrieves from `knowledge`,
 /// streams the model's pieces as `Token` inputs, and ends with `Finished` (rendered HTML and
 /// citations) or `Failed`.
@@ -98,15 +107,24 @@ pub async fn generate<S: Sql + Sync>(
     question: &str,
     history: &[Message],
 ) -> BoxStream<'static, Input> {
-    let failed = |answer_id: String, e: &dyn std::fmt::Display| Input::Failed {
-        answer_id,
-        code: "provider_error".into(),
-        message: format!("The assistant could not answer: {e}. Please try again."),
-    };
-    let hits = match assistant.retrieve(knowledge, question).await {
-        Ok(h) => h,
-        Err(e) => return stream::iter([failed(answer_id, &e)]).boxed(),
-    };
+    match assistant.retrieve(knowledge, question).await {
+        Ok(hits) => {
+            answer_inputs(assistant, system_prompt, answer_id, question, history, hits).await
+        }
+        Err(e) => stream::iter([failed(answer_id, &e)]).boxed(),
+    }
+}
+
+/// The second half of [`generate`], from passages already retrieved (drivers that time the
+/// two halves call them apart).
+pub async fn answer_inputs(
+    assistant: &Assistant,
+    system_prompt: &str,
+    answer_id: String,
+    question: &str,
+    history: &[Message],
+    hits: Vec<crate::knowledge::Hit>,
+) -> BoxStream<'static, Input> {
     let events = match assistant
         .answer(system_prompt, history, question, hits)
         .await

@@ -15,9 +15,10 @@ use futures::channel::oneshot;
 use outpost_protocol::ServerFrame;
 use rand::RngCore;
 
+use super::metrics::{Metrics, ProjectLabel};
 use super::now_unix;
 use super::sqlite::SqliteFile;
-use crate::chat::{HubError, SessionHub, Subscription, generate};
+use crate::chat::{HubError, SessionHub, Subscription, answer_inputs};
 use crate::knowledge::Knowledge;
 use crate::project::ProjectId;
 use crate::rag::Assistant;
@@ -95,6 +96,7 @@ struct Shared {
     assistant: Assistant,
     actors: Mutex<HashMap<String, UnboundedSender<Command>>>,
     next_conn: AtomicU64,
+    metrics: Arc<Metrics>,
     /// Every task the hub spawned (actors, answer generators), so that stopping the server
     /// stops them too.
     tasks: Mutex<Vec<tokio::task::AbortHandle>>,
@@ -113,6 +115,9 @@ impl Shared {
 }
 
 /// Sessions as actors over one SQLite file.
+///
+/// Each active session is one tokio task holding its [`Session`]; the hub's map sends commands
+/// to it and starts it on demand.
 #[derive(Clone)]
 pub struct NativeHub {
     shared: Arc<Shared>,
@@ -124,12 +129,14 @@ impl NativeHub {
         store: SessionStore<SqliteFile>,
         knowledge: Arc<dyn KnowledgeSource>,
         assistant: Assistant,
+        metrics: Arc<Metrics>,
     ) -> Self {
         NativeHub {
             shared: Arc::new(Shared {
                 store,
                 knowledge,
                 assistant,
+                metrics,
                 actors: Mutex::new(HashMap::new()),
                 next_conn: AtomicU64::new(1),
                 tasks: Mutex::new(Vec::new()),
@@ -235,6 +242,15 @@ async fn run_actor(
         }
     };
     let (mut session, effects) = Session::restore(id.clone(), frames);
+    // Counts this actor as running until it ends, however it ends (aborts included).
+    struct Running(Arc<Metrics>);
+    impl Drop for Running {
+        fn drop(&mut self) {
+            self.0.active_sessions.dec();
+        }
+    }
+    shared.metrics.active_sessions.inc();
+    let _running = Running(shared.metrics.clone());
     let mut sockets: HashMap<ConnId, UnboundedSender<ServerFrame>> = HashMap::new();
     let mut ctx = Ctx {
         shared: &shared,
@@ -365,6 +381,10 @@ impl Ctx<'_> {
                     let me = self.me.clone();
                     let project = self.owner.project.clone();
                     self.shared.clone().spawn(async move {
+                        let started = std::time::Instant::now();
+                        let metrics = shared.metrics.clone();
+                        let label = ProjectLabel::of(&project);
+                        metrics.questions.get_or_create(&label).inc();
                         let inputs = match ProjectId::parse(&project)
                             .map_err(|e| e.to_string())
                             .and_then(|p| shared.knowledge.knowledge(&p))
@@ -375,15 +395,31 @@ impl Ctx<'_> {
                                     .ok()
                                     .flatten()
                                     .unwrap_or_else(|| DEFAULT_SYSTEM_PROMPT.to_owned());
-                                generate(
-                                    &shared.assistant,
-                                    &k,
-                                    &system,
-                                    answer_id,
-                                    &question,
-                                    &history,
-                                )
-                                .await
+                                let retrieved = shared.assistant.retrieve(&k, &question).await;
+                                metrics
+                                    .retrieval_seconds
+                                    .observe(started.elapsed().as_secs_f64());
+                                match retrieved {
+                                    Ok(hits) => {
+                                        answer_inputs(
+                                            &shared.assistant,
+                                            &system,
+                                            answer_id,
+                                            &question,
+                                            &history,
+                                            hits,
+                                        )
+                                        .await
+                                    }
+                                    Err(e) => futures::stream::iter([Input::Failed {
+                                        answer_id,
+                                        code: "provider_error".into(),
+                                        message: format!(
+                                            "The assistant could not answer: {e}. Please try again."
+                                        ),
+                                    }])
+                                    .boxed(),
+                                }
                             }
                             Err(e) => futures::stream::iter([Input::Failed {
                                 answer_id,
@@ -392,6 +428,21 @@ impl Ctx<'_> {
                             }])
                             .boxed(),
                         };
+                        let mut first = true;
+                        let inputs = inputs.inspect(move |input| match input {
+                            Input::Token { .. } => {
+                                if std::mem::take(&mut first) {
+                                    metrics
+                                        .first_token_seconds
+                                        .observe(started.elapsed().as_secs_f64());
+                                }
+                                metrics.answer_pieces.get_or_create(&label).inc();
+                            }
+                            Input::Failed { code, .. } if code == "provider_error" => {
+                                metrics.provider_errors.get_or_create(&label).inc();
+                            }
+                            _ => {}
+                        });
                         let mut inputs = inputs;
                         while let Some(input) = inputs.next().await {
                             if me

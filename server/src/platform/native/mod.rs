@@ -1,10 +1,12 @@
 //! Native adapters: SQLite files through rusqlite, outbound HTTP through reqwest, documents from
-//! the filesystem, and the wiring of configured providers.
+//! the filesystem, session actors, the WebSocket route, static assets, metrics, the server, and
+//! the wiring of configured providers.
 
 pub mod assets;
 pub mod fs;
 pub mod http;
 pub mod hub;
+pub mod metrics;
 pub mod server;
 pub mod sqlite;
 pub mod ws;

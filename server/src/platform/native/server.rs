@@ -15,6 +15,12 @@ use axum::routing::get;
 use rand::RngCore;
 use tokio::net::TcpListener;
 use tower_http::compression::CompressionLayer;
+use tower_http::request_id::{
+    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
+use tower_http::trace::TraceLayer;
+
+use super::metrics::Metrics;
 
 use super::hub::{KnowledgeDir, NativeHub};
 use super::sqlite::SqliteFile;
@@ -118,11 +124,41 @@ pub fn nodelay(
 }
 
 /// Builds the native app: shared router, socket, assets.
-pub fn app(state: AppState, assets_dir: PathBuf) -> Router {
+pub fn app(state: AppState, assets_dir: PathBuf, metrics: Arc<Metrics>) -> Router {
+    let scrape = metrics.clone();
     router(state.clone())
         .merge(ws::routes().with_state(state.clone()))
         .merge(assets::routes(assets_dir).with_state(state))
+        .route(
+            "/metrics",
+            get(move || {
+                let m = scrape.clone();
+                async move {
+                    ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], m.render())
+                }
+            }),
+        )
+        .layer(axum::Extension(metrics))
         .layer(CompressionLayer::new())
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<axum::body::Body>| {
+                let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("");
+                tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+            }),
+        )
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(RandomRequestId))
+}
+
+/// Request ids: 64 random bits in hex, unless the client sent `x-request-id` (then it is kept).
+#[derive(Clone, Copy)]
+struct RandomRequestId;
+
+impl MakeRequestId for RandomRequestId {
+    fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {
+        let id = format!("{:016x}", rand::random::<u64>());
+        HeaderValue::from_str(&id).ok().map(RequestId::new)
+    }
 }
 
 /// Opens storage, binds the listeners and starts serving.
@@ -134,10 +170,12 @@ pub async fn start(opts: ServerOptions) -> Result<Running, String> {
     let sessions =
         SessionStore::open(SqliteFile::open(&main_db(&opts.data_dir)).map_err(|e| e.to_string())?)
             .map_err(|e| e.to_string())?;
+    let metrics = Arc::new(Metrics::default());
     let hub = NativeHub::new(
         sessions,
         Arc::new(KnowledgeDir::new(&opts.data_dir)),
         opts.assistant,
+        metrics.clone(),
     );
     let projects = Arc::new(SqliteProjects(registry));
     let state = AppState {
@@ -149,7 +187,7 @@ pub async fn start(opts: ServerOptions) -> Result<Running, String> {
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", opts.addr))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    let app = app(state, opts.assets_dir.clone());
+    let app = app(state, opts.assets_dir.clone(), metrics);
     let mut tasks = vec![tokio::spawn(async move {
         if let Err(e) = axum::serve(nodelay(listener), app).await {
             tracing::error!(error = %e, "server stopped");

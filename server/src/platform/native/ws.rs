@@ -8,7 +8,12 @@ use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::routing::get;
+use std::sync::Arc;
+
 use futures::{SinkExt, StreamExt, stream};
+use tracing::Instrument;
+
+use super::metrics::Metrics;
 
 use crate::channels::widget_chat::socket::{Incoming, drive};
 use crate::http::{AppError, AppState, project};
@@ -32,12 +37,29 @@ pub fn routes() -> Router<AppState> {
 async fn upgrade(
     State(state): State<AppState>,
     Path((project_id, session)): Path<(String, String)>,
+    metrics: Option<axum::Extension<Arc<Metrics>>>,
     ws: WebSocketUpgrade,
 ) -> Result<Response, AppError> {
     let project = project(&state, &project_id).await?;
+    // The socket's life is logged under the upgrade request's span (and its request id).
+    let span = tracing::Span::current();
     Ok(ws
         .max_message_size(MAX_MESSAGE_BYTES)
-        .on_upgrade(move |socket| run(state, project, session, socket)))
+        .on_upgrade(move |socket| {
+            async move {
+                let metrics = metrics.map(|axum::Extension(m)| m);
+                if let Some(m) = &metrics {
+                    m.open_sockets.inc();
+                }
+                tracing::info!(session = %session, "socket opened");
+                run(state, project, session, socket).await;
+                tracing::info!("socket closed");
+                if let Some(m) = &metrics {
+                    m.open_sockets.dec();
+                }
+            }
+            .instrument(span)
+        }))
 }
 
 async fn run(
