@@ -429,6 +429,8 @@ impl Ctx<'_> {
                             .boxed(),
                         };
                         let mut first = true;
+                        // Looked up once: the counter is touched for every piece.
+                        let pieces = metrics.answer_pieces.get_or_create(&label).clone();
                         let inputs = inputs.inspect(move |input| match input {
                             Input::Token { .. } => {
                                 if std::mem::take(&mut first) {
@@ -436,7 +438,7 @@ impl Ctx<'_> {
                                         .first_token_seconds
                                         .observe(started.elapsed().as_secs_f64());
                                 }
-                                metrics.answer_pieces.get_or_create(&label).inc();
+                                pieces.inc();
                             }
                             Input::Failed { code, .. } if code == "provider_error" => {
                                 metrics.provider_errors.get_or_create(&label).inc();
