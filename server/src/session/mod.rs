@@ -294,6 +294,19 @@ impl Session {
         });
     }
 
+    /// Whether `answer_id` is the answer being generated (inputs for any other are stale).
+    fn is_current(&self, answer_id: &str) -> bool {
+        self.in_flight
+            .as_ref()
+            .is_some_and(|f| f.answer_id == answer_id)
+    }
+
+    /// Logs the frame that ends the current answer and starts the next queued question.
+    fn end_answer(&mut self, frame: ServerFrame, effects: &mut Vec<Effect>) {
+        self.push(frame, effects);
+        self.start_next(effects);
+    }
+
     /// Applies an input; returns the effects to carry out, in order.
     pub fn apply(&mut self, input: Input) -> Vec<Effect> {
         let mut effects = Vec::new();
@@ -372,12 +385,7 @@ impl Session {
                 }
             },
             Input::Token { answer_id, text } => {
-                if self
-                    .in_flight
-                    .as_ref()
-                    .is_some_and(|f| f.answer_id == answer_id)
-                    && !text.is_empty()
-                {
+                if self.is_current(&answer_id) && !text.is_empty() {
                     let seq = self.next_seq();
                     self.push(
                         ServerFrame::Delta {
@@ -394,13 +402,9 @@ impl Session {
                 html,
                 citations,
             } => {
-                if self
-                    .in_flight
-                    .as_ref()
-                    .is_some_and(|f| f.answer_id == answer_id)
-                {
+                if self.is_current(&answer_id) {
                     let seq = self.next_seq();
-                    self.push(
+                    self.end_answer(
                         ServerFrame::AnswerEnd {
                             seq,
                             id: answer_id,
@@ -409,7 +413,6 @@ impl Session {
                         },
                         &mut effects,
                     );
-                    self.start_next(&mut effects);
                 }
             }
             Input::Failed {
@@ -417,13 +420,9 @@ impl Session {
                 code,
                 message,
             } => {
-                if self
-                    .in_flight
-                    .as_ref()
-                    .is_some_and(|f| f.answer_id == answer_id)
-                {
+                if self.is_current(&answer_id) {
                     let seq = self.next_seq();
-                    self.push(
+                    self.end_answer(
                         ServerFrame::AnswerError {
                             seq,
                             id: answer_id,
@@ -432,7 +431,6 @@ impl Session {
                         },
                         &mut effects,
                     );
-                    self.start_next(&mut effects);
                 }
             }
         }
