@@ -279,6 +279,8 @@ async fn main() {
         public_dir: data.path().join("none"),
         assistant: Assistant::new(Arc::new(llm), None),
         limits: Limits::new(100_000, 10_000, 1_000_000),
+        admin_token: None,
+        demo_target: None,
     })
     .await
     .unwrap();

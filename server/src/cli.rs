@@ -84,6 +84,38 @@ pub enum Command {
         /// The demo page's files.
         #[arg(long, default_value = "public")]
         public: PathBuf,
+        /// The Outpost the demo page embeds, when not this server (e.g. `wrangler dev`'s URL).
+        #[arg(long, env = "OUTPOST_DEMO_TARGET")]
+        demo_target: Option<String>,
+    },
+    /// Push a project (as configured here) and its Markdown to a running Outpost through its
+    /// admin API: how documents reach a Worker (`wrangler dev` or deployed).
+    Push {
+        /// The folder to read.
+        dir: PathBuf,
+        /// The project (it must exist here: its secret and origins are pushed too).
+        #[arg(long, short)]
+        project: String,
+        /// Only these files or folders under DIR (repeatable; default: all of it).
+        #[arg(long)]
+        include: Vec<PathBuf>,
+        /// The Outpost to push to, e.g. http://127.0.0.1:8787.
+        #[arg(long, env = "OUTPOST_URL")]
+        url: String,
+        /// Its admin token.
+        #[arg(long, env = "OUTPOST_ADMIN_TOKEN", hide_env_values = true)]
+        admin_token: String,
+    },
+    /// Check the `/health` of every configured service; one line each; fails if any is down.
+    Health {
+        /// Service base URLs (repeatable, or comma-separated in OUTPOST_SERVICES).
+        #[arg(
+            long = "url",
+            env = "OUTPOST_SERVICES",
+            value_delimiter = ',',
+            default_value = "http://127.0.0.1:8080"
+        )]
+        urls: Vec<String>,
     },
     /// Print an identity token for a visitor of a project (what a site's backend mints).
     Token {
@@ -204,18 +236,31 @@ pub async fn run(cli: Cli) -> Result<()> {
             demo_docs,
             assets,
             public,
+            demo_target,
         } => {
             serve(
                 &data_dir,
                 assistant,
-                addr,
-                (!no_demo).then_some(demo_addr),
+                Listen {
+                    addr,
+                    demo_addr: (!no_demo).then_some(demo_addr),
+                    demo_target,
+                },
                 &demo_docs,
                 assets,
                 public,
+                config.admin_token.clone(),
             )
             .await
         }
+        Command::Push {
+            dir,
+            project,
+            include,
+            url,
+            admin_token,
+        } => push(&data_dir, &dir, &project, &include, &url, &admin_token).await,
+        Command::Health { urls } => health(&urls).await,
         Command::Token { project, sub, ttl } => {
             let project = ProjectId::parse(&project)?;
             let registry = open_registry(&data_dir).map_err(|e| anyhow!(e))?;
@@ -361,15 +406,172 @@ pub async fn prepare_demo(
     ingest_paths(&knowledge, assistant, docs_root, &includes, false).await
 }
 
+/// Where `serve` listens, and which Outpost its demo page embeds.
+struct Listen {
+    addr: std::net::SocketAddr,
+    demo_addr: Option<std::net::SocketAddr>,
+    demo_target: Option<String>,
+}
+
+/// Pushes `project` and the Markdown under `dir` to the Outpost at `url`.
+async fn push(
+    data_dir: &Path,
+    dir: &Path,
+    project: &str,
+    include: &[PathBuf],
+    url: &str,
+    admin_token: &str,
+) -> Result<()> {
+    let project = ProjectId::parse(project)?;
+    let registry = open_registry(data_dir).map_err(|e| anyhow!(e))?;
+    let p = registry.get(project.as_str())?.ok_or_else(|| {
+        anyhow!("project {project} does not exist here; create it with `outpost project {project} --origin <site>`")
+    })?;
+    let base = url.trim_end_matches('/');
+    let client = reqwest::Client::new();
+    let call = |method: reqwest::Method, path: String, body: serde_json::Value| {
+        client
+            .request(method, format!("{base}{path}"))
+            .bearer_auth(admin_token)
+            .json(&body)
+            .send()
+    };
+    let check = |r: reqwest::Response| async move {
+        let status = r.status();
+        let body: serde_json::Value = r.json().await.unwrap_or_default();
+        if status.is_success() {
+            Ok(body)
+        } else {
+            let msg = body["error"]["message"].as_str().unwrap_or("no message");
+            Err(anyhow!("{base} answered {status}: {msg}"))
+        }
+    };
+    check(
+        call(
+            reqwest::Method::PUT,
+            format!("/v1/admin/projects/{project}"),
+            serde_json::json!({"secret": p.secret, "allowed_origins": p.allowed_origins,
+                "title": p.title, "greeting": p.greeting, "accent": p.accent}),
+        )
+        .await
+        .with_context(|| format!("cannot reach {base}"))?,
+    )
+    .await?;
+    let includes = if include.is_empty() {
+        vec![PathBuf::new()]
+    } else {
+        include.to_vec()
+    };
+    let (files, skipped) = find_markdown_in(dir, &includes)
+        .with_context(|| format!("cannot read {}", dir.display()))?;
+    for s in &skipped {
+        eprintln!("skipped {}: {}", s.rel_path, s.reason);
+    }
+    // Batches of about 1 MB, well under both targets' request size limits.
+    let mut batch: Vec<DocumentInput> = Vec::new();
+    let mut size = 0;
+    let (mut indexed, mut unchanged, mut failed) = (0, 0, 0);
+    let flush = |batch: Vec<DocumentInput>| {
+        let req = call(
+            reqwest::Method::PUT,
+            format!("/v1/admin/projects/{project}/documents"),
+            serde_json::json!({"documents": batch}),
+        );
+        async move { check(req.await.with_context(|| format!("cannot reach {base}"))?).await }
+    };
+    let mut reports = Vec::new();
+    for f in &files {
+        let text = match read_markdown(f) {
+            Ok(t) => t,
+            Err(reason) => {
+                eprintln!("skipped {}: {reason}", f.rel_path);
+                continue;
+            }
+        };
+        size += text.len();
+        batch.push(DocumentInput {
+            path: f.rel_path.clone(),
+            text,
+            url: None,
+            revision: None,
+        });
+        if size > 1_000_000 || batch.len() >= crate::channels::admin::MAX_BATCH {
+            reports.push(flush(std::mem::take(&mut batch)).await?);
+            size = 0;
+        }
+    }
+    if !batch.is_empty() {
+        reports.push(flush(batch).await?);
+    }
+    for r in reports {
+        indexed += r["indexed"].as_u64().unwrap_or(0);
+        unchanged += r["unchanged"].as_u64().unwrap_or(0);
+        for f in r["failed"].as_array().into_iter().flatten() {
+            failed += 1;
+            eprintln!("refused {}: {}", f["path"], f["error"]);
+        }
+    }
+    println!(
+        "pushed project {project} to {base}: {} files ({indexed} indexed, {unchanged} unchanged, {failed} refused)",
+        files.len()
+    );
+    Ok(())
+}
+
+/// Prints one line per service: name, version, latency, or why it is down.
+async fn health(urls: &[String]) -> Result<()> {
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(10))
+        .build()?;
+    let mut down = 0;
+    for url in urls {
+        let url = url.trim().trim_end_matches('/');
+        let started = Instant::now();
+        let result = async {
+            let r = client.get(format!("{url}/health")).send().await?;
+            let status = r.status();
+            let body: serde_json::Value = r.json().await?;
+            Ok::<_, reqwest::Error>((status, body))
+        }
+        .await;
+        let ms = started.elapsed().as_secs_f64() * 1000.0;
+        match result {
+            Ok((status, body)) if status.is_success() => println!(
+                "ok    {:<14} {:<8} {ms:>7.1} ms  {url}",
+                body["service"].as_str().unwrap_or("?"),
+                body["version"].as_str().unwrap_or("?"),
+            ),
+            Ok((status, _)) => {
+                down += 1;
+                println!("down  {url}: answered {status}");
+            }
+            Err(e) => {
+                down += 1;
+                println!("down  {url}: {e}");
+            }
+        }
+    }
+    if down > 0 {
+        bail!("{down} of {} services are down", urls.len());
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
 async fn serve(
     data_dir: &Path,
     assistant: Assistant,
-    addr: std::net::SocketAddr,
-    demo_addr: Option<std::net::SocketAddr>,
+    listen: Listen,
     demo_docs: &Path,
     assets: PathBuf,
     public: PathBuf,
+    admin_token: Option<String>,
 ) -> Result<()> {
+    let Listen {
+        addr,
+        demo_addr,
+        demo_target,
+    } = listen;
     if let Some(d) = demo_addr {
         let r = prepare_demo(data_dir, &assistant, demo_docs, &format!("http://{d}")).await?;
         for s in &r.skipped {
@@ -390,6 +592,8 @@ async fn serve(
         public_dir: public,
         assistant,
         limits: Limits::default(),
+        admin_token,
+        demo_target,
     })
     .await
     .map_err(|e| anyhow!(e))?;

@@ -13,6 +13,7 @@
 //! | `OUTPOST_EMBEDDINGS_API_KEY` | the LLM's key | bearer key (a secret) |
 //! | `OUTPOST_EMBEDDINGS_MODEL` | `text-embedding-3-small` | embeddings model |
 //! | `OUTPOST_PROVIDER_TIMEOUT_SECS` | `30` | longest wait for a provider's first or next byte |
+//! | `OUTPOST_ADMIN_TOKEN` | none | operators' bearer token for `/v1/admin/*` (a secret); the admin API is off without it |
 //! | `OUTPOST_STREAM_PACE_MS` | `0` | least time between two streamed pieces (smooths bursts; the demo sets it so the offline model reads like typing) |
 
 use thiserror::Error;
@@ -73,6 +74,8 @@ pub struct Config {
     pub provider_timeout_secs: u64,
     /// Least milliseconds between streamed pieces (0: as they come).
     pub stream_pace_ms: u64,
+    /// The operators' bearer token for the admin API.
+    pub admin_token: Option<String>,
 }
 
 /// A configuration value that cannot be used.
@@ -153,6 +156,7 @@ impl Config {
         };
         Ok(Config {
             stream_pace_ms,
+            admin_token: get("OUTPOST_ADMIN_TOKEN"),
             data_dir: get("OUTPOST_DATA_DIR").unwrap_or_else(|| ".outpost/data".into()),
             llm,
             embeddings,

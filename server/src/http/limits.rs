@@ -2,8 +2,27 @@
 
 use std::num::NonZeroU32;
 
-use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use std::time::Duration;
+
+use governor::clock::Clock;
+use governor::middleware::NoOpMiddleware;
+use governor::state::keyed::DefaultKeyedStateStore;
+use governor::{Quota, RateLimiter};
+
+/// The wall clock through the platform port: governor's default clock reads `Instant`, which
+/// does not exist on wasm32 (Workers).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WallClock;
+
+impl Clock for WallClock {
+    type Instant = Duration;
+
+    fn now(&self) -> Duration {
+        Duration::from_millis(crate::platform::now_millis())
+    }
+}
+
+type Keyed<K> = RateLimiter<K, DefaultKeyedStateStore<K>, WallClock, NoOpMiddleware<Duration>>;
 
 /// Questions per minute one visitor may ask.
 pub const USER_PER_MINUTE: u32 = 20;
@@ -14,8 +33,8 @@ pub const PROJECT_PER_MINUTE: u32 = 600;
 
 /// The limiters.
 pub struct Limits {
-    user: DefaultKeyedRateLimiter<(String, String)>,
-    project: DefaultKeyedRateLimiter<String>,
+    user: Keyed<(String, String)>,
+    project: Keyed<String>,
 }
 
 fn nz(n: u32) -> NonZeroU32 {
@@ -27,11 +46,15 @@ impl Limits {
     /// per project.
     pub fn new(user_per_minute: u32, user_burst: u32, project_per_minute: u32) -> Self {
         Limits {
-            user: RateLimiter::keyed(
+            user: RateLimiter::new(
                 Quota::per_minute(nz(user_per_minute)).allow_burst(nz(user_burst)),
+                DefaultKeyedStateStore::default(),
+                WallClock,
             ),
-            project: RateLimiter::keyed(
+            project: RateLimiter::new(
                 Quota::per_minute(nz(project_per_minute)).allow_burst(nz(project_per_minute / 10)),
+                DefaultKeyedStateStore::default(),
+                WallClock,
             ),
         }
     }
@@ -41,7 +64,7 @@ impl Limits {
     /// # Errors
     /// The whole seconds to wait before asking again.
     pub fn check_question(&self, project: &str, user: &str) -> Result<(), u64> {
-        let clock = DefaultClock::default();
+        let clock = WallClock;
         let wait = |nu: governor::NotUntil<_>| nu.wait_time_from(clock.now()).as_secs().max(1);
         self.project.check_key(&project.to_owned()).map_err(wait)?;
         self.user

@@ -33,6 +33,61 @@ pub trait ProjectDirectory: Send + Sync {
     /// # Errors
     /// A message when the directory cannot be read.
     async fn get(&self, id: &str) -> Result<Option<Project>, String>;
+
+    /// Creates or replaces a project.
+    ///
+    /// # Errors
+    /// A message when the directory cannot be written.
+    async fn put(&self, project: &Project) -> Result<(), String>;
+}
+
+/// What ingesting a batch of documents did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct IngestReport {
+    /// Documents (re)indexed.
+    pub indexed: usize,
+    /// Documents whose text was already stored.
+    pub unchanged: usize,
+    /// Chunks written.
+    pub chunks: usize,
+    /// Documents refused, with the reason (the others are stored).
+    pub failed: Vec<FailedDocument>,
+}
+
+/// A document that could not be ingested.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct FailedDocument {
+    /// Its path.
+    pub path: String,
+    /// Why.
+    pub error: String,
+}
+
+/// Projects' documents, for operators (knowledge files natively, one Knowledge Durable Object
+/// per project on Workers).
+#[async_trait]
+pub trait Library: Send + Sync {
+    /// Ingests `documents` into `project`'s knowledge.
+    ///
+    /// # Errors
+    /// A message when the knowledge cannot be reached (per-document failures are in the report).
+    async fn ingest(
+        &self,
+        project: &str,
+        documents: Vec<crate::knowledge::DocumentInput>,
+    ) -> Result<IngestReport, String>;
+
+    /// Removes the document at `path`; whether it existed.
+    ///
+    /// # Errors
+    /// A message when the knowledge cannot be reached.
+    async fn remove(&self, project: &str, path: &str) -> Result<bool, String>;
+
+    /// What `project`'s knowledge holds.
+    ///
+    /// # Errors
+    /// A message when the knowledge cannot be reached.
+    async fn stats(&self, project: &str) -> Result<crate::knowledge::Stats, String>;
 }
 
 /// What every handler can reach.
@@ -44,6 +99,12 @@ pub struct AppState {
     pub hub: Arc<dyn SessionHub>,
     /// Rate limits.
     pub limits: Arc<limits::Limits>,
+    /// Projects' documents.
+    pub library: Arc<dyn Library>,
+    /// The operators' bearer token for `/v1/admin/*`; the admin API is off without one.
+    pub admin_token: Option<Arc<str>>,
+    /// This service's name, for `/health` (`outpost`, or one service deployed on its own).
+    pub service: &'static str,
 }
 
 /// An error a handler returns: a status, a machine-readable code and a sentence for a person.
@@ -166,8 +227,10 @@ pub fn bearer(headers: &HeaderMap, project: &Project) -> Result<Claims, AppError
 }
 
 /// `GET /health`: the service's name and version.
-async fn health() -> Json<serde_json::Value> {
-    Json(json!({"status": "ok", "service": "outpost", "version": env!("CARGO_PKG_VERSION")}))
+async fn health(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> Json<serde_json::Value> {
+    Json(json!({"status": "ok", "service": state.service, "version": env!("CARGO_PKG_VERSION")}))
 }
 
 /// The router shared by both targets: health and the channels. Platform routes (the native
@@ -177,6 +240,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/health", get(health))
         .merge(crate::channels::widget_chat::routes())
+        .merge(crate::channels::admin::routes())
         .fallback(|| async { AppError::not_found("this page") })
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -33,6 +33,32 @@ pub enum IngestError {
     Store(#[from] KnowledgeError),
 }
 
+/// Ingests a batch of documents one by one: a refused document is reported and the others are
+/// still stored.
+pub async fn ingest_batch<S: Sql>(
+    knowledge: &Knowledge<S>,
+    embedder: Option<&dyn Embedder>,
+    documents: Vec<DocumentInput>,
+    now_unix: i64,
+) -> crate::http::IngestReport {
+    let mut report = crate::http::IngestReport::default();
+    for doc in documents {
+        let path = doc.path.clone();
+        match ingest_document(knowledge, embedder, doc, now_unix).await {
+            Ok(IngestOutcome::Unchanged) => report.unchanged += 1,
+            Ok(IngestOutcome::Indexed { chunks }) => {
+                report.indexed += 1;
+                report.chunks += chunks;
+            }
+            Err(e) => report.failed.push(crate::http::FailedDocument {
+                path,
+                error: e.to_string(),
+            }),
+        }
+    }
+    report
+}
+
 /// The text embedded for a chunk: its heading path gives the passage its context.
 pub fn embedding_text(heading: &str, body: &str) -> String {
     if heading.is_empty() {

@@ -62,7 +62,7 @@ pub enum DocumentError {
 }
 
 /// A document to index, as its source delivers it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct DocumentInput {
     /// The document's key in the project: a relative path with `/` separators.
     pub path: String,
@@ -139,8 +139,9 @@ pub struct DocumentInfo {
     pub chunks: u64,
 }
 
-/// One retrieved passage.
-#[derive(Debug, Clone)]
+/// One retrieved passage (serializable: on Workers it travels from the project's Knowledge
+/// object to the chat session's).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Hit {
     /// The chunk's id (stable until its document changes).
     pub chunk_id: i64,
@@ -165,7 +166,7 @@ pub struct Hit {
 }
 
 /// Counts of what a project holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Stats {
     /// Documents.
     pub documents: u64,

@@ -12,5 +12,25 @@
 pub mod http;
 pub mod sql;
 
+/// Milliseconds since the Unix epoch, from the platform's clock (`std::time` natively; the
+/// JavaScript clock on wasm32, where `std::time` panics).
+pub fn now_millis() -> u64 {
+    #[cfg(target_arch = "wasm32")]
+    {
+        js_sys::Date::now() as u64
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64)
+    }
+}
+
+/// Seconds since the Unix epoch.
+pub fn now_unix() -> i64 {
+    (now_millis() / 1000) as i64
+}
+
 #[cfg(feature = "native")]
 pub mod native;

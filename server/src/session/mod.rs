@@ -26,8 +26,10 @@ pub type ConnId = u64;
 /// The longest `client_id` accepted.
 pub const MAX_CLIENT_ID_CHARS: usize = 64;
 
-/// What happens to a session.
-#[derive(Debug, Clone, PartialEq)]
+/// What happens to a session. Serializable: on Workers, inputs travel from the Worker to the
+/// session's Durable Object.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
 pub enum Input {
     /// A socket joins, having seen frames up to `after`.
     Join {

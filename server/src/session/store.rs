@@ -30,7 +30,7 @@ CREATE TABLE IF NOT EXISTS feedback (
 ";
 
 /// Who a session belongs to.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SessionOwner {
     /// The project.
     pub project: String,

@@ -12,6 +12,10 @@ use outpost::http::limits::Limits;
 use outpost::platform::native::http::ReqwestClient;
 use outpost::platform::native::open_knowledge;
 use outpost::platform::native::server::{Running, ServerOptions, open_registry, start};
+
+/// The admin token of test servers.
+#[allow(dead_code)]
+pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
 use outpost::project::ProjectId;
 use outpost::providers::extractive::Extractive;
 use outpost::providers::openai::{Endpoint, OpenAiChat};
@@ -137,6 +141,8 @@ impl TestServer {
             public_dir: self.data.path().join("no-public"),
             assistant: assistant(&self.llm_base, &self.model),
             limits: Limits::new(u, b, p),
+            admin_token: Some(ADMIN_TOKEN.into()),
+            demo_target: None,
         })
         .await
         .unwrap();

@@ -9,6 +9,7 @@
 //! - [`socket`]: the socket protocol over any `Stream`/`Sink` pair.
 //! - [`server_fns`]: the server side of the widget's Leptos server functions.
 
+pub mod page;
 pub mod server_fns;
 pub mod socket;
 
@@ -47,6 +48,7 @@ pub fn routes() -> Router<AppState> {
             get(history),
         )
         .route("/api/{*function}", post(server_fns::handle))
+        .route("/widget/{project}", get(page::widget_page))
 }
 
 /// Checks that the visitor of `claims` owns `session`.
@@ -90,7 +92,7 @@ async fn create_session(
 /// [`AppError`] 429 when the visitor or project asks too fast, 400 for frames that are not
 /// questions or retries.
 pub fn question_input(
-    state: &AppState,
+    limits: &crate::http::limits::Limits,
     project: &Project,
     claims: &Claims,
     frame: ClientFrame,
@@ -98,8 +100,7 @@ pub fn question_input(
 ) -> Result<Input, AppError> {
     match frame {
         ClientFrame::Ask { client_id, text } => {
-            state
-                .limits
+            limits
                 .check_question(&project.id, &claims.sub)
                 .map_err(|wait| AppError {
                     retry_after: Some(wait),
@@ -133,7 +134,7 @@ async fn post_message(
     authorize_session(&state, &project, &claims, &session).await?;
     let frame: ClientFrame = serde_json::from_slice(&body)
         .map_err(|e| AppError::bad_request(format!("the body is not a chat frame: {e}")))?;
-    let input = question_input(&state, &project, &claims, frame, None)?;
+    let input = question_input(&state.limits, &project, &claims, frame, None)?;
     let replies = state.hub.input(&session, input).await?;
     for f in &replies {
         if let ServerFrame::Error { code, message, .. } = f {

@@ -24,7 +24,8 @@ pub enum Incoming {
     Binary,
 }
 
-fn error(code: &str, message: impl Into<String>, retry_after: Option<u64>) -> ServerFrame {
+/// An `error` frame.
+pub fn error(code: &str, message: impl Into<String>, retry_after: Option<u64>) -> ServerFrame {
     ServerFrame::Error {
         code: code.into(),
         message: message.into(),
@@ -40,7 +41,7 @@ async fn send<O: Sink<String> + Unpin>(out: &mut O, frame: &ServerFrame) -> bool
 }
 
 /// Reads a client frame; a bad one gives the error frame to answer with.
-fn parse(msg: Incoming) -> Result<ClientFrame, Box<ServerFrame>> {
+pub fn parse(msg: Incoming) -> Result<ClientFrame, Box<ServerFrame>> {
     let bad = |code: &str, message: String| Box::new(error(code, message, None));
     match msg {
         Incoming::Binary => Err(bad("bad_frame", "Frames are JSON text.".into())),
@@ -121,7 +122,7 @@ pub async fn drive<I, O>(
                 let reply = match parse(msg) {
                     Ok(ClientFrame::Ping) => Some(ServerFrame::Pong),
                     Ok(ClientFrame::Hello { .. }) => Some(error("bad_frame", "Already joined.", None)),
-                    Ok(frame) => match question_input(&state, &project, &claims, frame, Some(sub.conn)) {
+                    Ok(frame) => match question_input(&state.limits, &project, &claims, frame, Some(sub.conn)) {
                         Ok(input) => match state.hub.input(&session, input).await {
                             Ok(_) => None,
                             Err(e) => Some(error("unavailable", e.to_string(), None)),

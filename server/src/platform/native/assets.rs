@@ -1,43 +1,16 @@
-//! Static assets natively: the loader (`/embed.js`), the widget page (`/widget/{project}`, with a
-//! strict CSP whose `frame-ancestors` are the project's allowed origins) and its files
-//! (`/widget/pkg/*`), all built by `cargo xtask` into one folder.
+//! Static assets natively: the loader (`/embed.js`) and the widget's files (`/widget/pkg/*`),
+//! built by `cargo xtask` into one folder. (The widget page itself is in the shared router; on
+//! Workers the same files are served by `[assets]`.)
 
 use std::path::PathBuf;
 
 use axum::Router;
-use axum::extract::{Path, State};
 use axum::http::{HeaderValue, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
 use axum::routing::get;
 use tower_http::services::ServeDir;
 
-use crate::http::{AppError, AppState, project};
-
-/// The widget page. Everything it loads is a file of its own: no inline script or style, so
-/// its CSP can forbid both.
-const WIDGET_PAGE: &str = r#"<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Assistant</title>
-<link rel="stylesheet" href="/widget/pkg/widget.css">
-<link rel="modulepreload" href="/widget/pkg/outpost_app.js">
-<script type="module" src="/widget/pkg/boot.js"></script>
-</head>
-<body></body>
-</html>
-"#;
-
-/// The widget page's Content-Security-Policy, for a project whose allowed embedders are
-/// `frame_ancestors`.
-pub fn widget_csp(frame_ancestors: &str) -> String {
-    format!(
-        "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; \
-         connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; \
-         frame-ancestors {frame_ancestors}"
-    )
-}
+use crate::http::{AppError, AppState};
 
 /// The asset routes, serving files from `dir`.
 pub fn routes(dir: PathBuf) -> Router<AppState> {
@@ -71,35 +44,5 @@ pub fn routes(dir: PathBuf) -> Router<AppState> {
                 }
             }),
         )
-        .route("/widget/{project}", get(widget_page))
         .nest_service("/widget/pkg", ServeDir::new(dir.join("widget")))
-}
-
-async fn widget_page(
-    State(state): State<AppState>,
-    Path(project_id): Path<String>,
-) -> Result<Response, AppError> {
-    let project = project(&state, &project_id).await?;
-    let csp = HeaderValue::from_str(&widget_csp(&project.frame_ancestors()))
-        .map_err(AppError::internal)?;
-    Ok((
-        [
-            (
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/html; charset=utf-8"),
-            ),
-            (header::CONTENT_SECURITY_POLICY, csp),
-            (
-                header::X_CONTENT_TYPE_OPTIONS,
-                HeaderValue::from_static("nosniff"),
-            ),
-            (
-                header::REFERRER_POLICY,
-                HeaderValue::from_static("no-referrer"),
-            ),
-            (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
-        ],
-        WIDGET_PAGE,
-    )
-        .into_response())
 }

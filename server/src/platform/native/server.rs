@@ -22,12 +22,13 @@ use tower_http::trace::TraceLayer;
 
 use super::metrics::Metrics;
 
+use super::hub::KnowledgeSource;
 use super::hub::{KnowledgeDir, NativeHub};
 use super::sqlite::SqliteFile;
 use super::{assets, ws};
 use crate::auth::{AUDIENCE, Claims, mint};
 use crate::http::limits::Limits;
-use crate::http::{AppState, ProjectDirectory, router};
+use crate::http::{AppState, IngestReport, Library, ProjectDirectory, router};
 use crate::rag::Assistant;
 use crate::registry::{Project, Registry};
 use crate::session::store::SessionStore;
@@ -39,6 +40,49 @@ pub struct SqliteProjects(pub Registry<SqliteFile>);
 impl ProjectDirectory for SqliteProjects {
     async fn get(&self, id: &str) -> Result<Option<Project>, String> {
         self.0.get(id).map_err(|e| e.to_string())
+    }
+
+    async fn put(&self, project: &Project) -> Result<(), String> {
+        self.0.put(project).map_err(|e| e.to_string())
+    }
+}
+
+/// The native library: knowledge files under the data folder.
+pub struct NativeLibrary {
+    knowledge: Arc<KnowledgeDir>,
+    assistant: Assistant,
+}
+
+impl NativeLibrary {
+    fn open(&self, project: &str) -> Result<Arc<crate::knowledge::Knowledge<SqliteFile>>, String> {
+        let id = crate::project::ProjectId::parse(project).map_err(|e| e.to_string())?;
+        self.knowledge.knowledge(&id)
+    }
+}
+
+#[async_trait]
+impl Library for NativeLibrary {
+    async fn ingest(
+        &self,
+        project: &str,
+        documents: Vec<crate::knowledge::DocumentInput>,
+    ) -> Result<IngestReport, String> {
+        let k = self.open(project)?;
+        Ok(crate::knowledge::ingest::ingest_batch(
+            &k,
+            self.assistant.embedder(),
+            documents,
+            super::now_unix(),
+        )
+        .await)
+    }
+
+    async fn remove(&self, project: &str, path: &str) -> Result<bool, String> {
+        self.open(project)?.remove(path).map_err(|e| e.to_string())
+    }
+
+    async fn stats(&self, project: &str) -> Result<crate::knowledge::Stats, String> {
+        self.open(project)?.stats().map_err(|e| e.to_string())
     }
 }
 
@@ -80,6 +124,11 @@ pub struct ServerOptions {
     pub assistant: Assistant,
     /// Rate limits.
     pub limits: Limits,
+    /// The operators' token for `/v1/admin/*` (off when `None`).
+    pub admin_token: Option<String>,
+    /// The Outpost the demo page embeds (default: this server); for example a `wrangler dev`
+    /// URL, to try the Worker from the same demo site.
+    pub demo_target: Option<String>,
 }
 
 /// A running server.
@@ -171,17 +220,20 @@ pub async fn start(opts: ServerOptions) -> Result<Running, String> {
         SessionStore::open(SqliteFile::open(&main_db(&opts.data_dir)).map_err(|e| e.to_string())?)
             .map_err(|e| e.to_string())?;
     let metrics = Arc::new(Metrics::default());
-    let hub = NativeHub::new(
-        sessions,
-        Arc::new(KnowledgeDir::new(&opts.data_dir)),
-        opts.assistant,
-        metrics.clone(),
-    );
+    let knowledge = Arc::new(KnowledgeDir::new(&opts.data_dir));
+    let library = NativeLibrary {
+        knowledge: knowledge.clone(),
+        assistant: opts.assistant.clone(),
+    };
+    let hub = NativeHub::new(sessions, knowledge, opts.assistant, metrics.clone());
     let projects = Arc::new(SqliteProjects(registry));
     let state = AppState {
         projects: projects.clone(),
         hub: Arc::new(hub.clone()),
         limits: Arc::new(opts.limits),
+        library: Arc::new(library),
+        admin_token: opts.admin_token.map(Arc::from),
+        service: "outpost",
     };
     let listener = TcpListener::bind(opts.addr)
         .await
@@ -202,7 +254,10 @@ pub async fn start(opts: ServerOptions) -> Result<Running, String> {
         demo_addr = Some(local);
         let demo = DemoState {
             projects,
-            outpost_origin: format!("http://{addr}"),
+            outpost_origin: opts
+                .demo_target
+                .clone()
+                .unwrap_or_else(|| format!("http://{addr}")),
             public_dir: opts.public_dir.clone(),
         };
         let app = Router::new()

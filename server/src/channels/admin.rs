@@ -1,0 +1,182 @@
+//! The operators' API: create projects and push their documents, the same on both targets (this
+//! is how documents reach a deployed Worker: `outpost push`). Every call carries
+//! `Authorization: Bearer <OUTPOST_ADMIN_TOKEN>`; without a configured token the API is off.
+//!
+//! - `PUT /v1/admin/projects/{project}`: `{secret, allowed_origins, title?, greeting?, accent?}`
+//! - `PUT /v1/admin/projects/{project}/documents`: `{documents: [{path, text, url?, revision?}]}`
+//! - `DELETE /v1/admin/projects/{project}/documents?path=...`
+//! - `GET /v1/admin/projects/{project}/stats`
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::routing::{get, put};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use crate::http::{AppError, AppState, IngestReport, project};
+use crate::knowledge::DocumentInput;
+use crate::project::ProjectId;
+use crate::registry::{Project, is_origin};
+
+/// The largest batch of documents one call may carry.
+pub const MAX_BATCH: usize = 200;
+
+/// The admin routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/admin/projects/{project}", put(put_project))
+        .route(
+            "/v1/admin/projects/{project}/documents",
+            put(put_documents).delete(delete_document),
+        )
+        .route("/v1/admin/projects/{project}/stats", get(stats))
+}
+
+/// Checks the operator's bearer token (compared as SHA-256 digests, so in constant time).
+fn operator(state: &AppState, headers: &HeaderMap) -> Result<(), AppError> {
+    let Some(expected) = state.admin_token.as_deref() else {
+        return Err(AppError::new(
+            StatusCode::FORBIDDEN,
+            "admin_disabled",
+            "The admin API is off: set OUTPOST_ADMIN_TOKEN to turn it on.",
+        ));
+    };
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    let (a, b) = (Sha256::digest(given.trim()), Sha256::digest(expected));
+    let diff = a.iter().zip(b.iter()).fold(0u8, |d, (x, y)| d | (x ^ y));
+    if given.is_empty() || diff != 0 {
+        return Err(AppError::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_admin_token",
+            "The admin token is missing or wrong.",
+        ));
+    }
+    Ok(())
+}
+
+fn project_id(raw: &str) -> Result<ProjectId, AppError> {
+    ProjectId::parse(raw).map_err(|e| AppError::bad_request(e.to_string()))
+}
+
+#[derive(Deserialize)]
+struct ProjectBody {
+    secret: String,
+    allowed_origins: Vec<String>,
+    #[serde(default)]
+    title: Option<String>,
+    #[serde(default)]
+    greeting: Option<String>,
+    #[serde(default)]
+    accent: Option<String>,
+}
+
+fn json_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
+    serde_json::from_slice(body).map_err(|e| AppError::bad_request(format!("bad JSON body: {e}")))
+}
+
+async fn put_project(
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Json<serde_json::Value>, AppError> {
+    operator(&state, &headers)?;
+    let id = project_id(&raw)?;
+    let b: ProjectBody = json_body(&body)?;
+    if b.secret.len() < 32 {
+        return Err(AppError::bad_request(
+            "the secret must be at least 32 characters",
+        ));
+    }
+    if let Some(bad) = b
+        .allowed_origins
+        .iter()
+        .find(|o| o.as_str() != "*" && !is_origin(o))
+    {
+        return Err(AppError::bad_request(format!(
+            "{bad:?} is not an origin like https://example.com"
+        )));
+    }
+    let p = Project {
+        id: id.to_string(),
+        secret: b.secret,
+        allowed_origins: b.allowed_origins,
+        title: b.title.unwrap_or_else(|| "Assistant".into()),
+        greeting: b
+            .greeting
+            .unwrap_or_else(|| "Hi! Ask me anything about our docs.".into()),
+        accent: b.accent.unwrap_or_else(|| "#2563eb".into()),
+    };
+    state.projects.put(&p).await.map_err(AppError::internal)?;
+    Ok(Json(json!({"project": p.id})))
+}
+
+#[derive(Deserialize)]
+struct DocumentsBody {
+    documents: Vec<DocumentInput>,
+}
+
+async fn put_documents(
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Json<IngestReport>, AppError> {
+    operator(&state, &headers)?;
+    let p = project(&state, project_id(&raw)?.as_str()).await?;
+    let b: DocumentsBody = json_body(&body)?;
+    if b.documents.len() > MAX_BATCH {
+        return Err(AppError::bad_request(format!(
+            "at most {MAX_BATCH} documents per call"
+        )));
+    }
+    let report = state
+        .library
+        .ingest(&p.id, b.documents)
+        .await
+        .map_err(AppError::internal)?;
+    Ok(Json(report))
+}
+
+#[derive(Deserialize)]
+struct PathQuery {
+    path: String,
+}
+
+async fn delete_document(
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+    Query(q): Query<PathQuery>,
+    headers: HeaderMap,
+) -> Result<Json<serde_json::Value>, AppError> {
+    operator(&state, &headers)?;
+    let p = project(&state, project_id(&raw)?.as_str()).await?;
+    let removed = state
+        .library
+        .remove(&p.id, &q.path)
+        .await
+        .map_err(AppError::internal)?;
+    Ok(Json(json!({"removed": removed})))
+}
+
+async fn stats(
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<crate::knowledge::Stats>, AppError> {
+    operator(&state, &headers)?;
+    let p = project(&state, project_id(&raw)?.as_str()).await?;
+    Ok(Json(
+        state
+            .library
+            .stats(&p.id)
+            .await
+            .map_err(AppError::internal)?,
+    ))
+}

@@ -1,0 +1,64 @@
+//! The widget page (`/widget/{project}`): a static shell whose strict CSP names the project's
+//! allowed origins in `frame-ancestors`. Its files (`/widget/pkg/*`) are static assets.
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+
+use crate::http::{AppError, AppState, project};
+
+/// The widget page. Everything it loads is a file of its own: no inline script or style, so
+/// its CSP can forbid both.
+const WIDGET_PAGE: &str = r#"<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Assistant</title>
+<link rel="stylesheet" href="/widget/pkg/widget.css">
+<link rel="modulepreload" href="/widget/pkg/outpost_app.js">
+<script type="module" src="/widget/pkg/boot.js"></script>
+</head>
+<body></body>
+</html>
+"#;
+
+/// The widget page's Content-Security-Policy, for a project whose allowed embedders are
+/// `frame_ancestors`.
+pub fn widget_csp(frame_ancestors: &str) -> String {
+    format!(
+        "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; \
+         connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; \
+         frame-ancestors {frame_ancestors}"
+    )
+}
+
+/// `GET /widget/{project}`.
+pub async fn widget_page(
+    State(state): State<AppState>,
+    Path(project_id): Path<String>,
+) -> Result<Response, AppError> {
+    let project = project(&state, &project_id).await?;
+    let csp = HeaderValue::from_str(&widget_csp(&project.frame_ancestors()))
+        .map_err(AppError::internal)?;
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            ),
+            (header::CONTENT_SECURITY_POLICY, csp),
+            (
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            ),
+            (
+                header::REFERRER_POLICY,
+                HeaderValue::from_static("no-referrer"),
+            ),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+        ],
+        WIDGET_PAGE,
+    )
+        .into_response())
+}
