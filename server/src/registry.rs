@@ -70,6 +70,51 @@ pub fn is_origin(s: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
 }
 
+/// Reads one project (`?1`: its id).
+pub const GET_SQL: &str =
+    "SELECT id, secret, allowed_origins, title, greeting, accent FROM projects WHERE id = ?1";
+
+/// Creates or replaces a project (parameters from [`put_params`]).
+pub const PUT_SQL: &str =
+    "INSERT INTO projects (id, secret, allowed_origins, title, greeting, accent)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+     ON CONFLICT(id) DO UPDATE SET secret = excluded.secret,
+       allowed_origins = excluded.allowed_origins, title = excluded.title,
+       greeting = excluded.greeting, accent = excluded.accent";
+
+/// A row of [`GET_SQL`] as a project.
+///
+/// # Errors
+/// [`SqlError::Shape`] when the row does not have the expected columns.
+pub fn project_from_row(r: &crate::platform::sql::Row) -> Result<Project, SqlError> {
+    Ok(Project {
+        id: col_string(r, 0)?,
+        secret: col_string(r, 1)?,
+        allowed_origins: serde_json::from_str(&col_string(r, 2)?)
+            .map_err(|e| SqlError::Shape(e.to_string()))?,
+        title: col_string(r, 3)?,
+        greeting: col_string(r, 4)?,
+        accent: col_string(r, 5)?,
+    })
+}
+
+/// The parameters of [`PUT_SQL`].
+///
+/// # Errors
+/// [`SqlError::Shape`] when the origins cannot be encoded.
+pub fn put_params(p: &Project) -> Result<Vec<SqlValue>, SqlError> {
+    let origins =
+        serde_json::to_string(&p.allowed_origins).map_err(|e| SqlError::Shape(e.to_string()))?;
+    Ok(vec![
+        p.id.as_str().into(),
+        p.secret.as_str().into(),
+        SqlValue::Text(origins),
+        p.title.as_str().into(),
+        p.greeting.as_str().into(),
+        p.accent.as_str().into(),
+    ])
+}
+
 /// Projects over a SQL handle.
 pub struct Registry<S> {
     sql: S,
@@ -90,23 +135,8 @@ impl<S: Sql> Registry<S> {
     /// # Errors
     /// [`SqlError`] on a database failure.
     pub fn get(&self, id: &str) -> Result<Option<Project>, SqlError> {
-        let rows = self.sql.query(
-            "SELECT id, secret, allowed_origins, title, greeting, accent FROM projects WHERE id = ?1",
-            &[id.into()],
-        )?;
-        rows.first()
-            .map(|r| {
-                Ok(Project {
-                    id: col_string(r, 0)?,
-                    secret: col_string(r, 1)?,
-                    allowed_origins: serde_json::from_str(&col_string(r, 2)?)
-                        .map_err(|e| SqlError::Shape(e.to_string()))?,
-                    title: col_string(r, 3)?,
-                    greeting: col_string(r, 4)?,
-                    accent: col_string(r, 5)?,
-                })
-            })
-            .transpose()
+        let rows = self.sql.query(GET_SQL, &[id.into()])?;
+        rows.first().map(project_from_row).transpose()
     }
 
     /// Creates or replaces a project.
@@ -114,23 +144,7 @@ impl<S: Sql> Registry<S> {
     /// # Errors
     /// [`SqlError`] on a database failure.
     pub fn put(&self, p: &Project) -> Result<(), SqlError> {
-        let origins = serde_json::to_string(&p.allowed_origins)
-            .map_err(|e| SqlError::Shape(e.to_string()))?;
-        self.sql.execute(
-            "INSERT INTO projects (id, secret, allowed_origins, title, greeting, accent)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-             ON CONFLICT(id) DO UPDATE SET secret = excluded.secret,
-               allowed_origins = excluded.allowed_origins, title = excluded.title,
-               greeting = excluded.greeting, accent = excluded.accent",
-            &[
-                p.id.as_str().into(),
-                p.secret.as_str().into(),
-                SqlValue::Text(origins),
-                p.title.as_str().into(),
-                p.greeting.as_str().into(),
-                p.accent.as_str().into(),
-            ],
-        )?;
+        self.sql.execute(PUT_SQL, &put_params(p)?)?;
         Ok(())
     }
 

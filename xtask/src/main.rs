@@ -9,6 +9,7 @@
 mod build;
 mod e2e;
 mod tools;
+mod worker;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -23,6 +24,9 @@ fn main() -> ExitCode {
         Some("test") => test(&root, &args[1..]),
         Some("serve") => serve(&root, &args[1..]),
         Some("build") => build::assets(&root),
+        // `--if-needed`: wrangler's [build] hook; skipped when the test command already built.
+        Some("worker") if std::env::var_os("OUTPOST_SKIP_WORKER_BUILD").is_some() => Ok(()),
+        Some("worker") => build::assets(&root).and_then(|()| worker::build(&root)),
         Some("e2e") => {
             build::assets(&root).and_then(|()| e2e::run_suite(&root, &args[1..]).map(|_| ()))
         }

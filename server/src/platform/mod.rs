@@ -34,3 +34,6 @@ pub fn now_unix() -> i64 {
 
 #[cfg(feature = "native")]
 pub mod native;
+
+#[cfg(all(feature = "cloudflare", target_arch = "wasm32"))]
+pub mod cloudflare;

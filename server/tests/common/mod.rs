@@ -3,3 +3,4 @@
 
 pub mod openai_stub;
 pub mod server;
+pub mod wrangler;

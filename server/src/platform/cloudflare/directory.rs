@@ -1,0 +1,108 @@
+//! Projects in D1 (cross-project data), with the registry's SQL, read through a KV cache (the
+//! widget loads a project's settings on every page view; KV answers at the edge).
+
+use async_trait::async_trait;
+use std::cell::Cell;
+
+use worker::send::{SendFuture, SendWrapper};
+use worker::{D1Database, kv::KvStore};
+
+use super::sql::{d1_params, d1_rows};
+use crate::http::ProjectDirectory;
+use crate::registry::{self, Project};
+
+/// The project directory over the `DB` D1 binding, cached in the `CONFIG_CACHE` KV namespace.
+pub struct D1Projects {
+    /// The database.
+    pub db: SendWrapper<D1Database>,
+    /// The cache (`None`: every read goes to D1).
+    pub cache: Option<SendWrapper<KvStore>>,
+}
+
+/// How long a cached project may be stale (KV's shortest TTL is 60 s); writes through this
+/// Worker invalidate at once.
+const CACHE_TTL_SECS: u64 = 60;
+
+thread_local! {
+    static SCHEMA_APPLIED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Applies the registry's schema once per isolate (idempotent statements).
+async fn ensure_schema(db: &D1Database) -> Result<(), String> {
+    if SCHEMA_APPLIED.with(Cell::get) {
+        return Ok(());
+    }
+    for stmt in registry::SCHEMA
+        .split(';')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        db.prepare(stmt).run().await.map_err(|e| e.to_string())?;
+    }
+    SCHEMA_APPLIED.with(|a| a.set(true));
+    Ok(())
+}
+
+fn cache_key(id: &str) -> String {
+    format!("project:{id}")
+}
+
+async fn run(
+    db: &D1Database,
+    sql: &str,
+    params: &[crate::platform::sql::SqlValue],
+) -> Result<Vec<crate::platform::sql::Row>, String> {
+    let stmt = db
+        .prepare(sql)
+        .bind(&d1_params(params))
+        .map_err(|e| e.to_string())?;
+    let rows = stmt.raw_js_value().await.map_err(|e| e.to_string())?;
+    let rows = rows
+        .into_iter()
+        .map(|r| js_sys::Array::from(&r).iter().collect())
+        .collect();
+    d1_rows(rows).map_err(|e| e.to_string())
+}
+
+#[async_trait]
+impl ProjectDirectory for D1Projects {
+    async fn get(&self, id: &str) -> Result<Option<Project>, String> {
+        SendFuture::new(async {
+            if let Some(kv) = &self.cache
+                && let Ok(Some(p)) = kv.get(&cache_key(id)).json::<Project>().await
+            {
+                return Ok(Some(p));
+            }
+            ensure_schema(&self.db).await?;
+            let rows = run(&self.db, registry::GET_SQL, &[id.into()]).await?;
+            let project = rows
+                .first()
+                .map(registry::project_from_row)
+                .transpose()
+                .map_err(|e| e.to_string())?;
+            if let (Some(kv), Some(p)) = (&self.cache, &project)
+                && let Ok(put) = kv.put(&cache_key(id), p)
+            {
+                // A cache that cannot be written only costs a D1 read next time.
+                let _ = put.expiration_ttl(CACHE_TTL_SECS).execute().await;
+            }
+            Ok(project)
+        })
+        .await
+    }
+
+    async fn put(&self, project: &Project) -> Result<(), String> {
+        SendFuture::new(async {
+            ensure_schema(&self.db).await?;
+            let params = registry::put_params(project).map_err(|e| e.to_string())?;
+            run(&self.db, registry::PUT_SQL, &params).await?;
+            if let Some(kv) = &self.cache {
+                kv.delete(&cache_key(&project.id))
+                    .await
+                    .map_err(|e| e.to_string())?;
+            }
+            Ok(())
+        })
+        .await
+    }
+}

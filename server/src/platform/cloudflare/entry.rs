@@ -1,0 +1,125 @@
+//! The Worker's `fetch` event: the one router (as natively) with the Workers-only route (the
+//! WebSocket upgrade, handed to the session's Durable Object). Static files (`embed.js`,
+//! `/widget/pkg/*`) are served by `[assets]` before the Worker runs.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Path, Request};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use tower::ServiceExt;
+use worker::send::{SendFuture, SendWrapper};
+use worker::{Context, Env, Method};
+
+use super::directory::D1Projects;
+use super::hub::{DoHub, call};
+use super::knowledge_object::DoLibrary;
+use super::session_object::PROJECT_HEADER;
+use crate::chat::HubError;
+use crate::http::limits::Limits;
+use crate::http::{AppError, AppState, project, router};
+
+thread_local! {
+    /// Rate limits live as long as the isolate.
+    static LIMITS: Arc<Limits> = Arc::new(Limits::default());
+}
+
+/// The service names a Worker may be deployed as (`OUTPOST_SERVICE`).
+const SERVICES: [&str; 5] = ["outpost", "chat", "whatsapp", "docsync", "communicator"];
+
+fn state(env: &Env) -> worker::Result<AppState> {
+    let service = super::env_value(env, "OUTPOST_SERVICE").unwrap_or_else(|| "outpost".into());
+    let service = SERVICES
+        .iter()
+        .find(|s| **s == service)
+        .copied()
+        .ok_or_else(|| {
+            worker::Error::RustError(format!("OUTPOST_SERVICE: unknown service {service:?}"))
+        })?;
+    Ok(AppState {
+        projects: Arc::new(D1Projects {
+            db: SendWrapper(env.d1("DB")?),
+            cache: env.kv("CONFIG_CACHE").ok().map(SendWrapper),
+        }),
+        hub: Arc::new(DoHub::new(env.clone())),
+        limits: LIMITS.with(Arc::clone),
+        library: Arc::new(DoLibrary(SendWrapper(env.clone()))),
+        admin_token: super::env_value(env, "OUTPOST_ADMIN_TOKEN").map(Arc::from),
+        service,
+    })
+}
+
+/// The app: the shared router and the socket route.
+pub fn app(state: AppState, env: Env) -> Router {
+    let env = SendWrapper(env);
+    let socket_state = state.clone();
+    router(state).merge(Router::new().route(
+        "/v1/projects/{project}/sessions/{session}/socket",
+        get(move |Path((p, s)): Path<(String, String)>, req: Request| {
+            let state = socket_state.clone();
+            let env = env.clone();
+            SendFuture::new(async move {
+                socket(&state, &env, &p, &s, req)
+                    .await
+                    .unwrap_or_else(IntoResponse::into_response)
+            })
+        }),
+    ))
+}
+
+/// Hands a WebSocket upgrade to the session's object, with the project (the object checks the
+/// token in the first frame, as natively).
+async fn socket(
+    state: &AppState,
+    env: &Env,
+    project_id: &str,
+    session: &str,
+    req: Request,
+) -> Result<Response, AppError> {
+    let project = project(state, project_id).await?;
+    let upgrade = req
+        .headers()
+        .get(header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
+    if !upgrade {
+        return Err(AppError::new(
+            StatusCode::UPGRADE_REQUIRED,
+            "upgrade_required",
+            "This endpoint speaks WebSocket.",
+        ));
+    }
+    let project_json = serde_json::to_string(&project).map_err(AppError::internal)?;
+    let resp = match call(
+        env,
+        session,
+        Method::Get,
+        "/socket",
+        None,
+        &[("upgrade", "websocket"), (PROJECT_HEADER, &project_json)],
+    )
+    .await
+    {
+        Ok(r) => r,
+        Err(HubError::NotFound) => return Err(AppError::not_found("the session")),
+        Err(e) => return Err(e.into()),
+    };
+    let resp: worker::HttpResponse = resp.try_into().map_err(AppError::internal)?;
+    Ok(resp.map(axum::body::Body::new))
+}
+
+#[worker::event(fetch)]
+async fn fetch(
+    req: worker::HttpRequest,
+    env: Env,
+    _ctx: Context,
+) -> worker::Result<axum::http::Response<axum::body::Body>> {
+    let state = state(&env)?;
+    let resp = app(state, env).oneshot(req).await;
+    Ok(match resp {
+        Ok(r) => r,
+        Err(never) => match never {},
+    })
+}

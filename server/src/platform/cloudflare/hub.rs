@@ -1,0 +1,218 @@
+//! The session hub over `ChatSession` Durable Objects: every call is a request to the
+//! session's object (named by the session id), made from the Worker after it has checked the
+//! visitor's token.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use async_trait::async_trait;
+use futures::StreamExt;
+use futures::channel::mpsc::unbounded;
+use outpost_protocol::ServerFrame;
+use worker::send::{SendFuture, SendWrapper};
+use worker::{Env, Headers, Method, Request, RequestInit, WebSocket, WebsocketEvent};
+
+use super::session_object::{BINDING, SESSION_HEADER};
+use crate::chat::{HubError, SessionHub, Subscription};
+use crate::session::store::SessionOwner;
+use crate::session::{ConnId, Input};
+
+/// Whether `id` looks like a session id (32 hex digits): anything else never reaches an
+/// object, so junk ids cannot create objects.
+pub fn is_session_id(id: &str) -> bool {
+    id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// Sessions as Durable Objects.
+pub struct DoHub {
+    env: SendWrapper<Env>,
+    subscriptions: Mutex<HashMap<ConnId, SendWrapper<WebSocket>>>,
+    next: AtomicU64,
+}
+
+impl DoHub {
+    /// The hub over the Worker's `CHAT_SESSION` binding.
+    pub fn new(env: Env) -> Self {
+        DoHub {
+            env: SendWrapper(env),
+            subscriptions: Mutex::new(HashMap::new()),
+            next: AtomicU64::new(1),
+        }
+    }
+}
+
+fn storage(e: impl std::fmt::Display) -> HubError {
+    HubError::Storage(e.to_string())
+}
+
+/// Sends a request to `session`'s object.
+///
+/// # Errors
+/// [`HubError`] when the object cannot be reached or answers 404.
+pub async fn call(
+    env: &Env,
+    session: &str,
+    method: Method,
+    path: &str,
+    body: Option<String>,
+    headers: &[(&str, &str)],
+) -> Result<worker::Response, HubError> {
+    if !is_session_id(session) {
+        return Err(HubError::NotFound);
+    }
+    let stub = env
+        .durable_object(BINDING)
+        .and_then(|ns| ns.get_by_name(session))
+        .map_err(storage)?;
+    let h = Headers::new();
+    h.set(SESSION_HEADER, session).map_err(storage)?;
+    for (k, v) in headers {
+        h.set(k, v).map_err(storage)?;
+    }
+    let mut init = RequestInit::new();
+    init.with_method(method).with_headers(h);
+    if let Some(b) = body {
+        init.with_body(Some(b.into()));
+    }
+    let req = Request::new_with_init(&format!("https://session{path}"), &init).map_err(storage)?;
+    let resp = stub.fetch_with_request(req).await.map_err(storage)?;
+    match resp.status_code() {
+        404 => Err(HubError::NotFound),
+        s if s >= 400 => Err(HubError::Storage(format!("session object answered {s}"))),
+        _ => Ok(resp),
+    }
+}
+
+async fn json<T: serde::de::DeserializeOwned>(
+    r: Result<worker::Response, HubError>,
+) -> Result<T, HubError> {
+    r?.json().await.map_err(storage)
+}
+
+fn body<T: serde::Serialize>(v: &T) -> Result<Option<String>, HubError> {
+    serde_json::to_string(v).map(Some).map_err(storage)
+}
+
+#[async_trait]
+impl SessionHub for DoHub {
+    async fn create(&self, owner: SessionOwner) -> Result<String, HubError> {
+        SendFuture::new(async {
+            let id = super::random_id();
+            call(&self.env, &id, Method::Post, "/create", body(&owner)?, &[]).await?;
+            Ok(id)
+        })
+        .await
+    }
+
+    async fn owner(&self, session: &str) -> Result<Option<SessionOwner>, HubError> {
+        if !is_session_id(session) {
+            return Ok(None);
+        }
+        SendFuture::new(async {
+            json(call(&self.env, session, Method::Get, "/owner", None, &[]).await).await
+        })
+        .await
+    }
+
+    async fn join(&self, session: &str, after: u64) -> Result<Subscription, HubError> {
+        SendFuture::new(async {
+            let resp = call(
+                &self.env,
+                session,
+                Method::Get,
+                &format!("/subscribe?after={after}"),
+                None,
+                &[("upgrade", "websocket")],
+            )
+            .await?;
+            let ws = resp
+                .websocket()
+                .ok_or_else(|| HubError::Storage("the session object did not upgrade".into()))?;
+            ws.accept().map_err(storage)?;
+            let (tx, frames) = unbounded();
+            let conn = self.next.fetch_add(1, Ordering::Relaxed);
+            self.subscriptions
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .insert(conn, SendWrapper(ws.clone()));
+            wasm_bindgen_futures::spawn_local(async move {
+                if let Ok(mut events) = ws.events() {
+                    while let Some(ev) = events.next().await {
+                        match ev {
+                            Ok(WebsocketEvent::Message(m)) => {
+                                let Some(text) = m.text() else { continue };
+                                let Ok(frame) = serde_json::from_str::<ServerFrame>(&text) else {
+                                    continue;
+                                };
+                                if tx.unbounded_send(frame).is_err() {
+                                    break;
+                                }
+                            }
+                            Ok(WebsocketEvent::Close(_)) | Err(_) => break,
+                        }
+                    }
+                }
+                let _ = ws.close(Some(1000), Some("done"));
+            });
+            Ok(Subscription { conn, frames })
+        })
+        .await
+    }
+
+    async fn input(&self, session: &str, input: Input) -> Result<Vec<ServerFrame>, HubError> {
+        SendFuture::new(async {
+            json(
+                call(
+                    &self.env,
+                    session,
+                    Method::Post,
+                    "/input",
+                    body(&input)?,
+                    &[],
+                )
+                .await,
+            )
+            .await
+        })
+        .await
+    }
+
+    fn leave(&self, _session: &str, conn: ConnId) {
+        if let Some(ws) = self
+            .subscriptions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(&conn)
+        {
+            let _ = ws.close(Some(1000), Some("left"));
+        }
+    }
+
+    async fn feedback(
+        &self,
+        session: &str,
+        feedback: outpost_protocol::Feedback,
+    ) -> Result<(), HubError> {
+        SendFuture::new(async {
+            call(
+                &self.env,
+                session,
+                Method::Post,
+                "/feedback",
+                body(&feedback)?,
+                &[],
+            )
+            .await?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn history(&self, session: &str) -> Result<Vec<ServerFrame>, HubError> {
+        SendFuture::new(async {
+            json(call(&self.env, session, Method::Get, "/history", None, &[]).await).await
+        })
+        .await
+    }
+}

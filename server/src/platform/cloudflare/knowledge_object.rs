@@ -1,0 +1,214 @@
+//! The `Knowledge` Durable Object: one per project (named by the project id), holding that
+//! project's documents, chunks, FTS5 index and embeddings in its own SQLite with the native
+//! schema and queries. A project's object can only see its own rows: tenant isolation holds by
+//! construction. (Durable Object SQLite has FTS5 with the porter tokenizer and `bm25()`.)
+//!
+//! Internal API (reachable only through a stub, never from the internet):
+//! `POST /search {question, vector?}` → `{hits, system_prompt}`, `POST /ingest {documents}`,
+//! `POST /remove {path}`, `GET /stats`.
+
+use std::cell::OnceCell;
+
+use serde::{Deserialize, Serialize};
+use worker::send::SendFuture;
+use worker::{
+    DurableObject, Env, Method, Request, RequestInit, Response, Result, State, durable_object,
+};
+
+use super::sql::DoSql;
+use crate::knowledge::{DocumentInput, Hit, Knowledge};
+use crate::rag::TOP_K;
+use crate::rag::prompt::SYSTEM_PROMPT_KEY;
+
+/// The binding of the `Knowledge` namespace.
+pub const BINDING: &str = "KNOWLEDGE";
+
+#[derive(Serialize, Deserialize)]
+struct SearchRequest {
+    question: String,
+    vector: Option<Vec<f32>>,
+}
+
+/// What a search returns.
+#[derive(Serialize, Deserialize)]
+pub struct SearchResult {
+    /// The top passages, relevant or not.
+    pub hits: Vec<Hit>,
+    /// The project's system prompt, if set.
+    pub system_prompt: Option<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct IngestRequest {
+    documents: Vec<DocumentInput>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct RemoveRequest {
+    path: String,
+}
+
+/// One project's knowledge.
+#[durable_object]
+pub struct KnowledgeObject {
+    state: State,
+    env: Env,
+    knowledge: OnceCell<Knowledge<DoSql>>,
+}
+
+fn err(e: impl std::fmt::Display) -> worker::Error {
+    worker::Error::RustError(e.to_string())
+}
+
+impl KnowledgeObject {
+    fn knowledge(&self) -> Result<&Knowledge<DoSql>> {
+        if self.knowledge.get().is_none() {
+            let k = Knowledge::open(DoSql::new(&self.state)).map_err(err)?;
+            let _ = self.knowledge.set(k);
+        }
+        self.knowledge
+            .get()
+            .ok_or_else(|| err("knowledge not open"))
+    }
+}
+
+impl DurableObject for KnowledgeObject {
+    fn new(state: State, env: Env) -> Self {
+        KnowledgeObject {
+            state,
+            env,
+            knowledge: OnceCell::new(),
+        }
+    }
+
+    async fn fetch(&self, mut req: Request) -> Result<Response> {
+        let path = req.path();
+        match (req.method(), path.as_str()) {
+            (Method::Post, "/search") => {
+                let q: SearchRequest = req.json().await?;
+                let k = self.knowledge()?;
+                let hits = k
+                    .search(&q.question, q.vector.as_deref(), TOP_K)
+                    .map_err(err)?;
+                let system_prompt = k.setting(SYSTEM_PROMPT_KEY).map_err(err)?;
+                Response::from_json(&SearchResult {
+                    hits,
+                    system_prompt,
+                })
+            }
+            (Method::Post, "/ingest") => {
+                let r: IngestRequest = req.json().await?;
+                let config = super::config(&self.env).map_err(err)?;
+                let embedder = super::embedder(&config);
+                let report = crate::knowledge::ingest::ingest_batch(
+                    self.knowledge()?,
+                    embedder.as_deref(),
+                    r.documents,
+                    crate::platform::now_unix(),
+                )
+                .await;
+                Response::from_json(&report)
+            }
+            (Method::Post, "/remove") => {
+                let r: RemoveRequest = req.json().await?;
+                let removed = self.knowledge()?.remove(&r.path).map_err(err)?;
+                Response::from_json(&serde_json::json!({"removed": removed}))
+            }
+            (Method::Get, "/stats") => {
+                Response::from_json(&self.knowledge()?.stats().map_err(err)?)
+            }
+            _ => Response::error("not found", 404),
+        }
+    }
+}
+
+/// Calls `project`'s Knowledge object: `path` with a JSON `body` (or `GET` when `None`).
+///
+/// # Errors
+/// A message when the object cannot be reached or answers with an error.
+pub async fn call<T: serde::de::DeserializeOwned>(
+    env: &Env,
+    project: &str,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> std::result::Result<T, String> {
+    let stub = env
+        .durable_object(BINDING)
+        .and_then(|ns| ns.get_by_name(project))
+        .map_err(|e| e.to_string())?;
+    let mut init = RequestInit::new();
+    match body {
+        Some(b) => {
+            init.with_method(Method::Post)
+                .with_body(Some(b.to_string().into()));
+        }
+        None => {
+            init.with_method(Method::Get);
+        }
+    }
+    let req = Request::new_with_init(&format!("https://knowledge{path}"), &init)
+        .map_err(|e| e.to_string())?;
+    let mut resp = stub
+        .fetch_with_request(req)
+        .await
+        .map_err(|e| e.to_string())?;
+    if resp.status_code() != 200 {
+        let text = resp.text().await.unwrap_or_default();
+        return Err(format!("knowledge answered {}: {text}", resp.status_code()));
+    }
+    resp.json().await.map_err(|e| e.to_string())
+}
+
+/// Searches `project`'s knowledge.
+///
+/// # Errors
+/// A message when the object cannot be reached.
+pub async fn search(
+    env: &Env,
+    project: &str,
+    question: &str,
+    vector: Option<Vec<f32>>,
+) -> std::result::Result<SearchResult, String> {
+    call(
+        env,
+        project,
+        "/search",
+        Some(serde_json::json!({"question": question, "vector": vector})),
+    )
+    .await
+}
+
+/// The library port over Knowledge objects.
+pub struct DoLibrary(pub worker::send::SendWrapper<Env>);
+
+#[async_trait::async_trait]
+impl crate::http::Library for DoLibrary {
+    async fn ingest(
+        &self,
+        project: &str,
+        documents: Vec<DocumentInput>,
+    ) -> std::result::Result<crate::http::IngestReport, String> {
+        SendFuture::new(call(
+            &self.0,
+            project,
+            "/ingest",
+            Some(serde_json::json!({"documents": documents})),
+        ))
+        .await
+    }
+
+    async fn remove(&self, project: &str, path: &str) -> std::result::Result<bool, String> {
+        let v: serde_json::Value = SendFuture::new(call(
+            &self.0,
+            project,
+            "/remove",
+            Some(serde_json::json!({"path": path})),
+        ))
+        .await?;
+        Ok(v["removed"].as_bool().unwrap_or(false))
+    }
+
+    async fn stats(&self, project: &str) -> std::result::Result<crate::knowledge::Stats, String> {
+        SendFuture::new(call(&self.0, project, "/stats", None)).await
+    }
+}

@@ -1,0 +1,115 @@
+//! Cloudflare Workers adapters (feature `cloudflare`, wasm32): the same router and session logic
+//! as natively, with a Durable Object per chat session ([`session_object`]) and per project
+//! knowledge base ([`knowledge_object`]), projects in D1, providers over `fetch`.
+//!
+//! # Layout
+//! - [`entry`]: the `fetch` event: the shared router plus the Workers-only routes.
+//! - [`hub`]: the `SessionHub` port over `ChatSession` objects.
+//! - [`session_object`]: the `ChatSession` object: the session state machine, hibernating
+//!   WebSockets, frames in the object's SQLite.
+//! - [`knowledge_object`]: the `Knowledge` object: one project's knowledge, the native schema.
+//! - [`directory`]: projects in D1; [`sql`]: the SQL port over DO SQLite and D1 rows;
+//!   [`fetch`]: outbound HTTP; [`workers_ai`]: the Workers AI binding's stream format.
+
+pub mod directory;
+pub mod entry;
+pub mod fetch;
+pub mod hub;
+pub mod knowledge_object;
+pub mod session_object;
+pub mod sql;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use worker::Env;
+
+use crate::config::{Config, EmbeddingsConfig, LlmConfig, OpenAiConfig};
+use crate::providers::extractive::Extractive;
+use crate::providers::openai::{Endpoint, OpenAiChat, OpenAiEmbedder};
+use crate::providers::{CompletionRequest, Embedder, LanguageModel, ProviderError, TokenStream};
+use crate::rag::Assistant;
+
+/// Reads a var or secret of the Worker (empty when unset).
+pub fn env_value(env: &Env, key: &str) -> Option<String> {
+    env.var(key)
+        .ok()
+        .map(|v| v.to_string())
+        .or_else(|| env.secret(key).ok().map(|v| v.to_string()))
+        .filter(|v| !v.trim().is_empty())
+}
+
+/// The configuration from the Worker's vars and secrets (the same keys as natively).
+///
+/// # Errors
+/// A message naming the key that is not understood.
+pub fn config(env: &Env) -> Result<Config, String> {
+    Config::from_lookup(|k| env_value(env, k)).map_err(|e| e.to_string())
+}
+
+fn endpoint(c: &OpenAiConfig) -> Endpoint {
+    Endpoint {
+        base_url: c.base_url.clone(),
+        api_key: c.api_key.clone(),
+        http: Arc::new(fetch::FetchClient),
+    }
+}
+
+/// The embedder the configuration asks for.
+pub fn embedder(config: &Config) -> Option<Arc<dyn Embedder>> {
+    match &config.embeddings {
+        EmbeddingsConfig::None => None,
+        EmbeddingsConfig::OpenAi(c) => {
+            Some(Arc::new(OpenAiEmbedder::new(endpoint(c), c.model.clone())))
+        }
+    }
+}
+
+/// The assistant the configuration asks for.
+pub fn assistant(config: &Config) -> Assistant {
+    let mut llm: Arc<dyn LanguageModel> = match &config.llm {
+        LlmConfig::Extractive => Arc::new(Extractive),
+        LlmConfig::OpenAi(c) => Arc::new(OpenAiChat::new(endpoint(c), c.model.clone())),
+    };
+    if config.stream_pace_ms > 0 {
+        llm = Arc::new(Paced {
+            inner: llm,
+            pace: Duration::from_millis(config.stream_pace_ms),
+        });
+    }
+    Assistant::new(llm, embedder(config))
+}
+
+/// Pieces spaced at least `pace` apart, with the Workers timer.
+struct Paced {
+    inner: Arc<dyn LanguageModel>,
+    pace: Duration,
+}
+
+#[async_trait::async_trait]
+impl LanguageModel for Paced {
+    fn name(&self) -> String {
+        self.inner.name()
+    }
+
+    async fn stream(&self, request: CompletionRequest) -> Result<TokenStream, ProviderError> {
+        let pace = self.pace;
+        let inner = self.inner.stream(request).await?;
+        Ok(inner
+            .then(move |piece| {
+                worker::send::SendFuture::new(async move {
+                    worker::Delay::from(pace).await;
+                    piece
+                })
+            })
+            .boxed())
+    }
+}
+
+/// 128 random bits in hex (session ids).
+pub fn random_id() -> String {
+    let mut b = [0u8; 16];
+    getrandom::fill(&mut b).expect("the JavaScript crypto source is available");
+    hex::encode(b)
+}
