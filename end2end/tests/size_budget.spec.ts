@@ -1,6 +1,6 @@
 import { expect, test } from "@playwright/test";
 import { gzipSync } from "node:zlib";
-import { BASE, DemoPage } from "./fixtures/widget";
+import { DemoPage, target } from "./fixtures/widget";
 
 const LOADER_BUDGET = 3 * 1024;
 const WIDGET_BUDGET = 150 * 1024;
@@ -15,6 +15,7 @@ async function gzipped(page: import("@playwright/test").Page, urls: string[]) {
 }
 
 test("the host page pays at most 3 kB gzipped until the chat opens, the widget at most 150 kB", async ({ page }) => {
+  const BASE = target().base;
   const requested: string[] = [];
   page.on("request", (r) => requested.push(r.url()));
   const demo = new DemoPage(page);

@@ -95,7 +95,7 @@ fn sizes(dist: &Path) {
         "embed.js (before the chat opens)".into(),
         dist.join("embed.js"),
     )];
-    if let Ok(dir) = std::fs::read_dir(dist.join("widget")) {
+    if let Ok(dir) = std::fs::read_dir(dist.join("widget/pkg")) {
         let mut names: Vec<_> = dir.filter_map(Result::ok).map(|e| e.path()).collect();
         names.sort();
         files.extend(names.into_iter().map(|p| {

@@ -9,13 +9,16 @@ pub fn dist(root: &Path) -> PathBuf {
     root.join("target/outpost-dist")
 }
 
-/// Builds `embed.js` and `widget/`.
+/// Builds `embed.js` and `widget/pkg/` (laid out as the URLs they are served at, so that the
+/// same folder is `outpost serve --assets` and the Worker's `[assets]`).
 pub fn assets(root: &Path) -> Result {
     tools::ensure_rust_components(root)?;
     let bindgen = tools::ensure_wasm_bindgen(root)?;
     tools::ensure_npm(root)?;
     let dist = dist(root);
-    let widget = dist.join("widget");
+    let widget = dist.join("widget/pkg");
+    // An earlier layout put the files in widget/ directly.
+    let _ = std::fs::remove_dir_all(dist.join("widget"));
     std::fs::create_dir_all(&widget).map_err(|e| e.to_string())?;
 
     let embed = dist.join("embed.js");

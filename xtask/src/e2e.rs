@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
-use crate::{Result, build, run, tools};
+use crate::{Result, build, run, tools, worker};
 
 fn free_port() -> Result<u16> {
     let l = TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
@@ -37,7 +37,63 @@ impl Drop for Server {
     }
 }
 
-/// Runs the Playwright suite; `args` go to `playwright test`. Returns (passed, failed).
+/// `outpost serve` on free ports, with its own data folder; its demo page embeds `target`
+/// (itself when `None`).
+fn serve(
+    root: &Path,
+    work: &Path,
+    name: &str,
+    docs: &Path,
+    target: Option<&str>,
+) -> Result<(Server, u16, u16)> {
+    let (api, demo) = (free_port()?, free_port()?);
+    let bin = root.join("target/debug/outpost");
+    let log_path = work.join(format!("{name}.log"));
+    let log = std::fs::File::create(&log_path).map_err(|e| e.to_string())?;
+    let mut cmd = Command::new(&bin);
+    cmd.current_dir(root)
+        .args([
+            "serve",
+            "--addr",
+            &format!("127.0.0.1:{api}"),
+            "--demo-addr",
+            &format!("127.0.0.1:{demo}"),
+        ])
+        .arg("--demo-docs")
+        .arg(docs)
+        .arg("--assets")
+        .arg(build::dist(root))
+        .env("OUTPOST_DATA_DIR", work.join(format!("data-{name}")))
+        .env("OUTPOST_STREAM_PACE_MS", "25")
+        .env("OUTPOST_LOG", "outpost=info")
+        .stdout(log.try_clone().map_err(|e| e.to_string())?)
+        .stderr(log);
+    if let Some(t) = target {
+        cmd.args(["--demo-target", t]);
+    }
+    let server = Server(
+        cmd.spawn()
+            .map_err(|e| format!("cannot start {}: {e}", bin.display()))?,
+    );
+    let started = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", demo)).is_err() {
+        if started.elapsed() > Duration::from_secs(60) {
+            return Err(format!(
+                "outpost serve did not start; see {}",
+                log_path.display()
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Ok((server, api, demo))
+}
+
+/// Runs the Playwright suite against both targets; `args` go to `playwright test`. Returns
+/// (passed, failed).
+///
+/// Native: `outpost serve` and its demo site. Workers: `wrangler dev` running the built
+/// Worker, fed by `outpost push` from a second `outpost serve` whose demo site embeds the
+/// Worker (each demo project allows only its own demo site's origin).
 pub fn run_suite(root: &Path, args: &[String]) -> Result<(u64, u64)> {
     tools::ensure_npm(root)?;
     tools::ensure_chromium(root)?;
@@ -52,48 +108,55 @@ pub fn run_suite(root: &Path, args: &[String]) -> Result<(u64, u64)> {
         docs.join("docs/hostile.md"),
     )
     .map_err(|e| e.to_string())?;
-
-    let (api, demo) = (free_port()?, free_port()?);
-    let bin = root.join("target/debug/outpost");
     // Up to date after `cargo test` (same profile); built here when the suite runs alone.
     run(
         root,
         "cargo",
         &["build", "--locked", "-p", "outpost-server"],
     )?;
-    let log = std::fs::File::create(work.join("server.log")).map_err(|e| e.to_string())?;
-    let server = Server(
-        Command::new(&bin)
-            .current_dir(root)
-            .args([
-                "serve",
-                "--addr",
-                &format!("127.0.0.1:{api}"),
-                "--demo-addr",
-                &format!("127.0.0.1:{demo}"),
-            ])
-            .arg("--demo-docs")
-            .arg(&docs)
-            .arg("--assets")
-            .arg(build::dist(root))
-            .env("OUTPOST_DATA_DIR", work.join("data"))
-            .env("OUTPOST_STREAM_PACE_MS", "25")
-            .env("OUTPOST_LOG", "outpost=info")
-            .stdout(log.try_clone().map_err(|e| e.to_string())?)
-            .stderr(log)
-            .spawn()
-            .map_err(|e| format!("cannot start {}: {e}", bin.display()))?,
-    );
-    let started = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", demo)).is_err() {
-        if started.elapsed() > Duration::from_secs(60) {
-            return Err(format!(
-                "outpost serve did not start; see {}",
-                work.join("server.log").display()
-            ));
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
+
+    let (native, api, demo) = serve(root, &work, "native", &docs, None)?;
+    let admin = "e2e-admin-token-0123456789abcdef";
+    let wrangler = worker::dev(
+        root,
+        free_port()?,
+        &work.join("wrangler-state"),
+        &[
+            ("OUTPOST_ADMIN_TOKEN", admin),
+            ("OUTPOST_STREAM_PACE_MS", "25"),
+        ],
+    )?;
+    let (host, _, workers_demo) = serve(root, &work, "workers-host", &docs, Some(&wrangler.url))?;
+    let bin = root
+        .join("target/debug/outpost")
+        .to_string_lossy()
+        .into_owned();
+    let data = work
+        .join("data-workers-host")
+        .to_string_lossy()
+        .into_owned();
+    let docs_s = docs.to_string_lossy().into_owned();
+    run(
+        root,
+        &bin,
+        &[
+            "--data-dir",
+            &data,
+            "push",
+            &docs_s,
+            "--include",
+            "README.md",
+            "--include",
+            "docs",
+            "--project",
+            "demo",
+            "--url",
+            &wrangler.url,
+            "--admin-token",
+            admin,
+        ],
+    )?;
+
     let playwright = root
         .join("end2end/node_modules/.bin/playwright")
         .to_string_lossy()
@@ -103,13 +166,18 @@ pub fn run_suite(root: &Path, args: &[String]) -> Result<(u64, u64)> {
     let env = [
         ("OUTPOST_E2E_BASE", format!("http://127.0.0.1:{api}")),
         ("OUTPOST_E2E_DEMO", format!("http://127.0.0.1:{demo}")),
+        ("OUTPOST_E2E_WORKERS_BASE", wrangler.url.clone()),
+        (
+            "OUTPOST_E2E_WORKERS_DEMO",
+            format!("http://127.0.0.1:{workers_demo}"),
+        ),
     ];
     let result = crate::run_counting(&root.join("end2end"), &playwright, &pw_args, &env);
-    drop(server);
+    drop((native, host, wrangler));
     result.map_err(|e| {
         format!(
-            "{e}; the server's log is {}",
-            work.join("server.log").display()
+            "{e}; the servers' logs are in {} and target/wrangler-dev.log",
+            work.display()
         )
     })
 }

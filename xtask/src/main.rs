@@ -27,9 +27,9 @@ fn main() -> ExitCode {
         // `--if-needed`: wrangler's [build] hook; skipped when the test command already built.
         Some("worker") if std::env::var_os("OUTPOST_SKIP_WORKER_BUILD").is_some() => Ok(()),
         Some("worker") => build::assets(&root).and_then(|()| worker::build(&root)),
-        Some("e2e") => {
-            build::assets(&root).and_then(|()| e2e::run_suite(&root, &args[1..]).map(|_| ()))
-        }
+        Some("e2e") => build::assets(&root)
+            .and_then(|()| worker::build(&root))
+            .and_then(|()| e2e::run_suite(&root, &args[1..]).map(|_| ())),
         _ => {
             eprintln!(
                 "usage: cargo xtask <serve|test>\n  serve  build and serve the demo assistant on 127.0.0.1\n  test   fmt, clippy, all tests, wasm checks (what CI runs)"
@@ -137,18 +137,22 @@ fn test(root: &Path, _args: &[String]) -> Result {
     )?;
     cargo(
         root,
-        "clippy -p outpost-server --no-default-features --target wasm32-unknown-unknown --locked -- -D warnings",
+        "clippy -p outpost-server --no-default-features --features cloudflare --target wasm32-unknown-unknown --locked -- -D warnings",
     )?;
     cargo(
         root,
         "clippy -p outpost-app --features csr --target wasm32-unknown-unknown --locked -- -D warnings",
     )?;
-    step("clippy (native, wasm32 core, wasm32 widget)", started);
+    step("clippy (native, Worker, widget)", started);
+    build::assets(root)?;
+    step("loader and widget builds", started);
+    worker::build(root)?;
+    step("Worker build", started);
+    // The Rust tests include the Workers suite (server/tests/workers.rs), which runs the Worker
+    // just built under `wrangler dev`.
     let (rust_passed, rust_failed) =
         run_counting(root, "cargo", &["test", "--workspace", "--locked"], &[])?;
     step("rust tests", started);
-    build::assets(root)?;
-    step("loader and widget builds", started);
     let (e2e_passed, e2e_failed) = e2e::run_suite(root, &[])?;
     step("browser tests", started);
     eprintln!(

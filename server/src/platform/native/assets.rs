@@ -44,5 +44,5 @@ pub fn routes(dir: PathBuf) -> Router<AppState> {
                 }
             }),
         )
-        .nest_service("/widget/pkg", ServeDir::new(dir.join("widget")))
+        .nest_service("/widget/pkg", ServeDir::new(dir.join("widget/pkg")))
 }

@@ -112,7 +112,7 @@ pub fn new_secret() -> String {
 pub struct ServerOptions {
     /// The data folder.
     pub data_dir: PathBuf,
-    /// The built assets folder (`embed.js`, `widget/`).
+    /// The built assets folder (`embed.js`, `widget/pkg/`).
     pub assets_dir: PathBuf,
     /// Where to listen.
     pub addr: SocketAddr,
