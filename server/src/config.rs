@@ -4,11 +4,11 @@
 //! | key | default | meaning |
 //! |---|---|---|
 //! | `OUTPOST_DATA_DIR` | `.outpost/data` | where the native target keeps its SQLite files |
-//! | `OUTPOST_LLM` | `extractive` | `extractive` (offline) or `openai` (any OpenAI-compatible API) |
+//! | `OUTPOST_LLM` | `extractive` | `extractive` (offline), `openai` (any OpenAI-compatible API) or `workers-ai` (the Workers AI binding; Workers only) |
 //! | `OUTPOST_LLM_BASE_URL` | `https://api.openai.com/v1` | the API's base URL, version included |
 //! | `OUTPOST_LLM_API_KEY` | none | bearer key (a secret) |
 //! | `OUTPOST_LLM_MODEL` | `gpt-4o-mini` | chat model |
-//! | `OUTPOST_EMBEDDINGS` | `none` | `none` (BM25 only) or `openai` |
+//! | `OUTPOST_EMBEDDINGS` | `none` | `none` (BM25 only), `openai` or `workers-ai` (Workers only) |
 //! | `OUTPOST_EMBEDDINGS_BASE_URL` | the LLM's base URL | embeddings API base URL |
 //! | `OUTPOST_EMBEDDINGS_API_KEY` | the LLM's key | bearer key (a secret) |
 //! | `OUTPOST_EMBEDDINGS_MODEL` | `text-embedding-3-small` | embeddings model |
@@ -28,6 +28,8 @@ pub enum LlmConfig {
     Extractive,
     /// An OpenAI-compatible chat-completions API.
     OpenAi(OpenAiConfig),
+    /// The Workers AI binding `AI` (Workers only), with this model.
+    WorkersAi(String),
 }
 
 /// Which embedder, if any, embeds chunks and questions.
@@ -37,6 +39,8 @@ pub enum EmbeddingsConfig {
     None,
     /// An OpenAI-compatible embeddings API.
     OpenAi(OpenAiConfig),
+    /// The Workers AI binding `AI` (Workers only), with this model.
+    WorkersAi(String),
 }
 
 /// Where an OpenAI-compatible API is.
@@ -106,11 +110,15 @@ impl Config {
                 api_key: llm_key.clone(),
                 model: get("OUTPOST_LLM_MODEL").unwrap_or_else(|| "gpt-4o-mini".into()),
             }),
+            "workers-ai" => LlmConfig::WorkersAi(
+                get("OUTPOST_LLM_MODEL")
+                    .unwrap_or_else(|| crate::providers::workers_ai::DEFAULT_MODEL.into()),
+            ),
             other => {
                 return Err(ConfigError {
                     key: "OUTPOST_LLM",
                     message: format!(
-                        "unknown provider {other:?}; use \"extractive\" or \"openai\""
+                        "unknown provider {other:?}; use \"extractive\", \"openai\" or \"workers-ai\""
                     ),
                 });
             }
@@ -123,10 +131,17 @@ impl Config {
                 model: get("OUTPOST_EMBEDDINGS_MODEL")
                     .unwrap_or_else(|| "text-embedding-3-small".into()),
             }),
+            "workers-ai" => {
+                EmbeddingsConfig::WorkersAi(get("OUTPOST_EMBEDDINGS_MODEL").unwrap_or_else(|| {
+                    crate::providers::workers_ai::DEFAULT_EMBEDDINGS_MODEL.into()
+                }))
+            }
             other => {
                 return Err(ConfigError {
                     key: "OUTPOST_EMBEDDINGS",
-                    message: format!("unknown provider {other:?}; use \"none\" or \"openai\""),
+                    message: format!(
+                        "unknown provider {other:?}; use \"none\", \"openai\" or \"workers-ai\""
+                    ),
                 });
             }
         };

@@ -114,6 +114,35 @@ async fn projects_and_documents_are_managed_with_the_admin_token_only() {
 }
 
 #[tokio::test]
+async fn settings_change_the_system_prompt_and_refuse_ai_search_natively() {
+    let s = TestServer::start(None, "", NO_LIMITS).await;
+    let url = format!("{}/v1/admin/projects/acme/settings", s.base);
+    let put = reqwest::Method::PUT;
+    let (status, _) = call(
+        put.clone(),
+        url.clone(),
+        Some(ADMIN_TOKEN),
+        Some(json!({"system_prompt": "Answer like a pirate."})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, b) = call(
+        put.clone(),
+        url.clone(),
+        Some(ADMIN_TOKEN),
+        Some(json!({"ai_search": "docs"})),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(
+        b["error"]["message"].as_str().unwrap().contains("Workers"),
+        "{b}"
+    );
+    let (status, _) = call(put, url, Some(ADMIN_TOKEN), Some(json!({"colour": "red"}))).await;
+    assert_eq!(status, 400, "unknown settings are refused");
+}
+
+#[tokio::test]
 async fn bad_admin_requests_get_clear_4xx_errors_and_change_nothing() {
     let s = TestServer::start(None, "", NO_LIMITS).await;
     let url = |p: &str| format!("{}/v1/admin/projects/{p}", s.base);

@@ -5,6 +5,8 @@
 //! - `PUT /v1/admin/projects/{project}`: `{secret, allowed_origins, title?, greeting?, accent?}`
 //! - `PUT /v1/admin/projects/{project}/documents`: `{documents: [{path, text, url?, revision?}]}`
 //! - `DELETE /v1/admin/projects/{project}/documents?path=...`
+//! - `PUT /v1/admin/projects/{project}/settings`: `{system_prompt?, ai_search?}` (an empty
+//!   string clears; `ai_search` names a Cloudflare AI Search instance, Workers only)
 //! - `GET /v1/admin/projects/{project}/stats`
 
 use axum::extract::{Path, Query, State};
@@ -32,6 +34,7 @@ pub fn routes() -> Router<AppState> {
             put(put_documents).delete(delete_document),
         )
         .route("/v1/admin/projects/{project}/stats", get(stats))
+        .route("/v1/admin/projects/{project}/settings", put(put_settings))
 }
 
 /// Checks the operator's bearer token (compared as SHA-256 digests, so in constant time).
@@ -142,6 +145,45 @@ async fn put_documents(
         .await
         .map_err(AppError::internal)?;
     Ok(Json(report))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SettingsBody {
+    #[serde(default)]
+    system_prompt: Option<String>,
+    #[serde(default)]
+    ai_search: Option<String>,
+}
+
+async fn put_settings(
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Json<serde_json::Value>, AppError> {
+    operator(&state, &headers)?;
+    let p = project(&state, project_id(&raw)?.as_str()).await?;
+    let b: SettingsBody = json_body(&body)?;
+    if b.ai_search.as_deref().is_some_and(|s| !s.is_empty()) && !state.library.supports_ai_search()
+    {
+        return Err(AppError::bad_request(
+            "AI Search is a Cloudflare service: set it on the Workers deployment",
+        ));
+    }
+    for (key, value) in [
+        (crate::rag::prompt::SYSTEM_PROMPT_KEY, b.system_prompt),
+        (crate::knowledge::ai_search::SETTING, b.ai_search),
+    ] {
+        if let Some(v) = value {
+            state
+                .library
+                .set_setting(&p.id, key, v.trim())
+                .await
+                .map_err(AppError::internal)?;
+        }
+    }
+    Ok(Json(json!({"project": p.id})))
 }
 
 #[derive(Deserialize)]

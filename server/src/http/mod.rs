@@ -83,6 +83,18 @@ pub trait Library: Send + Sync {
     /// A message when the knowledge cannot be reached.
     async fn remove(&self, project: &str, path: &str) -> Result<bool, String>;
 
+    /// Sets (or clears, with an empty value) one of `project`'s settings
+    /// ([`crate::rag::prompt::SYSTEM_PROMPT_KEY`], [`crate::knowledge::ai_search::SETTING`]).
+    ///
+    /// # Errors
+    /// A message when the knowledge cannot be reached.
+    async fn set_setting(&self, project: &str, key: &str, value: &str) -> Result<(), String>;
+
+    /// Whether this target can use Cloudflare AI Search as a project's retrieval.
+    fn supports_ai_search(&self) -> bool {
+        false
+    }
+
     /// What `project`'s knowledge holds.
     ///
     /// # Errors

@@ -10,7 +10,9 @@
 //! - [`query`]: question sanitizing for FTS5, stemming, coverage scoring.
 //! - [`fuse`]: reciprocal rank fusion of the BM25 and vector lists.
 //! - [`ingest`]: preparing, embedding and storing a document; incremental by content hash.
+//! - [`ai_search`]: Cloudflare AI Search as a project's retrieval backend (Workers).
 
+pub mod ai_search;
 pub mod chunk;
 pub mod fuse;
 pub mod ingest;

@@ -7,9 +7,11 @@
 //! # Layout
 //! - [`extractive`]: the offline LLM: a grounded answer composed from the retrieved passages.
 //! - [`openai`]: OpenAI-compatible chat completions (streamed over SSE) and embeddings.
+//! - [`workers_ai`]: the Workers AI binding's formats (the binding call is Cloudflare-only).
 
 pub mod extractive;
 pub mod openai;
+pub mod workers_ai;
 
 use async_trait::async_trait;
 use futures::stream::BoxStream;

@@ -16,15 +16,23 @@ use worker::{
 };
 
 use super::sql::DoSql;
-use crate::knowledge::{DocumentInput, Hit, Knowledge};
+use crate::knowledge::{DocumentInput, Hit, Knowledge, ai_search};
 use crate::rag::TOP_K;
 use crate::rag::prompt::SYSTEM_PROMPT_KEY;
+
+/// A JSON value as a plain JavaScript object (`serde_wasm_bindgen`'s default makes `Map`s).
+fn to_js(v: &serde_json::Value) -> Result<wasm_bindgen::JsValue> {
+    use serde::Serialize;
+    Ok(v.serialize(&serde_wasm_bindgen::Serializer::json_compatible())?)
+}
 
 /// The binding of the `Knowledge` namespace.
 pub const BINDING: &str = "KNOWLEDGE";
 
 #[derive(Serialize, Deserialize)]
 struct SearchRequest {
+    /// The project this object holds (the caller took it from the verified token).
+    project: String,
     question: String,
     vector: Option<Vec<f32>>,
 }
@@ -41,6 +49,12 @@ pub struct SearchResult {
 #[derive(Serialize, Deserialize)]
 struct IngestRequest {
     documents: Vec<DocumentInput>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct SettingRequest {
+    key: String,
+    value: String,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -72,6 +86,37 @@ impl KnowledgeObject {
     }
 }
 
+impl KnowledgeObject {
+    /// Retrieval through AI Search instance `name`, restricted to `project`'s folder.
+    async fn ai_search(&self, name: &str, project: &str, question: &str) -> Result<Vec<Hit>> {
+        use wasm_bindgen::JsCast;
+        let project = crate::project::ProjectId::parse(project).map_err(err)?;
+        let request = ai_search::search_request(&project, question, TOP_K);
+        // No AI Search binding in workers-rs: `env.AI.autorag(name).search(request)` by hand.
+        let ai: wasm_bindgen::JsValue = self
+            .env
+            .get_binding::<worker::Ai>(super::workers_ai::BINDING)?
+            .into();
+        let get = |o: &wasm_bindgen::JsValue, k: &str| -> Result<js_sys::Function> {
+            js_sys::Reflect::get(o, &k.into())
+                .map_err(|_| err(format!("AI Search: no {k}")))?
+                .dyn_into::<js_sys::Function>()
+                .map_err(|_| err(format!("AI Search: {k} is not a function")))
+        };
+        let instance = get(&ai, "autorag")?
+            .call1(&ai, &name.into())
+            .map_err(|e| err(format!("AI Search: {e:?}")))?;
+        let promise = get(&instance, "search")?
+            .call1(&instance, &to_js(&request)?)
+            .map_err(|e| err(format!("AI Search: {e:?}")))?;
+        let answer = wasm_bindgen_futures::JsFuture::from(js_sys::Promise::from(promise))
+            .await
+            .map_err(|e| err(format!("AI Search failed: {e:?}")))?;
+        let answer: serde_json::Value = serde_wasm_bindgen::from_value(answer)?;
+        ai_search::hits(&project, &answer).map_err(err)
+    }
+}
+
 impl DurableObject for KnowledgeObject {
     fn new(state: State, env: Env) -> Self {
         KnowledgeObject {
@@ -87,10 +132,20 @@ impl DurableObject for KnowledgeObject {
             (Method::Post, "/search") => {
                 let q: SearchRequest = req.json().await?;
                 let k = self.knowledge()?;
-                let hits = k
-                    .search(&q.question, q.vector.as_deref(), TOP_K)
-                    .map_err(err)?;
-                let system_prompt = k.setting(SYSTEM_PROMPT_KEY).map_err(err)?;
+                let instance = k
+                    .setting(ai_search::SETTING)
+                    .map_err(err)?
+                    .filter(|s| !s.is_empty());
+                let hits = match instance {
+                    Some(name) => self.ai_search(&name, &q.project, &q.question).await?,
+                    None => k
+                        .search(&q.question, q.vector.as_deref(), TOP_K)
+                        .map_err(err)?,
+                };
+                let system_prompt = k
+                    .setting(SYSTEM_PROMPT_KEY)
+                    .map_err(err)?
+                    .filter(|s| !s.is_empty());
                 Response::from_json(&SearchResult {
                     hits,
                     system_prompt,
@@ -99,7 +154,7 @@ impl DurableObject for KnowledgeObject {
             (Method::Post, "/ingest") => {
                 let r: IngestRequest = req.json().await?;
                 let config = super::config(&self.env).map_err(err)?;
-                let embedder = super::embedder(&config);
+                let embedder = super::embedder(&self.env, &config).map_err(err)?;
                 let report = crate::knowledge::ingest::ingest_batch(
                     self.knowledge()?,
                     embedder.as_deref(),
@@ -113,6 +168,13 @@ impl DurableObject for KnowledgeObject {
                 let r: RemoveRequest = req.json().await?;
                 let removed = self.knowledge()?.remove(&r.path).map_err(err)?;
                 Response::from_json(&serde_json::json!({"removed": removed}))
+            }
+            (Method::Post, "/setting") => {
+                let s: SettingRequest = req.json().await?;
+                self.knowledge()?
+                    .set_setting(&s.key, &s.value)
+                    .map_err(err)?;
+                Response::from_json(&serde_json::json!({"ok": true}))
             }
             (Method::Get, "/stats") => {
                 Response::from_json(&self.knowledge()?.stats().map_err(err)?)
@@ -173,7 +235,7 @@ pub async fn search(
         env,
         project,
         "/search",
-        Some(serde_json::json!({"question": question, "vector": vector})),
+        Some(serde_json::json!({"project": project, "question": question, "vector": vector})),
     )
     .await
 }
@@ -206,6 +268,26 @@ impl crate::http::Library for DoLibrary {
         ))
         .await?;
         Ok(v["removed"].as_bool().unwrap_or(false))
+    }
+
+    async fn set_setting(
+        &self,
+        project: &str,
+        key: &str,
+        value: &str,
+    ) -> std::result::Result<(), String> {
+        let _: serde_json::Value = SendFuture::new(call(
+            &self.0,
+            project,
+            "/setting",
+            Some(serde_json::json!({"key": key, "value": value})),
+        ))
+        .await?;
+        Ok(())
+    }
+
+    fn supports_ai_search(&self) -> bool {
+        true
     }
 
     async fn stats(&self, project: &str) -> std::result::Result<crate::knowledge::Stats, String> {

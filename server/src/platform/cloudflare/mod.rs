@@ -18,6 +18,7 @@ pub mod hub;
 pub mod knowledge_object;
 pub mod session_object;
 pub mod sql;
+pub mod workers_ai;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -56,21 +57,41 @@ fn endpoint(c: &OpenAiConfig) -> Endpoint {
     }
 }
 
+fn ai(env: &Env) -> Result<worker::send::SendWrapper<worker::Ai>, String> {
+    env.ai(workers_ai::BINDING)
+        .map(worker::send::SendWrapper)
+        .map_err(|e| format!("the Workers AI binding `AI` is missing from wrangler.toml: {e}"))
+}
+
 /// The embedder the configuration asks for.
-pub fn embedder(config: &Config) -> Option<Arc<dyn Embedder>> {
-    match &config.embeddings {
+///
+/// # Errors
+/// A message when it needs a binding the Worker lacks.
+pub fn embedder(env: &Env, config: &Config) -> Result<Option<Arc<dyn Embedder>>, String> {
+    Ok(match &config.embeddings {
         EmbeddingsConfig::None => None,
         EmbeddingsConfig::OpenAi(c) => {
             Some(Arc::new(OpenAiEmbedder::new(endpoint(c), c.model.clone())))
         }
-    }
+        EmbeddingsConfig::WorkersAi(model) => Some(Arc::new(workers_ai::WorkersAiEmbedder {
+            ai: ai(env)?,
+            model: model.clone(),
+        })),
+    })
 }
 
 /// The assistant the configuration asks for.
-pub fn assistant(config: &Config) -> Assistant {
+///
+/// # Errors
+/// A message when it needs a binding the Worker lacks.
+pub fn assistant(env: &Env, config: &Config) -> Result<Assistant, String> {
     let mut llm: Arc<dyn LanguageModel> = match &config.llm {
         LlmConfig::Extractive => Arc::new(Extractive),
         LlmConfig::OpenAi(c) => Arc::new(OpenAiChat::new(endpoint(c), c.model.clone())),
+        LlmConfig::WorkersAi(model) => Arc::new(workers_ai::WorkersAiChat {
+            ai: ai(env)?,
+            model: model.clone(),
+        }),
     };
     if config.stream_pace_ms > 0 {
         llm = Arc::new(Paced {
@@ -78,7 +99,7 @@ pub fn assistant(config: &Config) -> Assistant {
             pace: Duration::from_millis(config.stream_pace_ms),
         });
     }
-    Assistant::new(llm, embedder(config))
+    Ok(Assistant::new(llm, embedder(env, config)?))
 }
 
 /// Pieces spaced at least `pace` apart, with the Workers timer.

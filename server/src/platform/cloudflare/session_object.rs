@@ -113,19 +113,17 @@ fn send(ws: &WebSocket, frame: &ServerFrame) -> bool {
 }
 
 impl Inner {
-    fn assistant(&self) -> Assistant {
-        self.assistant
-            .get_or_init(|| match super::config(&self.env) {
-                Ok(c) => super::assistant(&c),
-                Err(e) => {
-                    worker::console_error!("bad configuration: {e}; answering offline");
-                    Assistant::new(
-                        std::sync::Arc::new(crate::providers::extractive::Extractive),
-                        None,
-                    )
-                }
-            })
-            .clone()
+    /// The configured assistant; a configuration error fails the answer with its message
+    /// (and is logged) rather than answering with something else.
+    fn assistant(&self) -> std::result::Result<Assistant, String> {
+        if let Some(a) = self.assistant.get() {
+            return Ok(a.clone());
+        }
+        let a = super::config(&self.env)
+            .and_then(|c| super::assistant(&self.env, &c))
+            .inspect_err(|e| worker::console_error!("bad configuration: {e}"))?;
+        let _ = self.assistant.set(a.clone());
+        Ok(a)
     }
 
     /// Loads the session into memory when it is not (first use, or after eviction).
@@ -229,7 +227,6 @@ impl Inner {
         question: String,
         history: Vec<crate::providers::Message>,
     ) {
-        let assistant = self.assistant();
         let failed = |answer_id: String, code: &str, e: String| {
             stream::iter([Input::Failed {
                 answer_id,
@@ -237,6 +234,16 @@ impl Inner {
                 message: format!("The assistant could not answer: {e}. Please try again."),
             }])
             .boxed()
+        };
+        let assistant = match self.assistant() {
+            Ok(a) => a,
+            Err(e) => {
+                let mut inputs = failed(answer_id, "configuration_error", e);
+                while let Some(input) = inputs.next().await {
+                    self.apply(input, None);
+                }
+                return;
+            }
         };
         let vector = match assistant.embedder() {
             Some(e) => match e.embed(std::slice::from_ref(&question)).await {

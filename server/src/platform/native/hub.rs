@@ -394,6 +394,7 @@ impl Ctx<'_> {
                                     .setting(SYSTEM_PROMPT_KEY)
                                     .ok()
                                     .flatten()
+                                    .filter(|s| !s.is_empty())
                                     .unwrap_or_else(|| DEFAULT_SYSTEM_PROMPT.to_owned());
                                 let retrieved = shared.assistant.retrieve(&k, &question).await;
                                 metrics

@@ -78,6 +78,9 @@ pub fn assistant(config: &Config) -> Result<Assistant, String> {
     let mut llm: Arc<dyn LanguageModel> = match &config.llm {
         LlmConfig::Extractive => Arc::new(Extractive),
         LlmConfig::OpenAi(c) => Arc::new(OpenAiChat::new(endpoint(c, &http), c.model.clone())),
+        LlmConfig::WorkersAi(_) => {
+            return Err("OUTPOST_LLM=workers-ai needs the Workers AI binding: it runs on Cloudflare Workers only (natively use \"openai\" with Cloudflare's OpenAI-compatible endpoint)".into());
+        }
     };
     if config.stream_pace_ms > 0 {
         llm = Arc::new(Paced {
@@ -91,6 +94,9 @@ pub fn assistant(config: &Config) -> Result<Assistant, String> {
             endpoint(c, &http),
             c.model.clone(),
         ))),
+        EmbeddingsConfig::WorkersAi(_) => {
+            return Err("OUTPOST_EMBEDDINGS=workers-ai runs on Cloudflare Workers only".into());
+        }
     };
     Ok(Assistant::new(llm, embedder))
 }

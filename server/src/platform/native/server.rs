@@ -84,6 +84,12 @@ impl Library for NativeLibrary {
     async fn stats(&self, project: &str) -> Result<crate::knowledge::Stats, String> {
         self.open(project)?.stats().map_err(|e| e.to_string())
     }
+
+    async fn set_setting(&self, project: &str, key: &str, value: &str) -> Result<(), String> {
+        self.open(project)?
+            .set_setting(key, value)
+            .map_err(|e| e.to_string())
+    }
 }
 
 /// The main database file under a data folder (projects and sessions).
