@@ -1,13 +1,21 @@
 //! Chat benchmark: the sizes of what a host page downloads, and the server's overhead to first
 //! token.
 //!
-//! Run: `cargo xtask build && cargo bench -p outpost-server --bench chat`.
+//! Run: `cargo xtask worker && cargo bench -p outpost-server --bench chat` (`xtask worker`
+//! builds the widget and the Worker; without a built Worker the Workers figures are skipped
+//! with a note).
 //!
 //! Overhead to first token: a stub OpenAI-compatible LLM (real HTTP and SSE on 127.0.0.1)
 //! notes when it writes each answer's first token; real WebSocket clients note when that token
 //! reaches them. The difference is what Outpost adds: receiving the question, storing it,
 //! retrieval, prompting, the provider request, parsing its stream, storing and broadcasting the
 //! frame. Measured with 1 and 100 concurrent sessions. Timings are printed, not asserted.
+//!
+//! Fan-out: 100 sockets on one session; for each streamed frame, the time between the first
+//! and the last socket receiving it.
+//!
+//! Both against the native server and against the Worker under `wrangler dev` (workerd on
+//! this machine, local Durable Objects), with the same stub LLM.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -36,13 +44,17 @@ use outpost_protocol::{ClientFrame, ServerFrame};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 
+#[allow(dead_code)]
+#[path = "../tests/common/mod.rs"]
+mod common;
+
 /// When the stub wrote the first token, by question.
 type FirstTokens = Arc<Mutex<HashMap<String, Instant>>>;
 
 /// Tokens the stub streams per answer, one every [`PIECE_MS`].
 const PIECES: usize = 20;
 const PIECE_MS: u64 = 10;
-const SECRET: &str = "bench-secret-0123456789abcdef";
+const SECRET: &str = "bench-secret-0123456789abcdef-0123";
 
 async fn stub_chat(State(first): State<FirstTokens>, body: String) -> Response {
     let req: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
@@ -79,6 +91,148 @@ async fn stub_chat(State(first): State<FirstTokens>, body: String) -> Response {
         .header("content-type", "text/event-stream")
         .body(Body::from_stream(stream))
         .unwrap()
+}
+
+/// 100 sockets on one session, one question: per streamed frame, last arrival minus first.
+async fn fan_out(base: &str, sockets: usize) -> Vec<f64> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let token = mint(
+        &Claims {
+            sub: format!("fan-{now}-{sockets}"),
+            project: "bench".into(),
+            exp: now + 600,
+            nbf: None,
+            iat: None,
+            aud: AUDIENCE.into(),
+        },
+        SECRET.as_bytes(),
+    )
+    .unwrap();
+    let r: Value = reqwest::Client::new()
+        .post(format!("{base}/v1/projects/bench/sessions"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let session = r["session_id"].as_str().unwrap().to_owned();
+    let url = format!(
+        "{}/v1/projects/bench/sessions/{session}/socket",
+        base.replace("http", "ws")
+    );
+    let mut clients = Vec::new();
+    for _ in 0..sockets {
+        let (mut ws, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
+        let hello = ClientFrame::Hello {
+            token: token.clone(),
+            after: 0,
+        };
+        ws.send(Message::Text(serde_json::to_string(&hello).unwrap().into()))
+            .await
+            .unwrap();
+        // Wait for `ready` so that every socket is joined before the question.
+        while let Some(Ok(m)) = ws.next().await {
+            if matches!(m, Message::Text(_)) {
+                break;
+            }
+        }
+        clients.push(ws);
+    }
+    let ask = ClientFrame::Ask {
+        client_id: "q".into(),
+        text: "how do I rotate the signing key".into(),
+    };
+    clients[0]
+        .send(Message::Text(serde_json::to_string(&ask).unwrap().into()))
+        .await
+        .unwrap();
+    let runs: Vec<_> = clients
+        .into_iter()
+        .map(|mut ws| {
+            tokio::spawn(async move {
+                let mut seen: Vec<(u64, Instant)> = Vec::new();
+                while let Some(Ok(Message::Text(t))) = ws.next().await {
+                    let f: ServerFrame = serde_json::from_str(&t).unwrap();
+                    if let Some(seq) = f.seq() {
+                        seen.push((seq, Instant::now()));
+                    }
+                    if matches!(
+                        f,
+                        ServerFrame::AnswerEnd { .. } | ServerFrame::AnswerError { .. }
+                    ) {
+                        break;
+                    }
+                }
+                seen
+            })
+        })
+        .collect();
+    let mut by_seq: HashMap<u64, (Instant, Instant)> = HashMap::new();
+    for r in runs {
+        for (seq, at) in r.await.unwrap() {
+            let e = by_seq.entry(seq).or_insert((at, at));
+            e.0 = e.0.min(at);
+            e.1 = e.1.max(at);
+        }
+    }
+    let mut out: Vec<f64> = by_seq
+        .values()
+        .map(|(a, b)| b.duration_since(*a).as_secs_f64() * 1000.0)
+        .collect();
+    out.sort_by(f64::total_cmp);
+    out
+}
+
+/// Prints the first-token and fan-out figures for the Outpost at `base`.
+async fn figures(target: &str, base: &str, first: &FirstTokens) {
+    println!(
+        "\n{:<44} {:>10} {:>10} {:>10}",
+        format!("{target}: overhead to first token"),
+        "p50 ms",
+        "p95 ms",
+        "samples"
+    );
+    for sessions in [1, 100] {
+        // A warm-up round so that one-time costs (opening the knowledge file) are not counted.
+        overhead(1, base, first).await;
+        let mut all = Vec::new();
+        for _ in 0..if sessions == 1 { 30 } else { 3 } {
+            all.extend(overhead(sessions, base, first).await);
+        }
+        all.sort_by(f64::total_cmp);
+        println!(
+            "{:<44} {:>10.2} {:>10.2} {:>10}",
+            format!("{sessions} concurrent session(s)"),
+            percentile(&all, 0.5),
+            percentile(&all, 0.95),
+            all.len()
+        );
+    }
+    let spread = fan_out(base, 100).await;
+    println!(
+        "{:<44} {:>10.2} {:>10.2} {:>10}",
+        format!("{target}: fan-out to 100 sockets (first→last)"),
+        percentile(&spread, 0.5),
+        percentile(&spread, 0.95),
+        spread.len()
+    );
+}
+
+/// The Worker's gzipped size (what the 3 MB limit counts).
+fn worker_size(dir: &Path) -> Option<(usize, usize)> {
+    let mut raw = 0;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    for f in ["outpost_bg.wasm", "outpost.js", "shim.mjs"] {
+        let bytes = std::fs::read(dir.join(f)).ok()?;
+        raw += bytes.len();
+        gz.write_all(&bytes).unwrap();
+    }
+    Some((raw, gz.finish().unwrap().len()))
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -235,6 +389,7 @@ async fn main() {
         .with_state(first.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let stub = format!("http://{}/v1", listener.local_addr().unwrap());
+    let stub_base = stub.clone();
     tokio::spawn(async move { axum::serve(nodelay(listener), app).await.unwrap() });
 
     let data = tempfile::tempdir().unwrap();
@@ -285,25 +440,54 @@ async fn main() {
     .await
     .unwrap();
     let base = format!("http://{}", running.addr);
+    figures("native", &base, &first).await;
 
-    println!(
-        "\n{:<44} {:>10} {:>10} {:>10}",
-        "server overhead to first token", "p50 ms", "p95 ms", "samples"
-    );
-    for sessions in [1, 100] {
-        // A warm-up round so that one-time costs (opening the knowledge file) are not counted.
-        overhead(1, &base, &first).await;
-        let mut all = Vec::new();
-        for _ in 0..if sessions == 1 { 30 } else { 3 } {
-            all.extend(overhead(sessions, &base, &first).await);
+    match worker_size(&root.join("target/outpost-worker")) {
+        None => println!("\nWorkers: no built Worker (run `cargo xtask worker`); skipped"),
+        Some((raw, gz)) => {
+            println!("\nWorker (wasm + glue + shim): {raw} B raw, {gz} B gzipped (limit 3 MB)");
+            let state = tempfile::tempdir().unwrap();
+            let w = common::wrangler::Wrangler::start_with(
+                state.path(),
+                &[
+                    ("OUTPOST_LLM", "openai"),
+                    ("OUTPOST_LLM_BASE_URL", &stub_base),
+                ],
+            );
+            seed_worker(&w.base, &root.join("docs")).await;
+            figures("wrangler dev", &w.base, &first).await;
         }
-        all.sort_by(f64::total_cmp);
-        println!(
-            "{:<44} {:>10.2} {:>10.2} {:>10}",
-            format!("{sessions} concurrent session(s)"),
-            percentile(&all, 0.5),
-            percentile(&all, 0.95),
-            all.len()
-        );
     }
+}
+
+/// Creates the bench project on the Worker and pushes `docs` through the admin API.
+async fn seed_worker(base: &str, docs: &Path) {
+    let http = reqwest::Client::new();
+    let token = common::server::ADMIN_TOKEN;
+    http.put(format!("{base}/v1/admin/projects/bench"))
+        .bearer_auth(token)
+        .json(&json!({"secret": SECRET, "allowed_origins": []}))
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
+    let mut documents = Vec::new();
+    for e in std::fs::read_dir(docs).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "md") {
+            documents.push(json!({
+                "path": p.file_name().unwrap().to_string_lossy(),
+                "text": std::fs::read_to_string(&p).unwrap(),
+            }));
+        }
+    }
+    http.put(format!("{base}/v1/admin/projects/bench/documents"))
+        .bearer_auth(token)
+        .json(&json!({"documents": documents}))
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
 }

@@ -250,6 +250,10 @@ pub async fn run(cli: Cli) -> Result<()> {
                 assets,
                 public,
                 config.admin_token.clone(),
+                {
+                    let (u, b, p) = config.rate_limits;
+                    Limits::new(u, b, p)
+                },
             )
             .await
         }
@@ -566,6 +570,7 @@ async fn serve(
     assets: PathBuf,
     public: PathBuf,
     admin_token: Option<String>,
+    limits: Limits,
 ) -> Result<()> {
     let Listen {
         addr,
@@ -591,7 +596,7 @@ async fn serve(
         demo_addr,
         public_dir: public,
         assistant,
-        limits: Limits::default(),
+        limits,
         admin_token,
         demo_target,
     })

@@ -14,6 +14,9 @@
 //! | `OUTPOST_EMBEDDINGS_MODEL` | `text-embedding-3-small` | embeddings model |
 //! | `OUTPOST_PROVIDER_TIMEOUT_SECS` | `30` | longest wait for a provider's first or next byte |
 //! | `OUTPOST_ADMIN_TOKEN` | none | operators' bearer token for `/v1/admin/*` (a secret); the admin API is off without it |
+//! | `OUTPOST_RATE_USER_PER_MINUTE` | `20` | questions per minute one visitor may ask |
+//! | `OUTPOST_RATE_USER_BURST` | `5` | questions one visitor may ask at once |
+//! | `OUTPOST_RATE_PROJECT_PER_MINUTE` | `600` | questions per minute for a whole project |
 //! | `OUTPOST_STREAM_PACE_MS` | `0` | least time between two streamed pieces (smooths bursts; the demo sets it so the offline model reads like typing) |
 
 use thiserror::Error;
@@ -80,6 +83,8 @@ pub struct Config {
     pub stream_pace_ms: u64,
     /// The operators' bearer token for the admin API.
     pub admin_token: Option<String>,
+    /// Questions per minute per visitor, the visitor's burst, questions per minute per project.
+    pub rate_limits: (u32, u32, u32),
 }
 
 /// A configuration value that cannot be used.
@@ -169,8 +174,29 @@ impl Config {
                     message: format!("{v:?} is not a number of milliseconds up to 10000"),
                 })?,
         };
+        let number = |key: &'static str, default: u32| -> Result<u32, ConfigError> {
+            match get(key) {
+                None => Ok(default),
+                Some(v) => v
+                    .trim()
+                    .parse()
+                    .ok()
+                    .filter(|n| *n >= 1)
+                    .ok_or_else(|| ConfigError {
+                        key,
+                        message: format!("{v:?} is not a positive whole number"),
+                    }),
+            }
+        };
+        use crate::http::limits::{PROJECT_PER_MINUTE, USER_BURST, USER_PER_MINUTE};
+        let rate_limits = (
+            number("OUTPOST_RATE_USER_PER_MINUTE", USER_PER_MINUTE)?,
+            number("OUTPOST_RATE_USER_BURST", USER_BURST)?,
+            number("OUTPOST_RATE_PROJECT_PER_MINUTE", PROJECT_PER_MINUTE)?,
+        );
         Ok(Config {
             stream_pace_ms,
+            rate_limits,
             admin_token: get("OUTPOST_ADMIN_TOKEN"),
             data_dir: get("OUTPOST_DATA_DIR").unwrap_or_else(|| ".outpost/data".into()),
             llm,

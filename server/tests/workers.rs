@@ -307,3 +307,33 @@ fn the_worker_stays_under_the_free_plans_3_mb_gzipped() {
     let size = gz.finish().unwrap().len();
     assert!(size < 3_000_000, "the Worker is {size} bytes gzipped");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn answers_stream_from_an_openai_compatible_provider_over_fetch() {
+    let stub = common::openai_stub::start().await;
+    let state = tempfile::tempdir().unwrap();
+    let w = Wrangler::start_with(
+        state.path(),
+        &[
+            ("OUTPOST_LLM", "openai"),
+            ("OUTPOST_LLM_BASE_URL", &stub.base_url),
+            ("OUTPOST_LLM_API_KEY", common::openai_stub::KEY),
+            ("OUTPOST_LLM_MODEL", "stub-long"),
+        ],
+    );
+    seed(&w.base).await;
+    let t = acme_token("olga");
+    let session = create_session(&w.base, "acme", &t).await;
+    let (mut c, _) = Client::join(&w.ws_url("acme", &session), &t, 0).await;
+    c.ask("q1", "How do I rotate the signing key?").await;
+    let frames = c.until(is_end).await;
+    assert_eq!(answer_text(&frames), common::openai_stub::long_text());
+    let deltas = frames
+        .iter()
+        .filter(|f| matches!(f, ServerFrame::Delta { .. }))
+        .count();
+    assert!(
+        deltas > 10,
+        "streamed piece by piece, not buffered: {deltas}"
+    );
+}

@@ -35,8 +35,14 @@ pub struct Wrangler {
 }
 
 impl Wrangler {
-    /// Starts `wrangler dev` with local state in `state` and waits for `/health`.
+    /// Starts `wrangler dev` with local state in `state` and waits for `/health`; answers
+    /// stream at one piece per 10 ms (so that tests can cut them midway).
     pub fn start(state: &Path) -> Wrangler {
+        Wrangler::start_with(state, &[("OUTPOST_STREAM_PACE_MS", "10")])
+    }
+
+    /// Like [`Wrangler::start`], with these vars (the admin token is always set).
+    pub fn start_with(state: &Path, vars: &[(&str, &str)]) -> Wrangler {
         let root = root();
         let shim = root.join("target/outpost-worker/shim.mjs");
         assert!(
@@ -58,13 +64,17 @@ impl Wrangler {
         let script = format!(
             "'{wrangler}' dev --ip 127.0.0.1 --port {port} --inspector-port 0 --persist-to '{state}' \
              --show-interactive-dev-session=false --log-level warn \
-             --var OUTPOST_ADMIN_TOKEN:{ADMIN_TOKEN} --var OUTPOST_STREAM_PACE_MS:10 \
-             > '{log}' 2>&1 & \
+             --var OUTPOST_ADMIN_TOKEN:{ADMIN_TOKEN} {vars} > '{log}' 2>&1 & \
              while kill -0 {pid} 2>/dev/null; do sleep 0.5; done; kill -TERM -$$",
             wrangler = wrangler.display(),
             state = state.display(),
             log = log.display(),
             pid = std::process::id(),
+            vars = vars
+                .iter()
+                .map(|(k, v)| format!("--var '{k}:{v}'"))
+                .collect::<Vec<_>>()
+                .join(" "),
         );
         let path = format!(
             "{}:{}:{}",

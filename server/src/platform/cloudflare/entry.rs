@@ -22,8 +22,23 @@ use crate::http::limits::Limits;
 use crate::http::{AppError, AppState, project, router};
 
 thread_local! {
-    /// Rate limits live as long as the isolate.
-    static LIMITS: Arc<Limits> = Arc::new(Limits::default());
+    /// Rate limits live as long as the isolate (set from the first request's configuration).
+    static LIMITS: std::cell::OnceCell<Arc<Limits>> = const { std::cell::OnceCell::new() };
+}
+
+/// The isolate's rate limits, from the configuration's `OUTPOST_RATE_*`.
+pub fn limits(env: &Env) -> Arc<Limits> {
+    LIMITS.with(|l| {
+        l.get_or_init(|| {
+            let (u, b, p) = super::config(env).map(|c| c.rate_limits).unwrap_or((
+                crate::http::limits::USER_PER_MINUTE,
+                crate::http::limits::USER_BURST,
+                crate::http::limits::PROJECT_PER_MINUTE,
+            ));
+            Arc::new(Limits::new(u, b, p))
+        })
+        .clone()
+    })
 }
 
 /// The service names a Worker may be deployed as (`OUTPOST_SERVICE`).
@@ -44,7 +59,7 @@ fn state(env: &Env) -> worker::Result<AppState> {
             cache: env.kv("CONFIG_CACHE").ok().map(SendWrapper),
         }),
         hub: Arc::new(DoHub::new(env.clone())),
-        limits: LIMITS.with(Arc::clone),
+        limits: limits(env),
         library: Arc::new(DoLibrary(SendWrapper(env.clone()))),
         admin_token: super::env_value(env, "OUTPOST_ADMIN_TOKEN").map(Arc::from),
         service,

@@ -27,7 +27,6 @@ use crate::auth::{self, Claims};
 use crate::channels::widget_chat::question_input;
 use crate::channels::widget_chat::socket::{Incoming, error, parse};
 use crate::chat::answer_inputs;
-use crate::http::limits::Limits;
 use crate::rag::Assistant;
 use crate::rag::prompt::DEFAULT_SYSTEM_PROMPT;
 use crate::registry::Project;
@@ -40,12 +39,6 @@ pub const BINDING: &str = "CHAT_SESSION";
 pub const SESSION_HEADER: &str = "x-outpost-session";
 /// The header carrying the project (JSON) on `/socket`.
 pub const PROJECT_HEADER: &str = "x-outpost-project";
-
-thread_local! {
-    /// Question limits for this isolate (per visitor; the per-project limit is per isolate on
-    /// Workers).
-    static LIMITS: Limits = Limits::default();
-}
 
 /// A socket's state, kept in its attachment so it survives hibernation.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -307,9 +300,8 @@ impl Inner {
                         Some(error("bad_frame", "Already joined.", None))
                     }
                     Ok(frame) => {
-                        match LIMITS
-                            .with(|l| question_input(l, &project, &claims, frame, Some(conn)))
-                        {
+                        let limits = super::entry::limits(&self.env);
+                        match question_input(&limits, &project, &claims, frame, Some(conn)) {
                             Ok(input) => match self.ensure(&session) {
                                 Ok(()) => {
                                     self.apply(input, None);
