@@ -359,6 +359,10 @@ async fn overhead(sessions: usize, base: &str, first: &FirstTokens) -> Vec<f64> 
                 match serde_json::from_str::<ServerFrame>(&t).unwrap() {
                     ServerFrame::Delta { .. } if first.is_none() => first = Some(Instant::now()),
                     ServerFrame::AnswerEnd { .. } | ServerFrame::AnswerError { .. } => break,
+                    ServerFrame::Error { code, message, .. } => {
+                        eprintln!("error frame: {code}: {message}");
+                        break;
+                    }
                     _ => {}
                 }
             }
@@ -452,6 +456,9 @@ async fn main() {
                 &[
                     ("OUTPOST_LLM", "openai"),
                     ("OUTPOST_LLM_BASE_URL", &stub_base),
+                    ("OUTPOST_RATE_USER_PER_MINUTE", "100000"),
+                    ("OUTPOST_RATE_USER_BURST", "10000"),
+                    ("OUTPOST_RATE_PROJECT_PER_MINUTE", "1000000"),
                 ],
             );
             seed_worker(&w.base, &root.join("docs")).await;
