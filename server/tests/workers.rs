@@ -337,3 +337,60 @@ async fn answers_stream_from_an_openai_compatible_provider_over_fetch() {
         "streamed piece by piece, not buffered: {deltas}"
     );
 }
+
+#[tokio::test]
+async fn documents_pushed_asynchronously_go_through_r2_and_the_queue() {
+    let w = shared();
+    let http = reqwest::Client::new();
+    let r = http
+        .put(format!("{}/v1/admin/projects/initech", w.base))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&serde_json::json!({"secret": "initech-secret-0123456789-abcdefgh", "allowed_origins": []}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let big = format!(
+        "# Cover sheets\n\n{}",
+        "Every TPS report needs the new cover sheet. ".repeat(4000)
+    );
+    let r = http
+        .put(format!("{}/v1/admin/projects/initech/documents", w.base))
+        .bearer_auth(ADMIN_TOKEN)
+        .header("prefer", "respond-async")
+        .json(&serde_json::json!({"documents": [
+            {"path": "tps.md", "text": big},
+            {"path": "staplers.md", "text": "# Staplers\n\nMilton's red stapler is a Swingline."},
+            {"path": "blank.md", "text": "  "},
+        ]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202, "accepted, not done");
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(
+        v["queued"], 2,
+        "a 170 kB document too: it waits in R2, not in the message"
+    );
+    assert_eq!(v["failed"][0]["path"], "blank.md", "refused at once");
+    let started = std::time::Instant::now();
+    loop {
+        let stats: serde_json::Value = http
+            .get(format!("{}/v1/admin/projects/initech/stats", w.base))
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if stats["documents"] == 2 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the queue consumer indexed them: {stats}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}

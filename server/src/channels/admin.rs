@@ -3,7 +3,9 @@
 //! `Authorization: Bearer <OUTPOST_ADMIN_TOKEN>`; without a configured token the API is off.
 //!
 //! - `PUT /v1/admin/projects/{project}`: `{secret, allowed_origins, title?, greeting?, accent?}`
-//! - `PUT /v1/admin/projects/{project}/documents`: `{documents: [{path, text, url?, revision?}]}`
+//! - `PUT /v1/admin/projects/{project}/documents`: `{documents: [{path, text, url?, revision?}]}`;
+//!   with `Prefer: respond-async` a target that can (Workers: R2 + a Queue) answers 202 and
+//!   ingests off the request; others ingest at once (RFC 7240 lets a server ignore the hint)
 //! - `DELETE /v1/admin/projects/{project}/documents?path=...`
 //! - `PUT /v1/admin/projects/{project}/settings`: `{system_prompt?, ai_search?}` (an empty
 //!   string clears; `ai_search` names a Cloudflare AI Search instance, Workers only)
@@ -11,13 +13,14 @@
 
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::IntoResponse;
 use axum::routing::{get, put};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use crate::http::{AppError, AppState, IngestReport, project};
+use crate::http::{AppError, AppState, project};
 use crate::knowledge::DocumentInput;
 use crate::project::ProjectId;
 use crate::registry::{Project, is_origin};
@@ -130,7 +133,7 @@ async fn put_documents(
     Path(raw): Path<String>,
     headers: HeaderMap,
     body: axum::body::Bytes,
-) -> Result<Json<IngestReport>, AppError> {
+) -> Result<axum::response::Response, AppError> {
     operator(&state, &headers)?;
     let p = project(&state, project_id(&raw)?.as_str()).await?;
     let b: DocumentsBody = json_body(&body)?;
@@ -139,12 +142,42 @@ async fn put_documents(
             "at most {MAX_BATCH} documents per call"
         )));
     }
+    let wants_async = headers
+        .get("prefer")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|p| p.trim() == "respond-async"));
+    if wants_async {
+        // Validated now: a refused document is refused in this answer, not later.
+        let mut ok = Vec::new();
+        let mut failed = Vec::new();
+        for d in &b.documents {
+            match crate::knowledge::prepare_document(d.clone()) {
+                Ok(_) => ok.push(d.clone()),
+                Err(e) => failed.push(crate::http::FailedDocument {
+                    path: d.path.clone(),
+                    error: e.to_string(),
+                }),
+            }
+        }
+        if let Some(queued) = state
+            .library
+            .ingest_later(&p.id, ok)
+            .await
+            .map_err(AppError::internal)?
+        {
+            return Ok((
+                StatusCode::ACCEPTED,
+                Json(json!({"queued": queued, "failed": failed})),
+            )
+                .into_response());
+        }
+    }
     let report = state
         .library
         .ingest(&p.id, b.documents)
         .await
         .map_err(AppError::internal)?;
-    Ok(Json(report))
+    Ok(Json(report).into_response())
 }
 
 #[derive(Deserialize)]

@@ -77,6 +77,20 @@ pub trait Library: Send + Sync {
         documents: Vec<crate::knowledge::DocumentInput>,
     ) -> Result<IngestReport, String>;
 
+    /// Accepts `documents` for ingestion later, off the request (Workers: each stored in R2
+    /// and queued). `Ok(None)` when this target ingests in the request (the caller then calls
+    /// [`Library::ingest`]).
+    ///
+    /// # Errors
+    /// A message when the documents cannot be accepted.
+    async fn ingest_later(
+        &self,
+        _project: &str,
+        _documents: Vec<crate::knowledge::DocumentInput>,
+    ) -> Result<Option<usize>, String> {
+        Ok(None)
+    }
+
     /// Removes the document at `path`; whether it existed.
     ///
     /// # Errors

@@ -125,6 +125,26 @@ async fn socket(
     Ok(resp.map(axum::body::Body::new))
 }
 
+/// The ingestion queue's consumer: each message is one document stored in R2.
+#[worker::event(queue)]
+async fn queue(
+    batch: worker::MessageBatch<super::knowledge_object::IngestJob>,
+    env: Env,
+    _ctx: Context,
+) -> worker::Result<()> {
+    use worker::MessageExt;
+    for message in batch.messages()? {
+        match super::knowledge_object::run_job(&env, message.body()).await {
+            Ok(()) => message.ack(),
+            Err(e) => {
+                worker::console_error!("ingestion job {} failed: {e}", message.body().key);
+                message.retry();
+            }
+        }
+    }
+    Ok(())
+}
+
 #[worker::event(fetch)]
 async fn fetch(
     req: worker::HttpRequest,

@@ -243,8 +243,89 @@ pub async fn search(
 /// The library port over Knowledge objects.
 pub struct DoLibrary(pub worker::send::SendWrapper<Env>);
 
+/// The queue of ingestion jobs, and the bucket holding their documents (a queued message is
+/// at most 128 KB; a document may be 10 MB).
+pub const JOBS: &str = "JOBS";
+/// The blob bucket.
+pub const BLOBS: &str = "BLOBS";
+
+/// One queued document: its project, and its key in [`BLOBS`].
+#[derive(Debug, Serialize, Deserialize)]
+pub struct IngestJob {
+    /// The project.
+    pub project: String,
+    /// The document (`DocumentInput` as JSON) in the bucket.
+    pub key: String,
+}
+
+/// Runs one queued job: the document from the bucket into the project's knowledge; the blob
+/// is deleted once indexed. `Err` leaves the message for a retry (then the dead-letter queue).
+///
+/// # Errors
+/// A message when the blob, the object or the ingestion fails.
+pub async fn run_job(env: &Env, job: &IngestJob) -> std::result::Result<(), String> {
+    let bucket = env.bucket(BLOBS).map_err(|e| e.to_string())?;
+    let Some(object) = bucket
+        .get(&job.key)
+        .execute()
+        .await
+        .map_err(|e| e.to_string())?
+    else {
+        // Already indexed and deleted by an earlier delivery of the same message.
+        return Ok(());
+    };
+    let text = object
+        .body()
+        .ok_or("the blob has no body")?
+        .text()
+        .await
+        .map_err(|e| e.to_string())?;
+    let doc: DocumentInput = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+    let report: crate::http::IngestReport = call(
+        env,
+        &job.project,
+        "/ingest",
+        Some(serde_json::json!({"documents": [doc]})),
+    )
+    .await?;
+    if let Some(f) = report.failed.first() {
+        worker::console_error!("queued document {} refused: {}", f.path, f.error);
+    }
+    bucket.delete(&job.key).await.map_err(|e| e.to_string())
+}
+
 #[async_trait::async_trait]
 impl crate::http::Library for DoLibrary {
+    async fn ingest_later(
+        &self,
+        project: &str,
+        documents: Vec<DocumentInput>,
+    ) -> std::result::Result<Option<usize>, String> {
+        SendFuture::new(async {
+            let bucket = self.0.bucket(BLOBS).map_err(|e| e.to_string())?;
+            let queue = self.0.queue(JOBS).map_err(|e| e.to_string())?;
+            let n = documents.len();
+            for doc in documents {
+                let key = format!("ingest/{project}/{}.json", super::random_id());
+                let body = serde_json::to_vec(&doc).map_err(|e| e.to_string())?;
+                bucket
+                    .put(&key, body)
+                    .execute()
+                    .await
+                    .map_err(|e| e.to_string())?;
+                queue
+                    .send(IngestJob {
+                        project: project.to_owned(),
+                        key,
+                    })
+                    .await
+                    .map_err(|e| e.to_string())?;
+            }
+            Ok(Some(n))
+        })
+        .await
+    }
+
     async fn ingest(
         &self,
         project: &str,
