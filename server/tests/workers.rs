@@ -394,3 +394,17 @@ async fn documents_pushed_asynchronously_go_through_r2_and_the_queue() {
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }
+
+#[tokio::test]
+async fn a_service_deployed_on_its_own_names_itself_in_health() {
+    let state = tempfile::tempdir().unwrap();
+    let w = Wrangler::start_env(state.path(), Some("chat"), &[]);
+    let v: serde_json::Value = reqwest::get(format!("{}/health", w.base))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["service"], "chat");
+    assert_eq!(v["version"], env!("CARGO_PKG_VERSION"));
+}

