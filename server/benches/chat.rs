@@ -44,7 +44,6 @@ use outpost_protocol::{ClientFrame, ServerFrame};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 
-#[allow(dead_code)]
 #[path = "../tests/common/mod.rs"]
 mod common;
 

@@ -138,9 +138,8 @@ impl Sql for DoSql {
             // scope, so the extended lifetime is never observed.
             let body: &'static mut dyn FnMut() -> Result<JsValue, JsValue> =
                 unsafe { std::mem::transmute(body) };
-            let closure = Closure::wrap(
-                Box::new(move || body()) as Box<dyn FnMut() -> Result<JsValue, JsValue>>
-            );
+            let closure =
+                Closure::wrap(Box::new(body) as Box<dyn FnMut() -> Result<JsValue, JsValue>>);
             let called = f.call1(&self.storage, closure.as_ref());
             drop(closure);
             if let Err(e) = called
