@@ -120,9 +120,8 @@ pub fn check_config(root: &Path) -> Result {
             .env("PATH", node_path(root))
             .env("WRANGLER_SEND_METRICS", "false")
             .env("OUTPOST_SKIP_WORKER_BUILD", "1");
-        if !env.is_empty() {
-            cmd.args(["--env", env]);
-        }
+        // `--env=` is the top level (wrangler warns when no environment is named).
+        cmd.arg(format!("--env={env}"));
         let o = cmd
             .output()
             .map_err(|e| format!("cannot start wrangler: {e}"))?;
