@@ -23,6 +23,48 @@ async fn long_server() -> TestServer {
     TestServer::start(Some(stub.base_url), "stub-long", NO_LIMITS).await
 }
 
+// The scenarios shared with the Workers target (tests/common/suite.rs), natively.
+
+#[tokio::test]
+async fn suite_a_question_is_answered_in_order_with_citations() {
+    let s = TestServer::start(None, "", NO_LIMITS).await;
+    common::suite::a_question_is_answered_in_order_with_citations(
+        &s.base,
+        "acme-gateway keys rotate",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn suite_a_hundred_sockets_on_one_session_receive_every_frame_in_order() {
+    let s = long_server().await;
+    common::suite::every_socket_of_a_session_receives_every_frame(&s.base, 100).await;
+}
+
+#[tokio::test]
+async fn suite_a_socket_dropped_mid_answer_resumes_without_loss_or_repeats() {
+    let s = long_server().await;
+    common::suite::a_socket_dropped_mid_answer_resumes_without_loss_or_repeats(&s.base).await;
+}
+
+#[tokio::test]
+async fn suite_the_sse_fallback_streams_the_same_frames() {
+    let s = TestServer::start(None, "", NO_LIMITS).await;
+    common::suite::the_sse_fallback_streams_the_same_frames(&s.base).await;
+}
+
+#[tokio::test]
+async fn suite_a_project_cannot_read_another_projects_knowledge_or_sessions() {
+    let s = TestServer::start(None, "", NO_LIMITS).await;
+    common::suite::a_project_cannot_read_another_projects_knowledge_or_sessions(&s.base).await;
+}
+
+#[tokio::test]
+async fn suite_bad_tokens_are_refused_with_clear_errors() {
+    let s = TestServer::start(None, "", NO_LIMITS).await;
+    common::suite::bad_tokens_are_refused_with_clear_errors(&s.base).await;
+}
+
 #[tokio::test]
 async fn health_names_the_service_and_version() {
     let s = TestServer::start(None, "", NO_LIMITS).await;
@@ -87,49 +129,6 @@ async fn a_question_is_acknowledged_then_answered_in_order_with_citations() {
         html.contains("<code>acme-gateway keys rotate</code>") && html.contains("class=\"cite\""),
         "{html}"
     );
-}
-
-#[tokio::test]
-async fn a_socket_dropped_mid_answer_resumes_without_loss_or_repeats() {
-    let s = long_server().await;
-    let t = acme_token("bob");
-    let session = s.create_session("acme", &t).await;
-    let url = s.ws_url("acme", &session);
-    let (mut c, _) = Client::join(&url, &t, 0).await;
-    c.ask("q1", "How do I rotate the signing key?").await;
-    let mut seen = c
-        .until(|f| matches!(f, ServerFrame::Delta { text, .. } if text == "w5 "))
-        .await;
-    drop(c); // the connection is cut mid-answer
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let last = *seqs(&seen).last().unwrap();
-    let (mut c, ready) = Client::join(&url, &t, last).await;
-    assert!(
-        matches!(ready, ServerFrame::Ready { last_seq, .. } if last_seq > last),
-        "the answer went on meanwhile"
-    );
-    seen.extend(c.until(is_end).await);
-    let all = seqs(&seen);
-    let mut dedup = all.clone();
-    dedup.dedup();
-    assert_eq!(all, dedup, "nothing repeated");
-    assert!(all.windows(2).all(|w| w[1] > w[0]), "in order");
-    assert_eq!(answer_text(&seen), long_text(), "nothing lost");
-}
-
-#[tokio::test]
-async fn every_socket_of_a_session_gets_every_frame() {
-    let s = long_server().await;
-    let t = acme_token("carol");
-    let session = s.create_session("acme", &t).await;
-    let url = s.ws_url("acme", &session);
-    let (mut a, _) = Client::join(&url, &t, 0).await;
-    let (mut b, _) = Client::join(&url, &t, 0).await;
-    a.ask("q1", "How do I rotate the signing key?").await;
-    let fa = a.until(is_end).await;
-    let fb = b.until(is_end).await;
-    assert_eq!(fa, fb, "two tabs see the same conversation");
-    assert_eq!(answer_text(&fb), long_text());
 }
 
 #[tokio::test]

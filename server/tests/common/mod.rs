@@ -3,4 +3,5 @@
 
 pub mod openai_stub;
 pub mod server;
+pub mod suite;
 pub mod wrangler;

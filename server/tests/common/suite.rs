@@ -1,0 +1,266 @@
+//! Scenarios that run unchanged against any Outpost by its base URL: the native server
+//! (`widget_chat.rs`) and the Worker under `wrangler dev` (`workers.rs`). Each target has the
+//! test projects `acme` (the fixture corpus) and `globex`, and answers long enough to be cut
+//! midway (the native target through the `stub-long` model, the Worker through pacing).
+
+use std::time::Duration;
+
+use eventsource_stream::Eventsource;
+use futures::StreamExt;
+use outpost_protocol::{Author, ServerFrame};
+
+use super::server::{
+    ACME_SECRET, ADMIN_TOKEN, Client, GLOBEX_SECRET, acme_token, answer_text, is_end, seqs, token,
+};
+
+/// The session's WebSocket URL.
+pub fn ws_url(base: &str, project: &str, session: &str) -> String {
+    format!(
+        "{}/v1/projects/{project}/sessions/{session}/socket",
+        base.replace("http://", "ws://")
+    )
+}
+
+/// Creates a session for `token`'s visitor.
+pub async fn create_session(base: &str, project: &str, token: &str) -> String {
+    let r = reqwest::Client::new()
+        .post(format!("{base}/v1/projects/{project}/sessions"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    r.json::<serde_json::Value>().await.unwrap()["session_id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// A question is stored and acknowledged, then answered token by token, in contiguous order,
+/// with citations. `expect` is a phrase of the answer.
+pub async fn a_question_is_answered_in_order_with_citations(base: &str, expect: &str) {
+    let t = acme_token("suite-alice");
+    let session = create_session(base, "acme", &t).await;
+    let (mut c, ready) = Client::join(&ws_url(base, "acme", &session), &t, 0).await;
+    assert_eq!(
+        ready,
+        ServerFrame::Ready {
+            session_id: session.clone(),
+            last_seq: 0
+        }
+    );
+    c.ask("q1", "How do I rotate the signing key?").await;
+    let frames = c.until(is_end).await;
+    assert!(
+        matches!(&frames[0], ServerFrame::Message { seq: 1, author: Author::User, client_id: Some(id), .. } if id == "q1"),
+        "stored and acknowledged first: {:?}",
+        frames[0]
+    );
+    assert!(matches!(
+        &frames[1],
+        ServerFrame::AnswerStart { seq: 2, .. }
+    ));
+    let s = seqs(&frames);
+    assert_eq!(s, (1..=s.len() as u64).collect::<Vec<_>>(), "contiguous");
+    assert!(
+        frames
+            .iter()
+            .filter(|f| matches!(f, ServerFrame::Delta { .. }))
+            .count()
+            > 3,
+        "streamed"
+    );
+    assert!(
+        answer_text(&frames).contains(expect),
+        "{}",
+        answer_text(&frames)
+    );
+    let ServerFrame::AnswerEnd {
+        citations, html, ..
+    } = frames.last().unwrap()
+    else {
+        panic!("ends: {:?}", frames.last())
+    };
+    assert_eq!(citations[0].path, "security.md");
+    assert!(html.contains("class=\"cite\""), "{html}");
+}
+
+/// `n` sockets on one session receive every frame, in the same order.
+pub async fn every_socket_of_a_session_receives_every_frame(base: &str, n: usize) {
+    let t = acme_token(&format!("suite-fanout-{n}"));
+    let session = create_session(base, "acme", &t).await;
+    let url = ws_url(base, "acme", &session);
+    let mut clients = Vec::new();
+    for _ in 0..n {
+        clients.push(Client::join(&url, &t, 0).await.0);
+    }
+    clients[0]
+        .ask("q1", "How do I rotate the signing key?")
+        .await;
+    let transcripts = futures::future::join_all(clients.iter_mut().map(|c| c.until(is_end))).await;
+    let first = &transcripts[0];
+    let s = seqs(first);
+    assert_eq!(s, (1..=s.len() as u64).collect::<Vec<_>>(), "in order");
+    for (i, t) in transcripts.iter().enumerate() {
+        assert_eq!(t, first, "socket {i} saw the same frames");
+    }
+}
+
+/// A socket cut mid-answer and reconnected with the last seq it saw gets exactly the rest: its
+/// transcript equals a witness socket's uninterrupted one.
+pub async fn a_socket_dropped_mid_answer_resumes_without_loss_or_repeats(base: &str) {
+    let t = acme_token("suite-bob");
+    let session = create_session(base, "acme", &t).await;
+    let url = ws_url(base, "acme", &session);
+    let (mut witness, _) = Client::join(&url, &t, 0).await;
+    let (mut c, _) = Client::join(&url, &t, 0).await;
+    c.ask("q1", "How do I rotate the signing key?").await;
+    let mut seen = Vec::new();
+    while seen
+        .iter()
+        .filter(|f| matches!(f, ServerFrame::Delta { .. }))
+        .count()
+        < 3
+    {
+        seen.push(c.next().await.expect("frames"));
+    }
+    drop(c); // cut mid-answer
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let last = *seqs(&seen).last().unwrap();
+    let (mut c, ready) = Client::join(&url, &t, last).await;
+    assert!(matches!(ready, ServerFrame::Ready { .. }), "{ready:?}");
+    seen.extend(c.until(is_end).await);
+    let whole = witness.until(is_end).await;
+    assert!(
+        whole
+            .iter()
+            .filter(|f| matches!(f, ServerFrame::Delta { .. }))
+            .count()
+            > 5,
+        "long enough to cut"
+    );
+    let all = seqs(&seen);
+    assert!(
+        all.windows(2).all(|p| p[1] == p[0] + 1),
+        "no gap, no repeat: {all:?}"
+    );
+    assert_eq!(
+        seen, whole,
+        "the resumed transcript equals the uninterrupted one"
+    );
+}
+
+/// The Server-Sent Events fallback streams the same frames, with seqs as event ids.
+pub async fn the_sse_fallback_streams_the_same_frames(base: &str) {
+    let t = acme_token("suite-sse");
+    let session = create_session(base, "acme", &t).await;
+    let events = reqwest::Client::new()
+        .get(format!("{base}/v1/projects/acme/sessions/{session}/events"))
+        .bearer_auth(&t)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(events.status(), 200);
+    let r = reqwest::Client::new()
+        .post(format!("{base}/v1/projects/acme/sessions/{session}/messages"))
+        .bearer_auth(&t)
+        .json(&serde_json::json!({"type": "ask", "client_id": "q1", "text": "How do I rotate the signing key?"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202, "{}", r.text().await.unwrap());
+    let mut stream = events.bytes_stream().eventsource();
+    let mut frames = Vec::new();
+    while let Ok(Some(Ok(ev))) = tokio::time::timeout(Duration::from_secs(20), stream.next()).await
+    {
+        let f: ServerFrame = serde_json::from_str(&ev.data).unwrap();
+        if let Some(seq) = f.seq() {
+            assert_eq!(ev.id, seq.to_string(), "event ids are seqs");
+        }
+        let end = is_end(&f);
+        frames.push(f);
+        if end {
+            break;
+        }
+    }
+    assert!(matches!(frames[0], ServerFrame::Ready { .. }));
+    assert!(
+        matches!(frames.last(), Some(ServerFrame::AnswerEnd { .. })),
+        "{frames:?}"
+    );
+}
+
+/// globex's document (pushed through the admin API) answers globex and is invisible to acme;
+/// sessions are per visitor.
+pub async fn a_project_cannot_read_another_projects_knowledge_or_sessions(base: &str) {
+    let r = reqwest::Client::new()
+        .put(format!("{base}/v1/admin/projects/globex/documents"))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&serde_json::json!({"documents": [{"path": "globex-secret.md",
+            "text": "# Globex launch codes\n\nThe Globex launch code for the zeppelin fleet is tangerine-42."}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let question = "What is the launch code for the zeppelin fleet?";
+    let g = token("globex", "suite-gina", GLOBEX_SECRET);
+    let gs = create_session(base, "globex", &g).await;
+    let (mut c, _) = Client::join(&ws_url(base, "globex", &gs), &g, 0).await;
+    c.ask("q1", question).await;
+    let frames = c.until(is_end).await;
+    let ServerFrame::AnswerEnd { citations, .. } = frames.last().unwrap() else {
+        panic!("{frames:?}")
+    };
+    assert_eq!(
+        citations[0].path, "globex-secret.md",
+        "globex finds its own document"
+    );
+    let a = acme_token("suite-alice2");
+    let s = create_session(base, "acme", &a).await;
+    let (mut c, _) = Client::join(&ws_url(base, "acme", &s), &a, 0).await;
+    c.ask("q1", question).await;
+    let frames = c.until(is_end).await;
+    assert!(
+        !answer_text(&frames).contains("tangerine"),
+        "{}",
+        answer_text(&frames)
+    );
+    let ServerFrame::AnswerEnd { citations, .. } = frames.last().unwrap() else {
+        panic!("{frames:?}")
+    };
+    assert!(citations.iter().all(|c| c.path != "globex-secret.md"));
+    let r = reqwest::Client::new()
+        .get(format!("{base}/v1/projects/acme/sessions/{s}/history"))
+        .bearer_auth(token("acme", "mallory", ACME_SECRET))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404, "another visitor's session looks missing");
+    let (mut c, first) = Client::join(&ws_url(base, "acme", &s), &g, 0).await;
+    assert!(
+        matches!(first, ServerFrame::Error { .. }),
+        "a globex token on an acme session: {first:?}"
+    );
+    assert_eq!(c.next().await, None, "and the socket is closed");
+}
+
+/// Bad tokens get 401 with a code naming the problem, on HTTP and on the socket.
+pub async fn bad_tokens_are_refused_with_clear_errors(base: &str) {
+    let r = reqwest::Client::new()
+        .post(format!("{base}/v1/projects/acme/sessions"))
+        .bearer_auth(token("acme", "eve", "not-the-secret-not-the-secret-00"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(v["error"]["code"], "invalid_token");
+    let t = acme_token("suite-frank");
+    let session = create_session(base, "acme", &t).await;
+    let (mut c, first) = Client::join(&ws_url(base, "acme", &session), "junk", 0).await;
+    assert!(
+        matches!(&first, ServerFrame::Error { code, .. } if code == "invalid_token"),
+        "{first:?}"
+    );
+    assert_eq!(c.next().await, None, "closed");
+}
