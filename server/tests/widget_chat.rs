@@ -4,8 +4,6 @@
 
 mod common;
 
-use std::time::Duration;
-
 use common::openai_stub::{self, long_text};
 use common::server::{
     ACME_SECRET, Client, GLOBEX_SECRET, TestServer, acme_token, answer_text, is_end, now, seqs,
