@@ -77,59 +77,6 @@ async fn health_names_the_service_and_version() {
 }
 
 #[tokio::test]
-async fn a_question_is_acknowledged_then_answered_in_order_with_citations() {
-    let s = TestServer::start(None, "", NO_LIMITS).await;
-    let t = acme_token("alice");
-    let session = s.create_session("acme", &t).await;
-    let (mut c, ready) = Client::join(&s.ws_url("acme", &session), &t, 0).await;
-    assert_eq!(
-        ready,
-        ServerFrame::Ready {
-            session_id: session.clone(),
-            last_seq: 0
-        }
-    );
-    c.ask("q1", "How do I rotate the signing key?").await;
-    let frames = c.until(is_end).await;
-    assert!(
-        matches!(&frames[0], ServerFrame::Message { seq: 1, author: Author::User, client_id: Some(id), .. } if id == "q1"),
-        "stored and acknowledged first: {:?}",
-        frames[0]
-    );
-    assert!(matches!(
-        &frames[1],
-        ServerFrame::AnswerStart { seq: 2, .. }
-    ));
-    let s_list = seqs(&frames);
-    assert_eq!(
-        s_list,
-        (1..=s_list.len() as u64).collect::<Vec<_>>(),
-        "seqs are contiguous"
-    );
-    assert!(
-        frames
-            .iter()
-            .filter(|f| matches!(f, ServerFrame::Delta { .. }))
-            .count()
-            > 10,
-        "token by token"
-    );
-    let text = answer_text(&frames);
-    assert!(text.contains("acme-gateway keys rotate"), "{text}");
-    let ServerFrame::AnswerEnd {
-        html, citations, ..
-    } = frames.last().unwrap()
-    else {
-        panic!("ends")
-    };
-    assert_eq!(citations[0].path, "security.md");
-    assert!(
-        html.contains("<code>acme-gateway keys rotate</code>") && html.contains("class=\"cite\""),
-        "{html}"
-    );
-}
-
-#[tokio::test]
 async fn history_survives_a_restart_and_an_interrupted_answer_can_be_retried() {
     let mut s = long_server().await;
     let t = acme_token("dave");

@@ -166,17 +166,7 @@ impl TestServer {
 
     /// Creates a session for `token`'s visitor.
     pub async fn create_session(&self, project: &str, token: &str) -> String {
-        let r = reqwest::Client::new()
-            .post(format!("{}/v1/projects/{project}/sessions", self.base))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
-        r.json::<serde_json::Value>().await.unwrap()["session_id"]
-            .as_str()
-            .unwrap()
-            .to_owned()
+        super::suite::create_session(&self.base, project, token).await
     }
 }
 

@@ -83,6 +83,10 @@ pub async fn a_question_is_answered_in_order_with_citations(base: &str, expect: 
     };
     assert_eq!(citations[0].path, "security.md");
     assert!(html.contains("class=\"cite\""), "{html}");
+    assert!(
+        html.contains(&format!("<code>{expect}</code>")),
+        "rendered Markdown: {html}"
+    );
 }
 
 /// `n` sockets on one session receive every frame, in the same order.
