@@ -98,7 +98,10 @@ pub fn ensure_npm(root: &Path) -> Result {
         _ => true,
     };
     if stale {
-        run(&dir, "npm", &["ci", "--no-audit", "--no-fund"])?;
+        // `npm install` from the lock, not `npm ci`: the registry this project builds from has
+        // no macOS/Windows packages of workerd, so the lock cannot list them and `npm ci`
+        // refuses it as out of sync. With the lock present, `npm install` keeps its versions.
+        run(&dir, "npm", &["install", "--no-audit", "--no-fund"])?;
     }
     Ok(())
 }
