@@ -47,11 +47,7 @@ pub fn to_whatsapp(markdown: &str, citations: &[Citation]) -> String {
                     _ => out.push_str("- "),
                 }
             }
-            Event::End(TagEnd::Item) => {
-                if !out.ends_with('\n') {
-                    out.push('\n');
-                }
-            }
+            Event::End(TagEnd::Item) if !out.ends_with('\n') => out.push('\n'),
             Event::Start(Tag::CodeBlock(_)) => out.push_str("```\n"),
             Event::End(TagEnd::CodeBlock) => out.push_str("```\n\n"),
             Event::Start(Tag::Link { dest_url, .. }) => link = Some(dest_url.to_string()),
