@@ -24,7 +24,7 @@ fn main() -> ExitCode {
         Some("test") => test(&root, &args[1..]),
         Some("serve") => serve(&root, &args[1..]),
         Some("build") => build::assets(&root),
-        // `--if-needed`: wrangler's [build] hook; skipped when the test command already built.
+        // Also wrangler's [build] hook; skipped when the test command has just built it.
         Some("worker") if std::env::var_os("OUTPOST_SKIP_WORKER_BUILD").is_some() => Ok(()),
         Some("worker") => build::assets(&root).and_then(|()| worker::build(&root)),
         Some("e2e") => build::assets(&root)
