@@ -234,3 +234,24 @@ async fn a_service_deployed_on_its_own_names_itself_in_health() {
     assert_eq!(v["service"], "chat");
     assert_eq!(v["version"], env!("CARGO_PKG_VERSION"));
 }
+
+#[tokio::test]
+async fn the_widgets_heartbeat_is_answered_before_and_after_hello() {
+    use tokio_tungstenite::tungstenite::Message;
+    let w = shared();
+    let t = acme_token("hearty");
+    let session = create_session(&w.base, "acme", &t).await;
+    let url = w.ws_url("acme", &session);
+    // Exactly what the widget sends: the runtime's auto-response answers it without waking
+    // the object.
+    let mut c = Client::connect(&url).await;
+    c.send_raw(Message::Text(r#"{"type":"ping"}"#.into())).await;
+    assert_eq!(c.next().await, Some(ServerFrame::Pong));
+    let (mut c, _) = Client::join(&url, &t, 0).await;
+    c.send_raw(Message::Text(r#"{"type":"ping"}"#.into())).await;
+    assert_eq!(c.next().await, Some(ServerFrame::Pong));
+    // A ping with other spacing reaches the object, which answers the same.
+    c.send_raw(Message::Text(r#"{ "type": "ping" }"#.into()))
+        .await;
+    assert_eq!(c.next().await, Some(ServerFrame::Pong));
+}
