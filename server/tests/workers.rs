@@ -73,6 +73,12 @@ async fn bad_tokens_are_refused_with_clear_errors() {
     suite::bad_tokens_are_refused_with_clear_errors(&shared().base).await;
 }
 
+#[tokio::test]
+async fn a_thousand_bad_tokens_are_all_refused() {
+    let sent = suite::a_thousand_bad_tokens_are_all_refused(&shared().base).await;
+    assert!(sent >= 1000);
+}
+
 // Workers only.
 
 #[tokio::test]

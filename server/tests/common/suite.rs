@@ -268,3 +268,93 @@ pub async fn bad_tokens_are_refused_with_clear_errors(base: &str) {
     );
     assert_eq!(c.next().await, None, "closed");
 }
+
+/// At least 1,000 generated bad tokens (wrong signature, `alg: none`, expired, not yet valid,
+/// wrong audience, another project's, truncated, oversized, garbage): none is accepted, each is
+/// answered 401 with a JSON error naming the problem. Returns how many were sent.
+pub async fn a_thousand_bad_tokens_are_all_refused(base: &str) -> usize {
+    use base64::Engine;
+    use outpost::auth::{AUDIENCE, Claims, mint};
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let now = super::server::now();
+    let claims = |sub: String| Claims {
+        sub,
+        project: "acme".into(),
+        exp: now + 600,
+        nbf: None,
+        iat: Some(now),
+        aud: AUDIENCE.into(),
+    };
+    let mut bad: Vec<(String, &str)> = Vec::new();
+    for i in 0..125 {
+        let sub = format!("attacker-{i}");
+        bad.push((
+            mint(
+                &claims(sub.clone()),
+                format!("wrong-secret-{i}-0123456789abcdef").as_bytes(),
+            )
+            .unwrap(),
+            "invalid_token",
+        ));
+        let payload = b64.encode(serde_json::to_vec(&claims(sub.clone())).unwrap());
+        bad.push((
+            format!(
+                "{}.{payload}.",
+                b64.encode(br#"{"alg":"none","typ":"JWT"}"#)
+            ),
+            "invalid_token",
+        ));
+        let mut c = claims(sub.clone());
+        c.exp = now - 3600 - i;
+        bad.push((mint(&c, ACME_SECRET.as_bytes()).unwrap(), "token_expired"));
+        let mut c = claims(sub.clone());
+        c.nbf = Some(now + 3600 + i);
+        bad.push((
+            mint(&c, ACME_SECRET.as_bytes()).unwrap(),
+            "token_not_yet_valid",
+        ));
+        let mut c = claims(sub.clone());
+        c.aud = format!("not-outpost-{i}");
+        bad.push((mint(&c, ACME_SECRET.as_bytes()).unwrap(), "invalid_token"));
+        let mut c = claims(sub.clone());
+        c.project = "globex".into();
+        bad.push((mint(&c, ACME_SECRET.as_bytes()).unwrap(), "wrong_project"));
+        let good = mint(&claims(sub.clone()), ACME_SECRET.as_bytes()).unwrap();
+        bad.push((
+            good[..good.len() - 1 - (i as usize % 20)].to_owned(),
+            "invalid_token",
+        ));
+        bad.push((format!("{good}{}", "A".repeat(8192)), "invalid_token"));
+    }
+    bad.push(("not-a-jwt-at-all".into(), "invalid_token"));
+    let http = reqwest::Client::new();
+    let results = futures::stream::iter(bad.iter().map(|(t, code)| {
+        let http = http.clone();
+        async move {
+            let r = http
+                .post(format!("{base}/v1/projects/acme/sessions"))
+                .bearer_auth(t)
+                .send()
+                .await
+                .unwrap();
+            let status = r.status().as_u16();
+            let v: serde_json::Value = r.json().await.unwrap_or_default();
+            (
+                status,
+                v["error"]["code"].as_str().unwrap_or("").to_owned(),
+                *code,
+            )
+        }
+    }))
+    .buffer_unordered(16)
+    .collect::<Vec<_>>()
+    .await;
+    for (status, got, want) in &results {
+        assert_eq!(
+            *status, 401,
+            "a bad token got {status} ({got}), expected 401 {want}"
+        );
+        assert_eq!(got, want);
+    }
+    results.len()
+}
