@@ -1,0 +1,181 @@
+//! Property-based fuzzing (proptest; cargo-fuzz needs a nightly toolchain this project does not
+//! have) of what parses untrusted input: the Markdown renderer and chunker (documents, model
+//! output), the SSE frame parsers (providers), the socket's frame decoder, the WhatsApp webhook
+//! parser and message splitter, the GitHub push parser.
+//!
+//! A short run is part of `cargo xtask test` (256 cases per property); a long one:
+//! `OUTPOST_FUZZ_CASES=100000 cargo test --release -p outpost-server --test fuzz`.
+//! A failure prints the minimal input; add it to the regression cases below.
+
+use outpost::channels::github::push;
+use outpost::channels::whatsapp::{format, payload};
+use outpost::channels::widget_chat::socket::{Incoming, parse};
+use outpost::knowledge::chunk::{CHUNK_CHARS, chunk_markdown};
+use outpost::providers::{openai, workers_ai};
+use outpost::render::answer_html;
+use proptest::prelude::*;
+
+fn cases() -> u32 {
+    std::env::var("OUTPOST_FUZZ_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(256)
+}
+
+/// Markdown-ish text: structure characters, hostile fragments and Unicode, in any order.
+fn markdownish() -> impl Strategy<Value = String> {
+    let piece = prop_oneof![
+        Just("# ".to_owned()),
+        Just("\n".to_owned()),
+        Just("\n\n".to_owned()),
+        Just("```".to_owned()),
+        Just("`".to_owned()),
+        Just("**".to_owned()),
+        Just("_".to_owned()),
+        Just("> ".to_owned()),
+        Just("- ".to_owned()),
+        Just("1. ".to_owned()),
+        Just("|a|b|\n|-|-|\n".to_owned()),
+        Just("[x](javascript:alert(1))".to_owned()),
+        Just("![i](data:text/html,<script>alert(1)</script>)".to_owned()),
+        Just("<script>alert(1)</script>".to_owned()),
+        Just("<img src=x onerror=alert(1)>".to_owned()),
+        Just("<a href=\"javascript:x\">y</a>".to_owned()),
+        Just("[1]".to_owned()),
+        "[a-zA-Z0-9 .,!?]{0,40}",
+        "\\PC{0,20}",
+        "[\\[\\]()<>*_#`|\\\\-]{0,10}",
+    ];
+    prop::collection::vec(piece, 0..80).prop_map(|v| v.concat())
+}
+
+/// Every real tag of `html` (text is escaped, so a raw `<` starts a tag) is harmless: not a
+/// script-capable element, no `on*` handler, no `javascript:`/`data:` link.
+fn check_tags(html: &str) -> Result<(), String> {
+    const FORBIDDEN: [&str; 10] = [
+        "script", "img", "iframe", "object", "embed", "style", "svg", "math", "form", "input",
+    ];
+    let mut rest = html;
+    while let Some(start) = rest.find('<') {
+        let end = rest[start..].find('>').ok_or("an unclosed tag")? + start;
+        let tag = rest[start + 1..end].to_ascii_lowercase();
+        let name = tag
+            .trim_start_matches('/')
+            .split_whitespace()
+            .next()
+            .unwrap_or("");
+        if FORBIDDEN.contains(&name) {
+            return Err(format!("<{name}> was emitted"));
+        }
+        for attr in tag.split_whitespace().skip(1) {
+            if attr.starts_with("on") {
+                return Err(format!("handler {attr}"));
+            }
+            if let Some(v) = attr
+                .strip_prefix("href=")
+                .or_else(|| attr.strip_prefix("src="))
+            {
+                let v = v.trim_matches('"');
+                if v.starts_with("javascript:") || v.starts_with("data:") {
+                    return Err(format!("link {v}"));
+                }
+            }
+        }
+        rest = &rest[end + 1..];
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: cases(),
+        // Failures are printed (minimal input) and become regression tests by hand.
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
+
+    #[test]
+    fn rendered_answers_never_carry_script_or_handlers(md in markdownish()) {
+        let html = answer_html(&md, &[]);
+        if let Err(e) = check_tags(&html) {
+            prop_assert!(false, "{e}: {html}");
+        }
+    }
+
+    #[test]
+    fn chunks_are_ordered_and_within_bounds(md in markdownish()) {
+        let chunks = chunk_markdown(&md);
+        for (i, c) in chunks.iter().enumerate() {
+            prop_assert_eq!(c.ord, i);
+            prop_assert!(c.body.chars().count() <= CHUNK_CHARS.end, "{} chars", c.body.chars().count());
+            prop_assert!(!c.body.trim().is_empty());
+        }
+    }
+
+    #[test]
+    fn sse_frame_parsers_never_panic(data in "\\PC{0,200}", json in "[{}\\[\\]\":,a-z0-9 ]{0,120}") {
+        let _ = openai::parse_stream_data(&data);
+        let _ = openai::parse_stream_data(&json);
+        let _ = workers_ai::parse_frame(&data);
+        let _ = workers_ai::parse_frame(&json);
+    }
+
+    #[test]
+    fn the_socket_frame_decoder_answers_everything(text in "\\PC{0,300}", json in "[{}\\[\\]\":,a-z0-9_ ]{0,200}") {
+        let _ = parse(Incoming::Text(text));
+        let _ = parse(Incoming::Text(format!("{{\"type\":{json}")));
+        let _ = parse(Incoming::Text(json));
+    }
+
+    #[test]
+    fn webhook_parsers_never_panic(body in prop::collection::vec(any::<u8>(), 0..400), json in "[{}\\[\\]\":,a-z0-9_ ]{0,300}") {
+        let _ = payload::parse(&body);
+        let _ = payload::parse(json.as_bytes());
+        let _ = payload::parse(format!("{{\"entry\":[{{\"changes\":[{{\"field\":\"messages\",\"value\":{json}}}]}}]}}").as_bytes());
+        let _ = push::changes(&body, "docs");
+        let _ = push::changes(json.as_bytes(), "");
+    }
+
+    #[test]
+    fn whatsapp_parts_respect_the_limit_and_keep_every_character(md in markdownish(), max in 1usize..300) {
+        let text = format::to_whatsapp(&md, &[]);
+        let parts = format::split(&text, max);
+        for p in &parts {
+            prop_assert!(p.chars().count() <= max, "{} > {max}", p.chars().count());
+        }
+        let squash = |s: &str| s.chars().filter(|c| !c.is_whitespace()).collect::<String>();
+        prop_assert_eq!(squash(&parts.concat()), squash(&text));
+    }
+}
+
+#[test]
+fn the_tag_checker_catches_what_it_looks_for() {
+    assert!(check_tags("<p>a &lt;img src=x onerror=y&gt;</p>").is_ok());
+    assert!(check_tags("<p><img src=x></p>").is_err());
+    assert!(check_tags("<a href=\"javascript:alert(1)\">x</a>").is_err());
+    assert!(check_tags("<p onclick=\"x\">y</p>").is_err());
+    assert!(check_tags("<SCRIPT>").is_err());
+}
+
+/// Inputs a run found or that are known to be nasty, kept as regressions.
+#[test]
+fn regressions() {
+    for md in [
+        "`<img src=x onerror=alert(1)>",
+        "[x](javascript:alert(1))",
+        "<a href=\"javascript:x\">y</a>",
+        &"[".repeat(10_000),
+        &"> ".repeat(5_000),
+        &"*".repeat(20_000),
+        &"a".repeat(100_000),
+    ] {
+        check_tags(&answer_html(md, &[])).unwrap();
+        let _ = chunk_markdown(md);
+        let text = format::to_whatsapp(md, &[]);
+        assert!(
+            format::split(&text, format::MAX_CHARS)
+                .iter()
+                .all(|p| p.chars().count() <= format::MAX_CHARS)
+        );
+    }
+}
