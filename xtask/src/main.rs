@@ -169,6 +169,8 @@ fn test(root: &Path, _args: &[String]) -> Result {
 }
 
 fn serve(root: &Path, args: &[String]) -> Result {
+    // The loader and the widget first: `outpost serve` serves them from target/outpost-dist.
+    build::assets(root)?;
     run(
         root,
         "cargo",
@@ -177,6 +179,10 @@ fn serve(root: &Path, args: &[String]) -> Result {
     let bin = root.join("target/release/outpost");
     let mut cmd = Command::new(&bin);
     cmd.arg("serve").args(args).current_dir(root);
+    // The offline model answers at once; paced, it reads like typing (docs/configuration.md).
+    if std::env::var_os("OUTPOST_STREAM_PACE_MS").is_none() {
+        cmd.env("OUTPOST_STREAM_PACE_MS", "15");
+    }
     let status = cmd
         .status()
         .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
