@@ -261,3 +261,26 @@ async fn the_widgets_heartbeat_is_answered_before_and_after_hello() {
         .await;
     assert_eq!(c.next().await, Some(ServerFrame::Pong));
 }
+
+#[tokio::test]
+async fn a_socket_closed_by_the_visitor_gets_its_close_answered_at_once() {
+    use futures::StreamExt;
+    let w = shared();
+    let t = acme_token("closer");
+    let session = create_session(&w.base, "acme", &t).await;
+    let (mut c, _) = Client::join(&w.ws_url("acme", &session), &t, 0).await;
+    let started = std::time::Instant::now();
+    c.ws.close(None).await.unwrap();
+    // The closing handshake completes (the object answers the close frame), so a browser
+    // reports the socket closed and reconnects without waiting for its close timeout.
+    let end = tokio::time::timeout(Duration::from_secs(5), async {
+        while let Some(Ok(_)) = c.ws.next().await {}
+    })
+    .await;
+    assert!(end.is_ok(), "the close was not answered");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+}

@@ -507,6 +507,9 @@ impl DurableObject for ChatSessionObject {
         _clean: bool,
     ) -> Result<()> {
         self.inner.forget(&ws);
+        // Complete the closing handshake: without the reply, the browser waits for its close
+        // timeout (~10 s) before it reports the socket closed and reconnects.
+        let _ = ws.close(Some(1000), Some("closed"));
         Ok(())
     }
 
