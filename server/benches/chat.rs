@@ -29,7 +29,6 @@ use axum::extract::State;
 use axum::response::Response;
 use axum::routing::post;
 use futures::{SinkExt, StreamExt};
-use outpost::auth::{AUDIENCE, Claims, mint};
 use outpost::cli::ingest_folder;
 use outpost::http::limits::Limits;
 use outpost::platform::native::http::ReqwestClient;
@@ -98,32 +97,9 @@ async fn fan_out(base: &str, sockets: usize) -> Vec<f64> {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs();
-    let token = mint(
-        &Claims {
-            sub: format!("fan-{now}-{sockets}"),
-            project: "bench".into(),
-            exp: now + 600,
-            nbf: None,
-            iat: None,
-            aud: AUDIENCE.into(),
-        },
-        SECRET.as_bytes(),
-    )
-    .unwrap();
-    let r: Value = reqwest::Client::new()
-        .post(format!("{base}/v1/projects/bench/sessions"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let session = r["session_id"].as_str().unwrap().to_owned();
-    let url = format!(
-        "{}/v1/projects/bench/sessions/{session}/socket",
-        base.replace("http", "ws")
-    );
+    let token = common::server::token("bench", &format!("fan-{now}-{sockets}"), SECRET);
+    let session = common::suite::create_session(base, "bench", &token).await;
+    let url = common::suite::ws_url(base, "bench", &session);
     let mut clients = Vec::new();
     for _ in 0..sockets {
         let (mut ws, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
@@ -294,41 +270,14 @@ fn sizes(dist: &Path) {
 }
 
 async fn overhead(sessions: usize, base: &str, first: &FirstTokens) -> Vec<f64> {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
     let mut tasks = Vec::new();
     for s in 0..sessions {
         let sub = format!("visitor-{sessions}-{s}");
-        let token = mint(
-            &Claims {
-                sub: sub.clone(),
-                project: "bench".into(),
-                exp: now + 600,
-                nbf: None,
-                iat: None,
-                aud: AUDIENCE.into(),
-            },
-            SECRET.as_bytes(),
-        )
-        .unwrap();
+        let token = common::server::token("bench", &sub, SECRET);
         let base = base.to_owned();
         tasks.push(tokio::spawn(async move {
-            let r: Value = reqwest::Client::new()
-                .post(format!("{base}/v1/projects/bench/sessions"))
-                .bearer_auth(&token)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            let session = r["session_id"].as_str().unwrap().to_owned();
-            let url = format!(
-                "{}/v1/projects/bench/sessions/{session}/socket",
-                base.replace("http", "ws")
-            );
+            let session = common::suite::create_session(&base, "bench", &token).await;
+            let url = common::suite::ws_url(&base, "bench", &session);
             let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
             let hello = ClientFrame::Hello { token, after: 0 };
             ws.send(Message::Text(serde_json::to_string(&hello).unwrap().into()))

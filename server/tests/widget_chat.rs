@@ -66,14 +66,7 @@ async fn suite_bad_tokens_are_refused_with_clear_errors() {
 #[tokio::test]
 async fn health_names_the_service_and_version() {
     let s = TestServer::start(None, "", NO_LIMITS).await;
-    let v: serde_json::Value = reqwest::get(format!("{}/health", s.base))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(v["service"], "outpost");
-    assert_eq!(v["version"], env!("CARGO_PKG_VERSION"));
+    common::suite::health_names(&s.base, "outpost").await;
 }
 
 #[tokio::test]

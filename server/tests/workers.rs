@@ -27,14 +27,7 @@ async fn history(base: &str, project: &str, session: &str, token: &str) -> Vec<H
 #[tokio::test]
 async fn health_names_the_service_and_version() {
     let w = shared();
-    let v: serde_json::Value = reqwest::get(format!("{}/health", w.base))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(v["service"], "outpost");
-    assert_eq!(v["version"], env!("CARGO_PKG_VERSION"));
+    common::suite::health_names(&w.base, "outpost").await;
 }
 
 // The scenarios shared with the native target (tests/common/suite.rs).
@@ -231,14 +224,7 @@ async fn documents_pushed_asynchronously_go_through_r2_and_the_queue() {
 async fn a_service_deployed_on_its_own_names_itself_in_health() {
     let state = tempfile::tempdir().unwrap();
     let w = Wrangler::start_env(state.path(), Some("chat"), &[]);
-    let v: serde_json::Value = reqwest::get(format!("{}/health", w.base))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(v["service"], "chat");
-    assert_eq!(v["version"], env!("CARGO_PKG_VERSION"));
+    common::suite::health_names(&w.base, "chat").await;
 }
 
 #[tokio::test]

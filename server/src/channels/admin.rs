@@ -66,6 +66,16 @@ fn operator(state: &AppState, headers: &HeaderMap) -> Result<(), AppError> {
     Ok(())
 }
 
+/// The operator's call on an existing project: the admin token checked, the project found.
+async fn operated_project(
+    state: &AppState,
+    headers: &HeaderMap,
+    raw: &str,
+) -> Result<crate::registry::Project, AppError> {
+    operator(state, headers)?;
+    project(state, project_id(raw)?.as_str()).await
+}
+
 fn project_id(raw: &str) -> Result<ProjectId, AppError> {
     ProjectId::parse(raw).map_err(|e| AppError::bad_request(e.to_string()))
 }
@@ -134,8 +144,7 @@ async fn put_documents(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<axum::response::Response, AppError> {
-    operator(&state, &headers)?;
-    let p = project(&state, project_id(&raw)?.as_str()).await?;
+    let p = operated_project(&state, &headers, &raw).await?;
     let b: DocumentsBody = json_body(&body)?;
     if b.documents.len() > MAX_BATCH {
         return Err(AppError::bad_request(format!(
@@ -195,8 +204,7 @@ async fn put_settings(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<Json<serde_json::Value>, AppError> {
-    operator(&state, &headers)?;
-    let p = project(&state, project_id(&raw)?.as_str()).await?;
+    let p = operated_project(&state, &headers, &raw).await?;
     let b: SettingsBody = json_body(&body)?;
     if b.ai_search.as_deref().is_some_and(|s| !s.is_empty()) && !state.library.supports_ai_search()
     {
@@ -230,8 +238,7 @@ async fn delete_document(
     Query(q): Query<PathQuery>,
     headers: HeaderMap,
 ) -> Result<Json<serde_json::Value>, AppError> {
-    operator(&state, &headers)?;
-    let p = project(&state, project_id(&raw)?.as_str()).await?;
+    let p = operated_project(&state, &headers, &raw).await?;
     let removed = state
         .library
         .remove(&p.id, &q.path)
@@ -245,8 +252,7 @@ async fn stats(
     Path(raw): Path<String>,
     headers: HeaderMap,
 ) -> Result<Json<crate::knowledge::Stats>, AppError> {
-    operator(&state, &headers)?;
-    let p = project(&state, project_id(&raw)?.as_str()).await?;
+    let p = operated_project(&state, &headers, &raw).await?;
     Ok(Json(
         state
             .library

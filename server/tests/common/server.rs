@@ -158,10 +158,7 @@ impl TestServer {
     }
 
     pub fn ws_url(&self, project: &str, session: &str) -> String {
-        format!(
-            "{}/v1/projects/{project}/sessions/{session}/socket",
-            self.base.replace("http://", "ws://")
-        )
+        super::suite::ws_url(&self.base, project, session)
     }
 
     /// Creates a session for `token`'s visitor.

@@ -21,6 +21,18 @@ pub fn ws_url(base: &str, project: &str, session: &str) -> String {
     )
 }
 
+/// `/health` names `service` and this version.
+pub async fn health_names(base: &str, service: &str) {
+    let v: serde_json::Value = reqwest::get(format!("{base}/health"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["service"], service);
+    assert_eq!(v["version"], env!("CARGO_PKG_VERSION"));
+}
+
 /// Creates a session for `token`'s visitor.
 pub async fn create_session(base: &str, project: &str, token: &str) -> String {
     let r = reqwest::Client::new()

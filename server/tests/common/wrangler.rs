@@ -137,10 +137,7 @@ impl Wrangler {
     }
 
     pub fn ws_url(&self, project: &str, session: &str) -> String {
-        format!(
-            "{}/v1/projects/{project}/sessions/{session}/socket",
-            self.base.replace("http://", "ws://")
-        )
+        super::suite::ws_url(&self.base, project, session)
     }
 }
 
