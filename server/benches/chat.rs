@@ -388,6 +388,9 @@ async fn main() {
         limits: Limits::new(100_000, 10_000, 1_000_000),
         admin_token: None,
         demo_target: None,
+        channels: outpost::config::Config::from_lookup(|_| None)
+            .expect("defaults")
+            .channels,
     })
     .await
     .unwrap();

@@ -106,6 +106,21 @@ pub enum Command {
         #[arg(long, env = "OUTPOST_ADMIN_TOKEN", hide_env_values = true)]
         admin_token: String,
     },
+    /// Sync a project's knowledge with its GitHub docs now (a full sync: files whose blob
+    /// changed are re-indexed, deleted ones removed). Locally, or on a running Outpost with
+    /// `--url`. The project's GitHub settings are set through the admin API
+    /// (`PUT /v1/admin/projects/{project}/channels/github`).
+    Sync {
+        /// The project.
+        #[arg(long, short)]
+        project: String,
+        /// A running Outpost to sync on, e.g. http://127.0.0.1:8787.
+        #[arg(long, env = "OUTPOST_URL")]
+        url: Option<String>,
+        /// Its admin token.
+        #[arg(long, env = "OUTPOST_ADMIN_TOKEN", hide_env_values = true)]
+        admin_token: Option<String>,
+    },
     /// Check the `/health` of every configured service; one line each; fails if any is down.
     Health {
         /// Service base URLs (repeatable, or comma-separated in OUTPOST_SERVICES).
@@ -254,6 +269,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                     let (u, b, p) = config.rate_limits;
                     Limits::new(u, b, p)
                 },
+                config.channels.clone(),
             )
             .await
         }
@@ -265,6 +281,33 @@ pub async fn run(cli: Cli) -> Result<()> {
             admin_token,
         } => push(&data_dir, &dir, &project, &include, &url, &admin_token).await,
         Command::Health { urls } => health(&urls).await,
+        Command::Sync {
+            project,
+            url,
+            admin_token,
+        } => {
+            let report = match url {
+                Some(url) => {
+                    let token = admin_token.ok_or_else(|| {
+                        anyhow!("--url needs the server's admin token (--admin-token or OUTPOST_ADMIN_TOKEN)")
+                    })?;
+                    sync_remote(&url, &token, &project).await?
+                }
+                None => sync_local(&data_dir, &project, assistant, config.channels.clone()).await?,
+            };
+            println!(
+                "project {project}: synced to {} ({} indexed, {} unchanged, {} removed, {} failed)",
+                report.commit,
+                report.indexed,
+                report.unchanged,
+                report.removed,
+                report.failed.len()
+            );
+            for f in &report.failed {
+                eprintln!("failed {}: {}", f.path, f.error);
+            }
+            Ok(())
+        }
         Command::Token { project, sub, ttl } => {
             let project = ProjectId::parse(&project)?;
             let registry = open_registry(&data_dir).map_err(|e| anyhow!(e))?;
@@ -561,6 +604,77 @@ async fn health(urls: &[String]) -> Result<()> {
     Ok(())
 }
 
+/// A full sync in this process, on the data folder.
+async fn sync_local(
+    data_dir: &Path,
+    project: &str,
+    assistant: Assistant,
+    channels: crate::config::ChannelsConfig,
+) -> Result<crate::channels::github::sync::SyncReport> {
+    let id = ProjectId::parse(project)?;
+    let registry = open_registry(data_dir).map_err(|e| anyhow!(e))?;
+    if registry.get(id.as_str())?.is_none() {
+        bail!(
+            "project {id} does not exist here (data folder {})",
+            data_dir.display()
+        );
+    }
+    let http = crate::platform::native::http::ReqwestClient::new(
+        std::time::Duration::from_secs(10),
+        std::time::Duration::from_secs(30),
+    )?;
+    let native = crate::platform::native::channels::NativeChannels::open(
+        &crate::platform::native::server::main_db(data_dir),
+        data_dir,
+        std::sync::Arc::new(crate::platform::native::hub::KnowledgeDir::new(data_dir)),
+        assistant,
+        std::sync::Arc::new(http),
+        channels,
+    )
+    .map_err(|e| anyhow!(e))?;
+    let reply = native
+        .handle(id.as_str(), crate::channels::hooks::ChannelRequest::Sync)
+        .await
+        .map_err(|e| anyhow!(e))?;
+    sync_report(reply.status, reply.body)
+}
+
+fn sync_report(
+    status: u16,
+    body: crate::channels::hooks::ReplyBody,
+) -> Result<crate::channels::github::sync::SyncReport> {
+    let crate::channels::hooks::ReplyBody::Json(v) = body else {
+        bail!("unexpected answer to a sync");
+    };
+    if status != 200 {
+        bail!(
+            "sync failed: {}",
+            v["error"]["message"].as_str().unwrap_or("unknown error")
+        );
+    }
+    Ok(serde_json::from_value(v)?)
+}
+
+/// A full sync on a running Outpost, through its admin API.
+async fn sync_remote(
+    url: &str,
+    token: &str,
+    project: &str,
+) -> Result<crate::channels::github::sync::SyncReport> {
+    let resp = reqwest::Client::new()
+        .post(format!(
+            "{}/v1/admin/projects/{project}/sync",
+            url.trim_end_matches('/')
+        ))
+        .bearer_auth(token)
+        .send()
+        .await
+        .with_context(|| format!("cannot reach {url}"))?;
+    let status = resp.status().as_u16();
+    let v: serde_json::Value = resp.json().await.unwrap_or_default();
+    sync_report(status, crate::channels::hooks::ReplyBody::Json(v))
+}
+
 #[allow(clippy::too_many_arguments)]
 async fn serve(
     data_dir: &Path,
@@ -571,6 +685,7 @@ async fn serve(
     public: PathBuf,
     admin_token: Option<String>,
     limits: Limits,
+    channels: crate::config::ChannelsConfig,
 ) -> Result<()> {
     let Listen {
         addr,
@@ -599,6 +714,7 @@ async fn serve(
         limits,
         admin_token,
         demo_target,
+        channels,
     })
     .await
     .map_err(|e| anyhow!(e))?;

@@ -85,7 +85,29 @@ pub struct Config {
     pub admin_token: Option<String>,
     /// Questions per minute per visitor, the visitor's burst, questions per minute per project.
     pub rate_limits: (u32, u32, u32),
+    /// Where the channels' platforms are, and how their jobs retry.
+    pub channels: ChannelsConfig,
 }
+
+/// The WhatsApp Graph API and GitHub endpoints (tests point them at local stubs), and the
+/// channel jobs' timing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelsConfig {
+    /// The Graph API base, with its version (`OUTPOST_WHATSAPP_API_URL`).
+    pub whatsapp_api_url: String,
+    /// GitHub's REST API base (`OUTPOST_GITHUB_API_URL`).
+    pub github_api_url: String,
+    /// GitHub's web base, for links to files at a commit (`OUTPOST_GITHUB_WEB_URL`).
+    pub github_web_url: String,
+    /// The first retry's delay; each next one doubles (`OUTPOST_JOB_RETRY_BASE_MS`).
+    pub retry_base_ms: u64,
+    /// Seconds between scheduled full syncs of GitHub docs, natively; 0 turns it off
+    /// (`OUTPOST_GITHUB_SYNC_INTERVAL_SECS`; Workers use the cron trigger instead).
+    pub sync_interval_secs: u64,
+}
+
+/// The Graph API version Outpost speaks.
+pub const DEFAULT_WHATSAPP_API_URL: &str = "https://graph.facebook.com/v21.0";
 
 /// A configuration value that cannot be used.
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -194,7 +216,35 @@ impl Config {
             number("OUTPOST_RATE_USER_BURST", USER_BURST)?,
             number("OUTPOST_RATE_PROJECT_PER_MINUTE", PROJECT_PER_MINUTE)?,
         );
+        let millis = |key: &'static str, default: u64| -> Result<u64, ConfigError> {
+            match get(key) {
+                None => Ok(default),
+                Some(v) => v.trim().parse().map_err(|_| ConfigError {
+                    key,
+                    message: format!("{v:?} is not a whole number"),
+                }),
+            }
+        };
+        let url = |key: &'static str, default: &str| -> Result<String, ConfigError> {
+            let v = get(key).unwrap_or_else(|| default.into());
+            if v.starts_with("https://") || v.starts_with("http://") {
+                Ok(v.trim_end_matches('/').to_owned())
+            } else {
+                Err(ConfigError {
+                    key,
+                    message: format!("{v:?} is not an http(s) URL"),
+                })
+            }
+        };
+        let channels = ChannelsConfig {
+            whatsapp_api_url: url("OUTPOST_WHATSAPP_API_URL", DEFAULT_WHATSAPP_API_URL)?,
+            github_api_url: url("OUTPOST_GITHUB_API_URL", "https://api.github.com")?,
+            github_web_url: url("OUTPOST_GITHUB_WEB_URL", "https://github.com")?,
+            retry_base_ms: millis("OUTPOST_JOB_RETRY_BASE_MS", 2_000)?.max(1),
+            sync_interval_secs: millis("OUTPOST_GITHUB_SYNC_INTERVAL_SECS", 3_600)?,
+        };
         Ok(Config {
+            channels,
             stream_pace_ms,
             rate_limits,
             admin_token: get("OUTPOST_ADMIN_TOKEN"),

@@ -15,7 +15,21 @@ CREATE TABLE IF NOT EXISTS projects (
     greeting        TEXT NOT NULL,
     accent          TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS project_channels (
+    project TEXT NOT NULL,
+    kind    TEXT NOT NULL,
+    PRIMARY KEY (project, kind)
+);
 ";
+
+/// Records that a project uses a channel (`?1` project, `?2` kind).
+pub const CHANNEL_ON_SQL: &str =
+    "INSERT OR IGNORE INTO project_channels (project, kind) VALUES (?1, ?2)";
+/// Records that a project no longer uses a channel.
+pub const CHANNEL_OFF_SQL: &str = "DELETE FROM project_channels WHERE project = ?1 AND kind = ?2";
+/// The projects using a channel (`?1` kind).
+pub const WITH_CHANNEL_SQL: &str =
+    "SELECT project FROM project_channels WHERE kind = ?1 ORDER BY project";
 
 /// A project's settings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -146,6 +160,25 @@ impl<S: Sql> Registry<S> {
     pub fn put(&self, p: &Project) -> Result<(), SqlError> {
         self.sql.execute(PUT_SQL, &put_params(p)?)?;
         Ok(())
+    }
+
+    /// Records whether project `id` uses channel `kind`.
+    ///
+    /// # Errors
+    /// [`SqlError`] on a database failure.
+    pub fn set_channel(&self, id: &str, kind: &str, on: bool) -> Result<(), SqlError> {
+        let sql = if on { CHANNEL_ON_SQL } else { CHANNEL_OFF_SQL };
+        self.sql.execute(sql, &[id.into(), kind.into()])?;
+        Ok(())
+    }
+
+    /// The projects that use channel `kind`.
+    ///
+    /// # Errors
+    /// [`SqlError`] on a database failure.
+    pub fn with_channel(&self, kind: &str) -> Result<Vec<String>, SqlError> {
+        let rows = self.sql.query(WITH_CHANNEL_SQL, &[kind.into()])?;
+        rows.iter().map(|r| col_string(r, 0)).collect()
     }
 
     /// Every project id.

@@ -67,7 +67,7 @@ fn operator(state: &AppState, headers: &HeaderMap) -> Result<(), AppError> {
 }
 
 /// The operator's call on an existing project: the admin token checked, the project found.
-async fn operated_project(
+pub(crate) async fn operated_project(
     state: &AppState,
     headers: &HeaderMap,
     raw: &str,

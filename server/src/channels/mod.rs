@@ -5,11 +5,19 @@
 //!   messages, history, and the widget page.
 //! - [`admin`]: operators' API: projects and their documents (how docs reach a Worker).
 //! - [`webhook`]: the `X-Hub-Signature-256` check shared by webhook channels.
-//! - [`whatsapp`]: WhatsApp's webhook payloads and message formatting (routes: issue 5).
-//! - [`github`]: GitHub push deliveries folded into files to re-index (routes: issue 5).
+//! - [`hooks`]: the webhook channels' routes (WhatsApp, GitHub) and their operators' calls,
+//!   and what each asks of a project's channel store.
+//! - [`store`]: the channels' tables: settings, durable jobs, WhatsApp contacts and replies,
+//!   GitHub files synced.
+//! - [`jobs`]: running the durable jobs, with retries and backoff.
+//! - [`whatsapp`]: WhatsApp users answered from the knowledge through the Graph API.
+//! - [`github`]: the knowledge kept in sync with Markdown docs in a GitHub repository.
 
 pub mod admin;
 pub mod github;
+pub mod hooks;
+pub mod jobs;
+pub mod store;
 pub mod webhook;
 pub mod whatsapp;
 pub mod widget_chat;

@@ -39,6 +39,18 @@ pub trait ProjectDirectory: Send + Sync {
     /// # Errors
     /// A message when the directory cannot be written.
     async fn put(&self, project: &Project) -> Result<(), String>;
+
+    /// Records whether `project` uses channel `kind` (so scheduled work can find it).
+    ///
+    /// # Errors
+    /// A message when the directory cannot be written.
+    async fn set_channel(&self, project: &str, kind: &str, on: bool) -> Result<(), String>;
+
+    /// The projects that use channel `kind`.
+    ///
+    /// # Errors
+    /// A message when the directory cannot be read.
+    async fn with_channel(&self, kind: &str) -> Result<Vec<String>, String>;
 }
 
 /// What ingesting a batch of documents did.
@@ -108,6 +120,17 @@ pub trait Library: Send + Sync {
     fn supports_ai_search(&self) -> bool {
         false
     }
+
+    /// Runs a channel request next to `project`'s channel store (natively in process; on
+    /// Workers in the project's Knowledge object), waking the job runner when it queued work.
+    ///
+    /// # Errors
+    /// A message when the store cannot be reached.
+    async fn channel(
+        &self,
+        project: &str,
+        request: crate::channels::hooks::ChannelRequest,
+    ) -> Result<crate::channels::hooks::ChannelReply, String>;
 
     /// What `project`'s knowledge holds.
     ///
@@ -267,6 +290,7 @@ pub fn router(state: AppState) -> Router {
         .route("/health", get(health))
         .merge(crate::channels::widget_chat::routes())
         .merge(crate::channels::admin::routes())
+        .merge(crate::channels::hooks::routes())
         .fallback(|| async { AppError::not_found("this page") })
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

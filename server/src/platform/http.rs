@@ -45,11 +45,21 @@ impl HttpRequest {
 pub struct HttpResponse {
     /// The status code.
     pub status: u16,
+    /// Response headers, names lowercase (rate-limit and retry hints are read from them).
+    pub headers: Vec<(String, String)>,
     /// The body, chunk by chunk as the network delivers it.
     pub body: BoxStream<'static, Result<Bytes, HttpError>>,
 }
 
 impl HttpResponse {
+    /// The first value of header `name` (lowercase).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
     /// Reads the whole body.
     ///
     /// # Errors

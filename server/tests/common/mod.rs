@@ -1,7 +1,9 @@
 //! Helpers shared by the integration tests: a local OpenAI-compatible stub server.
 #![allow(dead_code)]
 
+pub mod channels;
 pub mod openai_stub;
+pub mod platform_stub;
 pub mod server;
 pub mod suite;
 pub mod wrangler;

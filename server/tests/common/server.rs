@@ -36,6 +36,8 @@ pub struct TestServer {
     pub llm_base: Option<String>,
     pub model: String,
     pub limits: (u32, u32, u32),
+    /// The channels' endpoints (set, then `restart`, to point them at stubs).
+    pub channels: outpost::config::ChannelsConfig,
 }
 
 pub fn now() -> u64 {
@@ -81,6 +83,19 @@ fn assistant(llm_base: &Option<String>, model: &str) -> Assistant {
     }
 }
 
+/// The channels' settings with these variables set (the rest default).
+pub fn channels_config(vars: &[(&str, &str)]) -> outpost::config::ChannelsConfig {
+    let vars: Vec<(String, String)> = vars
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    outpost::config::Config::from_lookup(|k| {
+        vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())
+    })
+    .expect("valid settings")
+    .channels
+}
+
 impl TestServer {
     /// Starts a server; `llm_base`/`model` pick the OpenAI stub, `None` the extractive model.
     pub async fn start(
@@ -115,6 +130,7 @@ impl TestServer {
         .unwrap();
         drop(k);
         let mut s = TestServer {
+            channels: channels_config(&[]),
             data,
             running: None,
             base: String::new(),
@@ -143,6 +159,7 @@ impl TestServer {
             limits: Limits::new(u, b, p),
             admin_token: Some(ADMIN_TOKEN.into()),
             demo_target: None,
+            channels: self.channels.clone(),
         })
         .await
         .unwrap();

@@ -15,7 +15,7 @@ pub struct Delivery {
 }
 
 /// An incoming message.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, Deserialize)]
 pub struct Incoming {
     /// The receiving business number's id (finds the project).
     pub phone_number_id: String,
@@ -30,7 +30,7 @@ pub struct Incoming {
 }
 
 /// An incoming message's content.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, Deserialize)]
 pub enum Body {
     /// Text.
     Text(String),

@@ -105,4 +105,29 @@ impl ProjectDirectory for D1Projects {
         })
         .await
     }
+
+    async fn set_channel(&self, project: &str, kind: &str, on: bool) -> Result<(), String> {
+        SendFuture::new(async {
+            ensure_schema(&self.db).await?;
+            let sql = if on {
+                registry::CHANNEL_ON_SQL
+            } else {
+                registry::CHANNEL_OFF_SQL
+            };
+            run(&self.db, sql, &[project.into(), kind.into()]).await?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn with_channel(&self, kind: &str) -> Result<Vec<String>, String> {
+        SendFuture::new(async {
+            ensure_schema(&self.db).await?;
+            let rows = run(&self.db, registry::WITH_CHANNEL_SQL, &[kind.into()]).await?;
+            rows.iter()
+                .map(|r| crate::platform::sql::col_string(r, 0).map_err(|e| e.to_string()))
+                .collect()
+        })
+        .await
+    }
 }

@@ -55,11 +55,17 @@ impl HttpClient for FetchClient {
                 .await
                 .map_err(|e| HttpError::Connect(e.to_string()))?;
             let status = resp.status_code();
+            let headers = resp
+                .headers()
+                .entries()
+                .map(|(k, v)| (k.to_ascii_lowercase(), v))
+                .collect();
             let body = resp.stream().map_err(other)?;
             let body =
                 SendStream(Box::pin(body)).map(|chunk| chunk.map(Bytes::from).map_err(other));
             Ok(HttpResponse {
                 status,
+                headers,
                 body: body.boxed(),
             })
         })

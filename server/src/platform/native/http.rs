@@ -51,7 +51,16 @@ impl HttpClient for ReqwestClient {
         }
         let response = builder.body(request.body).send().await.map_err(map_err)?;
         let status = response.status().as_u16();
+        let headers = response
+            .headers()
+            .iter()
+            .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
+            .collect();
         let body = response.bytes_stream().map(|r| r.map_err(map_err)).boxed();
-        Ok(HttpResponse { status, body })
+        Ok(HttpResponse {
+            status,
+            headers,
+            body,
+        })
     }
 }

@@ -3,6 +3,7 @@
 //! the wiring of configured providers.
 
 pub mod assets;
+pub mod channels;
 pub mod fs;
 pub mod http;
 pub mod hub;

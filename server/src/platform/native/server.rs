@@ -20,7 +20,9 @@ use tower_http::request_id::{
 };
 use tower_http::trace::TraceLayer;
 
+use super::channels::NativeChannels;
 use super::metrics::Metrics;
+use std::time::Duration;
 
 use super::hub::KnowledgeSource;
 use super::hub::{KnowledgeDir, NativeHub};
@@ -45,12 +47,23 @@ impl ProjectDirectory for SqliteProjects {
     async fn put(&self, project: &Project) -> Result<(), String> {
         self.0.put(project).map_err(|e| e.to_string())
     }
+
+    async fn set_channel(&self, project: &str, kind: &str, on: bool) -> Result<(), String> {
+        self.0
+            .set_channel(project, kind, on)
+            .map_err(|e| e.to_string())
+    }
+
+    async fn with_channel(&self, kind: &str) -> Result<Vec<String>, String> {
+        self.0.with_channel(kind).map_err(|e| e.to_string())
+    }
 }
 
 /// The native library: knowledge files under the data folder.
 pub struct NativeLibrary {
     knowledge: Arc<KnowledgeDir>,
     assistant: Assistant,
+    channels: NativeChannels,
 }
 
 impl NativeLibrary {
@@ -83,6 +96,14 @@ impl Library for NativeLibrary {
 
     async fn stats(&self, project: &str) -> Result<crate::knowledge::Stats, String> {
         self.open(project)?.stats().map_err(|e| e.to_string())
+    }
+
+    async fn channel(
+        &self,
+        project: &str,
+        request: crate::channels::hooks::ChannelRequest,
+    ) -> Result<crate::channels::hooks::ChannelReply, String> {
+        self.channels.handle(project, request).await
     }
 
     async fn set_setting(&self, project: &str, key: &str, value: &str) -> Result<(), String> {
@@ -132,6 +153,8 @@ pub struct ServerOptions {
     pub limits: Limits,
     /// The operators' token for `/v1/admin/*` (off when `None`).
     pub admin_token: Option<String>,
+    /// The channels' endpoints and job timing.
+    pub channels: crate::config::ChannelsConfig,
     /// The Outpost the demo page embeds (default: this server); for example a `wrangler dev`
     /// URL, to try the Worker from the same demo site.
     pub demo_target: Option<String>,
@@ -227,9 +250,21 @@ pub async fn start(opts: ServerOptions) -> Result<Running, String> {
             .map_err(|e| e.to_string())?;
     let metrics = Arc::new(Metrics::default());
     let knowledge = Arc::new(KnowledgeDir::new(&opts.data_dir));
+    let http = super::http::ReqwestClient::new(Duration::from_secs(10), Duration::from_secs(30))
+        .map_err(|e| e.to_string())?;
+    let sync_every = opts.channels.sync_interval_secs;
+    let channels = NativeChannels::open(
+        &main_db(&opts.data_dir),
+        &opts.data_dir,
+        knowledge.clone(),
+        opts.assistant.clone(),
+        Arc::new(http),
+        opts.channels,
+    )?;
     let library = NativeLibrary {
         knowledge: knowledge.clone(),
         assistant: opts.assistant.clone(),
+        channels: channels.clone(),
     };
     let hub = NativeHub::new(sessions, knowledge, opts.assistant, metrics.clone());
     let projects = Arc::new(SqliteProjects(registry));
@@ -251,6 +286,10 @@ pub async fn start(opts: ServerOptions) -> Result<Running, String> {
             tracing::error!(error = %e, "server stopped");
         }
     })];
+    tasks.extend(channels.spawn_runners());
+    if sync_every > 0 {
+        tasks.push(channels.spawn_scheduler(projects.clone(), Duration::from_secs(sync_every)));
+    }
     let mut demo_addr = None;
     if let Some(d) = opts.demo_addr {
         let listener = TcpListener::bind(d)

@@ -1,0 +1,302 @@
+//! Running the channels' durable jobs, the same on both targets: a runner claims a due job
+//! from the [`ChannelStore`], runs it with the project's knowledge and the outbound ports, and
+//! marks it done, schedules a retry with exponential backoff (or at the time a rate limit
+//! names), or marks it dead. Natively a tokio task drives [`run_next`]; on Workers the
+//! project's `Knowledge` Durable Object does, from its alarm.
+
+use std::ops::Deref;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use super::store::{ChannelStore, JobRow, NewJob};
+use crate::config::ChannelsConfig;
+use crate::knowledge::Knowledge;
+use crate::platform::http::{HttpClient, HttpError};
+use crate::platform::sql::{Sql, SqlError};
+use crate::rag::Assistant;
+
+/// How long a claimed job is its runner's before another may take it over (ms).
+pub const LEASE_MS: i64 = 5 * 60 * 1000;
+/// Attempts before a job is dead.
+pub const MAX_ATTEMPTS: i64 = 10;
+/// The longest wait between attempts (ms).
+pub const MAX_BACKOFF_MS: i64 = 60 * 60 * 1000;
+/// Done jobs are kept this long (ms), so that a redelivery within Meta's 7 days of retries is
+/// still recognised.
+pub const KEEP_DONE_MS: i64 = 8 * 24 * 60 * 60 * 1000;
+
+/// A unit of channel work.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Job {
+    /// Answer (or acknowledge) one incoming WhatsApp message.
+    WhatsappMessage {
+        /// The message.
+        message: super::whatsapp::payload::Incoming,
+    },
+    /// Re-index the files a push changed, at its commit.
+    GithubPush {
+        /// The pushed commit.
+        commit: String,
+        /// Markdown files to fetch and index.
+        upsert: Vec<String>,
+        /// Markdown files to remove.
+        removed: Vec<String>,
+    },
+    /// Compare the whole branch with what was synced.
+    GithubSync,
+}
+
+impl Job {
+    /// The job's kind, as stored.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Job::WhatsappMessage { .. } => "whatsapp_message",
+            Job::GithubPush { .. } => "github_push",
+            Job::GithubSync => "github_sync",
+        }
+    }
+
+    /// Stores the job for `project`.
+    ///
+    /// # Errors
+    /// [`SqlError`].
+    pub fn enqueue<S: Sql>(
+        &self,
+        store: &ChannelStore<S>,
+        project: &str,
+        lane: Option<String>,
+        dedupe: Option<String>,
+        now_ms: i64,
+    ) -> Result<bool, SqlError> {
+        let payload = serde_json::to_string(self).map_err(|e| SqlError::Shape(e.to_string()))?;
+        store.enqueue(
+            &NewJob {
+                project,
+                kind: self.kind(),
+                lane,
+                dedupe,
+                payload,
+            },
+            now_ms,
+        )
+    }
+}
+
+/// When a failed job may run again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Retry {
+    /// After the usual backoff.
+    Backoff,
+    /// Not before this time (Unix ms), as a rate limit asked.
+    At(i64),
+    /// Never: it cannot succeed as it is (bad settings, a refused request).
+    Never,
+}
+
+/// Why a job failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobError {
+    /// What happened (logged, kept on the job), with the platform's error code when it gave one.
+    pub message: String,
+    /// When to try again.
+    pub retry: Retry,
+}
+
+impl JobError {
+    /// A failure worth retrying later.
+    pub fn transient(message: impl Into<String>) -> Self {
+        JobError {
+            message: message.into(),
+            retry: Retry::Backoff,
+        }
+    }
+
+    /// A failure that retrying will not fix.
+    pub fn permanent(message: impl Into<String>) -> Self {
+        JobError {
+            message: message.into(),
+            retry: Retry::Never,
+        }
+    }
+}
+
+impl From<SqlError> for JobError {
+    fn from(e: SqlError) -> Self {
+        JobError::transient(e.to_string())
+    }
+}
+
+impl From<HttpError> for JobError {
+    fn from(e: HttpError) -> Self {
+        JobError::transient(e.to_string())
+    }
+}
+
+impl std::fmt::Display for JobError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// Where files received from platforms are kept (a folder natively, R2 on Workers).
+#[async_trait]
+pub trait BlobStore: Send + Sync {
+    /// Stores `bytes` under `key`.
+    ///
+    /// # Errors
+    /// A message when the store cannot be written.
+    async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<(), String>;
+}
+
+/// What jobs reach outside the project: the providers, outbound HTTP, blobs, the platforms'
+/// endpoints.
+pub struct Deps<'a> {
+    /// The language model and embedder.
+    pub assistant: &'a Assistant,
+    /// Outbound HTTP (the Graph API, GitHub).
+    pub http: &'a dyn HttpClient,
+    /// Received files.
+    pub blobs: &'a dyn BlobStore,
+    /// The platforms' base URLs and retry timing.
+    pub endpoints: &'a ChannelsConfig,
+}
+
+/// One project's side of a job: its channel tables and its knowledge.
+pub struct Ctx<'a, S, K> {
+    /// The project.
+    pub project: &'a str,
+    /// Its channel tables.
+    pub store: &'a ChannelStore<S>,
+    /// Its knowledge.
+    pub knowledge: &'a Knowledge<K>,
+    /// The outside world.
+    pub deps: &'a Deps<'a>,
+}
+
+impl<S: Sql, K: Sql> Ctx<'_, S, K> {
+    /// The project's settings for channel `kind`, or a permanent error when it has none.
+    ///
+    /// # Errors
+    /// [`JobError`].
+    pub fn config<T: serde::de::DeserializeOwned>(&self, kind: &str) -> Result<T, JobError> {
+        let raw = self.store.config(self.project, kind)?.ok_or_else(|| {
+            JobError::permanent(format!("the project has no {kind} settings any more"))
+        })?;
+        serde_json::from_str(&raw)
+            .map_err(|e| JobError::permanent(format!("the {kind} settings are unreadable: {e}")))
+    }
+}
+
+/// Runs one job.
+///
+/// # Errors
+/// [`JobError`] saying whether to retry.
+pub async fn run<S: Sql, K: Sql>(ctx: &Ctx<'_, S, K>, job: &JobRow) -> Result<(), JobError> {
+    let parsed: Job = serde_json::from_str(&job.payload)
+        .map_err(|e| JobError::permanent(format!("unreadable job: {e}")))?;
+    match parsed {
+        Job::WhatsappMessage { message } => super::whatsapp::reply::answer(ctx, &message).await,
+        Job::GithubPush {
+            commit,
+            upsert,
+            removed,
+        } => super::github::sync::apply_push(ctx, &commit, &upsert, &removed)
+            .await
+            .map(|_| ()),
+        Job::GithubSync => super::github::sync::full_sync(ctx).await.map(|_| ()),
+    }
+}
+
+/// The delay before attempt `attempts + 1` (ms): `base`, doubling, at most an hour.
+pub fn backoff(base_ms: u64, attempts: i64) -> i64 {
+    let exp = attempts.clamp(1, 30) - 1;
+    (base_ms as i64)
+        .saturating_mul(1_i64 << exp)
+        .min(MAX_BACKOFF_MS)
+}
+
+/// Claims and runs the next due job; `Ok(false)` when none was due. `knowledge` opens the
+/// knowledge of a job's project.
+///
+/// # Errors
+/// [`SqlError`] when the job table cannot be read or written.
+pub async fn run_next<S, K, H>(
+    store: &ChannelStore<S>,
+    knowledge: impl Fn(&str) -> Result<H, String>,
+    deps: &Deps<'_>,
+) -> Result<bool, SqlError>
+where
+    S: Sql,
+    K: Sql,
+    H: Deref<Target = Knowledge<K>>,
+{
+    let now = crate::platform::now_millis() as i64;
+    let Some(job) = store.claim(now, LEASE_MS)? else {
+        return Ok(false);
+    };
+    let outcome = match knowledge(&job.project) {
+        Ok(k) => {
+            let ctx = Ctx {
+                project: &job.project,
+                store,
+                knowledge: &k,
+                deps,
+            };
+            run(&ctx, &job).await
+        }
+        Err(e) => Err(JobError::transient(format!(
+            "the project's knowledge cannot be opened: {e}"
+        ))),
+    };
+    let now = crate::platform::now_millis() as i64;
+    match outcome {
+        Ok(()) => {
+            tracing::info!(job = job.id, project = %job.project, kind = %job.kind, attempts = job.attempts, "job done");
+            store.complete(job.id, now)?;
+        }
+        Err(e) => {
+            let retry_at = match e.retry {
+                _ if job.attempts >= MAX_ATTEMPTS => None,
+                Retry::Never => None,
+                Retry::Backoff => Some(now + backoff(deps.endpoints.retry_base_ms, job.attempts)),
+                Retry::At(t) => Some(t.clamp(now, now + MAX_BACKOFF_MS)),
+            };
+            match retry_at {
+                Some(at) => tracing::warn!(job = job.id, project = %job.project, kind = %job.kind,
+                    attempts = job.attempts, retry_in_ms = at - now, error = %e.message, "job failed; will retry"),
+                None => tracing::error!(job = job.id, project = %job.project, kind = %job.kind,
+                    attempts = job.attempts, error = %e.message, "job failed for good; see the dead jobs"),
+            }
+            store.fail(job.id, &e.message, retry_at, now)?;
+        }
+    }
+    store.prune(now - KEEP_DONE_MS)?;
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_from_the_base_up_to_an_hour() {
+        assert_eq!(backoff(2000, 1), 2000);
+        assert_eq!(backoff(2000, 2), 4000);
+        assert_eq!(backoff(2000, 5), 32_000);
+        assert_eq!(backoff(2000, 40), MAX_BACKOFF_MS);
+    }
+
+    #[test]
+    fn jobs_round_trip_through_their_payload() {
+        let j = Job::GithubPush {
+            commit: "abc".into(),
+            upsert: vec!["docs/a.md".into()],
+            removed: vec![],
+        };
+        let s = serde_json::to_string(&j).unwrap();
+        assert!(s.contains("\"kind\":\"github_push\""));
+        assert_eq!(serde_json::from_str::<Job>(&s).unwrap(), j);
+    }
+}
