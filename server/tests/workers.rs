@@ -270,3 +270,79 @@ async fn a_socket_closed_by_the_visitor_gets_its_close_answered_at_once() {
         started.elapsed()
     );
 }
+
+// WhatsApp and GitHub doc-sync on Workers: the same scenarios as natively (tests/channels.rs),
+// the channel tables and job runner in each project's Knowledge object (its alarm), against
+// the same local stubs of the Graph API, GitHub and an OpenAI-compatible model.
+
+/// A Worker whose platforms are the shared stub.
+fn channels_worker() -> &'static Wrangler {
+    static W: std::sync::OnceLock<Wrangler> = std::sync::OnceLock::new();
+    W.get_or_init(|| {
+        let stub = common::platform_stub::shared();
+        let state = tempfile::tempdir().unwrap().keep();
+        Wrangler::start_with(
+            &state,
+            &[
+                ("OUTPOST_LLM", "openai"),
+                ("OUTPOST_LLM_BASE_URL", &stub.llm_url()),
+                ("OUTPOST_LLM_MODEL", "stub-channels"),
+                ("OUTPOST_WHATSAPP_API_URL", &stub.graph_url()),
+                ("OUTPOST_GITHUB_API_URL", &stub.base),
+                ("OUTPOST_JOB_RETRY_BASE_MS", "50"),
+            ],
+        )
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn whatsapp_answers_signed_messages_on_workers() {
+    let stub = common::platform_stub::shared();
+    common::channels::whatsapp_answers_signed_messages(&channels_worker().base, stub).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn whatsapp_media_window_and_failures_on_workers() {
+    let stub = common::platform_stub::shared();
+    common::channels::whatsapp_media_window_and_failures(&channels_worker().base, stub).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn github_docs_follow_pushes_on_workers() {
+    let stub = common::platform_stub::shared();
+    common::channels::github_docs_follow_pushes(&channels_worker().base, stub).await;
+}
+
+/// The cron trigger queues a full sync of every synced project; the project's object runs it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cron_trigger_syncs_github_docs() {
+    let stub = common::platform_stub::shared();
+    let base = &channels_worker().base;
+    let (project, _repo, c1) = common::channels::synced_project(base, stub).await;
+    let r = reqwest::get(format!("{base}/__scheduled?cron=*/30+*+*+*+*"))
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+    let start = std::time::Instant::now();
+    loop {
+        let (_, stats) = common::channels::admin(
+            "GET",
+            format!("{base}/v1/admin/projects/{project}/stats"),
+            None,
+        )
+        .await;
+        if stats["documents"] == 2 {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "{stats}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (_, jobs) = common::channels::admin(
+        "GET",
+        format!("{base}/v1/admin/projects/{project}/jobs?state=done"),
+        None,
+    )
+    .await;
+    assert_eq!(jobs["jobs"][0]["kind"], "github_sync", "{jobs}");
+    let _ = c1;
+}

@@ -217,7 +217,22 @@ pub fn backoff(base_ms: u64, attempts: i64) -> i64 {
         .min(MAX_BACKOFF_MS)
 }
 
-/// Claims and runs the next due job; `Ok(false)` when none was due. `knowledge` opens the
+/// What running one job did (for logs where `tracing` has no subscriber: Workers).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ran {
+    /// The job.
+    pub id: i64,
+    /// Its kind.
+    pub kind: String,
+    /// The attempt this was.
+    pub attempts: i64,
+    /// Why it failed, if it did.
+    pub error: Option<String>,
+    /// When it runs again, if it failed and will (Unix ms).
+    pub retry_at: Option<i64>,
+}
+
+/// Claims and runs the next due job; `Ok(None)` when none was due. `knowledge` opens the
 /// knowledge of a job's project.
 ///
 /// # Errors
@@ -226,7 +241,7 @@ pub async fn run_next<S, K, H>(
     store: &ChannelStore<S>,
     knowledge: impl Fn(&str) -> Result<H, String>,
     deps: &Deps<'_>,
-) -> Result<bool, SqlError>
+) -> Result<Option<Ran>, SqlError>
 where
     S: Sql,
     K: Sql,
@@ -234,7 +249,14 @@ where
 {
     let now = crate::platform::now_millis() as i64;
     let Some(job) = store.claim(now, LEASE_MS)? else {
-        return Ok(false);
+        return Ok(None);
+    };
+    let mut ran = Ran {
+        id: job.id,
+        kind: job.kind.clone(),
+        attempts: job.attempts,
+        error: None,
+        retry_at: None,
     };
     let outcome = match knowledge(&job.project) {
         Ok(k) => {
@@ -270,10 +292,12 @@ where
                     attempts = job.attempts, error = %e.message, "job failed for good; see the dead jobs"),
             }
             store.fail(job.id, &e.message, retry_at, now)?;
+            ran.error = Some(e.message);
+            ran.retry_at = retry_at;
         }
     }
     store.prune(now - KEEP_DONE_MS)?;
-    Ok(true)
+    Ok(Some(ran))
 }
 
 #[cfg(test)]

@@ -10,6 +10,9 @@
 //! ends), retried with backoff, and kept as `dead` (listed, retriable by an operator) when it
 //! cannot succeed. Jobs of one `lane` (one WhatsApp user, one repository) run one at a time, in
 //! order.
+//!
+//! Change counts are only compared with zero: a Durable Object's `rowsWritten` counts index
+//! entries too, so one inserted row may count as several.
 
 use serde::{Deserialize, Serialize};
 
@@ -272,7 +275,7 @@ impl<S: Sql> ChannelStore<S> {
                 now.into(),
             ],
         )?;
-        Ok(n == 1)
+        Ok(n > 0)
     }
 
     /// Claims the next due job (pending and due, or running with its lease ended) whose lane
@@ -433,7 +436,7 @@ impl<S: Sql> ChannelStore<S> {
             "UPDATE channel_jobs SET state = 'pending', run_at = ?3, attempts = 0, updated_at = ?3
              WHERE project = ?1 AND id = ?2 AND state = 'dead'",
             &[project.into(), id.into(), now.into()],
-        )? == 1)
+        )? > 0)
     }
 
     /// Forgets jobs done before `before` (ms). Their dedupe keys go with them, so `before`
@@ -605,7 +608,7 @@ impl<S: Sql> ChannelStore<S> {
                     status.timestamp.into(),
                     codes.as_str().into(),
                 ],
-            )? == 1;
+            )? > 0;
             let current: Option<String> = tx
                 .query(
                     "SELECT status FROM wa_outbound WHERE project = ?1 AND wamid = ?2",

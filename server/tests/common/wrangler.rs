@@ -69,7 +69,7 @@ impl Wrangler {
         // workerd) once this test process is gone: statics are never dropped.
         let script = format!(
             "'{wrangler}' dev --ip 127.0.0.1 --port {port} --inspector-port 0 --persist-to '{state}' \
-             --show-interactive-dev-session=false --log-level warn \
+             --show-interactive-dev-session=false --log-level warn --test-scheduled \
              --var OUTPOST_ADMIN_TOKEN:{ADMIN_TOKEN} {vars} {env} > '{log}' 2>&1 & \
              while kill -0 {pid} 2>/dev/null; do sleep 0.5; done; kill -TERM -$$",
             wrangler = wrangler.display(),

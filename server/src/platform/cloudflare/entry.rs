@@ -145,6 +145,37 @@ async fn queue(
     Ok(())
 }
 
+/// The cron trigger: queues a full GitHub sync for every project that syncs its docs (one
+/// per project and schedule slot; the project's Knowledge object runs it from its alarm).
+#[worker::event(scheduled)]
+async fn scheduled(event: worker::ScheduledEvent, env: Env, _ctx: worker::ScheduleContext) {
+    let state = match state(&env) {
+        Ok(s) => s,
+        Err(e) => {
+            worker::console_error!("scheduled sync: {e}");
+            return;
+        }
+    };
+    let projects = match state
+        .projects
+        .with_channel(crate::channels::github::KIND)
+        .await
+    {
+        Ok(p) => p,
+        Err(e) => {
+            worker::console_error!("scheduled sync: cannot list projects: {e}");
+            return;
+        }
+    };
+    let slot = format!("{}", event.schedule() as i64);
+    for p in projects {
+        let request = crate::channels::hooks::ChannelRequest::ScheduleSync { slot: slot.clone() };
+        if let Err(e) = state.library.channel(&p, request).await {
+            worker::console_error!("scheduled sync of {p}: {e}");
+        }
+    }
+}
+
 #[worker::event(fetch)]
 async fn fetch(
     req: worker::HttpRequest,

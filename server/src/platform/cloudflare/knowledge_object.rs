@@ -5,7 +5,14 @@
 //!
 //! Internal API (reachable only through a stub, never from the internet):
 //! `POST /search {question, vector?}` → `{hits, system_prompt}`, `POST /ingest {documents}`,
-//! `POST /remove {path}`, `GET /stats`.
+//! `POST /remove {path}`, `GET /stats`, `POST /channel {project, request}` (the webhook
+//! channels' requests, run next to the project's channel tables, which live in this object's
+//! SQLite too).
+//!
+//! The channels' durable jobs run from the object's alarm: a request that queues work sets the
+//! alarm to now; the alarm runs due jobs (for at most [`ALARM_BUDGET_MS`]) and sets itself again
+//! for the next retry. An alarm interrupted by an eviction is retried by the platform, and a job
+//! it held is claimed again once its lease ends.
 
 use std::cell::OnceCell;
 
@@ -16,6 +23,9 @@ use worker::{
 };
 
 use super::sql::DoSql;
+use crate::channels::hooks::{ChannelReply, ChannelRequest, handle};
+use crate::channels::jobs::{BlobStore, Ctx, Deps, run_next};
+use crate::channels::store::ChannelStore;
 use crate::knowledge::{DocumentInput, Hit, Knowledge, ai_search};
 use crate::rag::TOP_K;
 use crate::rag::prompt::SYSTEM_PROMPT_KEY;
@@ -68,6 +78,43 @@ pub struct KnowledgeObject {
     state: State,
     env: Env,
     knowledge: OnceCell<Knowledge<DoSql>>,
+    channels: OnceCell<ChannelStore<DoSql>>,
+}
+
+/// How long one alarm runs jobs before it hands over to the next alarm (ms).
+pub const ALARM_BUDGET_MS: f64 = 20_000.0;
+
+#[derive(Serialize, Deserialize)]
+struct ChannelCall {
+    project: String,
+    request: ChannelRequest,
+}
+
+/// Received files in the `BLOBS` bucket.
+struct R2Blobs(worker::send::SendWrapper<worker::Bucket>);
+
+#[async_trait::async_trait]
+impl BlobStore for R2Blobs {
+    async fn put(
+        &self,
+        key: &str,
+        bytes: Vec<u8>,
+        content_type: &str,
+    ) -> std::result::Result<(), String> {
+        SendFuture::new(async {
+            self.0
+                .put(key, bytes)
+                .http_metadata(worker::HttpMetadata {
+                    content_type: Some(content_type.to_owned()),
+                    ..worker::HttpMetadata::default()
+                })
+                .execute()
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        })
+        .await
+    }
 }
 
 fn err(e: impl std::fmt::Display) -> worker::Error {
@@ -83,6 +130,54 @@ impl KnowledgeObject {
         self.knowledge
             .get()
             .ok_or_else(|| err("knowledge not open"))
+    }
+
+    fn channels(&self) -> Result<&ChannelStore<DoSql>> {
+        if self.channels.get().is_none() {
+            let s = ChannelStore::open(DoSql::new(&self.state)).map_err(err)?;
+            let _ = self.channels.set(s);
+        }
+        self.channels
+            .get()
+            .ok_or_else(|| err("channel tables not open"))
+    }
+
+    /// Runs a channel request, waking the job runner (the alarm) when it queued work.
+    async fn channel(&self, call: ChannelCall) -> Result<ChannelReply> {
+        let config = super::config(&self.env).map_err(err)?;
+        let assistant = super::assistant(&self.env, &config).map_err(err)?;
+        let blobs = R2Blobs(worker::send::SendWrapper(self.env.bucket(BLOBS)?));
+        let http = super::fetch::FetchClient;
+        let deps = Deps {
+            assistant: &assistant,
+            http: &http,
+            blobs: &blobs,
+            endpoints: &config.channels,
+        };
+        let ctx = Ctx {
+            project: &call.project,
+            store: self.channels()?,
+            knowledge: self.knowledge()?,
+            deps: &deps,
+        };
+        let reply = handle(&ctx, call.request).await.map_err(err)?;
+        if reply.wake {
+            self.schedule(js_sys::Date::now() as i64).await?;
+        }
+        Ok(reply)
+    }
+
+    /// Sets the alarm for `at` (Unix ms) unless it is already set for no later.
+    async fn schedule(&self, at: i64) -> Result<()> {
+        let storage = self.state.storage();
+        if let Some(current) = storage.get_alarm().await?
+            && current <= at
+        {
+            return Ok(());
+        }
+        // `set_alarm` takes an offset from now.
+        let delay = (at - js_sys::Date::now() as i64).max(0);
+        storage.set_alarm(delay).await
     }
 }
 
@@ -123,7 +218,53 @@ impl DurableObject for KnowledgeObject {
             state,
             env,
             knowledge: OnceCell::new(),
+            channels: OnceCell::new(),
         }
+    }
+
+    async fn alarm(&self) -> Result<Response> {
+        let config = super::config(&self.env).map_err(err)?;
+        let assistant = super::assistant(&self.env, &config).map_err(err)?;
+        let blobs = R2Blobs(worker::send::SendWrapper(self.env.bucket(BLOBS)?));
+        let http = super::fetch::FetchClient;
+        let deps = Deps {
+            assistant: &assistant,
+            http: &http,
+            blobs: &blobs,
+            endpoints: &config.channels,
+        };
+        let store = self.channels()?;
+        let knowledge = self.knowledge()?;
+        let deadline = js_sys::Date::now() + ALARM_BUDGET_MS;
+        loop {
+            match run_next(store, |_| Ok::<_, String>(knowledge), &deps).await {
+                Ok(Some(ran)) => match &ran.error {
+                    None => worker::console_log!("job {} ({}) done", ran.id, ran.kind),
+                    Some(e) => worker::console_error!(
+                        "job {} ({}) attempt {} failed: {e}; {}",
+                        ran.id,
+                        ran.kind,
+                        ran.attempts,
+                        match ran.retry_at {
+                            Some(at) => format!("retry at {at}"),
+                            None => "dead: see GET /v1/admin/projects/{p}/jobs?state=dead".into(),
+                        }
+                    ),
+                },
+                Ok(None) => break,
+                Err(e) => {
+                    worker::console_error!("the job table failed: {e}");
+                    break;
+                }
+            }
+            if js_sys::Date::now() > deadline {
+                break;
+            }
+        }
+        if let Some(next) = store.next_due().map_err(err)? {
+            self.schedule(next).await?;
+        }
+        Response::ok("")
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
@@ -178,6 +319,10 @@ impl DurableObject for KnowledgeObject {
             }
             (Method::Get, "/stats") => {
                 Response::from_json(&self.knowledge()?.stats().map_err(err)?)
+            }
+            (Method::Post, "/channel") => {
+                let call: ChannelCall = req.json().await?;
+                Response::from_json(&self.channel(call).await?)
             }
             _ => Response::error("not found", 404),
         }
@@ -373,5 +518,19 @@ impl crate::http::Library for DoLibrary {
 
     async fn stats(&self, project: &str) -> std::result::Result<crate::knowledge::Stats, String> {
         SendFuture::new(call(&self.0, project, "/stats", None)).await
+    }
+
+    async fn channel(
+        &self,
+        project: &str,
+        request: ChannelRequest,
+    ) -> std::result::Result<ChannelReply, String> {
+        SendFuture::new(call(
+            &self.0,
+            project,
+            "/channel",
+            Some(serde_json::json!({"project": project, "request": request})),
+        ))
+        .await
     }
 }

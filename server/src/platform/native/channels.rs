@@ -173,8 +173,8 @@ impl NativeChannels {
                         )
                         .await;
                         match ran {
-                            Ok(true) => continue,
-                            Ok(false) => {}
+                            Ok(Some(_)) => continue,
+                            Ok(None) => {}
                             Err(e) => tracing::error!(error = %e, "the job table failed"),
                         }
                         let now = crate::platform::now_millis() as i64;
