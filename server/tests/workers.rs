@@ -275,24 +275,80 @@ async fn a_socket_closed_by_the_visitor_gets_its_close_answered_at_once() {
 // the channel tables and job runner in each project's Knowledge object (its alarm), against
 // the same local stubs of the Graph API, GitHub and an OpenAI-compatible model.
 
-/// A Worker whose platforms are the shared stub.
+/// Starts a Worker whose platforms are the shared stub.
+fn start_channels_worker(state: &std::path::Path) -> Wrangler {
+    let stub = common::platform_stub::shared();
+    Wrangler::start_with(
+        state,
+        &[
+            ("OUTPOST_LLM", "openai"),
+            ("OUTPOST_LLM_BASE_URL", &stub.llm_url()),
+            ("OUTPOST_LLM_MODEL", "stub-channels"),
+            ("OUTPOST_WHATSAPP_API_URL", &stub.graph_url()),
+            ("OUTPOST_GITHUB_API_URL", &stub.base),
+            ("OUTPOST_JOB_RETRY_BASE_MS", "50"),
+        ],
+    )
+}
+
+/// One such Worker shared by the channel tests.
 fn channels_worker() -> &'static Wrangler {
     static W: std::sync::OnceLock<Wrangler> = std::sync::OnceLock::new();
-    W.get_or_init(|| {
-        let stub = common::platform_stub::shared();
-        let state = tempfile::tempdir().unwrap().keep();
-        Wrangler::start_with(
-            &state,
-            &[
-                ("OUTPOST_LLM", "openai"),
-                ("OUTPOST_LLM_BASE_URL", &stub.llm_url()),
-                ("OUTPOST_LLM_MODEL", "stub-channels"),
-                ("OUTPOST_WHATSAPP_API_URL", &stub.graph_url()),
-                ("OUTPOST_GITHUB_API_URL", &stub.base),
-                ("OUTPOST_JOB_RETRY_BASE_MS", "50"),
-            ],
-        )
-    })
+    W.get_or_init(|| start_channels_worker(&tempfile::tempdir().unwrap().keep()))
+}
+
+/// Nothing is lost when workerd stops between a message's receipt and its reply: the job and
+/// the object's alarm are in its storage.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_survives_a_wrangler_dev_restart_between_receipt_and_reply() {
+    use common::channels::{self, deliver, text_message};
+    let stub = common::platform_stub::shared();
+    let state = tempfile::tempdir().unwrap();
+    let mut w = start_channels_worker(state.path());
+    let n = channels::unique();
+    let (project, number) = (format!("wr{n}"), format!("9065{n}"));
+    channels::new_project(
+        &w.base,
+        &project,
+        &[("deploy.md", "# Deploying\n\nRun `hangar push` to deploy.\n")],
+    )
+    .await;
+    channels::configure_whatsapp(&w.base, &project, &number).await;
+    stub.fail_all_sends(&number, true);
+    let m = format!("wamid.RESTART{n}");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    deliver(
+        &w.base,
+        &project,
+        &text_message(&number, "9161", &m, "How do I deploy?", now),
+    )
+    .await;
+    let start = std::time::Instant::now();
+    loop {
+        let v = channels::message_view(&w.base, &project, &m).await;
+        if v["job"]["attempts"].as_i64().unwrap_or(0) >= 2 {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(20), "{v}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    w.stop();
+    stub.fail_all_sends(&number, false);
+    let w = start_channels_worker(state.path());
+    // No request reaches the project's object: its alarm alone resumes the job.
+    let start = std::time::Instant::now();
+    while stub.sent(&number).is_empty() {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "the reply never came after the restart"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    channels::wait_job(&w.base, &project, &m, "done").await;
+    assert_eq!(stub.sent(&number).len(), 1, "answered once after the restart");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
