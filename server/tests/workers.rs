@@ -348,7 +348,11 @@ async fn a_reply_survives_a_wrangler_dev_restart_between_receipt_and_reply() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     channels::wait_job(&w.base, &project, &m, "done").await;
-    assert_eq!(stub.sent(&number).len(), 1, "answered once after the restart");
+    assert_eq!(
+        stub.sent(&number).len(),
+        1,
+        "answered once after the restart"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
