@@ -162,3 +162,40 @@ async fn outpost_sync_runs_a_full_sync() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("does not exist"));
 }
+
+/// Natively, a scheduler queues a full sync of every synced project at an interval.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_native_scheduler_syncs_github_docs_at_its_interval() {
+    let stub = platform_stub::shared();
+    let mut s = server(stub).await;
+    s.channels.sync_interval_secs = 1;
+    s.restart().await;
+    let (project, _repo, c1) = channels::synced_project(&s.base, stub).await;
+    let start = std::time::Instant::now();
+    loop {
+        let (_, jobs) = channels::admin(
+            "GET",
+            format!("{}/v1/admin/projects/{project}/jobs?state=done", s.base),
+            None,
+        )
+        .await;
+        if jobs["jobs"]
+            .as_array()
+            .is_some_and(|j| j.iter().any(|j| j["kind"] == "github_sync"))
+        {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(20), "{jobs}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (_, stats) = channels::admin(
+        "GET",
+        format!("{}/v1/admin/projects/{project}/stats", s.base),
+        None,
+    )
+    .await;
+    assert_eq!(
+        stats["documents"], 2,
+        "synced to {c1} by the scheduler: {stats}"
+    );
+}
