@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::channels::{self, deliver, text_message};
+use common::channels;
 use common::platform_stub::{self, PlatformStub};
 use common::server::{ADMIN_TOKEN, TestServer, channels_config};
 
@@ -58,48 +58,10 @@ async fn github_docs_follow_pushes() {
 async fn a_reply_survives_a_restart_between_receipt_and_reply() {
     let stub = platform_stub::shared();
     let mut s = server(stub).await;
-    let n = channels::unique();
-    let (project, number) = (format!("wr{n}"), format!("8065{n}"));
-    channels::new_project(
-        &s.base,
-        &project,
-        &[("deploy.md", "# Deploying\n\nRun `hangar push` to deploy.\n")],
-    )
-    .await;
-    channels::configure_whatsapp(&s.base, &project, &number).await;
-    stub.fail_all_sends(&number, true);
-    let m = format!("wamid.RESTART{n}");
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
-    deliver(
-        &s.base,
-        &project,
-        &text_message(&number, "9161", &m, "How do I deploy?", now),
-    )
-    .await;
-    let start = std::time::Instant::now();
-    loop {
-        let v = channels::message_view(&s.base, &project, &m).await;
-        if v["job"]["attempts"].as_i64().unwrap_or(0) >= 1
-            && v["reply"].as_array().is_some_and(|r| !r.is_empty())
-        {
-            break;
-        }
-        assert!(start.elapsed() < Duration::from_secs(20), "{v}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let interrupted = channels::interrupt_a_reply(&s.base, stub).await;
     s.kill();
-    stub.fail_all_sends(&number, false);
     s.restart().await;
-    channels::wait_job(&s.base, &project, &m, "done").await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(
-        stub.sent(&number).len(),
-        1,
-        "answered once after the restart"
-    );
+    channels::the_interrupted_reply_arrives_once(&s.base, stub, &interrupted).await;
 }
 
 /// `outpost sync --project` (locally on the data folder, and on a running server with --url).

@@ -301,58 +301,13 @@ fn channels_worker() -> &'static Wrangler {
 /// the object's alarm are in its storage.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reply_survives_a_wrangler_dev_restart_between_receipt_and_reply() {
-    use common::channels::{self, deliver, text_message};
     let stub = common::platform_stub::shared();
     let state = tempfile::tempdir().unwrap();
     let mut w = start_channels_worker(state.path());
-    let n = channels::unique();
-    let (project, number) = (format!("wr{n}"), format!("9065{n}"));
-    channels::new_project(
-        &w.base,
-        &project,
-        &[("deploy.md", "# Deploying\n\nRun `hangar push` to deploy.\n")],
-    )
-    .await;
-    channels::configure_whatsapp(&w.base, &project, &number).await;
-    stub.fail_all_sends(&number, true);
-    let m = format!("wamid.RESTART{n}");
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
-    deliver(
-        &w.base,
-        &project,
-        &text_message(&number, "9161", &m, "How do I deploy?", now),
-    )
-    .await;
-    let start = std::time::Instant::now();
-    loop {
-        let v = channels::message_view(&w.base, &project, &m).await;
-        if v["job"]["attempts"].as_i64().unwrap_or(0) >= 2 {
-            break;
-        }
-        assert!(start.elapsed() < Duration::from_secs(20), "{v}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let interrupted = common::channels::interrupt_a_reply(&w.base, stub).await;
     w.stop();
-    stub.fail_all_sends(&number, false);
     let w = start_channels_worker(state.path());
-    // No request reaches the project's object: its alarm alone resumes the job.
-    let start = std::time::Instant::now();
-    while stub.sent(&number).is_empty() {
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "the reply never came after the restart"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    channels::wait_job(&w.base, &project, &m, "done").await;
-    assert_eq!(
-        stub.sent(&number).len(),
-        1,
-        "answered once after the restart"
-    );
+    common::channels::the_interrupted_reply_arrives_once(&w.base, stub, &interrupted).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

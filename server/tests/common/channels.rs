@@ -747,3 +747,59 @@ pub async fn github_docs_follow_pushes(base: &str, stub: &PlatformStub) {
         "{r}"
     );
 }
+
+/// A message whose reply is held up by Graph failing, for a restart in the middle.
+pub struct Interrupted {
+    pub project: String,
+    pub number: String,
+    pub message: String,
+}
+
+/// Sends a message while every send fails, and waits until its job has failed twice (its
+/// reply is stored and waits for a retry): the moment to stop the server.
+pub async fn interrupt_a_reply(base: &str, stub: &PlatformStub) -> Interrupted {
+    let n = unique();
+    let (project, number) = (format!("wr{n}"), format!("9065{n}"));
+    new_project(base, &project, &[("deploy.md", DEPLOY_DOC)]).await;
+    configure_whatsapp(base, &project, &number).await;
+    stub.fail_all_sends(&number, true);
+    let message = format!("wamid.RESTART{n}");
+    deliver(
+        base,
+        &project,
+        &text_message(&number, "9161", &message, "How do I deploy?", now()),
+    )
+    .await;
+    let start = Instant::now();
+    loop {
+        let v = message_view(base, &project, &message).await;
+        if v["job"]["attempts"].as_i64().unwrap_or(0) >= 2 {
+            assert_eq!(v["reply"][0]["part"]["state"], "pending", "{v}");
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(20), "{v}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Interrupted {
+        project,
+        number,
+        message,
+    }
+}
+
+/// After the restart (Graph working again): the reply arrives once, with no request to the
+/// project (the job runner resumes by itself).
+pub async fn the_interrupted_reply_arrives_once(base: &str, stub: &PlatformStub, i: &Interrupted) {
+    stub.fail_all_sends(&i.number, false);
+    wait_until("the reply is sent after the restart", || {
+        !stub.sent(&i.number).is_empty()
+    })
+    .await;
+    wait_job(base, &i.project, &i.message, "done").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        stub.sent(&i.number).len(),
+        1,
+        "answered once after the restart"
+    );
+}

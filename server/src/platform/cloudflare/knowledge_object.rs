@@ -90,6 +90,35 @@ struct ChannelCall {
     request: ChannelRequest,
 }
 
+/// What channel jobs reach outside the object, built from the Worker's environment.
+struct Outside {
+    config: crate::config::Config,
+    assistant: crate::rag::Assistant,
+    blobs: R2Blobs,
+    http: super::fetch::FetchClient,
+}
+
+impl Outside {
+    fn new(env: &Env) -> Result<Self> {
+        let config = super::config(env).map_err(err)?;
+        Ok(Outside {
+            assistant: super::assistant(env, &config).map_err(err)?,
+            blobs: R2Blobs(worker::send::SendWrapper(env.bucket(BLOBS)?)),
+            http: super::fetch::FetchClient,
+            config,
+        })
+    }
+
+    fn deps(&self) -> Deps<'_> {
+        Deps {
+            assistant: &self.assistant,
+            http: &self.http,
+            blobs: &self.blobs,
+            endpoints: &self.config.channels,
+        }
+    }
+}
+
 /// Received files in the `BLOBS` bucket.
 struct R2Blobs(worker::send::SendWrapper<worker::Bucket>);
 
@@ -144,16 +173,8 @@ impl KnowledgeObject {
 
     /// Runs a channel request, waking the job runner (the alarm) when it queued work.
     async fn channel(&self, call: ChannelCall) -> Result<ChannelReply> {
-        let config = super::config(&self.env).map_err(err)?;
-        let assistant = super::assistant(&self.env, &config).map_err(err)?;
-        let blobs = R2Blobs(worker::send::SendWrapper(self.env.bucket(BLOBS)?));
-        let http = super::fetch::FetchClient;
-        let deps = Deps {
-            assistant: &assistant,
-            http: &http,
-            blobs: &blobs,
-            endpoints: &config.channels,
-        };
+        let outside = Outside::new(&self.env)?;
+        let deps = outside.deps();
         let ctx = Ctx {
             project: &call.project,
             store: self.channels()?,
@@ -223,16 +244,8 @@ impl DurableObject for KnowledgeObject {
     }
 
     async fn alarm(&self) -> Result<Response> {
-        let config = super::config(&self.env).map_err(err)?;
-        let assistant = super::assistant(&self.env, &config).map_err(err)?;
-        let blobs = R2Blobs(worker::send::SendWrapper(self.env.bucket(BLOBS)?));
-        let http = super::fetch::FetchClient;
-        let deps = Deps {
-            assistant: &assistant,
-            http: &http,
-            blobs: &blobs,
-            endpoints: &config.channels,
-        };
+        let outside = Outside::new(&self.env)?;
+        let deps = outside.deps();
         let store = self.channels()?;
         let knowledge = self.knowledge()?;
         let deadline = js_sys::Date::now() + ALARM_BUDGET_MS;
