@@ -1,31 +1,34 @@
-//! Chat benchmark: the sizes of what a host page downloads, and the server's overhead to first
-//! token.
+//! Chat benchmark: the sizes of what a host page downloads, the server's overhead to first
+//! token and between tokens, idle sockets held, and fan-out.
 //!
-//! Run: `cargo xtask worker && cargo bench -p outpost-server --bench chat` (`xtask worker`
-//! builds the widget and the Worker; without a built Worker the Workers figures are skipped
-//! with a note).
+//! Run: `cargo xtask bench` (builds what it needs, runs this and the knowledge benchmark,
+//! prints one table and writes target/bench/report.json). Alone: `cargo xtask worker && cargo
+//! bench -p outpost-server --bench chat`; without a built Worker the Workers figures are
+//! skipped with a note.
 //!
-//! Overhead to first token: a stub OpenAI-compatible LLM (real HTTP and SSE on 127.0.0.1)
-//! notes when it writes each answer's first token; real WebSocket clients note when that token
-//! reaches them. The difference is what Outpost adds: receiving the question, storing it,
-//! retrieval, prompting, the provider request, parsing its stream, storing and broadcasting the
-//! frame. Measured with 1 and 100 concurrent sessions. Timings are printed, not asserted.
+//! Overhead: a stub OpenAI-compatible LLM (real HTTP and SSE on 127.0.0.1, one token every
+//! [`PIECE_MS`]) writes into each token the time it sent it; real WebSocket clients subtract
+//! it from the time the token reaches them. What remains is what Outpost adds: receiving the
+//! question, storing it, retrieval, prompting, the provider request, parsing its stream,
+//! storing and broadcasting the frame. First token at 1 to 1,000 concurrent sessions (1 and 100
+//! on workerd); every later token at 1,000. Timings are printed, not asserted.
+//!
+//! Idle sockets: a separate `outpost serve` process holds 10,000 joined WebSockets (1,000
+//! sessions × 10); its resident memory before and after gives the memory per socket.
 //!
 //! Fan-out: 100 sockets on one session; for each streamed frame, the time between the first
 //! and the last socket receiving it.
 //!
-//! Both against the native server and against the Worker under `wrangler dev` (workerd on
-//! this machine, local Durable Objects), with the same stub LLM.
+//! Load is bounded (counts and timeouts), goes to 127.0.0.1 only, and stops by itself.
 
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::State;
 use axum::response::Response;
 use axum::routing::post;
 use futures::{SinkExt, StreamExt};
@@ -40,50 +43,57 @@ use outpost::providers::openai::{Endpoint, OpenAiChat};
 use outpost::rag::Assistant;
 use outpost::registry::Project;
 use outpost_protocol::{ClientFrame, ServerFrame};
-use serde_json::{Value, json};
+use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+#[path = "support/report.rs"]
+mod report;
 
-/// When the stub wrote the first token, by question.
-type FirstTokens = Arc<Mutex<HashMap<String, Instant>>>;
+use report::{distribution, growth, value};
 
-/// Tokens the stub streams per answer, one every [`PIECE_MS`].
+/// Tokens the stub streams per answer, one every [`PIECE_MS`] (40 tokens a second, a fast
+/// model's pace).
 const PIECES: usize = 20;
-const PIECE_MS: u64 = 10;
+const PIECE_MS: u64 = 25;
 const SECRET: &str = "bench-secret-0123456789abcdef-0123";
 
-async fn stub_chat(State(first): State<FirstTokens>, body: String) -> Response {
-    let req: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
-    let question = req["messages"]
-        .as_array()
-        .and_then(|m| m.last())
-        .and_then(|m| m["content"].as_str())
-        .unwrap_or("")
-        .to_owned();
-    let stream = futures::stream::unfold(0usize, move |i| {
-        let first = first.clone();
-        let question = question.clone();
-        async move {
-            if i > PIECES {
-                return None;
-            }
-            if i == PIECES {
-                return Some((
-                    Ok::<_, std::io::Error>("data: [DONE]\n\n".to_owned()),
-                    i + 1,
-                ));
-            }
-            if i > 0 {
-                tokio::time::sleep(Duration::from_millis(PIECE_MS)).await;
-            }
-            let chunk = json!({"choices": [{"index": 0, "delta": {"content": format!("t{i} ")}, "finish_reason": null}]});
-            if i == 0 {
-                first.lock().unwrap().insert(question, Instant::now());
-            }
-            Some((Ok(format!("data: {chunk}\n\n")), i + 1))
+/// The clock tokens carry: microseconds since the benchmark started (the stub and the clients
+/// are in this process).
+fn micros() -> u64 {
+    static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    START.get_or_init(Instant::now).elapsed().as_micros() as u64
+}
+
+/// The send times written into a delta's text (`t3@123456 `): one per token it carries.
+fn stamps(text: &str) -> Vec<u64> {
+    text.split('@')
+        .skip(1)
+        .filter_map(|rest| {
+            let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+            digits.parse().ok()
+        })
+        .collect()
+}
+
+async fn stub_chat(body: String) -> Response {
+    let _ = body;
+    let stream = futures::stream::unfold(0usize, move |i| async move {
+        if i > PIECES {
+            return None;
         }
+        if i == PIECES {
+            return Some((
+                Ok::<_, std::io::Error>("data: [DONE]\n\n".to_owned()),
+                i + 1,
+            ));
+        }
+        if i > 0 {
+            tokio::time::sleep(Duration::from_millis(PIECE_MS)).await;
+        }
+        let chunk = json!({"choices": [{"index": 0, "delta": {"content": format!("t{i}@{} ", micros())}, "finish_reason": null}]});
+        Some((Ok(format!("data: {chunk}\n\n")), i + 1))
     });
     Response::builder()
         .header("content-type", "text/event-stream")
@@ -163,39 +173,43 @@ async fn fan_out(base: &str, sockets: usize) -> Vec<f64> {
     out
 }
 
-/// Prints the first-token and fan-out figures for the Outpost at `base`.
-async fn figures(target: &str, base: &str, first: &FirstTokens) {
-    println!(
-        "\n{:<44} {:>10} {:>10} {:>10}",
-        format!("{target}: overhead to first token"),
-        "p50 ms",
-        "p95 ms",
-        "samples"
-    );
-    for sessions in [1, 100] {
-        // A warm-up round so that one-time costs (opening the knowledge file) are not counted.
-        overhead(1, base, first).await;
-        let mut all = Vec::new();
-        for _ in 0..if sessions == 1 { 30 } else { 3 } {
-            all.extend(overhead(sessions, base, first).await);
+/// The first-token (and, at the largest count, later-token) overheads and fan-out for the
+/// Outpost at `base`, at each count of concurrent sessions.
+async fn figures(target: &str, base: &str, counts: &[usize]) -> Vec<(f64, f64)> {
+    // A warm-up round so that one-time costs (opening the knowledge file) are not counted.
+    overhead(1, base).await;
+    let mut p50s = Vec::new();
+    for &sessions in counts {
+        let (mut first, mut later) = (Vec::new(), Vec::new());
+        for _ in 0..if sessions == 1 { 30 } else { 1 } {
+            let (f, l) = overhead(sessions, base).await;
+            first.extend(f);
+            later.extend(l);
         }
-        all.sort_by(f64::total_cmp);
-        println!(
-            "{:<44} {:>10.2} {:>10.2} {:>10}",
-            format!("{sessions} concurrent session(s)"),
-            percentile(&all, 0.5),
-            percentile(&all, 0.95),
-            all.len()
+        let f = distribution(
+            target,
+            &format!("overhead to first token, {sessions} concurrent session(s)"),
+            "ms",
+            first,
         );
+        p50s.push((sessions as f64, f.p50.unwrap_or(f64::NAN)));
+        if sessions == *counts.last().unwrap() && sessions >= 1000 {
+            distribution(
+                target,
+                &format!("overhead per later token, {sessions} concurrent streams"),
+                "ms",
+                later,
+            );
+        }
     }
     let spread = fan_out(base, 100).await;
-    println!(
-        "{:<44} {:>10.2} {:>10.2} {:>10}",
-        format!("{target}: fan-out to 100 sockets (first→last)"),
-        percentile(&spread, 0.5),
-        percentile(&spread, 0.95),
-        spread.len()
+    distribution(
+        target,
+        "fan-out to 100 sockets of a session (first→last)",
+        "ms",
+        spread,
     );
+    p50s
 }
 
 /// The Worker's gzipped size (what the 3 MB limit counts).
@@ -210,15 +224,7 @@ fn worker_size(dir: &Path) -> Option<(usize, usize)> {
     Some((raw, gz.finish().unwrap().len()))
 }
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
-
 fn sizes(dist: &Path) {
-    println!(
-        "{:<34} {:>10} {:>10} {:>10}",
-        "asset", "raw B", "gzip B", "brotli B"
-    );
     let mut widget = (0, 0, 0);
     let mut files: Vec<(String, std::path::PathBuf)> = vec![(
         "embed.js (before the chat opens)".into(),
@@ -252,27 +258,42 @@ fn sizes(dist: &Path) {
             },
         )
         .unwrap();
-        println!(
-            "{:<34} {:>10} {:>10} {:>10}",
-            name,
-            bytes.len(),
-            gz,
-            br.len()
-        );
+        if name.starts_with("embed.js") {
+            value("sizes", "loader embed.js, raw", "B", bytes.len() as f64);
+            value("sizes", "loader embed.js, gzip", "B", gz as f64);
+            value("sizes", "loader embed.js, brotli", "B", br.len() as f64);
+        }
         if name.starts_with("widget/") {
             widget = (widget.0 + bytes.len(), widget.1 + gz, widget.2 + br.len());
         }
     }
-    println!(
-        "{:<34} {:>10} {:>10} {:>10}",
-        "widget page total (+ its HTML)", widget.0, widget.1, widget.2
+    value(
+        "sizes",
+        "widget page (wasm + JS glue), raw",
+        "B",
+        widget.0 as f64,
+    );
+    value(
+        "sizes",
+        "widget page (wasm + JS glue), gzip",
+        "B",
+        widget.1 as f64,
+    );
+    value(
+        "sizes",
+        "widget page (wasm + JS glue), brotli",
+        "B",
+        widget.2 as f64,
     );
 }
 
-async fn overhead(sessions: usize, base: &str, first: &FirstTokens) -> Vec<f64> {
+/// `sessions` visitors, each on its own session and socket, ask at once; for each answer, the
+/// first token's overhead, and every later token's.
+async fn overhead(sessions: usize, base: &str) -> (Vec<f64>, Vec<f64>) {
+    let round = micros();
     let mut tasks = Vec::new();
     for s in 0..sessions {
-        let sub = format!("visitor-{sessions}-{s}");
+        let sub = format!("visitor-{round}-{s}");
         let token = common::server::token("bench", &sub, SECRET);
         let base = base.to_owned();
         tasks.push(tokio::spawn(async move {
@@ -283,7 +304,7 @@ async fn overhead(sessions: usize, base: &str, first: &FirstTokens) -> Vec<f64> 
             ws.send(Message::Text(serde_json::to_string(&hello).unwrap().into()))
                 .await
                 .unwrap();
-            (ws, sub)
+            ws
         }));
     }
     let mut clients = Vec::new();
@@ -292,53 +313,173 @@ async fn overhead(sessions: usize, base: &str, first: &FirstTokens) -> Vec<f64> 
     }
     // Every socket is joined; now all ask at once.
     let mut runs = Vec::new();
-    for (mut ws, sub) in clients {
+    for mut ws in clients {
         runs.push(tokio::spawn(async move {
-            let question = format!("how do I rotate the signing key {sub}");
             let ask = ClientFrame::Ask {
                 client_id: "q".into(),
-                text: question.clone(),
+                text: "how do I rotate the signing key".into(),
             };
             ws.send(Message::Text(serde_json::to_string(&ask).unwrap().into()))
                 .await
                 .unwrap();
-            let mut first = None;
-            while let Some(Ok(Message::Text(t))) = ws.next().await {
-                match serde_json::from_str::<ServerFrame>(&t).unwrap() {
-                    ServerFrame::Delta { .. } if first.is_none() => first = Some(Instant::now()),
-                    ServerFrame::AnswerEnd { .. } | ServerFrame::AnswerError { .. } => break,
-                    ServerFrame::Error { code, message, .. } => {
-                        eprintln!("error frame: {code}: {message}");
-                        break;
+            let mut delays = Vec::new();
+            let read = async {
+                while let Some(Ok(Message::Text(t))) = ws.next().await {
+                    let now = micros();
+                    match serde_json::from_str::<ServerFrame>(&t).unwrap() {
+                        ServerFrame::Delta { text, .. } => delays.extend(
+                            stamps(&text)
+                                .into_iter()
+                                .map(|sent| now.saturating_sub(sent) as f64 / 1000.0),
+                        ),
+                        ServerFrame::AnswerEnd { .. } | ServerFrame::AnswerError { .. } => break,
+                        ServerFrame::Error { code, message, .. } => {
+                            eprintln!("error frame: {code}: {message}");
+                            break;
+                        }
+                        _ => {}
                     }
-                    _ => {}
                 }
-            }
-            (question, first)
+            };
+            let _ = tokio::time::timeout(Duration::from_secs(60), read).await;
+            delays
         }));
     }
-    let mut out = Vec::new();
+    let (mut first, mut later) = (Vec::new(), Vec::new());
     for r in runs {
-        let (question, seen) = r.await.unwrap();
-        let sent = first.lock().unwrap().get(&question).copied();
-        if let (Some(seen), Some(sent)) = (seen, sent) {
-            out.push(seen.duration_since(sent).as_secs_f64() * 1000.0);
+        let delays = r.await.unwrap();
+        if let Some((f, rest)) = delays.split_first() {
+            first.push(*f);
+            later.extend_from_slice(rest);
         }
     }
-    out.sort_by(f64::total_cmp);
-    out
+    (first, later)
+}
+
+/// Resident memory of process `pid`, in KiB.
+fn rss_kib(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(f64::NAN)
+}
+
+/// A separate `outpost serve` process on `data`; holds `sessions × per_session` idle joined
+/// sockets; its memory before and after.
+async fn idle_sockets(data: &Path, sessions: usize, per_session: usize) {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_outpost"))
+        .args(["serve", "--no-demo", "--addr", &format!("127.0.0.1:{port}")])
+        .env("OUTPOST_DATA_DIR", data)
+        .env("OUTPOST_RATE_USER_PER_MINUTE", "100000")
+        .env("OUTPOST_RATE_USER_BURST", "10000")
+        .env("OUTPOST_RATE_PROJECT_PER_MINUTE", "1000000")
+        .env("OUTPOST_GITHUB_SYNC_INTERVAL_SECS", "0")
+        .env("OUTPOST_LOG", "error")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("the outpost binary runs");
+    let base = format!("http://127.0.0.1:{port}");
+    let started = Instant::now();
+    while reqwest::get(format!("{base}/health")).await.is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "outpost serve did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let before = rss_kib(child.id());
+    let mut sockets = Vec::with_capacity(sessions * per_session);
+    let batch = 200;
+    for chunk in (0..sessions).collect::<Vec<_>>().chunks(batch) {
+        let mut tasks = Vec::new();
+        for s in chunk {
+            let token = common::server::token("bench", &format!("idle-{s}"), SECRET);
+            let base = base.clone();
+            tasks.push(tokio::spawn(async move {
+                let session = common::suite::create_session(&base, "bench", &token).await;
+                let url = common::suite::ws_url(&base, "bench", &session);
+                let mut held = Vec::new();
+                for _ in 0..per_session {
+                    let (mut ws, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
+                    let hello = ClientFrame::Hello {
+                        token: token.clone(),
+                        after: 0,
+                    };
+                    ws.send(Message::Text(serde_json::to_string(&hello).unwrap().into()))
+                        .await
+                        .unwrap();
+                    match ws.next().await {
+                        Some(Ok(Message::Text(t))) => assert!(
+                            matches!(
+                                serde_json::from_str::<ServerFrame>(&t),
+                                Ok(ServerFrame::Ready { .. })
+                            ),
+                            "{t}"
+                        ),
+                        other => panic!("no ready frame: {other:?}"),
+                    }
+                    held.push(ws);
+                }
+                held
+            }));
+        }
+        for t in tasks {
+            sockets.extend(t.await.unwrap());
+        }
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let after = rss_kib(child.id());
+    let n = sockets.len();
+    value(
+        "native",
+        "idle WebSockets held by one process (all joined)",
+        "",
+        n as f64,
+    );
+    value(
+        "native",
+        "server resident memory before the sockets",
+        "KiB",
+        before,
+    );
+    value("native", "server resident memory with them", "KiB", after);
+    value(
+        "native",
+        "resident memory per idle socket",
+        "KiB",
+        (after - before) / n as f64,
+    );
+    drop(sockets);
+    let _ = child.kill();
+    let _ = child.wait();
 }
 
 #[tokio::main]
 async fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-    println!("outpost chat benchmark\n");
+    println!("outpost chat benchmark (p50 p95 p99)\n");
     sizes(&root.join("target/outpost-dist"));
+    if let Some((raw, gz)) = worker_size(&root.join("target/outpost-worker")) {
+        value("sizes", "Worker (wasm + glue + shim), raw", "B", raw as f64);
+        value(
+            "sizes",
+            "Worker (wasm + glue + shim), gzip (limit 3 MB)",
+            "B",
+            gz as f64,
+        );
+    }
+    micros();
 
-    let first: FirstTokens = Arc::default();
-    let app = Router::new()
-        .route("/v1/chat/completions", post(stub_chat))
-        .with_state(first.clone());
+    let app = Router::new().route("/v1/chat/completions", post(stub_chat));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let stub = format!("http://{}/v1", listener.local_addr().unwrap());
     let stub_base = stub.clone();
@@ -395,12 +536,18 @@ async fn main() {
     .await
     .unwrap();
     let base = format!("http://{}", running.addr);
-    figures("native", &base, &first).await;
+    let p50s = figures("native", &base, &[1, 125, 250, 500, 1000]).await;
+    growth(
+        "native",
+        "first-token overhead p50 as sessions double",
+        &p50s[1..],
+    );
+    running.abort();
+    idle_sockets(data.path(), 1000, 10).await;
 
     match worker_size(&root.join("target/outpost-worker")) {
         None => println!("\nWorkers: no built Worker (run `cargo xtask worker`); skipped"),
-        Some((raw, gz)) => {
-            println!("\nWorker (wasm + glue + shim): {raw} B raw, {gz} B gzipped (limit 3 MB)");
+        Some(_) => {
             let state = tempfile::tempdir().unwrap();
             let w = common::wrangler::Wrangler::start_with(
                 state.path(),
@@ -413,7 +560,7 @@ async fn main() {
                 ],
             );
             seed_worker(&w.base, &root.join("docs")).await;
-            figures("wrangler dev", &w.base, &first).await;
+            figures("wrangler dev", &w.base, &[1, 100]).await;
         }
     }
 }

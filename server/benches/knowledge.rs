@@ -1,12 +1,13 @@
 //! Knowledge benchmark: ingest throughput on a generated corpus, and top-5 retrieval latency at
 //! 10k and 100k chunks in one project (BM25), plus hybrid BM25 + vectors at 10k chunks.
 //!
-//! Run: `cargo bench -p outpost-server --bench knowledge` (add `-- --quick` for a smaller run).
+//! Run: `cargo xtask bench` (all figures), or `cargo bench -p outpost-server --bench knowledge`
+//! (add `-- --quick` for a smaller run).
 //! Prints a table; timings are wall-clock on this machine, not asserted anywhere.
 
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use async_trait::async_trait;
 use outpost::cli::ingest_folder;
@@ -15,6 +16,10 @@ use outpost::project::ProjectId;
 use outpost::providers::extractive::Extractive;
 use outpost::providers::{Embedder, ProviderError};
 use outpost::rag::Assistant;
+
+#[path = "support/report.rs"]
+mod report;
+use report::{distribution, growth, value};
 
 /// xorshift64*: deterministic and dependency-free; the corpus is the same on every run.
 struct Rng(u64);
@@ -111,21 +116,13 @@ impl Embedder for HashEmbedder {
     }
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
-}
-
 async fn latency(
     data: &Path,
     project: &str,
     assistant: &Assistant,
     vocab: &[String],
     queries: usize,
-) -> (Duration, Duration, u64) {
+) -> (Vec<f64>, u64) {
     let k = open_knowledge(data, &ProjectId::parse(project).unwrap(), false)
         .unwrap()
         .unwrap();
@@ -149,11 +146,10 @@ async fn latency(
     for q in &qs {
         let t = Instant::now();
         let hits = assistant.retrieve(&k, q).await.unwrap();
-        times.push(t.elapsed());
+        times.push(t.elapsed().as_secs_f64() * 1000.0);
         assert!(hits.len() <= 5);
     }
-    times.sort();
-    (percentile(&times, 0.5), percentile(&times, 0.95), chunks)
+    (times, chunks)
 }
 
 #[tokio::main]
@@ -166,11 +162,10 @@ async fn main() {
     let offline = Assistant::new(Arc::new(Extractive), None);
     let hybrid = Assistant::new(Arc::new(Extractive), Some(Arc::new(HashEmbedder)));
     println!(
-        "outpost knowledge benchmark{}",
+        "outpost knowledge benchmark{} (p50 p95 p99)",
         if quick { " (quick: 1/10 scale)" } else { "" }
     );
-    println!("{:<44} {:>14} {:>14}", "figure", "value", "detail");
-
+    let mut bm25 = Vec::new();
     for (project, docs, assistant) in [
         ("p10k", 200 / scale, &offline),
         ("p100k", 2000 / scale, &offline),
@@ -185,34 +180,31 @@ async fn main() {
         let report = ingest_folder(&k, assistant, &dir, false).await.unwrap();
         let secs = t.elapsed().as_secs_f64();
         drop(k);
-        let label = if project.starts_with('h') {
-            "ingest, with 384-dim vectors"
-        } else {
-            "ingest, BM25 only"
-        };
-        println!(
-            "{:<44} {:>11.1} MB/s {:>14}",
-            format!("{label} ({:.0} MB, {} files)", bytes as f64 / 1e6, docs),
-            bytes as f64 / 1e6 / secs,
-            format!("{} chunks", report.chunks_written),
-        );
-        let (p50, p95, chunks) = latency(&data, project, assistant, &vocab, 300).await;
         let kind = if project.starts_with('h') {
-            "hybrid BM25+vector"
+            "hybrid BM25 + 384-dim vectors"
         } else {
             "BM25"
         };
-        println!(
-            "{:<44} {:>14} {:>14}",
-            format!("retrieval top-5 p50, {kind}, {chunks} chunks"),
-            ms(p50),
-            ""
+        value(
+            "knowledge",
+            &format!(
+                "ingest, {kind} ({:.0} MB, {docs} files, {} chunks)",
+                bytes as f64 / 1e6,
+                report.chunks_written
+            ),
+            "MB/s",
+            bytes as f64 / 1e6 / secs,
         );
-        println!(
-            "{:<44} {:>14} {:>14}",
-            format!("retrieval top-5 p95, {kind}, {chunks} chunks"),
-            ms(p95),
-            ""
+        let (times, chunks) = latency(&data, project, assistant, &vocab, 300).await;
+        let f = distribution(
+            "knowledge",
+            &format!("retrieval top-5, {kind}, {chunks} chunks"),
+            "ms",
+            times,
         );
+        if !project.starts_with('h') {
+            bm25.push((chunks as f64, f.p50.unwrap()));
+        }
     }
+    growth("knowledge", "BM25 retrieval p50 as chunks double", &bm25);
 }

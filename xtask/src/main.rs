@@ -2,6 +2,8 @@
 //!
 //! - `cargo xtask serve`: build, load the demo documents, serve the assistant on 127.0.0.1.
 //! - `cargo xtask test`: everything CI runs, installing what a new machine lacks.
+//! - `cargo xtask bench`: every benchmark figure, native and `wrangler dev`, in one table and
+//!   `target/bench/report.json`.
 //!
 //! Plain `std::process::Command` calls: this crate has no dependencies so that it builds in a
 //! second on a cold machine, before anything else.
@@ -23,6 +25,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("test") => test(&root, &args[1..]),
         Some("serve") => serve(&root, &args[1..]),
+        Some("bench") => bench(&root),
         Some("build") => build::assets(&root),
         // Also wrangler's [build] hook; skipped when the test command has just built it.
         Some("worker") if std::env::var_os("OUTPOST_SKIP_WORKER_BUILD").is_some() => Ok(()),
@@ -32,7 +35,7 @@ fn main() -> ExitCode {
             .and_then(|()| e2e::run_suite(&root, &args[1..]).map(|_| ())),
         _ => {
             eprintln!(
-                "usage: cargo xtask <serve|test>\n  serve  build and serve the demo assistant on 127.0.0.1\n  test   fmt, clippy, all tests, wasm checks (what CI runs)"
+                "usage: cargo xtask <serve|test|bench>\n  serve  build and serve the demo assistant on 127.0.0.1\n  test   fmt, clippy, all tests, wasm checks (what CI runs)\n  bench  every benchmark, native and wrangler dev: one table, target/bench/report.json"
             );
             return ExitCode::from(2);
         }
@@ -165,6 +168,64 @@ fn test(root: &Path, _args: &[String]) -> Result {
         rust_passed + e2e_passed,
         rust_failed + e2e_failed
     );
+    Ok(())
+}
+
+/// Builds what the benchmarks need (the loader, the widget, the Worker, wrangler), runs the
+/// knowledge and chat benchmarks, and gathers their figures: one table on stdout, and
+/// `target/bench/report.json` (the figures as a JSON array, each with p50/p95/p99 or a value).
+fn bench(root: &Path) -> Result {
+    tools::ensure_rust_components(root)?;
+    tools::ensure_npm(root)?;
+    build::assets(root)?;
+    worker::build(root)?;
+    let out = root.join("target/bench");
+    std::fs::create_dir_all(&out).map_err(|e| e.to_string())?;
+    let (lines, table) = (out.join("figures.jsonl"), out.join("table.txt"));
+    for f in [&lines, &table] {
+        let _ = std::fs::remove_file(f);
+    }
+    for bench in ["knowledge", "chat"] {
+        eprintln!("\n$ cargo bench -p outpost-server --bench {bench}");
+        let status = Command::new("cargo")
+            .args([
+                "bench",
+                "--locked",
+                "-p",
+                "outpost-server",
+                "--bench",
+                bench,
+            ])
+            .env("OUTPOST_BENCH_OUT", &lines)
+            .env("OUTPOST_BENCH_TABLE", &table)
+            .current_dir(root)
+            .status()
+            .map_err(|e| e.to_string())?;
+        if !status.success() {
+            return Err(format!("the {bench} benchmark failed ({status})"));
+        }
+    }
+    // The benchmarks wrote one JSON object per line: the report is their array.
+    let figures = std::fs::read_to_string(&lines).map_err(|e| e.to_string())?;
+    let report = format!(
+        "[\n{}\n]\n",
+        figures
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .collect::<Vec<_>>()
+            .join(",\n")
+    );
+    std::fs::write(out.join("report.json"), report).map_err(|e| e.to_string())?;
+    println!(
+        "\n{:<14} {:<58} {:>9} {:>9} {:>9}\n{}",
+        "group",
+        "figure",
+        "p50",
+        "p95",
+        "p99/value",
+        std::fs::read_to_string(&table).map_err(|e| e.to_string())?
+    );
+    println!("(also in {})", out.join("report.json").display());
     Ok(())
 }
 

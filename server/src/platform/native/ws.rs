@@ -26,6 +26,11 @@ pub const IDLE_TIMEOUT: Duration = Duration::from_secs(75);
 /// limit is lower and answered with an error frame.
 pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 
+/// Each socket's read buffer. tungstenite's default (128 KiB, and as much again for writes)
+/// made an idle socket cost ~138 KiB of memory; chat frames are small, and a larger message
+/// still grows the buffer as needed.
+pub const READ_BUFFER_BYTES: usize = 4 * 1024;
+
 /// The socket route.
 pub fn routes() -> Router<AppState> {
     Router::new().route(
@@ -45,6 +50,9 @@ async fn upgrade(
     let span = tracing::Span::current();
     Ok(ws
         .max_message_size(MAX_MESSAGE_BYTES)
+        .read_buffer_size(READ_BUFFER_BYTES)
+        // Every frame is written at once (a chat stream is many small frames, each flushed).
+        .write_buffer_size(0)
         .on_upgrade(move |socket| {
             async move {
                 let metrics = metrics.map(|axum::Extension(m)| m);
