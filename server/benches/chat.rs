@@ -377,6 +377,8 @@ async fn idle_sockets(data: &Path, sessions: usize, per_session: usize) {
     };
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_outpost"))
         .args(["serve", "--no-demo", "--addr", &format!("127.0.0.1:{port}")])
+        .arg("--assets")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/outpost-dist"))
         .env("OUTPOST_DATA_DIR", data)
         .env("OUTPOST_RATE_USER_PER_MINUTE", "100000")
         .env("OUTPOST_RATE_USER_BURST", "10000")

@@ -428,3 +428,44 @@ async fn cors_follows_the_projects_allowed_origins() {
         "no CORS for other origins"
     );
 }
+
+/// Reconnect chaos: 100 visitors (OUTPOST_CHAOS_SOCKETS) cut at random points mid-answer and
+/// reconnected; every transcript equals what its session stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chaos_sockets_cut_at_random_points_lose_and_repeat_nothing() {
+    let s = long_server().await;
+    let base = std::sync::Arc::new(std::sync::RwLock::new(s.base.clone()));
+    common::chaos::reconnect_chaos(
+        base,
+        "acme",
+        common::server::ACME_SECRET,
+        common::chaos::visitors(),
+        async {},
+    )
+    .await;
+}
+
+/// Reconnect chaos with the server process restarted in the middle of the answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chaos_a_restart_mid_conversation_loses_and_repeats_nothing() {
+    let mut s = long_server().await;
+    let base = std::sync::Arc::new(std::sync::RwLock::new(s.base.clone()));
+    let during = {
+        let base = base.clone();
+        let s = &mut s;
+        async move {
+            tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+            s.kill();
+            s.restart().await;
+            *base.write().unwrap() = s.base.clone();
+        }
+    };
+    common::chaos::reconnect_chaos(
+        base,
+        "acme",
+        common::server::ACME_SECRET,
+        common::chaos::visitors() / 2,
+        during,
+    )
+    .await;
+}

@@ -361,3 +361,19 @@ async fn the_cron_trigger_syncs_github_docs() {
     assert_eq!(jobs["jobs"][0]["kind"], "github_sync", "{jobs}");
     let _ = c1;
 }
+
+/// Reconnect chaos on Workers: 100 visitors (OUTPOST_CHAOS_SOCKETS) cut at random points
+/// mid-answer and reconnected to their session's object; every transcript equals what the
+/// object stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chaos_sockets_cut_at_random_points_lose_and_repeat_nothing_on_workers() {
+    let base = std::sync::Arc::new(std::sync::RwLock::new(shared().base.clone()));
+    common::chaos::reconnect_chaos(
+        base,
+        "acme",
+        common::server::ACME_SECRET,
+        common::chaos::visitors(),
+        async {},
+    )
+    .await;
+}

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod channels;
+pub mod chaos;
 pub mod openai_stub;
 pub mod platform_stub;
 pub mod server;
