@@ -36,3 +36,27 @@ async fn a_thousand_bad_tokens_are_all_refused_and_memory_does_not_grow() {
         "memory grew by {grown} bytes over {sent} bad tokens"
     );
 }
+
+/// Forged webhook deliveries for every channel are refused (401, nothing stored), and the
+/// server's memory does not grow with them; a storm of redeliveries is processed once.
+#[tokio::test(flavor = "multi_thread")]
+async fn forged_webhooks_are_refused_and_a_redelivery_storm_is_processed_once() {
+    let stub = common::platform_stub::shared();
+    let mut s = TestServer::start(Some(stub.llm_url()), "stub-channels", NO_LIMITS).await;
+    s.channels = common::server::channels_config(&[
+        ("OUTPOST_WHATSAPP_API_URL", &stub.graph_url()),
+        ("OUTPOST_GITHUB_API_URL", &stub.base),
+        ("OUTPOST_GITHUB_SYNC_INTERVAL_SECS", "0"),
+    ]);
+    s.restart().await;
+    common::channels::forged_deliveries_are_refused(&s.base, 5).await;
+    let before = rss();
+    let sent = common::channels::forged_deliveries_are_refused(&s.base, 70).await;
+    let grown = rss().saturating_sub(before);
+    assert!(sent >= 1000, "{sent}");
+    assert!(
+        grown < 8 << 20,
+        "memory grew by {grown} bytes over {sent} forged deliveries"
+    );
+    common::channels::a_storm_of_redeliveries_is_processed_once(&s.base, stub, 300).await;
+}

@@ -377,3 +377,13 @@ async fn chaos_sockets_cut_at_random_points_lose_and_repeat_nothing_on_workers()
     )
     .await;
 }
+
+/// Forged webhook deliveries for every channel are refused on Workers too; a storm of
+/// redeliveries is processed once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_webhooks_are_refused_and_a_redelivery_storm_is_processed_once_on_workers() {
+    let stub = common::platform_stub::shared();
+    let base = &channels_worker().base;
+    common::channels::forged_deliveries_are_refused(base, 3).await;
+    common::channels::a_storm_of_redeliveries_is_processed_once(base, stub, 100).await;
+}

@@ -803,3 +803,99 @@ pub async fn the_interrupted_reply_arrives_once(base: &str, stub: &PlatformStub,
         "answered once after the restart"
     );
 }
+
+/// Forged deliveries for every webhook channel: `rounds` of each forgery kind (no signature,
+/// another secret, a tampered body, a truncated or malformed signature, the legacy SHA-1
+/// header alone). All answered 401 `bad_signature`; nothing stored. Returns how many were sent.
+pub async fn forged_deliveries_are_refused(base: &str, rounds: usize) -> usize {
+    let n = unique();
+    let (wa, gh, number) = (format!("fa{n}"), format!("fg{n}"), format!("5065{n}"));
+    new_project(base, &wa, &[]).await;
+    new_project(base, &gh, &[]).await;
+    configure_whatsapp(base, &wa, &number).await;
+    let (s, v) = admin(
+        "PUT",
+        format!("{base}/v1/admin/projects/{gh}/channels/github"),
+        Some(json!({"repository": "acme/forged", "webhook_secret": HOOK_SECRET})),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    let http = reqwest::Client::new();
+    let mut sent = 0;
+    for r in 0..rounds {
+        let wa_body = text_message(&number, "1", &format!("wamid.F{r}"), "hi", now());
+        let gh_body = push_payload("acme/forged", "main", "a", "b", json!([]));
+        for (url, body, secret, github) in [
+            (
+                format!("{base}/v1/whatsapp/{wa}"),
+                &wa_body,
+                APP_SECRET,
+                false,
+            ),
+            (
+                format!("{base}/v1/github/{gh}"),
+                &gh_body,
+                HOOK_SECRET,
+                true,
+            ),
+        ] {
+            let good = hub_signature(secret.as_bytes(), body);
+            let mut tampered = body.clone();
+            tampered.push(b' ');
+            let forgeries: Vec<(Option<String>, Vec<u8>)> = vec![
+                (None, body.clone()),
+                (Some(hub_signature(b"guessed secret", body)), body.clone()),
+                (Some(good.clone()), tampered),
+                (Some(good[..good.len() - 2].to_owned()), body.clone()),
+                (Some(format!("sha256={}", "0".repeat(64))), body.clone()),
+                (Some("sha256=not-hex".into()), body.clone()),
+                (Some(good.replace("sha256=", "sha1=")), body.clone()),
+                (Some(format!("{good}{good}")), body.clone()),
+            ];
+            for (sig, b) in forgeries {
+                let mut req = http
+                    .post(&url)
+                    .header("content-type", "application/json")
+                    .body(b);
+                if github {
+                    req = req
+                        .header("x-github-event", "push")
+                        .header("x-github-delivery", format!("forged-{r}-{sent}"));
+                }
+                if let Some(s) = sig {
+                    req = req.header("x-hub-signature-256", s);
+                }
+                let resp = req.send().await.unwrap();
+                let status = resp.status().as_u16();
+                let v: Value = resp.json().await.unwrap_or(Value::Null);
+                assert_eq!(
+                    (status, v["error"]["code"].as_str()),
+                    (401, Some("bad_signature")),
+                    "{v}"
+                );
+                sent += 1;
+            }
+        }
+    }
+    for p in [&wa, &gh] {
+        let (_, jobs) = admin("GET", format!("{base}/v1/admin/projects/{p}/jobs"), None).await;
+        assert_eq!(jobs["jobs"], json!([]), "a forged delivery stored nothing");
+    }
+    sent
+}
+
+/// A storm of `n` concurrent redeliveries of one signed message: one job, one reply.
+pub async fn a_storm_of_redeliveries_is_processed_once(base: &str, stub: &PlatformStub, n: usize) {
+    let u = unique();
+    let (project, number) = (format!("st{u}"), format!("6065{u}"));
+    new_project(base, &project, &[("deploy.md", DEPLOY_DOC)]).await;
+    configure_whatsapp(base, &project, &number).await;
+    let m = format!("wamid.STORM{u}");
+    let body = text_message(&number, "3161", &m, "How do I deploy to the hangar?", now());
+    let acks = futures::future::join_all((0..n).map(|_| deliver(base, &project, &body))).await;
+    let queued: i64 = acks.iter().map(|a| a["queued"].as_i64().unwrap()).sum();
+    assert_eq!(queued, 1, "one job for {n} deliveries");
+    wait_job(base, &project, &m, "done").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(stub.sent(&number).len(), 1, "one reply for {n} deliveries");
+}
