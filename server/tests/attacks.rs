@@ -60,3 +60,96 @@ async fn forged_webhooks_are_refused_and_a_redelivery_storm_is_processed_once() 
     );
     common::channels::a_storm_of_redeliveries_is_processed_once(&s.base, stub, 300).await;
 }
+
+/// Hostile model output (scripts, handlers, `javascript:`/`data:` URLs, raw HTML, a 20,000-
+/// character line, 300 levels of quotes and 200 of lists, cut into 7-character pieces):
+/// rendered to HTML that carries none of it, and the server goes on serving.
+#[tokio::test(flavor = "multi_thread")]
+async fn hostile_model_output_is_rendered_inert_and_nothing_panics() {
+    use common::server::{Client, acme_token, answer_text, is_end};
+    use outpost_protocol::ServerFrame;
+    let stub = common::openai_stub::start().await;
+    let s = TestServer::start(Some(stub.base_url), "stub-hostile", NO_LIMITS).await;
+    let t = acme_token("mallory");
+    let session = s.create_session("acme", &t).await;
+    let (mut c, _) = Client::join(&s.ws_url("acme", &session), &t, 0).await;
+    for round in 0..2 {
+        c.ask(&format!("q{round}"), "How do I rotate the signing key?")
+            .await;
+        let frames = c.until(is_end).await;
+        let Some(ServerFrame::AnswerEnd { html, .. }) = frames.last() else {
+            panic!("{:?}", frames.last());
+        };
+        assert!(
+            answer_text(&frames).contains("alert(1)"),
+            "the text streamed as text"
+        );
+        // Text '<' is escaped, so every '<' left opens a real tag: each must be harmless.
+        for tag in html.split('<').skip(1) {
+            let tag = tag.split('>').next().unwrap().to_ascii_lowercase();
+            let name: String = tag
+                .trim_start_matches('/')
+                .chars()
+                .take_while(char::is_ascii_alphanumeric)
+                .collect();
+            assert!(
+                [
+                    "p",
+                    "a",
+                    "em",
+                    "strong",
+                    "code",
+                    "pre",
+                    "ul",
+                    "ol",
+                    "li",
+                    "blockquote",
+                    "br",
+                    "hr",
+                    "del",
+                    "h1",
+                    "h2",
+                    "h3",
+                    "h4",
+                    "h5",
+                    "h6",
+                    "sup",
+                    "span"
+                ]
+                .contains(&name.as_str()),
+                "tag <{}> in the rendered answer",
+                &tag[..tag.len().min(60)]
+            );
+            for attr in tag.split_whitespace().skip(1) {
+                let key = attr.split('=').next().unwrap();
+                assert!(
+                    [
+                        "href",
+                        "class",
+                        "title",
+                        "data-cite",
+                        "rel",
+                        "target",
+                        "start"
+                    ]
+                    .contains(&key),
+                    "attribute {key} on <{name}>"
+                );
+            }
+            if let Some(href) = tag.split("href=\"").nth(1) {
+                assert!(
+                    href.starts_with("https://")
+                        || href.starts_with("http://")
+                        || href.starts_with("mailto:")
+                        || href.starts_with("#cite-"),
+                    "unsafe link: {}",
+                    &href[..href.len().min(40)]
+                );
+            }
+        }
+        assert!(
+            html.contains(&"x".repeat(20_000)),
+            "the long line is kept, as text"
+        );
+    }
+}

@@ -86,6 +86,29 @@ pub fn long_text() -> String {
     t
 }
 
+/// What `stub-hostile` streams: an answer carrying every kind of markup that must never run
+/// (scripts, event handlers, `javascript:` and `data:` URLs, raw HTML), a huge unbroken line
+/// and deeply nested Markdown, cut into pieces at awkward places.
+pub fn hostile_pieces() -> Vec<String> {
+    let text = format!(
+        "Here [1]: <script>alert(1)</script> <img src=x onerror=alert(2)> \
+         [click](javascript:alert(3)) [data](data:text/html;base64,PHNjcmlwdD5hbGVydCg0KTwvc2NyaXB0Pg==) \
+         <a href=\"JaVaScRiPt:alert(5)\">x</a> <iframe srcdoc=\"<script>alert(6)</script>\"></iframe> \
+         ![img](javascript:alert(7)) <svg/onload=alert(8)> <style>*{{display:none}}</style> \
+         [entity](&#106;avascript:alert(9)) <javascript:alert(10)> \
+         <meta http-equiv=refresh content=\"0;url=javascript:alert(11)\"> <form action=javascript:alert(12)><button>go</button></form>\n\n\
+         {}\n\n{}{}\n\n{}",
+        "x".repeat(20_000),
+        "> ".repeat(300),
+        "deep",
+        (0..200)
+            .map(|i| format!("{}- level {i}\n", "  ".repeat(i)))
+            .collect::<String>()
+    );
+    let chars: Vec<char> = text.chars().collect();
+    chars.chunks(7).map(|c| c.iter().collect()).collect()
+}
+
 /// The pieces the `stub-ok` model streams: the answer cites passage 1.
 pub const OK_PIECES: [&str; 5] = [
     "The key ",
@@ -134,6 +157,12 @@ async fn chat(State(seen): State<Arc<Mutex<Seen>>>, headers: HeaderMap, body: St
         }
         "stub-truncated" => {
             frames.push((0, frame("cut ")));
+        }
+        "stub-hostile" => {
+            for p in hostile_pieces() {
+                frames.push((0, frame(&p)));
+            }
+            frames.push((0, "data: [DONE]\n\n".into()));
         }
         "stub-error-frame" => {
             frames.push((0, frame("partial ")));
