@@ -387,3 +387,8 @@ async fn forged_webhooks_are_refused_and_a_redelivery_storm_is_processed_once_on
     common::channels::forged_deliveries_are_refused(base, 3).await;
     common::channels::a_storm_of_redeliveries_is_processed_once(base, stub, 100).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn usage_is_counted_per_project_on_workers() {
+    common::suite::usage_is_counted_per_project(&shared().base).await;
+}

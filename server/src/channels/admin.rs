@@ -10,6 +10,8 @@
 //! - `PUT /v1/admin/projects/{project}/settings`: `{system_prompt?, ai_search?}` (an empty
 //!   string clears; `ai_search` names a Cloudflare AI Search instance, Workers only)
 //! - `GET /v1/admin/projects/{project}/stats`
+//! - `GET /v1/admin/projects/{project}/usage`: questions, answer pieces (≈ tokens) and provider
+//!   failures per day (UTC), the last 90 days with any, and their total
 
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -37,6 +39,7 @@ pub fn routes() -> Router<AppState> {
             put(put_documents).delete(delete_document),
         )
         .route("/v1/admin/projects/{project}/stats", get(stats))
+        .route("/v1/admin/projects/{project}/usage", get(usage))
         .route("/v1/admin/projects/{project}/settings", put(put_settings))
 }
 
@@ -260,4 +263,30 @@ async fn stats(
             .await
             .map_err(AppError::internal)?,
     ))
+}
+
+async fn usage(
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+    headers: HeaderMap,
+) -> Result<impl IntoResponse, AppError> {
+    let project = operated_project(&state, &headers, &raw).await?;
+    let days = state
+        .library
+        .usage(&project.id)
+        .await
+        .map_err(AppError::internal)?;
+    let total = days.iter().fold(
+        crate::knowledge::UsageDay {
+            day: "total".into(),
+            ..Default::default()
+        },
+        |mut t, d| {
+            t.questions += d.questions;
+            t.answer_pieces += d.answer_pieces;
+            t.provider_errors += d.provider_errors;
+            t
+        },
+    );
+    Ok(Json(json!({"days": days, "total": total})))
 }

@@ -132,6 +132,12 @@ pub trait Library: Send + Sync {
         request: crate::channels::hooks::ChannelRequest,
     ) -> Result<crate::channels::hooks::ChannelReply, String>;
 
+    /// What `project` used, day by day (newest first).
+    ///
+    /// # Errors
+    /// A message when the knowledge cannot be reached.
+    async fn usage(&self, project: &str) -> Result<Vec<crate::knowledge::UsageDay>, String>;
+
     /// What `project`'s knowledge holds.
     ///
     /// # Errors

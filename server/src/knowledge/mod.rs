@@ -178,6 +178,36 @@ pub struct Stats {
     pub embedded: u64,
 }
 
+/// What a project used on one day (UTC): questions answered, answer pieces streamed (about one
+/// token each), answers the provider failed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct UsageDay {
+    /// `YYYY-MM-DD`.
+    pub day: String,
+    /// Questions.
+    pub questions: u64,
+    /// Answer pieces (≈ tokens).
+    pub answer_pieces: u64,
+    /// Provider failures.
+    pub provider_errors: u64,
+}
+
+/// The UTC day (`YYYY-MM-DD`) of Unix time `secs`.
+pub fn utc_day(secs: i64) -> String {
+    // Days since the epoch to a civil date (Howard Hinnant's algorithm); chrono is not worth
+    // a dependency for one date.
+    let z = secs.div_euclid(86_400) + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
 /// One project's knowledge over a SQL handle that holds only that project.
 pub struct Knowledge<S> {
     sql: S,
@@ -388,6 +418,54 @@ impl<S: Sql> Knowledge<S> {
             &[key.into(), value.into()],
         )?;
         Ok(())
+    }
+
+    /// Adds one answer's use to today's (UTC) figures.
+    ///
+    /// # Errors
+    /// [`KnowledgeError::Sql`] on a database failure.
+    pub fn record_usage(
+        &self,
+        now_unix: i64,
+        answer_pieces: u64,
+        provider_error: bool,
+    ) -> Result<(), KnowledgeError> {
+        self.sql.execute(
+            "INSERT INTO usage (day, questions, answer_pieces, provider_errors) VALUES (?1, 1, ?2, ?3)
+             ON CONFLICT(day) DO UPDATE SET questions = questions + 1,
+               answer_pieces = answer_pieces + excluded.answer_pieces,
+               provider_errors = provider_errors + excluded.provider_errors",
+            &[
+                utc_day(now_unix).into(),
+                (answer_pieces as i64).into(),
+                i64::from(provider_error).into(),
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// The project's use, day by day, the last `days` days that saw any, newest first.
+    ///
+    /// # Errors
+    /// [`KnowledgeError::Sql`] on a database failure.
+    pub fn usage(&self, days: i64) -> Result<Vec<UsageDay>, KnowledgeError> {
+        self.sql
+            .query(
+                "SELECT day, questions, answer_pieces, provider_errors FROM usage
+                 ORDER BY day DESC LIMIT ?1",
+                &[days.into()],
+            )?
+            .iter()
+            .map(|r| {
+                Ok(UsageDay {
+                    day: col_string(r, 0)?,
+                    questions: col_i64(r, 1)? as u64,
+                    answer_pieces: col_i64(r, 2)? as u64,
+                    provider_errors: col_i64(r, 3)? as u64,
+                })
+            })
+            .collect::<Result<_, SqlError>>()
+            .map_err(KnowledgeError::from)
     }
 
     /// Hybrid retrieval: BM25 over FTS5 always, cosine over stored embeddings when
@@ -634,6 +712,14 @@ pub fn blob_to_vector(b: &[u8]) -> Vec<f32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn utc_days_are_civil_dates() {
+        assert_eq!(utc_day(0), "1970-01-01");
+        assert_eq!(utc_day(951_782_400), "2000-02-29");
+        assert_eq!(utc_day(1_795_300_000), "2026-11-22");
+        assert_eq!(utc_day(-1), "1969-12-31");
+    }
 
     #[test]
     fn vectors_round_trip_through_blobs() {

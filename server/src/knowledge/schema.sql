@@ -38,3 +38,9 @@ CREATE TABLE IF NOT EXISTS settings (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS usage (
+    day             TEXT PRIMARY KEY,
+    questions       INTEGER NOT NULL DEFAULT 0,
+    answer_pieces   INTEGER NOT NULL DEFAULT 0,
+    provider_errors INTEGER NOT NULL DEFAULT 0
+);

@@ -370,3 +370,62 @@ pub async fn a_thousand_bad_tokens_are_all_refused(base: &str) -> usize {
     }
     results.len()
 }
+
+/// A project's use (questions, answer pieces, provider failures per day) is counted and shown
+/// to its operators only, per project.
+pub async fn usage_is_counted_per_project(base: &str) {
+    use super::channels::{admin, new_project, unique};
+    let n = unique();
+    let (p, other) = (format!("use{n}"), format!("idle{n}"));
+    new_project(
+        base,
+        &p,
+        &[(
+            "keys.md",
+            "# Signing keys\n\nRotate the signing key with `outpost keys rotate`.\n",
+        )],
+    )
+    .await;
+    new_project(base, &other, &[]).await;
+    let t = super::server::token(&p, "counted", &"s".repeat(32));
+    let session = create_session(base, &p, &t).await;
+    let (mut c, _) = Client::join(&ws_url(base, &p, &session), &t, 0).await;
+    c.ask("q1", "How do I rotate the signing key?").await;
+    let frames = c.until(is_end).await;
+    let pieces = frames
+        .iter()
+        .filter(|f| matches!(f, ServerFrame::Delta { .. }))
+        .count() as u64;
+    let started = std::time::Instant::now();
+    loop {
+        let (s, v) = admin("GET", format!("{base}/v1/admin/projects/{p}/usage"), None).await;
+        assert_eq!(s, 200, "{v}");
+        if v["total"]["questions"] == 1 {
+            assert!(
+                v["total"]["answer_pieces"].as_u64().unwrap() >= pieces.min(1),
+                "{v}"
+            );
+            assert_eq!(v["days"].as_array().unwrap().len(), 1, "{v}");
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "never counted: {v}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (_, v) = admin(
+        "GET",
+        format!("{base}/v1/admin/projects/{other}/usage"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        v["total"]["questions"], 0,
+        "another project's use is its own: {v}"
+    );
+    let r = reqwest::get(format!("{base}/v1/admin/projects/{p}/usage"))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401, "operators only");
+}

@@ -84,6 +84,15 @@ pub struct KnowledgeObject {
 /// How long one alarm runs jobs before it hands over to the next alarm (ms).
 pub const ALARM_BUDGET_MS: f64 = 20_000.0;
 
+/// One answer's use, recorded by the session's object.
+#[derive(Serialize, Deserialize)]
+pub struct UsageRecord {
+    /// Pieces streamed.
+    pub answer_pieces: u64,
+    /// Whether the provider failed.
+    pub provider_error: bool,
+}
+
 #[derive(Serialize, Deserialize)]
 struct ChannelCall {
     project: String,
@@ -333,6 +342,20 @@ impl DurableObject for KnowledgeObject {
             (Method::Get, "/stats") => {
                 Response::from_json(&self.knowledge()?.stats().map_err(err)?)
             }
+            (Method::Get, "/usage") => {
+                Response::from_json(&self.knowledge()?.usage(90).map_err(err)?)
+            }
+            (Method::Post, "/usage") => {
+                let u: UsageRecord = req.json().await?;
+                self.knowledge()?
+                    .record_usage(
+                        crate::platform::now_unix(),
+                        u.answer_pieces,
+                        u.provider_error,
+                    )
+                    .map_err(err)?;
+                Response::from_json(&serde_json::json!({"ok": true}))
+            }
             (Method::Post, "/channel") => {
                 let call: ChannelCall = req.json().await?;
                 Response::from_json(&self.channel(call).await?)
@@ -531,6 +554,13 @@ impl crate::http::Library for DoLibrary {
 
     async fn stats(&self, project: &str) -> std::result::Result<crate::knowledge::Stats, String> {
         SendFuture::new(call(&self.0, project, "/stats", None)).await
+    }
+
+    async fn usage(
+        &self,
+        project: &str,
+    ) -> std::result::Result<Vec<crate::knowledge::UsageDay>, String> {
+        SendFuture::new(call(&self.0, project, "/usage", None)).await
     }
 
     async fn channel(

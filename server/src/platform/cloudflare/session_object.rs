@@ -263,8 +263,36 @@ impl Inner {
                 }
                 Err(e) => failed(answer_id, "knowledge_error", e),
             };
+        let started = js_sys::Date::now();
+        let (mut pieces, mut first_token_ms, mut provider_error) = (0u64, None, false);
         while let Some(input) = inputs.next().await {
+            match &input {
+                Input::Token { .. } => {
+                    pieces += 1;
+                    first_token_ms.get_or_insert(js_sys::Date::now() - started);
+                }
+                Input::Failed { code, .. } if code == "provider_error" => provider_error = true,
+                _ => {}
+            }
             self.apply(input, None);
+        }
+        // The operators' counters: durable per project (the Knowledge object), and one JSON
+        // line in the Workers logs per answer.
+        worker::console_log!(
+            "{}",
+            serde_json::json!({"event": "answer", "project": project, "answer_pieces": pieces,
+                "first_token_ms": first_token_ms, "provider_error": provider_error})
+        );
+        let record = serde_json::json!({"answer_pieces": pieces, "provider_error": provider_error});
+        if let Err(e) = super::knowledge_object::call::<serde_json::Value>(
+            &self.env,
+            &project,
+            "/usage",
+            Some(record),
+        )
+        .await
+        {
+            worker::console_error!("usage of {project} not recorded: {e}");
         }
     }
 

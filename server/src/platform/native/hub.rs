@@ -447,13 +447,29 @@ impl Ctx<'_> {
                             _ => {}
                         });
                         let mut inputs = inputs;
+                        let (mut used, mut provider_error) = (0u64, false);
                         while let Some(input) = inputs.next().await {
+                            match &input {
+                                Input::Token { .. } => used += 1,
+                                Input::Failed { code, .. } if code == "provider_error" => {
+                                    provider_error = true;
+                                }
+                                _ => {}
+                            }
                             if me
                                 .unbounded_send(Command::Input { input, reply: None })
                                 .is_err()
                             {
                                 break;
                             }
+                        }
+                        // Durable per-project use, for the project's operators.
+                        if let Ok(k) = ProjectId::parse(&project)
+                            .map_err(|e| e.to_string())
+                            .and_then(|p| shared.knowledge.knowledge(&p))
+                            && let Err(e) = k.record_usage(super::now_unix(), used, provider_error)
+                        {
+                            tracing::warn!(project = %project, error = %e, "usage not recorded");
                         }
                     });
                 }

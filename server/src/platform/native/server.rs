@@ -98,6 +98,10 @@ impl Library for NativeLibrary {
         self.open(project)?.stats().map_err(|e| e.to_string())
     }
 
+    async fn usage(&self, project: &str) -> Result<Vec<crate::knowledge::UsageDay>, String> {
+        self.open(project)?.usage(90).map_err(|e| e.to_string())
+    }
+
     async fn channel(
         &self,
         project: &str,
