@@ -699,9 +699,10 @@ async fn serve(
         }
     }
     if !assets.join("embed.js").exists() {
-        eprintln!(
-            "warning: {} has no embed.js; build the widget with `cargo xtask serve`",
-            assets.display()
+        // Through the logger: with OUTPOST_LOG_FORMAT=json, stderr stays one JSON object a line.
+        tracing::warn!(
+            assets = %assets.display(),
+            "no embed.js there; build the widget with `cargo xtask serve`"
         );
     }
     let running = start(ServerOptions {

@@ -77,3 +77,95 @@ async fn every_response_carries_a_request_id_and_keeps_the_callers() {
     assert_eq!(r.status(), 404);
     assert_eq!(r.headers()["x-request-id"], "trace-me-42");
 }
+
+/// Structured logs and OTLP traces from the real binary: with `OUTPOST_LOG_FORMAT=json` every
+/// log line is a JSON object carrying its request's id; with `OUTPOST_OTLP_ENDPOINT` the
+/// request spans (their request id included) reach an OTLP/HTTP collector (a local stub).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_logs_and_otlp_traces_carry_the_request_id() {
+    use axum::body::Bytes;
+    use std::sync::{Arc, Mutex};
+    let bodies: Arc<Mutex<Vec<(String, Bytes)>>> = Arc::default();
+    let seen = bodies.clone();
+    let collector = axum::Router::new().route(
+        "/v1/traces",
+        axum::routing::post(move |headers: axum::http::HeaderMap, body: Bytes| {
+            let seen = seen.clone();
+            async move {
+                let ct = headers
+                    .get("content-type")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("")
+                    .to_owned();
+                seen.lock().unwrap().push((ct, body));
+                ""
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let otlp = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, collector).await.unwrap() });
+
+    let data = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let log = data.path().join("stderr.log");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_outpost"))
+        .args(["serve", "--no-demo", "--addr", &format!("127.0.0.1:{port}")])
+        .env("OUTPOST_DATA_DIR", data.path())
+        .env("OUTPOST_LOG", "outpost=info,tower_http=debug")
+        .env("OUTPOST_LOG_FORMAT", "json")
+        .env("OUTPOST_OTLP_ENDPOINT", &otlp)
+        .env("OTEL_BSP_SCHEDULE_DELAY", "100")
+        .env("OUTPOST_GITHUB_SYNC_INTERVAL_SECS", "0")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    let start = std::time::Instant::now();
+    while http.get(format!("{base}/health")).send().await.is_err() {
+        assert!(start.elapsed() < std::time::Duration::from_secs(20));
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let id = "trace-me-0123456789";
+    let r = http
+        .get(format!("{base}/v1/projects/nosuch/widget-config"))
+        .header("x-request-id", id)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["x-request-id"], id);
+    let start = std::time::Instant::now();
+    loop {
+        let found = bodies.lock().unwrap().iter().any(|(ct, b)| {
+            ct == "application/x-protobuf"
+                && b.windows(id.len()).any(|w| w == id.as_bytes())
+                && b.windows(7).any(|w| w == b"outpost")
+        });
+        if found {
+            break;
+        }
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(15),
+            "no span with the request id reached the collector ({} exports)",
+            bodies.lock().unwrap().len()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let logs = std::fs::read_to_string(&log).unwrap();
+    let lines: Vec<serde_json::Value> = logs
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    assert!(
+        lines.iter().any(|l| l["span"]["request_id"] == id),
+        "a log line carries the request id: {logs}"
+    );
+}

@@ -10,6 +10,7 @@ pub mod hub;
 pub mod metrics;
 pub mod server;
 pub mod sqlite;
+pub mod telemetry;
 pub mod ws;
 
 use std::path::{Path, PathBuf};
