@@ -1,7 +1,8 @@
 //! Property-based fuzzing (proptest; cargo-fuzz needs a nightly toolchain this project does not
 //! have) of what parses untrusted input: the Markdown renderer and chunker (documents, model
 //! output), the SSE frame parsers (providers), the socket's frame decoder, the WhatsApp webhook
-//! parser and message splitter, the GitHub push parser.
+//! parser and message splitter, the GitHub push parser, and the webhook channels' receiving end
+//! (signature check, dedupe, job storage) with any body under any signature.
 //!
 //! A short run is part of `cargo xtask test` (256 cases per property); a long one:
 //! `OUTPOST_FUZZ_CASES=100000 cargo test --release -p outpost-server --test fuzz`.
@@ -177,5 +178,137 @@ fn regressions() {
                 .iter()
                 .all(|p| p.chars().count() <= format::MAX_CHARS)
         );
+    }
+}
+
+/// The webhook channels' receiving end (`hooks::handle`, what both targets run on a project's
+/// channel tables): any body under a forged signature is refused and stores nothing; any body
+/// correctly signed is answered (200, 202 or 400) without a panic.
+mod webhooks {
+    use std::sync::Arc;
+
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD as B64;
+    use outpost::channels::hooks::{ChannelRequest, handle};
+    use outpost::channels::jobs::{Ctx, Deps};
+    use outpost::channels::store::ChannelStore;
+    use outpost::channels::webhook::hub_signature;
+    use outpost::knowledge::Knowledge;
+    use outpost::platform::native::channels::FolderBlobs;
+    use outpost::platform::native::http::ReqwestClient;
+    use outpost::platform::native::sqlite::SqliteFile;
+    use outpost::providers::extractive::Extractive;
+    use outpost::rag::Assistant;
+    use proptest::prelude::*;
+
+    const SECRET: &str = "fuzz-secret";
+
+    fn run(kind: &str, body: &[u8], signature: Option<String>) -> (u16, usize) {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let store = ChannelStore::open(SqliteFile::in_memory().unwrap()).unwrap();
+            store
+                .set_config(
+                    "p",
+                    "whatsapp",
+                    Some(
+                        &serde_json::json!({"phone_number_id": "1",
+                    "access_token": "t", "app_secret": SECRET, "verify_token": "v"})
+                        .to_string(),
+                    ),
+                )
+                .unwrap();
+            store
+                .set_config(
+                    "p",
+                    "github",
+                    Some(
+                        &serde_json::json!({"repository": "o/r",
+                    "webhook_secret": SECRET})
+                        .to_string(),
+                    ),
+                )
+                .unwrap();
+            let knowledge = Knowledge::open(SqliteFile::in_memory().unwrap()).unwrap();
+            let assistant = Assistant::new(Arc::new(Extractive), None);
+            let http = ReqwestClient::new(
+                std::time::Duration::from_secs(1),
+                std::time::Duration::from_secs(1),
+            )
+            .unwrap();
+            let blobs = FolderBlobs::new(std::env::temp_dir().join("outpost-fuzz-blobs"));
+            let endpoints = outpost::config::Config::from_lookup(|_| None)
+                .unwrap()
+                .channels;
+            let deps = Deps {
+                assistant: &assistant,
+                http: &http,
+                blobs: &blobs,
+                endpoints: &endpoints,
+            };
+            let ctx = Ctx {
+                project: "p",
+                store: &store,
+                knowledge: &knowledge,
+                deps: &deps,
+            };
+            let body = B64.encode(body);
+            let request = if kind == "whatsapp" {
+                ChannelRequest::WhatsappWebhook { signature, body }
+            } else {
+                ChannelRequest::GithubWebhook {
+                    event: "push".into(),
+                    delivery: Some("d".into()),
+                    signature,
+                    body,
+                }
+            };
+            let reply = handle(&ctx, request).await.unwrap();
+            (reply.status, store.jobs("p", None, 100).unwrap().len())
+        })
+    }
+
+    fn bodies() -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            proptest::collection::vec(any::<u8>(), 0..400),
+            "\\PC{0,400}".prop_map(String::into_bytes),
+            Just(br#"{"object":"whatsapp_business_account","entry":[{"changes":[{"field":"messages","value":{"metadata":{"phone_number_id":"1"},"messages":[{"from":"2","id":"wamid.x","timestamp":"1","type":"text","text":{"body":"hi"}}]}}]}]}"#.to_vec()),
+            Just(br#"{"ref":"refs/heads/main","after":"abc","commits":[{"added":["a.md"]}],"repository":{"full_name":"o/r"}}"#.to_vec()),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig {
+            cases: super::cases() / 4,
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        })]
+
+        #[test]
+        fn forged_signatures_are_refused_and_store_nothing(
+            body in bodies(),
+            kind in prop_oneof![Just("whatsapp"), Just("github")],
+            forged in prop_oneof![
+                Just(None),
+                "\\PC{0,80}".prop_map(Some),
+                "[0-9a-f]{64}".prop_map(|h| Some(format!("sha256={h}"))),
+            ],
+        ) {
+            let (status, jobs) = run(kind, &body, forged);
+            prop_assert_eq!((status, jobs), (401, 0));
+        }
+
+        #[test]
+        fn signed_bodies_of_any_shape_are_answered_without_a_panic(
+            body in bodies(),
+            kind in prop_oneof![Just("whatsapp"), Just("github")],
+        ) {
+            let sig = Some(hub_signature(SECRET.as_bytes(), &body));
+            let (status, _) = run(kind, &body, sig);
+            prop_assert!([200, 202, 400].contains(&status), "{}", status);
+        }
     }
 }
