@@ -538,7 +538,7 @@ async fn main() {
     .await
     .unwrap();
     let base = format!("http://{}", running.addr);
-    let p50s = figures("native", &base, &[1, 125, 250, 500, 1000]).await;
+    let p50s = figures("native", &base, &[1, 100, 250, 500, 1000]).await;
     growth(
         "native",
         "first-token overhead p50 as sessions double",

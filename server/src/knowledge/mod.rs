@@ -717,7 +717,8 @@ mod tests {
     fn utc_days_are_civil_dates() {
         assert_eq!(utc_day(0), "1970-01-01");
         assert_eq!(utc_day(951_782_400), "2000-02-29");
-        assert_eq!(utc_day(1_795_300_000), "2026-11-22");
+        assert_eq!(utc_day(1_795_300_000), "2026-11-21");
+        assert_eq!(utc_day(1_795_400_000), "2026-11-23");
         assert_eq!(utc_day(-1), "1969-12-31");
     }
 
