@@ -1,11 +1,17 @@
-//! Attacks on the native server (issue 7's suites, as they land). Each file is its own process:
-//! the memory check below must not see other tests' allocations.
+//! Attacks on the native server. Each file is its own process, and the tests of this one take
+//! turns (`one_at_a_time`): a memory check must not see another test's allocations.
 
 mod common;
 
 use common::server::TestServer;
 
 const NO_LIMITS: (u32, u32, u32) = (10_000, 1_000, 100_000);
+
+/// Held for the whole of each test of this file.
+async fn one_at_a_time() -> tokio::sync::MutexGuard<'static, ()> {
+    static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    TURN.lock().await
+}
 
 /// Resident memory of this process (the server runs in it), in bytes.
 fn rss() -> u64 {
@@ -21,6 +27,7 @@ fn rss() -> u64 {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_thousand_bad_tokens_are_all_refused_and_memory_does_not_grow() {
+    let _turn = one_at_a_time().await;
     let s = TestServer::start(None, "", NO_LIMITS).await;
     // One round to warm allocator pools and caches, then measure three more.
     common::suite::a_thousand_bad_tokens_are_all_refused(&s.base).await;
@@ -41,6 +48,7 @@ async fn a_thousand_bad_tokens_are_all_refused_and_memory_does_not_grow() {
 /// server's memory does not grow with them; a storm of redeliveries is processed once.
 #[tokio::test(flavor = "multi_thread")]
 async fn forged_webhooks_are_refused_and_a_redelivery_storm_is_processed_once() {
+    let _turn = one_at_a_time().await;
     let stub = common::platform_stub::shared();
     let mut s = TestServer::start(Some(stub.llm_url()), "stub-channels", NO_LIMITS).await;
     s.channels = common::server::channels_config(&[
@@ -66,6 +74,7 @@ async fn forged_webhooks_are_refused_and_a_redelivery_storm_is_processed_once() 
 /// rendered to HTML that carries none of it, and the server goes on serving.
 #[tokio::test(flavor = "multi_thread")]
 async fn hostile_model_output_is_rendered_inert_and_nothing_panics() {
+    let _turn = one_at_a_time().await;
     use common::server::{Client, acme_token, answer_text, is_end};
     use outpost_protocol::ServerFrame;
     let stub = common::openai_stub::start().await;
