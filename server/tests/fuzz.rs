@@ -312,3 +312,23 @@ mod webhooks {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: cases(),
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
+
+    /// The communicator's Telegram and Slack readers take any bytes without a panic, and a
+    /// Slack signature over other bytes never verifies.
+    #[test]
+    fn communicator_readers_take_anything(body in proptest::collection::vec(any::<u8>(), 0..600), ts in 0i64..2_000_000_000) {
+        use outpost::channels::communicator::{slack, telegram};
+        let _ = telegram::read_update("bot", &body);
+        let _ = slack::read(&body);
+        let sig = slack::signature(b"secret", &ts.to_string(), b"another body");
+        prop_assume!(body != b"another body");
+        prop_assert!(slack::verify(b"secret", Some(&ts.to_string()), Some(&sig), &body, ts).is_err());
+    }
+}

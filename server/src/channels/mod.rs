@@ -12,8 +12,11 @@
 //! - [`jobs`]: running the durable jobs, with retries and backoff.
 //! - [`whatsapp`]: WhatsApp users answered from the knowledge through the Graph API.
 //! - [`github`]: the knowledge kept in sync with Markdown docs in a GitHub repository.
+//! - [`communicator`]: the operator's inbox; so far its message model and the Telegram and
+//!   Slack webhooks read and verified (issue 6).
 
 pub mod admin;
+pub mod communicator;
 pub mod github;
 pub mod hooks;
 pub mod jobs;

@@ -1,0 +1,86 @@
+//! One model for a message from any platform, stored once (deduplicated by its platform id).
+
+use serde::{Deserialize, Serialize};
+
+/// Where a message came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Platform {
+    /// A Telegram bot.
+    Telegram,
+    /// A Slack app.
+    Slack,
+    /// A WhatsApp business number.
+    Whatsapp,
+    /// The generic authenticated push API.
+    Push,
+}
+
+impl Platform {
+    /// Its name in keys and URLs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Platform::Telegram => "telegram",
+            Platform::Slack => "slack",
+            Platform::Whatsapp => "whatsapp",
+            Platform::Push => "push",
+        }
+    }
+}
+
+/// Who wrote a message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sender {
+    /// The platform's id for them.
+    pub id: String,
+    /// A name to show, when the platform gives one.
+    pub name: Option<String>,
+}
+
+/// A file attached to a message, by the platform's reference.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    /// `photo`, `document`, `audio`, `file`, ...
+    pub kind: String,
+    /// The platform's id for the file.
+    pub id: String,
+    /// Its name, when known.
+    pub name: Option<String>,
+    /// Its MIME type, when known.
+    pub mime_type: Option<String>,
+}
+
+/// A message received, normalized.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Inbound {
+    /// The platform.
+    pub platform: Platform,
+    /// The operator's account on it (the bot, the Slack team, the business number).
+    pub account: String,
+    /// The chat or channel.
+    pub chat: String,
+    /// The thread inside the chat, where the platform has threads.
+    pub thread: Option<String>,
+    /// The sender.
+    pub sender: Sender,
+    /// The text (a caption for a file; empty when there is none).
+    pub text: String,
+    /// Files.
+    pub attachments: Vec<Attachment>,
+    /// When it was sent (Unix seconds).
+    pub sent_at: i64,
+    /// The platform's id for the message, unique within the account.
+    pub platform_id: String,
+}
+
+impl Inbound {
+    /// The key a message is stored under once: the same message delivered twice has the same.
+    pub fn dedupe_key(&self) -> String {
+        format!(
+            "{}:{}:{}",
+            self.platform.as_str(),
+            self.account,
+            self.platform_id
+        )
+    }
+}
