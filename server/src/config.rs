@@ -101,6 +101,10 @@ pub struct ChannelsConfig {
     pub github_web_url: String,
     /// The first retry's delay; each next one doubles (`OUTPOST_JOB_RETRY_BASE_MS`).
     pub retry_base_ms: u64,
+    /// The longest wait between two attempts (`OUTPOST_JOB_RETRY_MAX_MS`, default an hour).
+    pub retry_max_ms: u64,
+    /// Attempts before a job is dead (`OUTPOST_JOB_MAX_ATTEMPTS`, default 10).
+    pub max_attempts: u64,
     /// Seconds between scheduled full syncs of GitHub docs, natively; 0 turns it off
     /// (`OUTPOST_GITHUB_SYNC_INTERVAL_SECS`; Workers use the cron trigger instead).
     pub sync_interval_secs: u64,
@@ -241,6 +245,8 @@ impl Config {
             github_api_url: url("OUTPOST_GITHUB_API_URL", "https://api.github.com")?,
             github_web_url: url("OUTPOST_GITHUB_WEB_URL", "https://github.com")?,
             retry_base_ms: millis("OUTPOST_JOB_RETRY_BASE_MS", 2_000)?.max(1),
+            retry_max_ms: millis("OUTPOST_JOB_RETRY_MAX_MS", 3_600_000)?.max(1),
+            max_attempts: millis("OUTPOST_JOB_MAX_ATTEMPTS", 10)?.max(1),
             sync_interval_secs: millis("OUTPOST_GITHUB_SYNC_INTERVAL_SECS", 3_600)?,
         };
         Ok(Config {

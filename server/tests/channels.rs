@@ -16,6 +16,8 @@ async fn server(stub: &PlatformStub) -> TestServer {
         ("OUTPOST_WHATSAPP_API_URL", &stub.graph_url()),
         ("OUTPOST_GITHUB_API_URL", &stub.base),
         ("OUTPOST_JOB_RETRY_BASE_MS", "50"),
+        ("OUTPOST_JOB_RETRY_MAX_MS", "400"),
+        ("OUTPOST_JOB_MAX_ATTEMPTS", "1000"),
         ("OUTPOST_GITHUB_SYNC_INTERVAL_SECS", "0"),
     ]);
     s.restart().await;

@@ -287,6 +287,9 @@ fn start_channels_worker(state: &std::path::Path) -> Wrangler {
             ("OUTPOST_WHATSAPP_API_URL", &stub.graph_url()),
             ("OUTPOST_GITHUB_API_URL", &stub.base),
             ("OUTPOST_JOB_RETRY_BASE_MS", "50"),
+            // Retries stay close together however long a restart takes (a loaded machine).
+            ("OUTPOST_JOB_RETRY_MAX_MS", "400"),
+            ("OUTPOST_JOB_MAX_ATTEMPTS", "1000"),
         ],
     )
 }

@@ -18,9 +18,8 @@ use crate::rag::Assistant;
 
 /// How long a claimed job is its runner's before another may take it over (ms).
 pub const LEASE_MS: i64 = 5 * 60 * 1000;
-/// Attempts before a job is dead.
-pub const MAX_ATTEMPTS: i64 = 10;
-/// The longest wait between attempts (ms).
+/// The longest wait between attempts (ms) `backoff` returns; the configured
+/// `retry_max_ms` may lower it.
 pub const MAX_BACKOFF_MS: i64 = 60 * 60 * 1000;
 /// Done jobs are kept this long (ms), so that a redelivery within Meta's 7 days of retries is
 /// still recognised.
@@ -280,10 +279,13 @@ where
         }
         Err(e) => {
             let retry_at = match e.retry {
-                _ if job.attempts >= MAX_ATTEMPTS => None,
+                _ if job.attempts >= deps.endpoints.max_attempts as i64 => None,
                 Retry::Never => None,
-                Retry::Backoff => Some(now + backoff(deps.endpoints.retry_base_ms, job.attempts)),
-                Retry::At(t) => Some(t.clamp(now, now + MAX_BACKOFF_MS)),
+                Retry::Backoff => Some(
+                    now + backoff(deps.endpoints.retry_base_ms, job.attempts)
+                        .min(deps.endpoints.retry_max_ms as i64),
+                ),
+                Retry::At(t) => Some(t.clamp(now, now + deps.endpoints.retry_max_ms as i64)),
             };
             match retry_at {
                 Some(at) => tracing::warn!(job = job.id, project = %job.project, kind = %job.kind,

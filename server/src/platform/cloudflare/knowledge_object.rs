@@ -173,6 +173,13 @@ impl KnowledgeObject {
     fn channels(&self) -> Result<&ChannelStore<DoSql>> {
         if self.channels.get().is_none() {
             let s = ChannelStore::open(DoSql::new(&self.state)).map_err(err)?;
+            // An object runs as one instance at a time: a job still marked running when this
+            // instance opens its tables was held by the previous one (evicted, restarted) and
+            // can run again now rather than when its lease ends.
+            let released = s.release_all(js_sys::Date::now() as i64).map_err(err)?;
+            if released > 0 {
+                worker::console_log!("{released} interrupted job(s) released");
+            }
             let _ = self.channels.set(s);
         }
         self.channels
