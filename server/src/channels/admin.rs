@@ -20,7 +20,6 @@ use axum::routing::{get, put};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
-use sha2::{Digest, Sha256};
 
 use crate::http::{AppError, AppState, project};
 use crate::knowledge::DocumentInput;
@@ -57,9 +56,7 @@ fn operator(state: &AppState, headers: &HeaderMap) -> Result<(), AppError> {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or("");
-    let (a, b) = (Sha256::digest(given.trim()), Sha256::digest(expected));
-    let diff = a.iter().zip(b.iter()).fold(0u8, |d, (x, y)| d | (x ^ y));
-    if given.is_empty() || diff != 0 {
+    if given.is_empty() || !super::webhook::same_secret(given.trim(), expected) {
         return Err(AppError::new(
             StatusCode::UNAUTHORIZED,
             "invalid_admin_token",

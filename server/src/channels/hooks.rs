@@ -190,10 +190,7 @@ pub async fn handle<S: Sql, K: Sql>(
             let Some(cfg) = settings::<WhatsAppConfig, S>(store, project, whatsapp::KIND)? else {
                 return Ok(not_configured("WhatsApp"));
             };
-            // Compared as digests so the comparison takes the same time wherever they differ.
-            use sha2::{Digest, Sha256};
-            let matches = Sha256::digest(&token) == Sha256::digest(&cfg.verify_token);
-            if mode == "subscribe" && matches {
+            if mode == "subscribe" && super::webhook::same_secret(&token, &cfg.verify_token) {
                 Ok(ChannelReply {
                     status: 200,
                     body: ReplyBody::Text(challenge),

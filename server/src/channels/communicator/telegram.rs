@@ -4,7 +4,6 @@
 //! `update_id` increases by one per update: it is the dedupe key.
 
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 
 use super::model::{Attachment, Inbound, Platform, Sender};
 
@@ -19,9 +18,9 @@ pub fn valid_secret(secret: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
-/// Whether the header matches the configured secret (compared as digests: constant time).
+/// Whether the header matches the configured secret (in constant time).
 pub fn secret_ok(expected: &str, header: Option<&str>) -> bool {
-    header.is_some_and(|h| Sha256::digest(h) == Sha256::digest(expected))
+    header.is_some_and(|h| crate::channels::webhook::same_secret(h, expected))
 }
 
 #[derive(Deserialize)]
