@@ -99,6 +99,13 @@ pub struct ChannelsConfig {
     pub github_api_url: String,
     /// GitHub's web base, for links to files at a commit (`OUTPOST_GITHUB_WEB_URL`).
     pub github_web_url: String,
+    /// Telegram's Bot API base (`OUTPOST_TELEGRAM_API_URL`).
+    pub telegram_api_url: String,
+    /// Slack's Web API base (`OUTPOST_SLACK_API_URL`).
+    pub slack_api_url: String,
+    /// Seconds between two `getUpdates` of bots in polling mode, natively; 0 turns it off
+    /// (`OUTPOST_TELEGRAM_POLL_SECS`; Workers poll from the cron trigger).
+    pub telegram_poll_secs: u64,
     /// The first retry's delay; each next one doubles (`OUTPOST_JOB_RETRY_BASE_MS`).
     pub retry_base_ms: u64,
     /// The longest wait between two attempts (`OUTPOST_JOB_RETRY_MAX_MS`, default an hour).
@@ -244,6 +251,9 @@ impl Config {
             whatsapp_api_url: url("OUTPOST_WHATSAPP_API_URL", DEFAULT_WHATSAPP_API_URL)?,
             github_api_url: url("OUTPOST_GITHUB_API_URL", "https://api.github.com")?,
             github_web_url: url("OUTPOST_GITHUB_WEB_URL", "https://github.com")?,
+            telegram_api_url: url("OUTPOST_TELEGRAM_API_URL", "https://api.telegram.org")?,
+            slack_api_url: url("OUTPOST_SLACK_API_URL", "https://slack.com/api")?,
+            telegram_poll_secs: millis("OUTPOST_TELEGRAM_POLL_SECS", 30)?,
             retry_base_ms: millis("OUTPOST_JOB_RETRY_BASE_MS", 2_000)?.max(1),
             retry_max_ms: millis("OUTPOST_JOB_RETRY_MAX_MS", 3_600_000)?.max(1),
             max_attempts: millis("OUTPOST_JOB_MAX_ATTEMPTS", 10)?.max(1),

@@ -286,6 +286,8 @@ fn start_channels_worker(state: &std::path::Path) -> Wrangler {
             ("OUTPOST_LLM_MODEL", "stub-channels"),
             ("OUTPOST_WHATSAPP_API_URL", &stub.graph_url()),
             ("OUTPOST_GITHUB_API_URL", &stub.base),
+            ("OUTPOST_TELEGRAM_API_URL", &stub.telegram_url()),
+            ("OUTPOST_SLACK_API_URL", &stub.slack_url()),
             ("OUTPOST_JOB_RETRY_BASE_MS", "50"),
             // Retries stay close together however long a restart takes (a loaded machine).
             ("OUTPOST_JOB_RETRY_MAX_MS", "400"),
@@ -363,6 +365,38 @@ async fn the_cron_trigger_syncs_github_docs() {
     .await;
     assert_eq!(jobs["jobs"][0]["kind"], "github_sync", "{jobs}");
     let _ = c1;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn communicator_ingests_telegram_and_slack_once_on_workers() {
+    common::communicator::telegram_and_slack_are_ingested_once(&channels_worker().base).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn communicator_groups_a_burst_of_500_messages_on_workers() {
+    common::communicator::a_burst_is_grouped_into_conversations(&channels_worker().base, 500, 20)
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn communicator_drafts_are_approved_and_sent_on_workers() {
+    let stub = common::platform_stub::shared();
+    common::communicator::drafts_are_approved_and_sent(&channels_worker().base, stub).await;
+}
+
+/// The every-minute cron polls bots in polling mode.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn communicator_polls_telegram_from_the_cron_on_workers() {
+    let stub = common::platform_stub::shared();
+    let base = channels_worker().base.clone();
+    common::communicator::a_polling_bot_is_read(&base, stub, || {
+        let url = format!("{base}/__scheduled?cron=*+*+*+*+*");
+        async move {
+            let r = reqwest::get(url).await.unwrap();
+            assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+        }
+    })
+    .await;
 }
 
 /// Reconnect chaos on Workers: 100 visitors (OUTPOST_CHAOS_SOCKETS) cut at random points

@@ -25,6 +25,8 @@ use base64::engine::general_purpose::STANDARD as B64;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use super::communicator::store::InboxFilter;
+use super::communicator::{self as comm, PushConfig, SlackConfig, TelegramConfig};
 use super::github::{self, GitHubConfig};
 use super::jobs::{Ctx, Job};
 use super::store::{ChannelStore, state};
@@ -100,6 +102,60 @@ pub enum ChannelRequest {
     Message {
         /// The incoming message's id.
         id: String,
+    },
+    /// A Telegram bot webhook delivery.
+    TelegramWebhook {
+        /// `X-Telegram-Bot-Api-Secret-Token`.
+        secret: Option<String>,
+        /// The raw body, base64.
+        body: String,
+    },
+    /// A Slack Events API request.
+    SlackEvent {
+        /// `X-Slack-Request-Timestamp`.
+        timestamp: Option<String>,
+        /// `X-Slack-Signature`.
+        signature: Option<String>,
+        /// The raw body, base64.
+        body: String,
+    },
+    /// Messages pushed by another source.
+    PushMessages {
+        /// The bearer token presented.
+        token: Option<String>,
+        /// The raw body, base64.
+        body: String,
+    },
+    /// Polls Telegram for the bots in polling mode (scheduled; deduplicated per `slot`).
+    PollTelegram {
+        /// The schedule's time slot.
+        slot: String,
+    },
+    /// The communicator's inbox.
+    Inbox {
+        /// Which conversations.
+        filter: InboxFilter,
+    },
+    /// One conversation: messages, analysis, drafts, delivery.
+    Conversation {
+        /// Its id.
+        id: i64,
+    },
+    /// Writes a new draft for a conversation, following the operator's note.
+    Regenerate {
+        /// The conversation.
+        id: i64,
+        /// "shorter", "mention the refund policy", ...
+        note: Option<String>,
+    },
+    /// Approves a conversation's waiting draft (edited, if `text` is given) and sends it.
+    Approve {
+        /// The conversation.
+        id: i64,
+        /// The draft.
+        draft: i64,
+        /// The operator's edited text.
+        text: Option<String>,
     },
 }
 
@@ -224,6 +280,16 @@ pub async fn handle<S: Sql, K: Sql>(
                     continue;
                 }
                 store.touch_contact(project, &m.from, m.timestamp)?;
+                if cfg.inbox {
+                    // The operator's own number: a person answers, from the inbox.
+                    if comm::pipeline::ingest(store, project, &comm::model::from_whatsapp(&m), now)?
+                    {
+                        queued += 1;
+                    } else {
+                        duplicates += 1;
+                    }
+                    continue;
+                }
                 let (lane, dedupe) = (format!("wa:{}", m.from), format!("wa:{}", m.id));
                 if (Job::WhatsappMessage { message: m }).enqueue(
                     store,
@@ -291,6 +357,16 @@ pub async fn handle<S: Sql, K: Sql>(
                 github::KIND => {
                     settings::<GitHubConfig, S>(store, project, &kind)?.map(|c| c.redacted())
                 }
+                comm::TELEGRAM => {
+                    settings::<TelegramConfig, S>(store, project, &kind)?.map(|c| c.redacted())
+                }
+                comm::SLACK => {
+                    settings::<SlackConfig, S>(store, project, &kind)?.map(|c| c.redacted())
+                }
+                comm::PUSH => {
+                    settings::<PushConfig, S>(store, project, &kind)?.map(|c| c.redacted())
+                }
+                comm::KIND => Some(json!(comm::pipeline::settings(store, project)?)),
                 _ => None,
             };
             Ok(match redacted {
@@ -350,7 +426,253 @@ pub async fn handle<S: Sql, K: Sql>(
                 .map(|j| json!({"id": j.id, "state": j.state, "attempts": j.attempts, "last_error": j.last_error}));
             Ok(ChannelReply::json(200, json!({"reply": out, "job": job})))
         }
+        ChannelRequest::TelegramWebhook { secret, body } => {
+            let Some(cfg) = settings::<TelegramConfig, S>(store, project, comm::TELEGRAM)? else {
+                return Ok(not_configured("Telegram"));
+            };
+            if !comm::telegram::secret_ok(&cfg.secret_token, secret.as_deref())
+                || cfg.secret_token.is_empty()
+            {
+                return Ok(ChannelReply::error(
+                    401,
+                    "bad_secret_token",
+                    "X-Telegram-Bot-Api-Secret-Token does not match the bot's secret token.",
+                ));
+            }
+            let body = B64.decode(body).unwrap_or_default();
+            match comm::telegram::read_update(cfg.bot_id(), &body) {
+                Err(e) => Ok(ChannelReply::error(400, "bad_payload", &e)),
+                Ok((_, comm::telegram::Read::Ignored(why))) => {
+                    Ok(ChannelReply::json(200, json!({"ignored": why})))
+                }
+                Ok((_, comm::telegram::Read::Message(m))) => {
+                    let new = comm::pipeline::ingest(store, project, &m, now)?;
+                    Ok(ChannelReply {
+                        wake: new,
+                        ..ChannelReply::json(200, json!({"stored": new, "duplicate": !new}))
+                    })
+                }
+            }
+        }
+        ChannelRequest::SlackEvent {
+            timestamp,
+            signature,
+            body,
+        } => {
+            let Some(cfg) = settings::<SlackConfig, S>(store, project, comm::SLACK)? else {
+                return Ok(not_configured("Slack"));
+            };
+            let body = B64.decode(body).unwrap_or_default();
+            if let Err(refused) = comm::slack::verify(
+                cfg.signing_secret.as_bytes(),
+                timestamp.as_deref(),
+                signature.as_deref(),
+                &body,
+                crate::platform::now_unix(),
+            ) {
+                let message = match refused {
+                    comm::slack::Refused::Missing => {
+                        "X-Slack-Signature and X-Slack-Request-Timestamp are required."
+                    }
+                    comm::slack::Refused::Stale => {
+                        "X-Slack-Request-Timestamp is more than 5 minutes from now."
+                    }
+                    comm::slack::Refused::BadSignature => {
+                        "X-Slack-Signature does not sign this request."
+                    }
+                };
+                return Ok(ChannelReply::error(401, "bad_signature", message));
+            }
+            match comm::slack::read(&body) {
+                Err(e) => Ok(ChannelReply::error(400, "bad_payload", &e)),
+                Ok(comm::slack::Read::UrlVerification(challenge)) => {
+                    Ok(ChannelReply::json(200, json!({"challenge": challenge})))
+                }
+                Ok(comm::slack::Read::Event { event_id, message }) => match message {
+                    Err(why) => Ok(ChannelReply::json(
+                        200,
+                        json!({"event_id": event_id, "ignored": why}),
+                    )),
+                    Ok(m) => {
+                        let new = comm::pipeline::ingest(store, project, &m, now)?;
+                        Ok(ChannelReply {
+                            wake: new,
+                            ..ChannelReply::json(
+                                200,
+                                json!({"event_id": event_id, "stored": new, "duplicate": !new}),
+                            )
+                        })
+                    }
+                },
+            }
+        }
+        ChannelRequest::PushMessages { token, body } => {
+            let Some(cfg) = settings::<PushConfig, S>(store, project, comm::PUSH)? else {
+                return Ok(not_configured("push"));
+            };
+            if !token
+                .as_deref()
+                .is_some_and(|t| super::webhook::same_secret(t, &cfg.token))
+            {
+                return Ok(ChannelReply::error(
+                    401,
+                    "unauthorized",
+                    "Authorization must be `Bearer <the project's push token>`.",
+                ));
+            }
+            let body = B64.decode(body).unwrap_or_default();
+            let messages = match comm::push::read(&body, crate::platform::now_unix()) {
+                Ok(m) => m,
+                Err(e) => return Ok(ChannelReply::error(400, "bad_request", &e)),
+            };
+            let (mut stored, mut duplicates) = (0, 0);
+            for m in &messages {
+                if comm::pipeline::ingest(store, project, m, now)? {
+                    stored += 1;
+                } else {
+                    duplicates += 1;
+                }
+            }
+            Ok(ChannelReply {
+                wake: stored > 0,
+                ..ChannelReply::json(202, json!({"stored": stored, "duplicates": duplicates}))
+            })
+        }
+        ChannelRequest::PollTelegram { slot } => {
+            let Some(cfg) = settings::<TelegramConfig, S>(store, project, comm::TELEGRAM)? else {
+                return Ok(not_configured("Telegram"));
+            };
+            if cfg.mode != comm::TelegramMode::Poll {
+                return Ok(ChannelReply::json(
+                    202,
+                    json!({"queued": false, "ignored": "the bot uses its webhook"}),
+                ));
+            }
+            let new = Job::TelegramPoll.enqueue(
+                store,
+                project,
+                Some("telegram-poll".into()),
+                Some(format!("tg-poll:{slot}")),
+                now,
+            )?;
+            Ok(ChannelReply {
+                wake: new,
+                ..ChannelReply::json(202, json!({"queued": new}))
+            })
+        }
+        ChannelRequest::Inbox { filter } => {
+            let list = store.inbox(project, &filter)?;
+            let mut out = Vec::with_capacity(list.len());
+            for c in list {
+                let draft = store.drafts(c.id)?.into_iter().next();
+                out.push(json!({
+                    "conversation": c,
+                    "draft": draft.map(|d| json!({"id": d.id, "state": d.state})),
+                }));
+            }
+            Ok(ChannelReply::json(200, json!({"conversations": out})))
+        }
+        ChannelRequest::Conversation { id } => conversation_view(store, project, id),
+        ChannelRequest::Regenerate { id, note } => {
+            let Some(c) = store.conversation(project, id)? else {
+                return Ok(ChannelReply::error(
+                    404,
+                    "not_found",
+                    "There is no such conversation.",
+                ));
+            };
+            Job::CommDraft {
+                conversation: c.id,
+                upto: c.last_message,
+                note,
+            }
+            .enqueue(
+                store,
+                project,
+                Some(format!("comm-conv:{}", c.id)),
+                None,
+                now,
+            )?;
+            Ok(ChannelReply {
+                wake: true,
+                ..ChannelReply::json(202, json!({"queued": true}))
+            })
+        }
+        ChannelRequest::Approve { id, draft, text } => {
+            let Some(d) = store
+                .draft(project, draft)?
+                .filter(|d| d.conversation == id)
+            else {
+                return Ok(ChannelReply::error(
+                    404,
+                    "not_found",
+                    "This conversation has no such draft.",
+                ));
+            };
+            if !store.approve_draft(project, d.id, text.as_deref(), crate::platform::now_unix())? {
+                return Ok(ChannelReply::error(
+                    409,
+                    "draft_not_waiting",
+                    &format!(
+                        "This draft is {} and cannot be approved; open the conversation again.",
+                        d.state
+                    ),
+                ));
+            }
+            Job::CommSend { draft: d.id }.enqueue(
+                store,
+                project,
+                Some(format!("comm-conv:{id}")),
+                Some(format!("comm-send:{}", d.id)),
+                now,
+            )?;
+            Ok(ChannelReply {
+                wake: true,
+                ..ChannelReply::json(202, json!({"queued": true, "draft": d.id}))
+            })
+        }
     }
+}
+
+/// A conversation as the console shows it: its analysis, messages, drafts, and the delivery
+/// of the latest approved one (parts, receipts, the send job's state and error).
+fn conversation_view<S: Sql>(
+    store: &ChannelStore<S>,
+    project: &str,
+    id: i64,
+) -> Result<ChannelReply, SqlError> {
+    let Some(c) = store.conversation(project, id)? else {
+        return Ok(ChannelReply::error(
+            404,
+            "not_found",
+            "There is no such conversation.",
+        ));
+    };
+    let messages = store.conversation_messages(id, 200)?;
+    let drafts = store.drafts(id)?;
+    let mut delivery = Value::Null;
+    if let Some(d) = drafts.iter().find(|d| {
+        d.state != comm::store::draft_state::DRAFT
+            && d.state != comm::store::draft_state::SUPERSEDED
+    }) {
+        let mut parts = Vec::new();
+        for p in store.parts(d.id)? {
+            let receipts = match (&p.platform_id, c.platform.as_str()) {
+                (Some(wamid), "whatsapp") => store.statuses(project, wamid)?,
+                _ => Vec::new(),
+            };
+            parts.push(json!({"part": p, "receipts": receipts}));
+        }
+        let job = store
+            .job_by_dedupe(project, &format!("comm-send:{}", d.id))?
+            .map(|j| json!({"id": j.id, "state": j.state, "attempts": j.attempts, "last_error": j.last_error}));
+        delivery =
+            json!({"draft": d.id, "state": d.state, "error": d.error, "parts": parts, "job": job});
+    }
+    Ok(ChannelReply::json(
+        200,
+        json!({"conversation": c, "messages": messages, "drafts": drafts, "delivery": delivery}),
+    ))
 }
 
 fn bad_signature() -> ChannelReply {
@@ -455,6 +777,197 @@ pub fn routes() -> Router<AppState> {
             "/v1/admin/projects/{project}/whatsapp/messages/{id}",
             get(message),
         )
+        .route("/v1/telegram/{project}", post(telegram_webhook))
+        .route("/v1/slack/{project}", post(slack_event))
+        .route("/v1/communicator/{project}/messages", post(push_messages))
+        .route("/v1/admin/projects/{project}/inbox", get(inbox))
+        .route(
+            "/v1/admin/projects/{project}/conversations/{id}",
+            get(conversation),
+        )
+        .route(
+            "/v1/admin/projects/{project}/conversations/{id}/draft",
+            post(regenerate),
+        )
+        .route(
+            "/v1/admin/projects/{project}/conversations/{id}/approve",
+            post(approve),
+        )
+}
+
+async fn telegram_webhook(
+    State(state): State<AppState>,
+    Path(project): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<ChannelReply, AppError> {
+    call(
+        &state,
+        &project,
+        ChannelRequest::TelegramWebhook {
+            secret: header_str(&headers, comm::telegram::SECRET_HEADER),
+            body: B64.encode(&body),
+        },
+    )
+    .await
+}
+
+async fn slack_event(
+    State(state): State<AppState>,
+    Path(project): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<ChannelReply, AppError> {
+    call(
+        &state,
+        &project,
+        ChannelRequest::SlackEvent {
+            timestamp: header_str(&headers, comm::slack::TIMESTAMP_HEADER),
+            signature: header_str(&headers, comm::slack::SIGNATURE_HEADER),
+            body: B64.encode(&body),
+        },
+    )
+    .await
+}
+
+async fn push_messages(
+    State(state): State<AppState>,
+    Path(project): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<ChannelReply, AppError> {
+    let token = header_str(&headers, "authorization")
+        .and_then(|v| v.strip_prefix("Bearer ").map(|t| t.trim().to_owned()));
+    call(
+        &state,
+        &project,
+        ChannelRequest::PushMessages {
+            token,
+            body: B64.encode(&body),
+        },
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+struct InboxQuery {
+    platform: Option<String>,
+    category: Option<String>,
+    state: Option<String>,
+    limit: Option<i64>,
+}
+
+async fn inbox(
+    State(state): State<AppState>,
+    Path(project): Path<String>,
+    Query(q): Query<InboxQuery>,
+    headers: HeaderMap,
+) -> Result<ChannelReply, AppError> {
+    if let Some(s) = &q.state
+        && s != "open"
+        && s != "replied"
+    {
+        return Err(AppError::bad_request("state must be open or replied"));
+    }
+    let filter = InboxFilter {
+        platform: q.platform.filter(|p| !p.is_empty()),
+        category: q.category.filter(|c| !c.is_empty()),
+        state: q.state,
+        limit: q.limit,
+    };
+    operated(&state, &headers, &project, ChannelRequest::Inbox { filter }).await
+}
+
+async fn conversation(
+    State(state): State<AppState>,
+    Path((project, id)): Path<(String, i64)>,
+    headers: HeaderMap,
+) -> Result<ChannelReply, AppError> {
+    operated(
+        &state,
+        &headers,
+        &project,
+        ChannelRequest::Conversation { id },
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RegenerateBody {
+    #[serde(default)]
+    note: Option<String>,
+}
+
+/// The longest note an operator may give a regeneration.
+const MAX_NOTE: usize = 1000;
+/// The longest reply an operator may approve.
+const MAX_REPLY: usize = 20_000;
+
+async fn regenerate(
+    State(state): State<AppState>,
+    Path((project, id)): Path<(String, i64)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<ChannelReply, AppError> {
+    let b: RegenerateBody = if body.is_empty() {
+        RegenerateBody { note: None }
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|e| AppError::bad_request(format!("bad JSON body: {e}")))?
+    };
+    let note = b
+        .note
+        .map(|n| n.trim().to_owned())
+        .filter(|n| !n.is_empty());
+    if note.as_ref().is_some_and(|n| n.chars().count() > MAX_NOTE) {
+        return Err(AppError::bad_request(format!(
+            "note must have at most {MAX_NOTE} characters"
+        )));
+    }
+    operated(
+        &state,
+        &headers,
+        &project,
+        ChannelRequest::Regenerate { id, note },
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ApproveBody {
+    draft: i64,
+    #[serde(default)]
+    text: Option<String>,
+}
+
+async fn approve(
+    State(state): State<AppState>,
+    Path((project, id)): Path<(String, i64)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<ChannelReply, AppError> {
+    let b: ApproveBody = serde_json::from_slice(&body)
+        .map_err(|e| AppError::bad_request(format!("bad JSON body: {e}")))?;
+    if let Some(t) = &b.text
+        && (t.trim().is_empty() || t.chars().count() > MAX_REPLY)
+    {
+        return Err(AppError::bad_request(format!(
+            "text must have 1 to {MAX_REPLY} characters"
+        )));
+    }
+    operated(
+        &state,
+        &headers,
+        &project,
+        ChannelRequest::Approve {
+            id,
+            draft: b.draft,
+            text: b.text.map(|t| t.trim().to_owned()),
+        },
+    )
+    .await
 }
 
 async fn call(
@@ -556,11 +1069,27 @@ async fn operated(
 }
 
 fn kind(raw: &str) -> Result<&'static str, AppError> {
-    match raw {
-        whatsapp::KIND => Ok(whatsapp::KIND),
-        github::KIND => Ok(github::KIND),
-        _ => Err(AppError::not_found("this channel")),
-    }
+    [
+        whatsapp::KIND,
+        github::KIND,
+        comm::TELEGRAM,
+        comm::SLACK,
+        comm::PUSH,
+        comm::KIND,
+    ]
+    .into_iter()
+    .find(|k| *k == raw)
+    .ok_or_else(|| AppError::not_found("this channel"))
+}
+
+/// Reads and validates a channel's settings.
+fn read_settings<T: serde::de::DeserializeOwned + Serialize>(
+    body: &[u8],
+    validate: impl Fn(&T) -> Result<(), String>,
+) -> Result<Value, String> {
+    let c: T = serde_json::from_slice(body).map_err(|e| e.to_string())?;
+    validate(&c)?;
+    serde_json::to_value(c).map_err(|e| e.to_string())
 }
 
 async fn put_channel(
@@ -571,20 +1100,15 @@ async fn put_channel(
 ) -> Result<ChannelReply, AppError> {
     super::admin::operated_project(&state, &headers, &project).await?;
     let kind = kind(&raw_kind)?;
-    let bad = |e: &dyn std::fmt::Display| AppError::bad_request(format!("{kind} settings: {e}"));
     let config = match kind {
-        whatsapp::KIND => {
-            let c: WhatsAppConfig = serde_json::from_slice(&body).map_err(|e| bad(&e))?;
-            c.validate().map_err(|e| bad(&e))?;
-            serde_json::to_value(c)
-        }
-        _ => {
-            let c: GitHubConfig = serde_json::from_slice(&body).map_err(|e| bad(&e))?;
-            c.validate().map_err(|e| bad(&e))?;
-            serde_json::to_value(c)
-        }
+        whatsapp::KIND => read_settings(&body, WhatsAppConfig::validate),
+        github::KIND => read_settings(&body, GitHubConfig::validate),
+        comm::TELEGRAM => read_settings(&body, TelegramConfig::validate),
+        comm::SLACK => read_settings(&body, SlackConfig::validate),
+        comm::PUSH => read_settings(&body, PushConfig::validate),
+        _ => read_settings(&body, comm::CommunicatorConfig::validate),
     }
-    .map_err(AppError::internal)?;
+    .map_err(|e| AppError::bad_request(format!("{kind} settings: {e}")))?;
     let reply = state
         .library
         .channel(

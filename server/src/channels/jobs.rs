@@ -9,6 +9,7 @@ use std::ops::Deref;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
+use super::communicator::pipeline;
 use super::store::{ChannelStore, JobRow, NewJob};
 use crate::config::ChannelsConfig;
 use crate::knowledge::Knowledge;
@@ -45,6 +46,34 @@ pub enum Job {
     },
     /// Compare the whole branch with what was synced.
     GithubSync,
+    /// Put a communicator message in its conversation.
+    CommGroup {
+        /// The stored message's id.
+        message: i64,
+    },
+    /// Analyse a conversation as of a message.
+    CommAnalyze {
+        /// The conversation.
+        conversation: i64,
+        /// Its newest incoming message when queued (a newer one supersedes the job).
+        upto: i64,
+    },
+    /// Draft a reply to a conversation.
+    CommDraft {
+        /// The conversation.
+        conversation: i64,
+        /// Its newest incoming message when queued.
+        upto: i64,
+        /// The operator's note, when regenerating.
+        note: Option<String>,
+    },
+    /// Send an approved draft.
+    CommSend {
+        /// The draft.
+        draft: i64,
+    },
+    /// Ask Telegram for a polling bot's updates.
+    TelegramPoll,
 }
 
 impl Job {
@@ -54,6 +83,11 @@ impl Job {
             Job::WhatsappMessage { .. } => "whatsapp_message",
             Job::GithubPush { .. } => "github_push",
             Job::GithubSync => "github_sync",
+            Job::CommGroup { .. } => "comm_group",
+            Job::CommAnalyze { .. } => "comm_analyze",
+            Job::CommDraft { .. } => "comm_draft",
+            Job::CommSend { .. } => "comm_send",
+            Job::TelegramPoll => "telegram_poll",
         }
     }
 
@@ -205,6 +239,17 @@ pub async fn run<S: Sql, K: Sql>(ctx: &Ctx<'_, S, K>, job: &JobRow) -> Result<()
             .await
             .map(|_| ()),
         Job::GithubSync => super::github::sync::full_sync(ctx).await.map(|_| ()),
+        Job::CommGroup { message } => pipeline::group(ctx, message).await,
+        Job::CommAnalyze { conversation, upto } => {
+            pipeline::analyze(ctx, conversation, upto, job.attempts).await
+        }
+        Job::CommDraft {
+            conversation,
+            upto,
+            note,
+        } => pipeline::draft(ctx, conversation, upto, note.as_deref()).await,
+        Job::CommSend { draft } => pipeline::send(ctx, draft).await,
+        Job::TelegramPoll => pipeline::poll_telegram(ctx).await.map(|_| ()),
     }
 }
 

@@ -42,6 +42,7 @@ CREATE TABLE IF NOT EXISTS channel_jobs (
     updated_at  INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS channel_jobs_due ON channel_jobs (state, run_at);
+CREATE INDEX IF NOT EXISTS channel_jobs_by_lane ON channel_jobs (lane, state, id);
 CREATE TABLE IF NOT EXISTS wa_contacts (
     project      TEXT NOT NULL,
     wa_id        TEXT NOT NULL,
@@ -215,10 +216,19 @@ impl<S: Sql> ChannelStore<S> {
     /// # Errors
     /// [`SqlError`] when the schema cannot be applied.
     pub fn open(sql: S) -> Result<Self, SqlError> {
-        for statement in SCHEMA.split(';').filter(|s| !s.trim().is_empty()) {
+        for statement in SCHEMA
+            .split(';')
+            .chain(crate::channels::communicator::store::SCHEMA.split(';'))
+            .filter(|s| !s.trim().is_empty())
+        {
             sql.execute_batch(statement)?;
         }
         Ok(ChannelStore { sql })
+    }
+
+    /// The SQL handle (the communicator's tables share it).
+    pub(crate) fn sql(&self) -> &S {
+        &self.sql
     }
 
     /// A project's settings for one channel (`whatsapp`, `github`), as JSON.

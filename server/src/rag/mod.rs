@@ -91,6 +91,11 @@ impl Assistant {
         self.llm.name()
     }
 
+    /// The language model itself (the communicator asks it for analyses).
+    pub fn llm(&self) -> &dyn LanguageModel {
+        self.llm.as_ref()
+    }
+
     /// The embedder, if one is configured.
     pub fn embedder(&self) -> Option<&dyn Embedder> {
         self.embedder.as_deref()

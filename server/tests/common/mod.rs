@@ -3,6 +3,7 @@
 
 pub mod channels;
 pub mod chaos;
+pub mod communicator;
 pub mod openai_stub;
 pub mod platform_stub;
 pub mod server;

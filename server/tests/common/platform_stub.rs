@@ -59,8 +59,45 @@ struct Repo {
     requests: Vec<String>,
 }
 
+/// A message a bot or app posted (Telegram `sendMessage`, Slack `chat.postMessage`, a push
+/// source's reply URL).
+#[derive(Debug, Clone)]
+pub struct Posted {
+    /// The chat / channel.
+    pub chat: String,
+    /// The text.
+    pub text: String,
+    /// Telegram's `message_thread_id` or Slack's `thread_ts`.
+    pub thread: Option<String>,
+    /// The id the platform gave it.
+    pub id: String,
+}
+
+/// How the next post to a chat fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PostFailure {
+    /// Telegram 429 with `retry_after: 1` / Slack 429 `ratelimited` with `Retry-After: 1`.
+    RateLimited,
+    /// A 500.
+    ServerError,
+    /// Telegram 403 "bot was blocked by the user" / Slack `channel_not_found`: not retriable.
+    Refused,
+}
+
+#[derive(Default)]
+struct Messaging {
+    /// Posts by chat.
+    posted: HashMap<String, Vec<Posted>>,
+    fail: HashMap<String, VecDeque<PostFailure>>,
+    /// Telegram updates waiting for `getUpdates`, by bot token.
+    updates: HashMap<String, Vec<Value>>,
+    /// The `offset`s asked, by bot token.
+    offsets: HashMap<String, Vec<i64>>,
+}
+
 #[derive(Default)]
 struct Inner {
+    messaging: Messaging,
     numbers: HashMap<String, Number>,
     media: HashMap<String, (Vec<u8>, String)>,
     media_downloads: Vec<String>,
@@ -144,6 +181,61 @@ impl PlatformStub {
                     .is_some_and(|t| t.contains(question))
             })
             .cloned()
+    }
+
+    /// What was posted to `chat` (Telegram chat id, Slack channel, push chat).
+    pub fn posted(&self, chat: &str) -> Vec<Posted> {
+        let i = self.inner.lock().unwrap();
+        i.messaging.posted.get(chat).cloned().unwrap_or_default()
+    }
+
+    /// The next posts to `chat` fail like this, in order.
+    pub fn fail_posts(&self, chat: &str, failures: &[PostFailure]) {
+        let mut i = self.inner.lock().unwrap();
+        i.messaging
+            .fail
+            .entry(chat.into())
+            .or_default()
+            .extend(failures.iter().copied());
+    }
+
+    /// Queues a Telegram update for bot `token`'s `getUpdates`.
+    pub fn add_update(&self, token: &str, update: Value) {
+        let mut i = self.inner.lock().unwrap();
+        i.messaging
+            .updates
+            .entry(token.into())
+            .or_default()
+            .push(update);
+    }
+
+    /// The `offset`s bot `token` asked `getUpdates` for.
+    pub fn update_offsets(&self, token: &str) -> Vec<i64> {
+        let i = self.inner.lock().unwrap();
+        i.messaging.offsets.get(token).cloned().unwrap_or_default()
+    }
+
+    /// Telegram's Bot API base (`OUTPOST_TELEGRAM_API_URL`).
+    pub fn telegram_url(&self) -> String {
+        format!("{}/telegram", self.base)
+    }
+
+    /// Slack's Web API base (`OUTPOST_SLACK_API_URL`).
+    pub fn slack_url(&self) -> String {
+        format!("{}/slack", self.base)
+    }
+
+    /// The chat requests whose system prompt contains `text`.
+    pub fn chats_with_system(&self, text: &str) -> usize {
+        let i = self.inner.lock().unwrap();
+        i.chats
+            .iter()
+            .filter(|c| {
+                c["messages"][0]["content"]
+                    .as_str()
+                    .is_some_and(|t| t.contains(text))
+            })
+            .count()
     }
 
     /// Media ids downloaded (with the right token).
@@ -271,6 +363,28 @@ async fn route(State(stub): State<PlatformStub>, req: Request) -> Response {
             media_lookup(&stub, &parts.headers, media_id)
         }
         ["media-files", media_id] => media_download(&stub, &parts.headers, media_id),
+        ["telegram", bot, method] if bot.starts_with("bot") => {
+            telegram(&stub, &bot[3..], method, &query, &body)
+        }
+        ["slack", "chat.postMessage"] => slack_post(&stub, &parts.headers, &body),
+        ["reply", source] => {
+            let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+            let signed = parts.headers.contains_key("x-hub-signature-256");
+            let mut i = stub.inner.lock().unwrap();
+            let chat = v["chat"].as_str().unwrap_or("").to_owned();
+            let id = format!("{source}-reply-{}", i.messaging.posted.len());
+            i.messaging
+                .posted
+                .entry(chat.clone())
+                .or_default()
+                .push(Posted {
+                    chat,
+                    text: v["text"].as_str().unwrap_or("").to_owned(),
+                    thread: signed.then(|| "signed".to_owned()),
+                    id: id.clone(),
+                });
+            axum::Json(json!({"id": id})).into_response()
+        }
         ["repos", owner, name, rest @ ..] => github(
             &stub,
             &parts.headers,
@@ -482,6 +596,163 @@ fn github(
     }
 }
 
+/// The next failure queued for `chat`, if any.
+fn next_failure(stub: &PlatformStub, chat: &str) -> Option<PostFailure> {
+    let mut i = stub.inner.lock().unwrap();
+    i.messaging.fail.get_mut(chat).and_then(VecDeque::pop_front)
+}
+
+fn record_post(stub: &PlatformStub, chat: &str, text: &str, thread: Option<String>) -> String {
+    let mut i = stub.inner.lock().unwrap();
+    i.next_id += 1;
+    let id = format!("{}", 1000 + i.next_id);
+    i.messaging
+        .posted
+        .entry(chat.into())
+        .or_default()
+        .push(Posted {
+            chat: chat.into(),
+            text: text.into(),
+            thread,
+            id: id.clone(),
+        });
+    id
+}
+
+/// Telegram's Bot API: `sendMessage` and `getUpdates`, with its `{ok, error_code,
+/// description, parameters}` error shape. Tokens look like `<digits>:<secret>`; one containing
+/// `bad` is refused.
+fn telegram(stub: &PlatformStub, token: &str, method: &str, query: &str, body: &Bytes) -> Response {
+    let err = |status: StatusCode, description: &str, retry_after: Option<i64>| {
+        let mut v = json!({"ok": false, "error_code": status.as_u16(), "description": description});
+        if let Some(s) = retry_after {
+            v["parameters"] = json!({"retry_after": s});
+        }
+        (status, axum::Json(v)).into_response()
+    };
+    if !token.contains(':') || token.contains("bad") {
+        return err(StatusCode::UNAUTHORIZED, "Unauthorized", None);
+    }
+    match method {
+        "sendMessage" => {
+            let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+            let chat = match &v["chat_id"] {
+                Value::String(s) => s.clone(),
+                Value::Number(n) => n.to_string(),
+                _ => {
+                    return err(
+                        StatusCode::BAD_REQUEST,
+                        "Bad Request: chat_id is empty",
+                        None,
+                    );
+                }
+            };
+            let text = v["text"].as_str().unwrap_or("");
+            if text.is_empty() || text.chars().count() > 4096 {
+                return err(
+                    StatusCode::BAD_REQUEST,
+                    "Bad Request: message is too long",
+                    None,
+                );
+            }
+            match next_failure(stub, &chat) {
+                Some(PostFailure::RateLimited) => {
+                    return err(
+                        StatusCode::TOO_MANY_REQUESTS,
+                        "Too Many Requests: retry after 1",
+                        Some(1),
+                    );
+                }
+                Some(PostFailure::ServerError) => {
+                    return err(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "Internal Server Error",
+                        None,
+                    );
+                }
+                Some(PostFailure::Refused) => {
+                    return err(
+                        StatusCode::FORBIDDEN,
+                        "Forbidden: bot was blocked by the user",
+                        None,
+                    );
+                }
+                None => {}
+            }
+            let thread = v["message_thread_id"].as_i64().map(|t| t.to_string());
+            let id = record_post(stub, &chat, text, thread);
+            axum::Json(
+                json!({"ok": true, "result": {"message_id": id.parse::<i64>().unwrap(),
+                "chat": {"id": chat, "type": "private"}, "date": 1, "text": text}}),
+            )
+            .into_response()
+        }
+        "getUpdates" => {
+            let offset: i64 = query
+                .split('&')
+                .find_map(|kv| kv.strip_prefix("offset="))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+            let mut i = stub.inner.lock().unwrap();
+            i.messaging
+                .offsets
+                .entry(token.into())
+                .or_default()
+                .push(offset);
+            let list: Vec<Value> = i
+                .messaging
+                .updates
+                .get(token)
+                .map(|u| {
+                    u.iter()
+                        .filter(|u| u["update_id"].as_i64().unwrap_or(0) >= offset)
+                        .take(100)
+                        .cloned()
+                        .collect()
+                })
+                .unwrap_or_default();
+            axum::Json(json!({"ok": true, "result": list})).into_response()
+        }
+        _ => err(StatusCode::NOT_FOUND, "Not Found", None),
+    }
+}
+
+/// Slack's `chat.postMessage`: bearer `xoxb-` token, errors as `200 {ok: false, error}`, rate
+/// limits as 429 with `Retry-After`.
+fn slack_post(stub: &PlatformStub, headers: &HeaderMap, body: &Bytes) -> Response {
+    if !bearer(headers).is_some_and(|t| t.starts_with("xoxb-")) {
+        return axum::Json(json!({"ok": false, "error": "not_authed"})).into_response();
+    }
+    let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    let (Some(channel), Some(text)) = (v["channel"].as_str(), v["text"].as_str()) else {
+        return axum::Json(json!({"ok": false, "error": "invalid_arguments"})).into_response();
+    };
+    match next_failure(stub, channel) {
+        Some(PostFailure::RateLimited) => {
+            return (
+                StatusCode::TOO_MANY_REQUESTS,
+                [(header::RETRY_AFTER, "1")],
+                axum::Json(json!({"ok": false, "error": "ratelimited"})),
+            )
+                .into_response();
+        }
+        Some(PostFailure::ServerError) => {
+            return (StatusCode::INTERNAL_SERVER_ERROR, "upstream failed").into_response();
+        }
+        Some(PostFailure::Refused) => {
+            return axum::Json(json!({"ok": false, "error": "channel_not_found"})).into_response();
+        }
+        None => {}
+    }
+    let thread = v["thread_ts"].as_str().map(str::to_owned);
+    let id = record_post(stub, channel, text, thread);
+    let ts = format!("1700000000.{id:0>6}");
+    axum::Json(
+        json!({"ok": true, "channel": channel, "ts": ts, "message": {"text": text, "ts": ts}}),
+    )
+    .into_response()
+}
+
 fn percent_decode(s: &str) -> String {
     let b = s.as_bytes();
     let mut out = Vec::new();
@@ -514,6 +785,33 @@ pub fn long_answer() -> String {
         .join("\n\n")
 }
 
+/// The stub model's analysis of a transcript: JSON by keywords, or prose (invalid) when the
+/// transcript says INVALID-JSON.
+fn analysis_answer(transcript: &str) -> String {
+    let t = transcript.to_lowercase();
+    if t.contains("invalid-json") {
+        return "This looks like a bug report, priority high.".into();
+    }
+    let (category, priority) = if t.contains("down") || t.contains("error") {
+        ("bug", 1)
+    } else if t.contains("refund") || t.contains("invoice") {
+        ("billing", 2)
+    } else {
+        ("question", 3)
+    };
+    let last = transcript
+        .lines()
+        .last()
+        .unwrap_or("")
+        .chars()
+        .take(60)
+        .collect::<String>();
+    json!({"category": category, "priority": priority, "summary": format!("Stub summary: {last}"),
+        "needs_reply": !t.trim_end().ends_with("thanks!"),
+        "language": if t.contains("hola") { "Spanish" } else { "English" }})
+    .to_string()
+}
+
 /// A streaming chat completion: the long answer when the question asks "in long form", else a
 /// short answer citing passage 1.
 fn chat(body: &Bytes) -> Response {
@@ -524,7 +822,21 @@ fn chat(body: &Bytes) -> Response {
         .and_then(|m| m["content"].as_str())
         .unwrap_or("")
         .to_owned();
-    let text = if question.contains("in long form") {
+    let system = v["messages"][0]["content"]
+        .as_str()
+        .unwrap_or("")
+        .to_owned();
+    let text = if system.contains("JSON Schema") {
+        analysis_answer(&question)
+    } else if let Some(note) = system
+        .split("The operator asked for changes: ")
+        .nth(1)
+        .and_then(|rest| rest.lines().next())
+    {
+        format!("Revised as asked ({note}): the guide covers it [1].")
+    } else if system.contains("Write it in Spanish") {
+        "Según la documentación, **esto está cubierto** en la guía [1].".to_owned()
+    } else if question.contains("in long form") {
         long_answer()
     } else {
         "According to the docs, **this is covered** in the guide [1].".to_owned()

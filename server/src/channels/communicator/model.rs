@@ -14,6 +14,8 @@ pub enum Platform {
     Whatsapp,
     /// The generic authenticated push API.
     Push,
+    /// A visitor of the chat widget who asked for a person.
+    Widget,
 }
 
 impl Platform {
@@ -24,6 +26,7 @@ impl Platform {
             Platform::Slack => "slack",
             Platform::Whatsapp => "whatsapp",
             Platform::Push => "push",
+            Platform::Widget => "widget",
         }
     }
 }
@@ -82,5 +85,41 @@ impl Inbound {
             self.account,
             self.platform_id
         )
+    }
+}
+
+/// A message to the operator's WhatsApp number, normalized.
+pub fn from_whatsapp(m: &crate::channels::whatsapp::payload::Incoming) -> Inbound {
+    use crate::channels::whatsapp::payload::Body;
+    let (text, attachments) = match &m.body {
+        Body::Text(t) => (t.clone(), Vec::new()),
+        Body::Media {
+            kind,
+            media_id,
+            mime_type,
+        } => (
+            String::new(),
+            vec![Attachment {
+                kind: kind.clone(),
+                id: media_id.clone(),
+                name: None,
+                mime_type: mime_type.clone(),
+            }],
+        ),
+        Body::Other(kind) => (format!("[{kind}]"), Vec::new()),
+    };
+    Inbound {
+        platform: Platform::Whatsapp,
+        account: m.phone_number_id.clone(),
+        chat: m.from.clone(),
+        thread: None,
+        sender: Sender {
+            id: m.from.clone(),
+            name: None,
+        },
+        text,
+        attachments,
+        sent_at: m.timestamp,
+        platform_id: m.id.clone(),
     }
 }

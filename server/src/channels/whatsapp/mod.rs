@@ -38,6 +38,10 @@ pub struct WhatsAppConfig {
     pub app_secret: String,
     /// The token Meta echoes in the verification handshake.
     pub verify_token: String,
+    /// The operator's own number: its messages go to the communicator's inbox for a person
+    /// to answer, instead of being answered by the assistant.
+    #[serde(default)]
+    pub inbox: bool,
 }
 
 impl std::fmt::Debug for WhatsAppConfig {
@@ -79,6 +83,7 @@ impl WhatsAppConfig {
             "access_token": "<set>",
             "app_secret": "<set>",
             "verify_token": "<set>",
+            "inbox": self.inbox,
         })
     }
 }

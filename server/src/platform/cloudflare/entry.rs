@@ -156,25 +156,37 @@ async fn scheduled(event: worker::ScheduledEvent, env: Env, _ctx: worker::Schedu
             return;
         }
     };
-    let projects = match state
-        .projects
-        .with_channel(crate::channels::github::KIND)
-        .await
-    {
-        Ok(p) => p,
-        Err(e) => {
-            worker::console_error!("scheduled sync: cannot list projects: {e}");
-            return;
-        }
-    };
+    use crate::channels::hooks::ChannelRequest;
     let slot = format!("{}", event.schedule() as i64);
-    for p in projects {
-        let request = crate::channels::hooks::ChannelRequest::ScheduleSync { slot: slot.clone() };
-        if let Err(e) = state.library.channel(&p, request).await {
-            worker::console_error!("scheduled sync of {p}: {e}");
+    // The every-minute trigger polls Telegram bots; the half-hourly one also syncs GitHub docs.
+    let mut work: Vec<(&str, ChannelRequest)> = vec![(
+        crate::channels::communicator::TELEGRAM,
+        ChannelRequest::PollTelegram { slot: slot.clone() },
+    )];
+    if event.cron() != TELEGRAM_CRON {
+        work.push((
+            crate::channels::github::KIND,
+            ChannelRequest::ScheduleSync { slot: slot.clone() },
+        ));
+    }
+    for (kind, request) in work {
+        let projects = match state.projects.with_channel(kind).await {
+            Ok(p) => p,
+            Err(e) => {
+                worker::console_error!("scheduled {kind}: cannot list projects: {e}");
+                continue;
+            }
+        };
+        for p in projects {
+            if let Err(e) = state.library.channel(&p, request.clone()).await {
+                worker::console_error!("scheduled {kind} of {p}: {e}");
+            }
         }
     }
 }
+
+/// The cron trigger that only polls Telegram (wrangler.toml `[triggers]`).
+const TELEGRAM_CRON: &str = "* * * * *";
 
 #[worker::event(fetch)]
 async fn fetch(

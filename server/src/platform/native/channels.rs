@@ -193,12 +193,15 @@ impl NativeChannels {
             .collect()
     }
 
-    /// Every `interval`, queues a full GitHub sync of each project that syncs its docs (the
-    /// first right away, so a server that was down catches up).
+    /// Every `interval`, asks each project that uses channel `kind` for `request(slot)` (the
+    /// first right away, so a server that was down catches up): full GitHub syncs, Telegram
+    /// polls.
     pub fn spawn_scheduler(
         &self,
         projects: Arc<dyn ProjectDirectory>,
+        kind: &'static str,
         interval: Duration,
+        request: fn(String) -> ChannelRequest,
     ) -> tokio::task::JoinHandle<()> {
         let me = self.clone();
         tokio::spawn(async move {
@@ -206,18 +209,15 @@ impl NativeChannels {
             loop {
                 tick.tick().await;
                 let slot = crate::platform::now_unix() / interval.as_secs().max(1) as i64;
-                match projects.with_channel(crate::channels::github::KIND).await {
+                match projects.with_channel(kind).await {
                     Ok(list) => {
                         for p in list {
-                            let req = ChannelRequest::ScheduleSync {
-                                slot: slot.to_string(),
-                            };
-                            if let Err(e) = me.handle(&p, req).await {
-                                tracing::error!(project = %p, error = %e, "cannot schedule a sync");
+                            if let Err(e) = me.handle(&p, request(slot.to_string())).await {
+                                tracing::error!(project = %p, kind, error = %e, "cannot schedule work");
                             }
                         }
                     }
-                    Err(e) => tracing::error!(error = %e, "cannot list synced projects"),
+                    Err(e) => tracing::error!(kind, error = %e, "cannot list the projects"),
                 }
             }
         })

@@ -29,6 +29,7 @@ use super::hub::{KnowledgeDir, NativeHub};
 use super::sqlite::SqliteFile;
 use super::{assets, ws};
 use crate::auth::{AUDIENCE, Claims, mint};
+use crate::channels::hooks::ChannelRequest;
 use crate::http::limits::Limits;
 use crate::http::{AppState, IngestReport, Library, ProjectDirectory, router};
 use crate::rag::Assistant;
@@ -257,6 +258,7 @@ pub async fn start(opts: ServerOptions) -> Result<Running, String> {
     let http = super::http::ReqwestClient::new(Duration::from_secs(10), Duration::from_secs(30))
         .map_err(|e| e.to_string())?;
     let sync_every = opts.channels.sync_interval_secs;
+    let poll_every = opts.channels.telegram_poll_secs;
     let channels = NativeChannels::open(
         &main_db(&opts.data_dir),
         &opts.data_dir,
@@ -292,7 +294,20 @@ pub async fn start(opts: ServerOptions) -> Result<Running, String> {
     })];
     tasks.extend(channels.spawn_runners());
     if sync_every > 0 {
-        tasks.push(channels.spawn_scheduler(projects.clone(), Duration::from_secs(sync_every)));
+        tasks.push(channels.spawn_scheduler(
+            projects.clone(),
+            crate::channels::github::KIND,
+            Duration::from_secs(sync_every),
+            |slot| ChannelRequest::ScheduleSync { slot },
+        ));
+    }
+    if poll_every > 0 {
+        tasks.push(channels.spawn_scheduler(
+            projects.clone(),
+            crate::channels::communicator::TELEGRAM,
+            Duration::from_secs(poll_every),
+            |slot| ChannelRequest::PollTelegram { slot },
+        ));
     }
     let mut demo_addr = None;
     if let Some(d) = opts.demo_addr {

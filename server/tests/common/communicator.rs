@@ -1,0 +1,942 @@
+//! Communicator scenarios, written against a base URL so that the same ones run on the native
+//! server (tests/communicator.rs) and on `wrangler dev` (tests/workers.rs), with Telegram's Bot
+//! API, Slack's Web API, the Graph API and the model stubbed (tests/common/platform_stub.rs).
+//! Each scenario makes its own project, bot, channels and chats.
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use outpost::channels::communicator::slack::signature as slack_signature;
+use serde_json::{Value, json};
+
+use super::channels::{
+    APP_SECRET, admin, configure_whatsapp, deliver, new_project, text_message, unique,
+};
+use super::platform_stub::{GRAPH_TOKEN, PlatformStub, PostFailure};
+
+/// The Telegram webhook secret the test bots use.
+pub const TG_SECRET: &str = "tg-secret_token-42";
+/// The Slack signing secret the test apps use.
+pub const SLACK_SECRET: &str = "8f742231b10e8888abcd99yyyzzz85a5";
+
+const REFUND_DOC: &str = "# Refunds\n\nRefunds are paid back to the original card within 5 business days. Ask for a refund from the Billing page by choosing the order and pressing Refund.\n";
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+/// Polls `f` until it gives a value (30 s at most).
+pub async fn eventually<F, Fut>(what: &str, mut f: F) -> Value
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<Value>>,
+{
+    let start = Instant::now();
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(45),
+            "timed out waiting until {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A project with the refund document and the given channel settings.
+pub async fn project_with(base: &str, settings: &[(&str, Value)]) -> String {
+    let project = format!("comm{}", unique());
+    new_project(base, &project, &[("refunds.md", REFUND_DOC)]).await;
+    for (kind, body) in settings {
+        let (s, b) = admin(
+            "PUT",
+            format!("{base}/v1/admin/projects/{project}/channels/{kind}"),
+            Some(body.clone()),
+        )
+        .await;
+        assert_eq!(s, 200, "{kind}: {b}");
+    }
+    project
+}
+
+/// A Telegram update with one text message, in the documented shape.
+pub fn tg_update(update_id: i64, chat: i64, message_id: i64, text: &str, date: i64) -> Value {
+    json!({"update_id": update_id, "message": {"message_id": message_id,
+        "from": {"id": chat, "is_bot": false, "first_name": "Ana", "last_name": "Lima", "language_code": "en"},
+        "chat": {"id": chat, "first_name": "Ana", "type": "private"}, "date": date, "text": text}})
+}
+
+/// Posts a Telegram webhook delivery with `secret` in the header (or none).
+pub async fn post_telegram(
+    base: &str,
+    project: &str,
+    update: &Value,
+    secret: Option<&str>,
+) -> (u16, Value) {
+    let mut r = reqwest::Client::new()
+        .post(format!("{base}/v1/telegram/{project}"))
+        .json(update);
+    if let Some(s) = secret {
+        r = r.header("x-telegram-bot-api-secret-token", s);
+    }
+    let resp = r.send().await.unwrap();
+    (
+        resp.status().as_u16(),
+        resp.json().await.unwrap_or(Value::Null),
+    )
+}
+
+/// A Slack `event_callback` with a message, in the documented shape.
+pub fn slack_event(
+    event_id: &str,
+    team: &str,
+    channel: &str,
+    ts: &str,
+    thread_ts: Option<&str>,
+    text: &str,
+) -> Value {
+    let mut event = json!({"type": "message", "channel": channel, "user": "U061F7AUR", "text": text,
+        "ts": ts, "event_ts": ts, "channel_type": "channel"});
+    if let Some(t) = thread_ts {
+        event["thread_ts"] = json!(t);
+    }
+    json!({"token": "XXYYZZ", "team_id": team, "api_app_id": "AXXXXXXXXX", "type": "event_callback",
+        "event_id": event_id, "event_time": now(), "authorizations": [], "event": event})
+}
+
+/// Posts a Slack request signed with `secret` at `timestamp` (unsigned with `None`), with extra
+/// headers.
+pub async fn post_slack(
+    base: &str,
+    project: &str,
+    body: &Value,
+    signed: Option<(&str, i64)>,
+    headers: &[(&str, &str)],
+) -> (u16, Value) {
+    let raw = body.to_string();
+    let mut r = reqwest::Client::new()
+        .post(format!("{base}/v1/slack/{project}"))
+        .header("content-type", "application/json")
+        .body(raw.clone());
+    if let Some((secret, ts)) = signed {
+        let ts = ts.to_string();
+        r = r.header("x-slack-request-timestamp", &ts).header(
+            "x-slack-signature",
+            slack_signature(secret.as_bytes(), &ts, raw.as_bytes()),
+        );
+    }
+    for (k, v) in headers {
+        r = r.header(*k, *v);
+    }
+    let resp = r.send().await.unwrap();
+    (
+        resp.status().as_u16(),
+        resp.json().await.unwrap_or(Value::Null),
+    )
+}
+
+/// The inbox (with a query string).
+pub async fn inbox(base: &str, project: &str, query: &str) -> Vec<Value> {
+    let (s, v) = admin(
+        "GET",
+        format!("{base}/v1/admin/projects/{project}/inbox?{query}"),
+        None,
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    v["conversations"].as_array().cloned().unwrap_or_default()
+}
+
+/// One conversation's view.
+pub async fn conversation(base: &str, project: &str, id: i64) -> Value {
+    let (s, v) = admin(
+        "GET",
+        format!("{base}/v1/admin/projects/{project}/conversations/{id}"),
+        None,
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    v
+}
+
+/// Waits until the inbox holds a conversation on `platform` whose waiting draft exists; the
+/// conversation's view.
+pub async fn drafted(base: &str, project: &str, platform: &str) -> Value {
+    eventually(
+        &format!("a {platform} conversation has a draft"),
+        || async {
+            let list = inbox(base, project, &format!("platform={platform}")).await;
+            let c = list.iter().find(|c| c["draft"]["state"] == "draft")?;
+            Some(conversation(base, project, c["conversation"]["id"].as_i64().unwrap()).await)
+        },
+    )
+    .await
+}
+
+/// The waiting draft of a conversation view.
+fn waiting(view: &Value) -> Value {
+    view["drafts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["state"] == "draft")
+        .cloned()
+        .unwrap_or_else(|| panic!("no waiting draft: {view}"))
+}
+
+/// Approves a conversation's waiting draft (with `text` if edited); the HTTP status.
+pub async fn approve(
+    base: &str,
+    project: &str,
+    conv: i64,
+    draft: i64,
+    text: Option<&str>,
+) -> (u16, Value) {
+    let mut body = json!({"draft": draft});
+    if let Some(t) = text {
+        body["text"] = json!(t);
+    }
+    admin(
+        "POST",
+        format!("{base}/v1/admin/projects/{project}/conversations/{conv}/approve"),
+        Some(body),
+    )
+    .await
+}
+
+/// Waits until a conversation's delivery is in `state`; the view.
+pub async fn delivered(base: &str, project: &str, conv: i64, state: &str) -> Value {
+    eventually(
+        &format!("conversation {conv}'s reply is {state}"),
+        || async {
+            let v = conversation(base, project, conv).await;
+            (v["delivery"]["state"] == state).then_some(v)
+        },
+    )
+    .await
+}
+
+/// Telegram's secret token and Slack's signature and window, Slack's challenge and retries,
+/// the same update twice, the bot's own messages, threads, and the analysis and draft that
+/// follow.
+pub async fn telegram_and_slack_are_ingested_once(base: &str) {
+    let n = unique();
+    let (bot, team, channel) = (format!("{n}:AAtest"), format!("T{n}"), format!("C{n}"));
+    let project = project_with(
+        base,
+        &[
+            (
+                "telegram",
+                json!({"bot_token": bot, "secret_token": TG_SECRET}),
+            ),
+            (
+                "slack",
+                json!({"bot_token": "xoxb-test", "signing_secret": SLACK_SECRET}),
+            ),
+        ],
+    )
+    .await;
+    let chat = 7_000_000 + (n % 1_000_000) as i64;
+    let update = tg_update(
+        1,
+        chat,
+        11,
+        "Hello, how do I get a refund for order 118?",
+        now(),
+    );
+    for secret in [None, Some("wrong-secret"), Some("")] {
+        let (s, v) = post_telegram(base, &project, &update, secret).await;
+        assert_eq!(
+            (s, v["error"]["code"].as_str()),
+            (401, Some("bad_secret_token")),
+            "{secret:?}: {v}"
+        );
+    }
+    assert!(
+        inbox(base, &project, "").await.is_empty(),
+        "a refused update stores nothing"
+    );
+    let (s, v) = post_telegram(base, &project, &update, Some(TG_SECRET)).await;
+    assert_eq!((s, &v["stored"]), (200, &json!(true)), "{v}");
+    let (s, v) = post_telegram(base, &project, &update, Some(TG_SECRET)).await;
+    assert_eq!(
+        (s, &v["duplicate"]),
+        (200, &json!(true)),
+        "the same update twice: {v}"
+    );
+    let bot_says = json!({"update_id": 2, "message": {"message_id": 12, "from": {"id": 1, "is_bot": true, "first_name": "B"},
+        "chat": {"id": chat, "type": "private"}, "date": now(), "text": "I am a bot"}});
+    let (s, v) = post_telegram(base, &project, &bot_says, Some(TG_SECRET)).await;
+    assert_eq!(
+        (s, v["ignored"].as_str()),
+        (200, Some("a bot's message")),
+        "{v}"
+    );
+    let (s, v) = post_telegram(base, &project, &json!({"update_id": "x"}), Some(TG_SECRET)).await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (400, Some("bad_payload")),
+        "{v}"
+    );
+
+    // Slack: the challenge, signatures, the 5-minute window, retries, the bot's own messages.
+    let challenge = json!({"token": "t", "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P", "type": "url_verification"});
+    let (s, v) = post_slack(base, &project, &challenge, Some((SLACK_SECRET, now())), &[]).await;
+    assert_eq!(
+        (s, v["challenge"].as_str()),
+        (200, challenge["challenge"].as_str()),
+        "{v}"
+    );
+    let (s, _) = post_slack(base, &project, &challenge, None, &[]).await;
+    assert_eq!(s, 401, "an unsigned challenge is refused");
+    let root_ts = format!("{}.000100", now());
+    let event = slack_event(
+        &format!("Ev{n}a"),
+        &team,
+        &channel,
+        &root_ts,
+        None,
+        "Our invoice shows the wrong VAT number, can you fix it?",
+    );
+    for (signed, why) in [
+        (None, "unsigned"),
+        (
+            Some(("another-secret-entirely", now())),
+            "signed with another secret",
+        ),
+        (Some((SLACK_SECRET, now() - 301)), "older than 5 minutes"),
+        (Some((SLACK_SECRET, now() + 400)), "from the future"),
+    ] {
+        let (s, v) = post_slack(base, &project, &event, signed, &[]).await;
+        assert_eq!(
+            (s, v["error"]["code"].as_str()),
+            (401, Some("bad_signature")),
+            "{why}: {v}"
+        );
+    }
+    let (s, v) = post_slack(base, &project, &event, Some((SLACK_SECRET, now())), &[]).await;
+    assert_eq!((s, &v["stored"]), (200, &json!(true)), "{v}");
+    for retry in ["1", "2", "3"] {
+        let (s, v) = post_slack(
+            base,
+            &project,
+            &event,
+            Some((SLACK_SECRET, now())),
+            &[
+                ("x-slack-retry-num", retry),
+                ("x-slack-retry-reason", "http_timeout"),
+            ],
+        )
+        .await;
+        assert_eq!(
+            (s, &v["duplicate"]),
+            (200, &json!(true)),
+            "retry {retry}: {v}"
+        );
+    }
+    let mut own = slack_event(
+        &format!("Ev{n}b"),
+        &team,
+        &channel,
+        &format!("{}.000200", now()),
+        None,
+        "reply",
+    );
+    own["event"]["bot_id"] = json!("B123");
+    let (s, v) = post_slack(base, &project, &own, Some((SLACK_SECRET, now())), &[]).await;
+    assert_eq!(
+        (s, v["ignored"].as_str()),
+        (200, Some("a bot's message")),
+        "{v}"
+    );
+    // A reply in the root message's thread, later than the gap, joins its conversation.
+    let reply = slack_event(
+        &format!("Ev{n}c"),
+        &team,
+        &channel,
+        &format!("{}.000300", now() + 7200),
+        Some(&root_ts),
+        "It is for invoice 2024-118.",
+    );
+    let (s, v) = post_slack(base, &project, &reply, Some((SLACK_SECRET, now())), &[]).await;
+    assert_eq!(s, 200, "{v}");
+
+    // Both are analysed and drafted; the Slack thread is one conversation of two messages.
+    let tg = drafted(base, &project, "telegram").await;
+    let a = &tg["conversation"]["analysis"];
+    assert_eq!(
+        (a["category"].as_str(), a["priority"].as_i64()),
+        (Some("billing"), Some(2)),
+        "{tg}"
+    );
+    assert_eq!(a["needs_reply"], true);
+    assert_eq!(
+        tg["messages"].as_array().unwrap().len(),
+        1,
+        "stored once: {tg}"
+    );
+    let draft = waiting(&tg);
+    assert!(
+        draft["body"].as_str().unwrap().contains("covered"),
+        "{draft}"
+    );
+    assert!(!draft["model"].as_str().unwrap().is_empty());
+    let sl = eventually(
+        "the Slack thread holds both messages and a draft",
+        || async {
+            let v = drafted(base, &project, "slack").await;
+            (v["messages"].as_array().unwrap().len() == 2
+                && v["conversation"]["analyzed_upto"] == v["conversation"]["last_message"])
+                .then_some(v)
+        },
+    )
+    .await;
+    assert_eq!(sl["conversation"]["chat"], channel.as_str());
+    let list = inbox(base, &project, "").await;
+    assert_eq!(list.len(), 2, "{list:?}");
+    assert_eq!(
+        inbox(base, &project, "platform=slack&category=billing")
+            .await
+            .len(),
+        1
+    );
+    assert!(inbox(base, &project, "category=bug").await.is_empty());
+    let (s, v) = admin(
+        "GET",
+        format!("{base}/v1/admin/projects/{project}/inbox?state=nope"),
+        None,
+    )
+    .await;
+    assert_eq!((s, v["error"]["code"].as_str()), (400, Some("bad_request")));
+}
+
+/// 500 messages across 20 chats, delivered concurrently, make 20 conversations of 25; a
+/// message after the gap starts a new one.
+pub async fn a_burst_is_grouped_into_conversations(base: &str, n_messages: usize, chats: usize) {
+    let n = unique();
+    let bot = format!("{n}:AAburst");
+    let project = project_with(
+        base,
+        &[
+            (
+                "telegram",
+                json!({"bot_token": bot, "secret_token": TG_SECRET}),
+            ),
+            (
+                "communicator",
+                json!({"gap_minutes": 30, "auto_draft": false}),
+            ),
+        ],
+    )
+    .await;
+    let start = now() - 600;
+    let base_chat = 8_000_000 + (n % 1_000_000) as i64 * 100;
+    let updates: Vec<Value> = (0..n_messages)
+        .map(|i| {
+            let chat = base_chat + (i % chats) as i64;
+            tg_update(
+                i as i64 + 1,
+                chat,
+                i as i64 + 100,
+                &format!("Message {i} about my order: where is it?"),
+                start + (i / chats) as i64,
+            )
+        })
+        .collect();
+    let results: Vec<(u16, Value)> = futures::stream::iter(updates.iter())
+        .map(|u| post_telegram(base, &project, u, Some(TG_SECRET)))
+        .buffer_unordered(16)
+        .collect()
+        .await;
+    assert!(
+        results
+            .iter()
+            .all(|(s, v)| *s == 200 && v["stored"] == true),
+        "every message stored once"
+    );
+    let per_chat = n_messages / chats;
+    let list = eventually("the burst is grouped and analysed", || async {
+        let list = inbox(base, &project, "limit=500").await;
+        let done = list.len() == chats
+            && list.iter().all(|c| {
+                c["conversation"]["messages"] == per_chat as i64
+                    && c["conversation"]["analyzed_upto"] == c["conversation"]["last_message"]
+            });
+        done.then(|| json!(list))
+    })
+    .await;
+    let mut seen: Vec<String> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["conversation"]["chat"].as_str().unwrap().to_owned())
+        .collect();
+    seen.sort();
+    seen.dedup();
+    assert_eq!(seen.len(), chats, "one conversation per chat");
+    // After the 30-minute gap, a message starts a new conversation in the same chat.
+    let later = tg_update(
+        n_messages as i64 + 10,
+        base_chat,
+        99_999,
+        "New topic: my invoice",
+        start + 3 * 3600,
+    );
+    assert_eq!(
+        post_telegram(base, &project, &later, Some(TG_SECRET))
+            .await
+            .0,
+        200
+    );
+    eventually("the later message has its own conversation", || async {
+        let list = inbox(base, &project, "limit=500").await;
+        (list.len() == chats + 1).then(|| json!(list))
+    })
+    .await;
+}
+
+/// Regenerating with a note, approving an edited draft, sending in parts on Telegram and in
+/// the thread on Slack, a rate limit retried, a refused send in the dead-letter view retried by
+/// the operator, an invalid analysis, the operator's WhatsApp number and the push API.
+pub async fn drafts_are_approved_and_sent(base: &str, stub: &PlatformStub) {
+    let n = unique();
+    let (bot, team, channel, number) = (
+        format!("{n}:AAsend"),
+        format!("T{n}"),
+        format!("C{n}"),
+        format!("1066{n}"),
+    );
+    let push_token = "p".repeat(40);
+    let project = project_with(
+        base,
+        &[
+            (
+                "telegram",
+                json!({"bot_token": bot, "secret_token": TG_SECRET}),
+            ),
+            (
+                "slack",
+                json!({"bot_token": "xoxb-test", "signing_secret": SLACK_SECRET}),
+            ),
+            (
+                "push",
+                json!({"token": push_token, "reply_url": format!("{}/reply/helpdesk", stub.base)}),
+            ),
+        ],
+    )
+    .await;
+    configure_whatsapp(base, &project, &number).await;
+    let (s, v) = admin(
+        "PUT",
+        format!("{base}/v1/admin/projects/{project}/channels/whatsapp"),
+        Some(
+            json!({"phone_number_id": number, "access_token": GRAPH_TOKEN, "app_secret": APP_SECRET,
+            "verify_token": "verify-me-please", "inbox": true}),
+        ),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+
+    // Telegram: regenerate with a note, then approve an edited, long reply: sent in parts.
+    let chat = 9_000_000 + (n % 1_000_000) as i64;
+    let u = tg_update(
+        1,
+        chat,
+        5,
+        "Hi, I need a refund for my last order please",
+        now(),
+    );
+    assert_eq!(
+        post_telegram(base, &project, &u, Some(TG_SECRET)).await.0,
+        200
+    );
+    let view = drafted(base, &project, "telegram").await;
+    let conv = view["conversation"]["id"].as_i64().unwrap();
+    let first = waiting(&view);
+    let (s, v) = admin(
+        "POST",
+        format!("{base}/v1/admin/projects/{project}/conversations/{conv}/draft"),
+        Some(json!({"note": "shorter, and mention the refund policy"})),
+    )
+    .await;
+    assert_eq!(s, 202, "{v}");
+    let view = eventually("the regenerated draft", || async {
+        let v = conversation(base, &project, conv).await;
+        (waiting(&v)["id"] != first["id"]).then_some(v)
+    })
+    .await;
+    let second = waiting(&view);
+    assert!(
+        second["body"]
+            .as_str()
+            .unwrap()
+            .contains("shorter, and mention the refund policy"),
+        "{second}"
+    );
+    assert_eq!(second["note"], "shorter, and mention the refund policy");
+    assert!(
+        view["drafts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["id"] == first["id"] && d["state"] == "superseded")
+    );
+    let (s, v) = approve(base, &project, conv, first["id"].as_i64().unwrap(), None).await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (409, Some("draft_not_waiting")),
+        "a superseded draft: {v}"
+    );
+    let long = (0..30)
+        .map(|i| {
+            format!(
+                "Step {i}: {}",
+                "open Billing, choose the order, press Refund. ".repeat(7)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n\n");
+    stub.fail_posts(&chat.to_string(), &[PostFailure::RateLimited]);
+    let (s, v) = approve(
+        base,
+        &project,
+        conv,
+        second["id"].as_i64().unwrap(),
+        Some(&long),
+    )
+    .await;
+    assert_eq!(s, 202, "{v}");
+    let (s, _) = approve(base, &project, conv, second["id"].as_i64().unwrap(), None).await;
+    assert_eq!(s, 409, "approved twice");
+    let view = delivered(base, &project, conv, "sent").await;
+    let posted = stub.posted(&chat.to_string());
+    assert!(posted.len() >= 3, "{} parts", posted.len());
+    assert!(posted.iter().all(|p| p.text.chars().count() <= 4096));
+    assert_eq!(
+        posted
+            .iter()
+            .map(|p| p.text.as_str())
+            .collect::<Vec<_>>()
+            .join("")
+            .replace(char::is_whitespace, ""),
+        long.replace(char::is_whitespace, ""),
+        "the parts, in order, are the reply"
+    );
+    let parts = view["delivery"]["parts"].as_array().unwrap();
+    assert_eq!(parts.len(), posted.len());
+    assert!(parts.iter().zip(&posted).all(|(p, s)| p["part"]["state"] == "sent" && p["part"]["platform_id"] == s.id.as_str()));
+    assert_eq!(
+        view["delivery"]["job"]["attempts"], 2,
+        "the rate limit was waited out: {view}"
+    );
+    assert_eq!(view["conversation"]["state"], "replied");
+    let last = view["messages"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["direction"], "out");
+    assert!(
+        last["text"].as_str() == Some(long.trim()),
+        "the sent reply is in the conversation"
+    );
+    let edited = view["drafts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["id"] == second["id"])
+        .unwrap()
+        .clone();
+    assert_eq!(edited["edited"], true);
+
+    // Slack: the reply goes in the thread; a refused send is dead, visible, and retried.
+    let ts = format!("{}.000500", now());
+    let e = slack_event(
+        &format!("Ev{n}s"),
+        &team,
+        &channel,
+        &ts,
+        None,
+        "The export button gives an error, is it down?",
+    );
+    assert_eq!(
+        post_slack(base, &project, &e, Some((SLACK_SECRET, now())), &[])
+            .await
+            .0,
+        200
+    );
+    let view = drafted(base, &project, "slack").await;
+    assert_eq!(view["conversation"]["analysis"]["priority"], 1, "{view}");
+    let conv = view["conversation"]["id"].as_i64().unwrap();
+    stub.fail_posts(&channel, &[PostFailure::Refused]);
+    assert_eq!(
+        approve(
+            base,
+            &project,
+            conv,
+            waiting(&view)["id"].as_i64().unwrap(),
+            None
+        )
+        .await
+        .0,
+        202
+    );
+    let view = eventually("the refused send is dead", || async {
+        let v = conversation(base, &project, conv).await;
+        (v["delivery"]["job"]["state"] == "dead").then_some(v)
+    })
+    .await;
+    assert!(
+        view["delivery"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("channel_not_found"),
+        "{view}"
+    );
+    let (_, dead) = admin(
+        "GET",
+        format!("{base}/v1/admin/projects/{project}/jobs?state=dead"),
+        None,
+    )
+    .await;
+    let job = dead["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|j| j["kind"] == "comm_send")
+        .cloned()
+        .expect("in the dead-letter view");
+    let (s, _) = admin(
+        "POST",
+        format!(
+            "{base}/v1/admin/projects/{project}/jobs/{}/retry",
+            job["id"]
+        ),
+        None,
+    )
+    .await;
+    assert_eq!(s, 202);
+    let view = delivered(base, &project, conv, "sent").await;
+    let posted = stub.posted(&channel);
+    assert_eq!(posted.len(), 1, "{posted:?}");
+    assert_eq!(
+        posted[0].thread.as_deref(),
+        Some(ts.as_str()),
+        "in the thread"
+    );
+    assert_eq!(view["delivery"]["error"], Value::Null);
+
+    // The operator's WhatsApp number: into the inbox, not answered; the reply goes by Graph.
+    let from = format!("3162{n}");
+    let before = stub.sent(&number).len();
+    deliver(
+        base,
+        &project,
+        &text_message(
+            &number,
+            &from,
+            &format!("wamid.in{n}"),
+            "Hola, ¿dónde está mi reembolso? Lo pedí hace una semana.",
+            now(),
+        ),
+    )
+    .await;
+    let view = drafted(base, &project, "whatsapp").await;
+    assert_eq!(
+        stub.sent(&number).len(),
+        before,
+        "the assistant did not answer the operator's number"
+    );
+    assert_eq!(
+        view["conversation"]["analysis"]["language"], "Spanish",
+        "{view}"
+    );
+    let d = waiting(&view);
+    assert!(
+        d["body"]
+            .as_str()
+            .unwrap()
+            .contains("Según la documentación"),
+        "drafted in Spanish: {d}"
+    );
+    let conv = view["conversation"]["id"].as_i64().unwrap();
+    assert_eq!(
+        approve(base, &project, conv, d["id"].as_i64().unwrap(), None)
+            .await
+            .0,
+        202
+    );
+    delivered(base, &project, conv, "sent").await;
+    let sent = stub.sent(&number);
+    assert_eq!(sent.last().map(|s| s.to.as_str()), Some(from.as_str()));
+
+    // An analysis that is not valid JSON is retried, then the offline one is kept, marked.
+    let u = tg_update(
+        2,
+        chat + 1,
+        6,
+        "INVALID-JSON please look at my account",
+        now(),
+    );
+    assert_eq!(
+        post_telegram(base, &project, &u, Some(TG_SECRET)).await.0,
+        200
+    );
+    let view = eventually("the invalid analysis is marked", || async {
+        let list = inbox(base, &project, "platform=telegram").await;
+        let c = list
+            .iter()
+            .find(|c| c["conversation"]["chat"] == (chat + 1).to_string().as_str())?;
+        c["conversation"]["analysis"]["note"]
+            .is_string()
+            .then(|| c.clone())
+    })
+    .await;
+    let a = &view["conversation"]["analysis"];
+    assert!(
+        a["analyzer"].as_str().unwrap().starts_with("offline"),
+        "{a}"
+    );
+    assert!(
+        a["note"].as_str().unwrap().contains("3 invalid analyses"),
+        "{a}"
+    );
+
+    // The push API: its token, its checks, and the reply posted to the source, signed.
+    let push = |token: &str, body: Value| {
+        let req = reqwest::Client::new()
+            .post(format!("{base}/v1/communicator/{project}/messages"))
+            .bearer_auth(token)
+            .json(&body);
+        async move {
+            let r = req.send().await.unwrap();
+            (
+                r.status().as_u16(),
+                r.json::<Value>().await.unwrap_or(Value::Null),
+            )
+        }
+    };
+    let msg = json!({"messages": [{"id": "t-1", "source": "helpdesk", "chat": format!("ticket-{n}"),
+        "sender": {"id": "ana@example.com", "name": "Ana"}, "text": "Can I get a refund for a yearly plan?"}]});
+    assert_eq!(push("wrong-token", msg.clone()).await.0, 401);
+    let (s, v) = push(
+        &push_token,
+        json!({"messages": [{"id": "", "chat": "c", "sender": {"id": "s"}, "text": "x"}]}),
+    )
+    .await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (400, Some("bad_request")),
+        "{v}"
+    );
+    let (s, v) = push(&push_token, msg.clone()).await;
+    assert_eq!((s, &v["stored"]), (202, &json!(1)), "{v}");
+    assert_eq!(push(&push_token, msg).await.1["duplicates"], 1);
+    let view = drafted(base, &project, "push").await;
+    let conv = view["conversation"]["id"].as_i64().unwrap();
+    assert_eq!(
+        approve(
+            base,
+            &project,
+            conv,
+            waiting(&view)["id"].as_i64().unwrap(),
+            Some("Yes: within 30 days.")
+        )
+        .await
+        .0,
+        202
+    );
+    delivered(base, &project, conv, "sent").await;
+    let posted = stub.posted(&format!("ticket-{n}"));
+    assert_eq!(posted.len(), 1);
+    assert_eq!(
+        (posted[0].text.as_str(), posted[0].thread.as_deref()),
+        ("Yes: within 30 days.", Some("signed"))
+    );
+
+    // Clear errors for bad operator input.
+    let (s, _) = admin(
+        "GET",
+        format!("{base}/v1/admin/projects/{project}/conversations/999999999"),
+        None,
+    )
+    .await;
+    assert_eq!(s, 404);
+    let (s, v) = admin(
+        "POST",
+        format!("{base}/v1/admin/projects/{project}/conversations/{conv}/approve"),
+        Some(json!({"draft": "x"})),
+    )
+    .await;
+    assert_eq!((s, v["error"]["code"].as_str()), (400, Some("bad_request")));
+    let (s, v) = admin(
+        "PUT",
+        format!("{base}/v1/admin/projects/{project}/channels/telegram"),
+        Some(json!({"bot_token": "nope"})),
+    )
+    .await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (400, Some("bad_request")),
+        "{v}"
+    );
+    let (s, v) = admin(
+        "GET",
+        format!("{base}/v1/admin/projects/{project}/channels/telegram"),
+        None,
+    )
+    .await;
+    assert_eq!((s, v["bot_token"].as_str()), (200, Some("<set>")), "{v}");
+}
+
+/// A bot in polling mode: its updates are fetched from `offset` on, stored once, and reach the
+/// inbox. `poll` makes the scheduler run (natively it runs by itself; on Workers, the cron).
+pub async fn a_polling_bot_is_read<F, Fut>(base: &str, stub: &PlatformStub, mut poll: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let n = unique();
+    let bot = format!("{n}:AApoll");
+    let project = project_with(
+        base,
+        &[("telegram", json!({"bot_token": bot, "mode": "poll"}))],
+    )
+    .await;
+    let chat = 6_000_000 + (n % 1_000_000) as i64;
+    stub.add_update(
+        &bot,
+        tg_update(500, chat, 1, "Is there a refund for annual plans?", now()),
+    );
+    stub.add_update(&bot, tg_update(501, chat, 2, "I paid last week.", now()));
+    poll().await;
+    let view = eventually("the polled messages are in the inbox", || async {
+        let list = inbox(base, &project, "platform=telegram").await;
+        let c = list.first()?;
+        (c["conversation"]["messages"] == 2).then(|| c.clone())
+    })
+    .await;
+    assert_eq!(view["conversation"]["chat"], chat.to_string().as_str());
+    stub.add_update(&bot, tg_update(502, chat, 3, "Any news?", now()));
+    poll().await;
+    eventually("the next poll starts after the last update", || async {
+        stub.update_offsets(&bot)
+            .contains(&502)
+            .then_some(Value::Null)
+    })
+    .await;
+    eventually("the third message joins", || async {
+        let list = inbox(base, &project, "platform=telegram").await;
+        (list.first()?["conversation"]["messages"] == 3).then_some(Value::Null)
+    })
+    .await;
+    assert_eq!(
+        stub.update_offsets(&bot).first(),
+        Some(&0),
+        "the first poll starts at 0"
+    );
+    // A webhook-mode request to a polling bot's URL is refused: it has no secret token.
+    let (s, _) = post_telegram(base, &project, &tg_update(1, chat, 9, "x", now()), Some("")).await;
+    assert_eq!(s, 401);
+}

@@ -1,0 +1,54 @@
+//! The communicator on the native server, against local stubs of Telegram's Bot API, Slack's
+//! Web API, the Graph API and an OpenAI-compatible model (tests/common/platform_stub.rs). The
+//! same scenarios run against `wrangler dev` in tests/workers.rs.
+
+mod common;
+
+use common::communicator;
+use common::platform_stub::{self, PlatformStub};
+use common::server::{TestServer, channels_config};
+
+async fn server(stub: &PlatformStub, poll_secs: &str) -> TestServer {
+    let mut s = TestServer::start(Some(stub.llm_url()), "stub-channels", (1000, 1000, 1000)).await;
+    s.channels = channels_config(&[
+        ("OUTPOST_WHATSAPP_API_URL", &stub.graph_url()),
+        ("OUTPOST_TELEGRAM_API_URL", &stub.telegram_url()),
+        ("OUTPOST_SLACK_API_URL", &stub.slack_url()),
+        ("OUTPOST_JOB_RETRY_BASE_MS", "50"),
+        ("OUTPOST_JOB_RETRY_MAX_MS", "400"),
+        ("OUTPOST_JOB_MAX_ATTEMPTS", "1000"),
+        ("OUTPOST_GITHUB_SYNC_INTERVAL_SECS", "0"),
+        ("OUTPOST_TELEGRAM_POLL_SECS", poll_secs),
+    ]);
+    s.restart().await;
+    s
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telegram_and_slack_are_ingested_once() {
+    let stub = platform_stub::shared();
+    let s = server(stub, "0").await;
+    communicator::telegram_and_slack_are_ingested_once(&s.base).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_500_messages_across_20_chats_is_grouped() {
+    let stub = platform_stub::shared();
+    let s = server(stub, "0").await;
+    communicator::a_burst_is_grouped_into_conversations(&s.base, 500, 20).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drafts_are_regenerated_approved_and_sent() {
+    let stub = platform_stub::shared();
+    let s = server(stub, "0").await;
+    communicator::drafts_are_approved_and_sent(&s.base, stub).await;
+}
+
+/// The native scheduler polls bots in polling mode every second here.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_polling_bot_is_read_by_the_scheduler() {
+    let stub = platform_stub::shared();
+    let s = server(stub, "1").await;
+    communicator::a_polling_bot_is_read(&s.base, stub, || async {}).await;
+}
