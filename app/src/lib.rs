@@ -11,21 +11,31 @@
 //! - `transport` (csr): the session connection: WebSocket with heartbeat and reconnect, HTTP
 //!   streaming fallback, offline queue.
 //! - `host` (csr): the postMessage handshake with the loader.
+//! - `console` (feature `console`, a separate Wasm build): the operators' console.
 //! - [`sse`]: the Server-Sent Events reader of the HTTP streaming fallback.
 
 pub mod api;
 pub mod sse;
 
-#[cfg(feature = "csr")]
+#[cfg(feature = "console")]
+mod console;
+#[cfg(all(feature = "csr", not(feature = "console")))]
 mod host;
-#[cfg(feature = "csr")]
+#[cfg(all(feature = "csr", not(feature = "console")))]
 mod transport;
-#[cfg(feature = "csr")]
+#[cfg(all(feature = "csr", not(feature = "console")))]
 mod widget;
 
 /// Starts the widget when its Wasm module is instantiated.
-#[cfg(feature = "csr")]
+#[cfg(all(feature = "csr", not(feature = "console")))]
 #[wasm_bindgen::prelude::wasm_bindgen(start)]
 pub fn start() {
     leptos::mount::mount_to_body(widget::Widget);
+}
+
+/// Starts the operators' console (a build of its own: the widget's Wasm stays small).
+#[cfg(feature = "console")]
+#[wasm_bindgen::prelude::wasm_bindgen(start)]
+pub fn start() {
+    leptos::mount::mount_to_body(console::Console);
 }

@@ -20,7 +20,57 @@ CREATE TABLE IF NOT EXISTS project_channels (
     kind    TEXT NOT NULL,
     PRIMARY KEY (project, kind)
 );
+CREATE TABLE IF NOT EXISTS operators (
+    name          TEXT PRIMARY KEY,
+    password_hash TEXT NOT NULL,
+    projects      TEXT NOT NULL
+);
 ";
+
+/// An operator by name (`?1`).
+pub const OPERATOR_GET_SQL: &str =
+    "SELECT name, password_hash, projects FROM operators WHERE name = ?1";
+/// Creates or replaces an operator (`?1` name, `?2` password hash, `?3` projects as JSON).
+pub const OPERATOR_PUT_SQL: &str = "INSERT INTO operators (name, password_hash, projects)
+     VALUES (?1, ?2, ?3) ON CONFLICT(name) DO UPDATE SET password_hash = excluded.password_hash,
+     projects = excluded.projects";
+/// Removes an operator (`?1` name).
+pub const OPERATOR_DELETE_SQL: &str = "DELETE FROM operators WHERE name = ?1";
+
+/// A person who answers a project's inbox in the console.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Operator {
+    /// The login name.
+    pub name: String,
+    /// The password's Argon2id hash (PHC string).
+    pub password_hash: String,
+    /// The projects whose inbox they see.
+    pub projects: Vec<String>,
+}
+
+/// Reads an operator row (`OPERATOR_GET_SQL`'s columns).
+///
+/// # Errors
+/// [`SqlError::Shape`] when the row is not one.
+pub fn operator_from_row(r: &crate::platform::sql::Row) -> Result<Operator, SqlError> {
+    Ok(Operator {
+        name: col_string(r, 0)?,
+        password_hash: col_string(r, 1)?,
+        projects: serde_json::from_str(&col_string(r, 2)?)
+            .map_err(|e| SqlError::Shape(e.to_string()))?,
+    })
+}
+
+/// `OPERATOR_PUT_SQL`'s parameters.
+pub fn operator_params(o: &Operator) -> Vec<SqlValue> {
+    vec![
+        o.name.as_str().into(),
+        o.password_hash.as_str().into(),
+        serde_json::Value::from(o.projects.clone())
+            .to_string()
+            .into(),
+    ]
+}
 
 /// Records that a project uses a channel (`?1` project, `?2` kind).
 pub const CHANNEL_ON_SQL: &str =
@@ -179,6 +229,33 @@ impl<S: Sql> Registry<S> {
     pub fn with_channel(&self, kind: &str) -> Result<Vec<String>, SqlError> {
         let rows = self.sql.query(WITH_CHANNEL_SQL, &[kind.into()])?;
         rows.iter().map(|r| col_string(r, 0)).collect()
+    }
+
+    /// The operator `name`, if any.
+    ///
+    /// # Errors
+    /// [`SqlError`] on a database failure.
+    pub fn operator(&self, name: &str) -> Result<Option<Operator>, SqlError> {
+        let rows = self.sql.query(OPERATOR_GET_SQL, &[name.into()])?;
+        rows.first().map(operator_from_row).transpose()
+    }
+
+    /// Creates or replaces an operator.
+    ///
+    /// # Errors
+    /// [`SqlError`] on a database failure.
+    pub fn put_operator(&self, o: &Operator) -> Result<(), SqlError> {
+        self.sql.execute(OPERATOR_PUT_SQL, &operator_params(o))?;
+        Ok(())
+    }
+
+    /// Removes an operator.
+    ///
+    /// # Errors
+    /// [`SqlError`] on a database failure.
+    pub fn delete_operator(&self, name: &str) -> Result<(), SqlError> {
+        self.sql.execute(OPERATOR_DELETE_SQL, &[name.into()])?;
+        Ok(())
     }
 
     /// Every project id.

@@ -52,3 +52,10 @@ async fn a_polling_bot_is_read_by_the_scheduler() {
     let s = server(stub, "1").await;
     communicator::a_polling_bot_is_read(&s.base, stub, || async {}).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operators_see_only_their_projects() {
+    let stub = platform_stub::shared();
+    let s = server(stub, "0").await;
+    communicator::operators_see_only_their_projects(&s.base).await;
+}

@@ -384,6 +384,11 @@ async fn communicator_drafts_are_approved_and_sent_on_workers() {
     common::communicator::drafts_are_approved_and_sent(&channels_worker().base, stub).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn communicator_operators_see_only_their_projects_on_workers() {
+    common::communicator::operators_see_only_their_projects(&channels_worker().base).await;
+}
+
 /// The every-minute cron polls bots in polling mode.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn communicator_polls_telegram_from_the_cron_on_workers() {

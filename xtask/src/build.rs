@@ -52,6 +52,41 @@ pub fn assets(root: &Path) -> Result {
         ],
     )?;
 
+    app(
+        root,
+        &bindgen,
+        &esbuild,
+        "csr",
+        &widget,
+        "style/widget.css",
+        "widget.css",
+    )?;
+    // The console is the same crate with the `console` feature: only the app crate is built
+    // again (its dependencies' features are the same), into a Wasm of its own.
+    let console = dist.join("console/pkg");
+    std::fs::create_dir_all(&console).map_err(|e| e.to_string())?;
+    app(
+        root,
+        &bindgen,
+        &esbuild,
+        "console",
+        &console,
+        "style/console.css",
+        "console.css",
+    )
+}
+
+/// Builds the app crate with `feature` into `out`: Wasm (bindgen, wasm-opt), minified glue,
+/// its stylesheet and the boot script.
+fn app(
+    root: &Path,
+    bindgen: &Path,
+    esbuild: &str,
+    feature: &str,
+    out: &Path,
+    css: &str,
+    css_name: &str,
+) -> Result {
     run(
         root,
         "cargo",
@@ -66,7 +101,7 @@ pub fn assets(root: &Path) -> Result {
             "--profile",
             "wasm-release",
             "--features",
-            "csr",
+            feature,
         ],
     )?;
     let wasm = root.join("target/wasm32-unknown-unknown/wasm-release/outpost_app.wasm");
@@ -78,11 +113,11 @@ pub fn assets(root: &Path) -> Result {
             "web",
             "--no-typescript",
             "--out-dir",
-            &widget.to_string_lossy(),
+            &out.to_string_lossy(),
             &wasm.to_string_lossy(),
         ],
     )?;
-    let bg = widget.join("outpost_app_bg.wasm");
+    let bg = out.join("outpost_app_bg.wasm");
     let bg = bg.to_string_lossy();
     run(
         root,
@@ -90,11 +125,11 @@ pub fn assets(root: &Path) -> Result {
         &["-Oz", &bg, "-o", &bg],
     )?;
     // esbuild (npm) minifies wasm-bindgen's glue, the stylesheet and the boot script.
-    let glue = widget.join("outpost_app.js").to_string_lossy().into_owned();
+    let glue = out.join("outpost_app.js").to_string_lossy().into_owned();
     let outfile = format!("--outfile={glue}");
     run(
         root,
-        &esbuild,
+        esbuild,
         &[
             &glue,
             "--minify",
@@ -104,12 +139,9 @@ pub fn assets(root: &Path) -> Result {
             "--log-level=warning",
         ],
     )?;
-    for (from, to) in [
-        ("style/widget.css", "widget.css"),
-        ("app/boot.js", "boot.js"),
-    ] {
+    for (from, to) in [(css, css_name), ("app/boot.js", "boot.js")] {
         let input = root.join(from).to_string_lossy().into_owned();
-        let outfile = format!("--outfile={}", widget.join(to).to_string_lossy());
+        let outfile = format!("--outfile={}", out.join(to).to_string_lossy());
         let mut args = vec![
             input.as_str(),
             "--minify",
@@ -119,7 +151,7 @@ pub fn assets(root: &Path) -> Result {
         if to.ends_with(".js") {
             args.push("--format=esm");
         }
-        run(root, &esbuild, &args)?;
+        run(root, esbuild, &args)?;
     }
     Ok(())
 }

@@ -45,6 +45,7 @@ fn serve(
     name: &str,
     docs: &Path,
     target: Option<&str>,
+    env: &[(&str, &str)],
 ) -> Result<(Server, u16, u16)> {
     let (api, demo) = (free_port()?, free_port()?);
     let bin = root.join("target/debug/outpost");
@@ -66,6 +67,7 @@ fn serve(
         .env("OUTPOST_DATA_DIR", work.join(format!("data-{name}")))
         .env("OUTPOST_STREAM_PACE_MS", "25")
         .env("OUTPOST_LOG", "outpost=info")
+        .envs(env.iter().copied())
         .stdout(log.try_clone().map_err(|e| e.to_string())?)
         .stderr(log);
     if let Some(t) = target {
@@ -115,18 +117,26 @@ pub fn run_suite(root: &Path, args: &[String]) -> Result<(u64, u64)> {
         &["build", "--locked", "-p", "outpost-server"],
     )?;
 
-    let (native, api, demo) = serve(root, &work, "native", &docs, None)?;
     let admin = "e2e-admin-token-0123456789abcdef";
+    // The console spec answers Telegram's Bot API on this port (end2end/tests/fixtures/telegram.ts).
+    let stub_port = free_port()?.to_string();
+    let telegram = format!("http://127.0.0.1:{stub_port}/telegram");
+    let shared = [
+        ("OUTPOST_ADMIN_TOKEN", admin),
+        ("OUTPOST_TELEGRAM_API_URL", telegram.as_str()),
+        ("OUTPOST_JOB_RETRY_BASE_MS", "200"),
+    ];
+    let (native, api, demo) = serve(root, &work, "native", &docs, None, &shared)?;
+    let mut worker_env = vec![("OUTPOST_STREAM_PACE_MS", "25")];
+    worker_env.extend(shared);
     let wrangler = worker::dev(
         root,
         free_port()?,
         &work.join("wrangler-state"),
-        &[
-            ("OUTPOST_ADMIN_TOKEN", admin),
-            ("OUTPOST_STREAM_PACE_MS", "25"),
-        ],
+        &worker_env,
     )?;
-    let (host, _, workers_demo) = serve(root, &work, "workers-host", &docs, Some(&wrangler.url))?;
+    let (host, _, workers_demo) =
+        serve(root, &work, "workers-host", &docs, Some(&wrangler.url), &[])?;
     let bin = root
         .join("target/debug/outpost")
         .to_string_lossy()
@@ -165,6 +175,8 @@ pub fn run_suite(root: &Path, args: &[String]) -> Result<(u64, u64)> {
     pw_args.extend(args.iter().map(String::as_str));
     let env = [
         ("OUTPOST_E2E_BASE", format!("http://127.0.0.1:{api}")),
+        ("OUTPOST_E2E_ADMIN", admin.to_owned()),
+        ("OUTPOST_E2E_STUB_PORT", stub_port.clone()),
         ("OUTPOST_E2E_DEMO", format!("http://127.0.0.1:{demo}")),
         ("OUTPOST_E2E_WORKERS_BASE", wrangler.url.clone()),
         (

@@ -146,7 +146,11 @@ fn test(root: &Path, _args: &[String]) -> Result {
         root,
         "clippy -p outpost-app --features csr --target wasm32-unknown-unknown --locked -- -D warnings",
     )?;
-    step("clippy (native, Worker, widget)", started);
+    cargo(
+        root,
+        "clippy -p outpost-app --features console --target wasm32-unknown-unknown --locked -- -D warnings",
+    )?;
+    step("clippy (native, Worker, widget, console)", started);
     build::assets(root)?;
     step("loader and widget builds", started);
     worker::build(root)?;

@@ -43,7 +43,7 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// Checks the operator's bearer token (compared as SHA-256 digests, so in constant time).
-fn operator(state: &AppState, headers: &HeaderMap) -> Result<(), AppError> {
+pub(crate) fn admin_only(state: &AppState, headers: &HeaderMap) -> Result<(), AppError> {
     let Some(expected) = state.admin_token.as_deref() else {
         return Err(AppError::new(
             StatusCode::FORBIDDEN,
@@ -72,7 +72,7 @@ pub(crate) async fn operated_project(
     headers: &HeaderMap,
     raw: &str,
 ) -> Result<crate::registry::Project, AppError> {
-    operator(state, headers)?;
+    admin_only(state, headers)?;
     project(state, project_id(raw)?.as_str()).await
 }
 
@@ -102,7 +102,7 @@ async fn put_project(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<Json<serde_json::Value>, AppError> {
-    operator(&state, &headers)?;
+    admin_only(&state, &headers)?;
     let id = project_id(&raw)?;
     let b: ProjectBody = json_body(&body)?;
     if b.secret.len() < 32 {

@@ -17,7 +17,7 @@
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use base64::Engine;
@@ -875,7 +875,14 @@ async fn inbox(
         state: q.state,
         limit: q.limit,
     };
-    operated(&state, &headers, &project, ChannelRequest::Inbox { filter }).await
+    inboxed(
+        &state,
+        Method::GET,
+        &headers,
+        &project,
+        ChannelRequest::Inbox { filter },
+    )
+    .await
 }
 
 async fn conversation(
@@ -883,8 +890,9 @@ async fn conversation(
     Path((project, id)): Path<(String, i64)>,
     headers: HeaderMap,
 ) -> Result<ChannelReply, AppError> {
-    operated(
+    inboxed(
         &state,
+        Method::GET,
         &headers,
         &project,
         ChannelRequest::Conversation { id },
@@ -910,6 +918,7 @@ async fn regenerate(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<ChannelReply, AppError> {
+    super::console::authorize(&state, &Method::POST, &headers, &project).await?;
     let b: RegenerateBody = if body.is_empty() {
         RegenerateBody { note: None }
     } else {
@@ -925,13 +934,7 @@ async fn regenerate(
             "note must have at most {MAX_NOTE} characters"
         )));
     }
-    operated(
-        &state,
-        &headers,
-        &project,
-        ChannelRequest::Regenerate { id, note },
-    )
-    .await
+    authorized(&state, &project, ChannelRequest::Regenerate { id, note }).await
 }
 
 #[derive(Deserialize)]
@@ -948,6 +951,7 @@ async fn approve(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<ChannelReply, AppError> {
+    super::console::authorize(&state, &Method::POST, &headers, &project).await?;
     let b: ApproveBody = serde_json::from_slice(&body)
         .map_err(|e| AppError::bad_request(format!("bad JSON body: {e}")))?;
     if let Some(t) = &b.text
@@ -957,9 +961,8 @@ async fn approve(
             "text must have 1 to {MAX_REPLY} characters"
         )));
     }
-    operated(
+    authorized(
         &state,
-        &headers,
         &project,
         ChannelRequest::Approve {
             id,
@@ -1051,6 +1054,35 @@ async fn github_webhook(
         },
     )
     .await
+}
+
+/// A call on a project's channel store by a caller already authorized.
+async fn authorized(
+    state: &AppState,
+    project: &str,
+    request: ChannelRequest,
+) -> Result<ChannelReply, AppError> {
+    state
+        .library
+        .channel(project, request)
+        .await
+        .map_err(AppError::internal)
+}
+
+/// A call on a project's communicator, by the admin or one of the project's operators.
+async fn inboxed(
+    state: &AppState,
+    method: Method,
+    headers: &HeaderMap,
+    project: &str,
+    request: ChannelRequest,
+) -> Result<ChannelReply, AppError> {
+    super::console::authorize(state, &method, headers, project).await?;
+    state
+        .library
+        .channel(project, request)
+        .await
+        .map_err(AppError::internal)
 }
 
 /// An operator's call on a project's channel store.
@@ -1193,8 +1225,9 @@ async fn list_jobs(
             "state must be pending, running, done or dead",
         ));
     }
-    operated(
+    inboxed(
         &state,
+        Method::GET,
         &headers,
         &project,
         ChannelRequest::Jobs { state: q.state },
@@ -1207,7 +1240,14 @@ async fn retry_job(
     Path((project, id)): Path<(String, i64)>,
     headers: HeaderMap,
 ) -> Result<ChannelReply, AppError> {
-    operated(&state, &headers, &project, ChannelRequest::RetryJob { id }).await
+    inboxed(
+        &state,
+        Method::POST,
+        &headers,
+        &project,
+        ChannelRequest::RetryJob { id },
+    )
+    .await
 }
 
 async fn message(

@@ -17,6 +17,7 @@
 
 pub mod admin;
 pub mod communicator;
+pub mod console;
 pub mod github;
 pub mod hooks;
 pub mod jobs;

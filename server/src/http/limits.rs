@@ -35,7 +35,11 @@ pub const PROJECT_PER_MINUTE: u32 = 600;
 pub struct Limits {
     user: Keyed<(String, String)>,
     project: Keyed<String>,
+    login: Keyed<String>,
 }
+
+/// Console sign-in attempts per minute for one operator name (bursts of 5).
+pub const LOGIN_PER_MINUTE: u32 = 10;
 
 fn nz(n: u32) -> NonZeroU32 {
     NonZeroU32::new(n.max(1)).expect("max(1) is non-zero")
@@ -56,7 +60,27 @@ impl Limits {
                 DefaultKeyedStateStore::default(),
                 WallClock,
             ),
+            login: RateLimiter::new(
+                Quota::per_minute(nz(LOGIN_PER_MINUTE)).allow_burst(nz(5)),
+                DefaultKeyedStateStore::default(),
+                WallClock,
+            ),
         }
+    }
+
+    /// Whether operator `name` may try to sign in now; `Err(seconds)` to wait otherwise
+    /// (password guessing is slowed per name, whoever tries).
+    ///
+    /// # Errors
+    /// The whole seconds to wait.
+    pub fn check_login(&self, name: &str) -> Result<(), u64> {
+        let clock = WallClock;
+        if self.login.len() > 10_000 {
+            self.login.retain_recent();
+        }
+        self.login
+            .check_key(&name.to_owned())
+            .map_err(|nu| nu.wait_time_from(clock.now()).as_secs().max(1))
     }
 
     /// Whether `user` of `project` may ask now; `Err(seconds)` to wait otherwise.

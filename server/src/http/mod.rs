@@ -51,6 +51,22 @@ pub trait ProjectDirectory: Send + Sync {
     /// # Errors
     /// A message when the directory cannot be read.
     async fn with_channel(&self, kind: &str) -> Result<Vec<String>, String>;
+
+    /// The console operator `name`, if any.
+    ///
+    /// # Errors
+    /// A message when the directory cannot be read.
+    async fn operator(&self, name: &str) -> Result<Option<crate::registry::Operator>, String>;
+
+    /// Creates or replaces an operator (`None` password hash: removes `name`).
+    ///
+    /// # Errors
+    /// A message when the directory cannot be written.
+    async fn put_operator(
+        &self,
+        name: &str,
+        operator: Option<&crate::registry::Operator>,
+    ) -> Result<(), String>;
 }
 
 /// What ingesting a batch of documents did.
@@ -297,6 +313,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::channels::widget_chat::routes())
         .merge(crate::channels::admin::routes())
         .merge(crate::channels::hooks::routes())
+        .merge(crate::channels::console::routes())
         .fallback(|| async { AppError::not_found("this page") })
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -940,3 +940,227 @@ where
     let (s, _) = post_telegram(base, &project, &tg_update(1, chat, 9, "x", now()), Some("")).await;
     assert_eq!(s, 401);
 }
+
+/// Signs in to the console; the status, the body and the session cookie (`name=value`).
+pub async fn console_login(base: &str, name: &str, password: &str) -> (u16, Value, Option<String>) {
+    let r = reqwest::Client::new()
+        .post(format!("{base}/v1/console/login"))
+        .json(&json!({"name": name, "password": password}))
+        .send()
+        .await
+        .unwrap();
+    let cookie = r
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.split(';').next().unwrap().to_owned());
+    if let Some(c) = r.headers().get("set-cookie") {
+        let c = c.to_str().unwrap();
+        assert!(
+            c.contains("HttpOnly") && c.contains("SameSite=Strict"),
+            "{c}"
+        );
+    }
+    (
+        r.status().as_u16(),
+        r.json().await.unwrap_or(Value::Null),
+        cookie,
+    )
+}
+
+/// A console call with the session cookie.
+pub async fn as_operator(
+    method: &str,
+    url: String,
+    cookie: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut r = reqwest::Client::new()
+        .request(method.parse().unwrap(), url)
+        .header("cookie", cookie);
+    if let Some(b) = body {
+        r = r.json(&b);
+    }
+    let resp = r.send().await.unwrap();
+    (
+        resp.status().as_u16(),
+        resp.json().await.unwrap_or(Value::Null),
+    )
+}
+
+/// Operators sign in, see only their projects' inboxes, act on them with JSON only, and lose
+/// their session when their password changes; wrong passwords are refused and slowed down.
+pub async fn operators_see_only_their_projects(base: &str) {
+    let n = unique();
+    let bot = format!("{n}:AAops");
+    let mine = project_with(
+        base,
+        &[(
+            "telegram",
+            json!({"bot_token": bot, "secret_token": TG_SECRET}),
+        )],
+    )
+    .await;
+    let theirs = project_with(base, &[]).await;
+    let name = format!("ana{n}");
+    let (s, v) = admin(
+        "PUT",
+        format!("{base}/v1/admin/operators/{name}"),
+        Some(json!({"password": "short", "projects": [mine]})),
+    )
+    .await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (400, Some("bad_request")),
+        "{v}"
+    );
+    let (s, v) = admin(
+        "PUT",
+        format!("{base}/v1/admin/operators/{name}"),
+        Some(json!({"password": "a long enough passphrase", "projects": ["no-such-project"]})),
+    )
+    .await;
+    assert_eq!(s, 404, "{v}");
+    let (s, v) = admin(
+        "PUT",
+        format!("{base}/v1/admin/operators/{name}"),
+        Some(json!({"password": "a long enough passphrase", "projects": [mine]})),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    let (s, v) = admin("GET", format!("{base}/v1/admin/operators/{name}"), None).await;
+    assert_eq!(
+        (s, v.get("password_hash")),
+        (200, None),
+        "the hash is never shown: {v}"
+    );
+
+    let (s, v, cookie) = console_login(base, &name, "a wrong passphrase!").await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str(), cookie),
+        (401, Some("bad_credentials"), None)
+    );
+    let (s, v, _) = console_login(base, &format!("nobody{n}"), "a long enough passphrase").await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (401, Some("bad_credentials")),
+        "unknown names look the same"
+    );
+    let (s, v, cookie) = console_login(base, &name, "a long enough passphrase").await;
+    assert_eq!(s, 200, "{v}");
+    let cookie = cookie.expect("a session cookie");
+    let (s, me) = as_operator("GET", format!("{base}/v1/console/me"), &cookie, None).await;
+    assert_eq!(
+        (s, me["projects"][0]["id"].as_str()),
+        (200, Some(mine.as_str())),
+        "{me}"
+    );
+
+    let u = tg_update(
+        1,
+        5_000_000 + (n % 1_000_000) as i64,
+        1,
+        "How do I ask for a refund?",
+        now(),
+    );
+    assert_eq!(post_telegram(base, &mine, &u, Some(TG_SECRET)).await.0, 200);
+    let list = eventually("the operator sees the drafted conversation", || {
+        let cookie = cookie.clone();
+        let mine = mine.clone();
+        async move {
+            let (s, v) = as_operator(
+                "GET",
+                format!("{base}/v1/admin/projects/{mine}/inbox"),
+                &cookie,
+                None,
+            )
+            .await;
+            assert_eq!(s, 200, "{v}");
+            let list = v["conversations"].as_array().cloned().unwrap_or_default();
+            (list.first()?["draft"]["state"] == "draft").then(|| json!(list))
+        }
+    })
+    .await;
+    let conv = list[0]["conversation"]["id"].as_i64().unwrap();
+    let (s, v) = as_operator(
+        "GET",
+        format!("{base}/v1/admin/projects/{theirs}/inbox"),
+        &cookie,
+        None,
+    )
+    .await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (403, Some("forbidden")),
+        "{v}"
+    );
+    let (s, _) = as_operator(
+        "GET",
+        format!("{base}/v1/admin/projects/{mine}/channels/telegram"),
+        &cookie,
+        None,
+    )
+    .await;
+    assert_eq!(s, 401, "channel settings stay the admin's");
+    let (s, _) = as_operator(
+        "PUT",
+        format!("{base}/v1/admin/operators/{name}"),
+        &cookie,
+        Some(json!({"password": "x".repeat(20), "projects": [theirs]})),
+    )
+    .await;
+    assert_eq!(s, 401, "operators cannot make operators");
+    // A cookie POST that is not JSON (what a cross-site form could send) is refused.
+    let r = reqwest::Client::new()
+        .post(format!(
+            "{base}/v1/admin/projects/{mine}/conversations/{conv}/draft"
+        ))
+        .header("cookie", &cookie)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("note=x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 415);
+    let (s, v) = as_operator(
+        "POST",
+        format!("{base}/v1/admin/projects/{mine}/conversations/{conv}/draft"),
+        &cookie,
+        Some(json!({"note": "shorter"})),
+    )
+    .await;
+    assert_eq!(s, 202, "{v}");
+    let (s, _) = as_operator(
+        "GET",
+        format!("{base}/v1/admin/projects/{mine}/inbox"),
+        "outpost_console=forged.token.value",
+        None,
+    )
+    .await;
+    assert_eq!(s, 401);
+
+    // A new password ends the old session.
+    let (s, _) = admin(
+        "PUT",
+        format!("{base}/v1/admin/operators/{name}"),
+        Some(json!({"password": "another long passphrase", "projects": [mine]})),
+    )
+    .await;
+    assert_eq!(s, 200);
+    let (s, _) = as_operator("GET", format!("{base}/v1/console/me"), &cookie, None).await;
+    assert_eq!(s, 401, "the old session is over");
+    // Guessing is slowed down per name.
+    let mut limited = false;
+    for _ in 0..8 {
+        let (s, v, _) = console_login(base, &name, "guess guess guess").await;
+        if s == 429 {
+            assert_eq!(v["error"]["code"], "rate_limited");
+            limited = true;
+            break;
+        }
+        assert_eq!(s, 401);
+    }
+    assert!(limited, "sign-in attempts are limited");
+    let (s, _) = admin("DELETE", format!("{base}/v1/admin/operators/{name}"), None).await;
+    assert_eq!(s, 200);
+}

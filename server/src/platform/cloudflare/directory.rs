@@ -130,4 +130,39 @@ impl ProjectDirectory for D1Projects {
         })
         .await
     }
+
+    async fn operator(&self, name: &str) -> Result<Option<registry::Operator>, String> {
+        SendFuture::new(async {
+            ensure_schema(&self.db).await?;
+            let rows = run(&self.db, registry::OPERATOR_GET_SQL, &[name.into()]).await?;
+            rows.first()
+                .map(registry::operator_from_row)
+                .transpose()
+                .map_err(|e| e.to_string())
+        })
+        .await
+    }
+
+    async fn put_operator(
+        &self,
+        name: &str,
+        operator: Option<&registry::Operator>,
+    ) -> Result<(), String> {
+        SendFuture::new(async {
+            ensure_schema(&self.db).await?;
+            match operator {
+                Some(o) => {
+                    run(
+                        &self.db,
+                        registry::OPERATOR_PUT_SQL,
+                        &registry::operator_params(o),
+                    )
+                    .await?
+                }
+                None => run(&self.db, registry::OPERATOR_DELETE_SQL, &[name.into()]).await?,
+            };
+            Ok(())
+        })
+        .await
+    }
 }

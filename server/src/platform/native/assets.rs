@@ -45,4 +45,5 @@ pub fn routes(dir: PathBuf) -> Router<AppState> {
             }),
         )
         .nest_service("/widget/pkg", ServeDir::new(dir.join("widget/pkg")))
+        .nest_service("/console/pkg", ServeDir::new(dir.join("console/pkg")))
 }

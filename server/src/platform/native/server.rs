@@ -58,6 +58,22 @@ impl ProjectDirectory for SqliteProjects {
     async fn with_channel(&self, kind: &str) -> Result<Vec<String>, String> {
         self.0.with_channel(kind).map_err(|e| e.to_string())
     }
+
+    async fn operator(&self, name: &str) -> Result<Option<crate::registry::Operator>, String> {
+        self.0.operator(name).map_err(|e| e.to_string())
+    }
+
+    async fn put_operator(
+        &self,
+        name: &str,
+        operator: Option<&crate::registry::Operator>,
+    ) -> Result<(), String> {
+        match operator {
+            Some(o) => self.0.put_operator(o),
+            None => self.0.delete_operator(name),
+        }
+        .map_err(|e| e.to_string())
+    }
 }
 
 /// The native library: knowledge files under the data folder.

@@ -1,0 +1,470 @@
+//! The operators' console: its page (`/console`, a Leptos app of its own), sign-in, and who
+//! may use the communicator's routes.
+//!
+//! Operators are people who answer the inbox of some projects. The admin creates them
+//! (`PUT /v1/admin/operators/{name}` with a password and the projects they see); they sign in
+//! at `POST /v1/console/login` and get a session cookie (`outpost_console`: an HS256 JWT,
+//! `HttpOnly`, `SameSite=Strict`, 12 hours) whose key is derived from the admin token. Each
+//! request looks the operator up again, so removing a project (or the operator) takes effect at
+//! once, and the token carries a fingerprint of the password hash, so changing the password
+//! signs every session out. Passwords are stored as Argon2id hashes; sign-in attempts are
+//! limited per name.
+//!
+//! The communicator's routes (inbox, conversations, drafts, approval, the dead-letter view)
+//! accept either the admin token or an operator's session for one of their projects
+//! ([`authorize`]). A cookie-authenticated `POST` must be JSON (`Content-Type:
+//! application/json`), which a cross-site form cannot send.
+
+use argon2::Argon2;
+use argon2::password_hash::rand_core::OsRng;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use hmac::{Hmac, Mac};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use crate::http::{AppError, AppState};
+use crate::registry::Operator;
+
+/// The session cookie's name.
+pub const COOKIE: &str = "outpost_console";
+/// How long a session lasts (seconds).
+pub const SESSION_SECS: u64 = 12 * 60 * 60;
+/// The audience of console session tokens (never accepted as a visitor's token).
+const AUDIENCE: &str = "outpost-console";
+/// The shortest password accepted.
+pub const MIN_PASSWORD: usize = 10;
+
+/// The console page: a static shell; everything it loads is a file of its own.
+const CONSOLE_PAGE: &str = r#"<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Outpost console</title>
+<link rel="stylesheet" href="/console/pkg/console.css">
+<link rel="modulepreload" href="/console/pkg/outpost_app.js">
+<script type="module" src="/console/pkg/boot.js"></script>
+</head>
+<body></body>
+</html>
+"#;
+
+/// The console's Content-Security-Policy: its own files only, never framed.
+pub const CONSOLE_CSP: &str = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; \
+    style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; \
+    form-action 'none'; frame-ancestors 'none'";
+
+#[derive(Debug, Serialize, Deserialize)]
+struct SessionClaims {
+    sub: String,
+    aud: String,
+    exp: u64,
+    iat: u64,
+    /// A fingerprint of the password hash: a new password ends older sessions.
+    pwd: String,
+}
+
+/// Who is calling a communicator route.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Caller {
+    /// The admin token.
+    Admin,
+    /// A signed-in operator.
+    Operator(String),
+}
+
+/// The session signing key: derived from the admin token, so the console needs no secret of its
+/// own (and is off without one, like the admin API).
+fn session_key(state: &AppState) -> Option<Vec<u8>> {
+    let admin = state.admin_token.as_deref()?;
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(admin.as_bytes()).expect("HMAC takes keys of any length");
+    mac.update(b"outpost console sessions v1");
+    Some(mac.finalize().into_bytes().to_vec())
+}
+
+fn fingerprint(hash: &str) -> String {
+    hex::encode(&Sha256::digest(hash.as_bytes())[..8])
+}
+
+/// Hashes a password (Argon2id, a random salt).
+///
+/// # Errors
+/// A message when hashing fails.
+pub fn hash_password(password: &str) -> Result<String, String> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| e.to_string())
+}
+
+/// Whether `password` matches `hash`.
+pub fn password_ok(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash).is_ok_and(|h| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &h)
+            .is_ok()
+    })
+}
+
+/// A hash no password matches, checked when the name is unknown so that an unknown name takes
+/// as long as a wrong password.
+fn decoy_hash() -> &'static str {
+    static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DECOY.get_or_init(|| hash_password("no password matches this decoy").unwrap_or_default())
+}
+
+fn cookie_value(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|c| {
+            c.trim()
+                .strip_prefix(COOKIE)
+                .and_then(|r| r.strip_prefix('='))
+                .map(str::to_owned)
+        })
+}
+
+/// The operator whose session `headers` carry, if it is valid and they still exist.
+async fn session(state: &AppState, headers: &HeaderMap) -> Result<Option<Operator>, AppError> {
+    let (Some(token), Some(key)) = (cookie_value(headers), session_key(state)) else {
+        return Ok(None);
+    };
+    if token.len() > crate::auth::MAX_TOKEN_BYTES {
+        return Ok(None);
+    }
+    let mut v = Validation::new(Algorithm::HS256);
+    v.leeway = crate::auth::LEEWAY_SECS;
+    v.set_audience(&[AUDIENCE]);
+    v.set_required_spec_claims(&["exp", "aud", "sub"]);
+    let Ok(data) =
+        jsonwebtoken::decode::<SessionClaims>(&token, &DecodingKey::from_secret(&key), &v)
+    else {
+        return Ok(None);
+    };
+    let op = state
+        .projects
+        .operator(&data.claims.sub)
+        .await
+        .map_err(AppError::internal)?;
+    Ok(op.filter(|o| fingerprint(&o.password_hash) == data.claims.pwd))
+}
+
+fn unauthorized() -> AppError {
+    AppError::new(
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+        "Sign in to the console, or use the admin token.",
+    )
+}
+
+/// Who may act on `project`'s communicator: the admin (bearer token) or an operator of the
+/// project (session cookie; a `POST` must then be JSON).
+///
+/// # Errors
+/// 401 without a valid credential, 403 for an operator of other projects, 404 for a project
+/// that does not exist, 415 for a cookie `POST` that is not JSON.
+pub async fn authorize(
+    state: &AppState,
+    method: &Method,
+    headers: &HeaderMap,
+    project: &str,
+) -> Result<Caller, AppError> {
+    if headers.contains_key(header::AUTHORIZATION) {
+        crate::channels::admin::operated_project(state, headers, project).await?;
+        return Ok(Caller::Admin);
+    }
+    let Some(op) = session(state, headers).await? else {
+        return Err(unauthorized());
+    };
+    if !op.projects.iter().any(|p| p == project) {
+        return Err(AppError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "This project's inbox is not yours.",
+        ));
+    }
+    if method == Method::POST
+        && !headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/json"))
+    {
+        return Err(AppError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "Send JSON (Content-Type: application/json).",
+        ));
+    }
+    crate::http::project(state, project).await?;
+    Ok(Caller::Operator(op.name))
+}
+
+/// The console routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/console", get(page))
+        .route("/v1/console/login", post(login))
+        .route("/v1/console/logout", post(logout))
+        .route("/v1/console/me", get(me))
+        .route(
+            "/v1/admin/operators/{name}",
+            put(put_operator).get(get_operator).delete(delete_operator),
+        )
+}
+
+async fn page() -> Response {
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            ),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(CONSOLE_CSP),
+            ),
+            (
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            ),
+            (
+                header::REFERRER_POLICY,
+                HeaderValue::from_static("no-referrer"),
+            ),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+        ],
+        CONSOLE_PAGE,
+    )
+        .into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LoginBody {
+    name: String,
+    password: String,
+}
+
+fn secure(headers: &HeaderMap) -> bool {
+    // Behind TLS (Workers, a proxy) the cookie is `Secure`; plain local http keeps working.
+    headers
+        .get("x-forwarded-proto")
+        .or_else(|| headers.get("cf-visitor"))
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("https"))
+}
+
+fn set_cookie(value: &str, max_age: u64, secure: bool) -> HeaderValue {
+    let s = format!(
+        "{COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{}",
+        if secure { "; Secure" } else { "" }
+    );
+    HeaderValue::from_str(&s).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+async fn login(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    let Some(key) = session_key(&state) else {
+        return Err(AppError::new(
+            StatusCode::FORBIDDEN,
+            "console_disabled",
+            "The console is off: set OUTPOST_ADMIN_TOKEN to turn it on.",
+        ));
+    };
+    let b: LoginBody = serde_json::from_slice(&body)
+        .map_err(|e| AppError::bad_request(format!("bad JSON body: {e}")))?;
+    if b.name.is_empty() || b.name.len() > 100 || b.password.len() > 1000 {
+        return Err(AppError::bad_request("name and password are required"));
+    }
+    if let Err(wait) = state.limits.check_login(&b.name) {
+        let mut e = AppError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "Too many sign-in attempts; wait a little.",
+        );
+        e.retry_after = Some(wait);
+        return Err(e);
+    }
+    let op = state
+        .projects
+        .operator(&b.name)
+        .await
+        .map_err(AppError::internal)?;
+    let hash = op
+        .as_ref()
+        .map_or_else(|| decoy_hash().to_owned(), |o| o.password_hash.clone());
+    let Some(op) = op.filter(|_| password_ok(&b.password, &hash)) else {
+        return Err(AppError::new(
+            StatusCode::UNAUTHORIZED,
+            "bad_credentials",
+            "The name or the password is wrong.",
+        ));
+    };
+    let now = crate::platform::now_unix() as u64;
+    let claims = SessionClaims {
+        sub: op.name.clone(),
+        aud: AUDIENCE.into(),
+        exp: now + SESSION_SECS,
+        iat: now,
+        pwd: fingerprint(&op.password_hash),
+    };
+    let token = jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        &claims,
+        &EncodingKey::from_secret(&key),
+    )
+    .map_err(AppError::internal)?;
+    Ok((
+        [(
+            header::SET_COOKIE,
+            set_cookie(&token, SESSION_SECS, secure(&headers)),
+        )],
+        axum::Json(json!({"name": op.name, "projects": op.projects})),
+    )
+        .into_response())
+}
+
+async fn logout(headers: HeaderMap) -> Response {
+    (
+        [(header::SET_COOKIE, set_cookie("", 0, secure(&headers)))],
+        axum::Json(json!({"ok": true})),
+    )
+        .into_response()
+}
+
+async fn me(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, AppError> {
+    let op = session(&state, &headers).await?.ok_or_else(unauthorized)?;
+    let mut projects = Vec::new();
+    for p in &op.projects {
+        if let Ok(Some(project)) = state.projects.get(p).await {
+            projects.push(json!({"id": project.id, "title": project.title}));
+        }
+    }
+    Ok(axum::Json(json!({"name": op.name, "projects": projects})).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OperatorBody {
+    password: String,
+    projects: Vec<String>,
+}
+
+fn operator_name(raw: &str) -> Result<String, AppError> {
+    let ok = (2..=64).contains(&raw.len())
+        && raw
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._@-".contains(&b));
+    if ok {
+        Ok(raw.to_owned())
+    } else {
+        Err(AppError::bad_request(
+            "an operator name has 2-64 characters of A-Z, a-z, 0-9, '.', '_', '@' and '-'",
+        ))
+    }
+}
+
+async fn put_operator(
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    crate::channels::admin::admin_only(&state, &headers)?;
+    let name = operator_name(&raw)?;
+    let b: OperatorBody = serde_json::from_slice(&body)
+        .map_err(|e| AppError::bad_request(format!("bad JSON body: {e}")))?;
+    if b.password.chars().count() < MIN_PASSWORD {
+        return Err(AppError::bad_request(format!(
+            "the password must have at least {MIN_PASSWORD} characters"
+        )));
+    }
+    for p in &b.projects {
+        crate::http::project(&state, p).await?;
+    }
+    let op = Operator {
+        name: name.clone(),
+        password_hash: hash_password(&b.password).map_err(AppError::internal)?,
+        projects: b.projects,
+    };
+    state
+        .projects
+        .put_operator(&name, Some(&op))
+        .await
+        .map_err(AppError::internal)?;
+    Ok(axum::Json(json!({"name": op.name, "projects": op.projects})).into_response())
+}
+
+async fn get_operator(
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    crate::channels::admin::admin_only(&state, &headers)?;
+    let op = state
+        .projects
+        .operator(&operator_name(&raw)?)
+        .await
+        .map_err(AppError::internal)?
+        .ok_or_else(|| AppError::not_found("this operator"))?;
+    Ok(axum::Json(json!({"name": op.name, "projects": op.projects})).into_response())
+}
+
+async fn delete_operator(
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    crate::channels::admin::admin_only(&state, &headers)?;
+    let name = operator_name(&raw)?;
+    state
+        .projects
+        .put_operator(&name, None)
+        .await
+        .map_err(AppError::internal)?;
+    Ok(axum::Json(json!({"ok": true})).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_hashed_and_checked() {
+        let h = hash_password("correct horse battery").unwrap();
+        assert!(h.starts_with("$argon2id$"));
+        assert!(password_ok("correct horse battery", &h));
+        assert!(!password_ok("correct horse batterz", &h));
+        assert!(!password_ok("anything", "not a hash"));
+        assert_ne!(h, hash_password("correct horse battery").unwrap(), "salted");
+    }
+
+    #[test]
+    fn the_session_cookie_is_found_among_others() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::COOKIE,
+            HeaderValue::from_static("a=1; outpost_console=tok.en.x; b=2"),
+        );
+        assert_eq!(cookie_value(&h).as_deref(), Some("tok.en.x"));
+        let c = set_cookie("v", 60, true);
+        let s = c.to_str().unwrap();
+        assert!(s.contains("HttpOnly") && s.contains("SameSite=Strict") && s.ends_with("Secure"));
+    }
+}
