@@ -14,6 +14,9 @@ pub struct History {
     pub items: Vec<HistoryItem>,
     /// The last sequence number the items include.
     pub last_seq: u64,
+    /// Whether the visitor asked for a person (the team answers from then on).
+    #[serde(default)]
+    pub handed_off: bool,
 }
 
 /// The widget's title, greeting and colors for `project`.

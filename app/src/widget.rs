@@ -83,6 +83,7 @@ fn apply(
     open: RwSignal<bool>,
     unread: RwSignal<u32>,
     notice: RwSignal<Option<String>>,
+    handed_off: RwSignal<bool>,
     frame: ServerFrame,
 ) {
     let find = |key: &str| {
@@ -118,8 +119,15 @@ fn apply(
                 );
                 m.html.set(html.map(|h| rendered(&h, &citations)));
                 msgs.update(|v| v.push(m));
+                if author == Author::Operator && !open.get_untracked() {
+                    unread.update(|n| *n += 1);
+                    host::post(&EmbedMessage::Unread {
+                        count: unread.get_untracked(),
+                    });
+                }
             }
         }
+        ServerFrame::Handoff { .. } => handed_off.set(true),
         ServerFrame::AnswerStart { id, .. } => {
             if find(&id).is_none() {
                 msgs.update(|v| {
@@ -229,6 +237,7 @@ pub fn Widget() -> impl IntoView {
     let unread = RwSignal::new(0u32);
     let status = RwSignal::new(Status::Connecting);
     let notice: RwSignal<Option<String>> = RwSignal::new(None);
+    let handed_off = RwSignal::new(false);
     let title: RwSignal<Option<String>> = RwSignal::new(None);
     let greeting: RwSignal<Option<String>> = RwSignal::new(None);
     let ctx: StoredValue<Option<Ctx>, LocalStorage> = StoredValue::new_local(None);
@@ -294,6 +303,7 @@ pub fn Widget() -> impl IntoView {
                     }
                 }
             };
+            handed_off.set(hist.handed_off);
             msgs.set(
                 hist.items
                     .into_iter()
@@ -310,7 +320,7 @@ pub fn Widget() -> impl IntoView {
                     .collect(),
             );
             let on_frame: Rc<dyn Fn(ServerFrame)> =
-                Rc::new(move |f| apply(msgs, open, unread, notice, f));
+                Rc::new(move |f| apply(msgs, open, unread, notice, handed_off, f));
             let on_status: Rc<dyn Fn(Status)> = Rc::new(move |s| {
                 if s == Status::Online {
                     notice.set(None);
@@ -498,6 +508,13 @@ pub fn Widget() -> impl IntoView {
                     <Message m=m />
                 </For>
             </ol>
+            <Show when=move || handed_off.get() fallback=move || view! {
+                <button type="button" class="op-handoff" data-testid="handoff" on:click=move |_| {
+                    ctx.with_value(|c| if let Some(c) = c { c.transport.send(ClientFrame::Handoff) });
+                }>"Talk to a person"</button>
+            }>
+                <p class="op-handoff-note" role="status" data-testid="handoff-notice">"A person from the team will answer here. You can close this window and come back later."</p>
+            </Show>
             <form class="op-composer" on:submit=move |ev: leptos::ev::SubmitEvent| { ev.prevent_default(); submit(); }>
                 <label for="op-input" class="op-sr">"Your question"</label>
                 <textarea id="op-input" node_ref=input rows="1" maxlength="4000" placeholder="Ask a question…" data-testid="composer"
@@ -588,7 +605,13 @@ fn Message(m: Msg) -> impl IntoView {
         MsgState::Failed(_) => "failed",
     };
     let (text, html, rated) = (m.text, m.html, m.rated);
-    let is_answer = m.author != Author::User;
+    let is_answer = m.author == Author::Assistant;
+    let author = match m.author {
+        Author::User => "user",
+        Author::Assistant => "assistant",
+        Author::Operator => "operator",
+    };
+    let from_team = m.author == Author::Operator;
     // The body: the server's rendered answer once complete; until then the streamed text,
     // escaped, with a typing indicator while nothing has arrived yet.
     let body = move || match html.get() {
@@ -600,12 +623,20 @@ fn Message(m: Msg) -> impl IntoView {
             } else {
                 ""
             };
-            format!("<div class=\"op-text\">{}</div>{typing}", escape_html(&t))
+            let from = if from_team {
+                "<span class=\"op-from\">Team</span>"
+            } else {
+                ""
+            };
+            format!(
+                "{from}<div class=\"op-text\">{}</div>{typing}",
+                escape_html(&t)
+            )
         }
     };
     let footer = move || state.with(|s| footer_html(s, rated.get(), is_answer));
     view! {
-        <li class=class data-testid="message" data-key=m.key.clone() data-author=if is_answer { "assistant" } else { "user" } data-state=data_state
+        <li class=class data-testid="message" data-key=m.key.clone() data-author=author data-state=data_state
             data-chars=move || text.with(|t| t.chars().count())>
             <div class="op-body" inner_html=body></div>
             <div inner_html=footer></div>

@@ -37,6 +37,9 @@ pub enum ClientFrame {
     },
     /// Asks the session to answer the last question again (after an interrupted answer).
     Retry,
+    /// The visitor asks for a person: the conversation goes to the team's inbox, and later
+    /// questions go to the team instead of the assistant.
+    Handoff,
     /// Heartbeat; answered with [`ServerFrame::Pong`].
     Ping,
 }
@@ -133,6 +136,12 @@ pub enum ServerFrame {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         retry_after: Option<u64>,
     },
+    /// The visitor asked for a person: the team has the conversation and answers here
+    /// (messages by [`Author::Operator`]), now or when the visitor comes back.
+    Handoff {
+        /// Sequence number.
+        seq: u64,
+    },
     /// Heartbeat answer.
     Pong,
 }
@@ -145,7 +154,8 @@ impl ServerFrame {
             | ServerFrame::AnswerStart { seq, .. }
             | ServerFrame::Delta { seq, .. }
             | ServerFrame::AnswerEnd { seq, .. }
-            | ServerFrame::AnswerError { seq, .. } => Some(*seq),
+            | ServerFrame::AnswerError { seq, .. }
+            | ServerFrame::Handoff { seq } => Some(*seq),
             ServerFrame::Ready { .. } | ServerFrame::Error { .. } | ServerFrame::Pong => None,
         }
     }
@@ -238,6 +248,7 @@ mod tests {
             r#"{"type":"ask","client_id":"c1","text":"hi?"}"#,
         );
         round_trip_client(&ClientFrame::Retry, r#"{"type":"retry"}"#);
+        round_trip_client(&ClientFrame::Handoff, r#"{"type":"handoff"}"#);
         round_trip_client(&ClientFrame::Ping, r#"{"type":"ping"}"#);
     }
 
@@ -304,6 +315,10 @@ mod tests {
             r#"{"type":"error","code":"rate_limited","message":"m","retry_after":3}"#,
         );
         round_trip_server(&ServerFrame::Pong, r#"{"type":"pong"}"#);
+        round_trip_server(
+            &ServerFrame::Handoff { seq: 9 },
+            r#"{"type":"handoff","seq":9}"#,
+        );
     }
 
     #[test]

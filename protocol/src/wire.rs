@@ -89,6 +89,7 @@ impl ServerFrame {
                 retry_after: f.number("retry_after"),
             },
             "pong" => ServerFrame::Pong,
+            "handoff" => ServerFrame::Handoff { seq: n("seq")? },
             other => return Err(format!("unknown frame type {other:?}")),
         })
     }
@@ -172,6 +173,7 @@ mod tests {
             r#"{"type":"error","code":"rate_limited","message":"m","retry_after":3}"#,
             r#"{"type":"error","code":"bad_frame","message":"m"}"#,
             r#"{"type":"pong"}"#,
+            r#"{"type":"handoff","seq":12}"#,
         ];
         for json in frames {
             let by_serde: ServerFrame = serde_json::from_str(json).unwrap();

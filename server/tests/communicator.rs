@@ -59,3 +59,10 @@ async fn operators_see_only_their_projects() {
     let s = server(stub, "0").await;
     communicator::operators_see_only_their_projects(&s.base).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_widget_visitor_is_handed_to_the_team() {
+    let stub = platform_stub::shared();
+    let s = server(stub, "0").await;
+    communicator::a_widget_visitor_is_handed_to_the_team(&s.base).await;
+}

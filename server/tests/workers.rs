@@ -389,6 +389,11 @@ async fn communicator_operators_see_only_their_projects_on_workers() {
     common::communicator::operators_see_only_their_projects(&channels_worker().base).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn communicator_hands_a_widget_visitor_to_the_team_on_workers() {
+    common::communicator::a_widget_visitor_is_handed_to_the_team(&channels_worker().base).await;
+}
+
 /// The every-minute cron polls bots in polling mode.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn communicator_polls_telegram_from_the_cron_on_workers() {

@@ -148,6 +148,15 @@ pub enum ChannelRequest {
         /// "shorter", "mention the refund policy", ...
         note: Option<String>,
     },
+    /// A widget conversation handed to the team (or a later question of it).
+    Handoff {
+        /// The chat session.
+        session: String,
+        /// The visitor (the token's `sub`).
+        visitor: String,
+        /// Its messages, oldest first.
+        messages: Vec<crate::session::HandoffMessage>,
+    },
     /// Approves a conversation's waiting draft (edited, if `text` is given) and sends it.
     Approve {
         /// The conversation.
@@ -573,6 +582,42 @@ pub async fn handle<S: Sql, K: Sql>(
             Ok(ChannelReply::json(200, json!({"conversations": out})))
         }
         ChannelRequest::Conversation { id } => conversation_view(store, project, id),
+        ChannelRequest::Handoff {
+            session,
+            visitor,
+            messages,
+        } => {
+            let mut stored = 0;
+            for m in &messages {
+                let inbound = m.author == outpost_protocol::Author::User;
+                let message = comm::model::Inbound {
+                    platform: comm::model::Platform::Widget,
+                    account: project.to_owned(),
+                    chat: session.clone(),
+                    thread: None,
+                    sender: comm::model::Sender {
+                        id: if inbound {
+                            visitor.clone()
+                        } else {
+                            "assistant".into()
+                        },
+                        name: Some(if inbound { "Visitor" } else { "Assistant" }.into()),
+                    },
+                    text: m.text.clone(),
+                    attachments: Vec::new(),
+                    sent_at: crate::platform::now_unix(),
+                    platform_id: m.id.clone(),
+                };
+                let direction = if inbound { "in" } else { "out" };
+                if comm::pipeline::ingest_as(store, project, &message, direction, now)? {
+                    stored += 1;
+                }
+            }
+            Ok(ChannelReply {
+                wake: stored > 0,
+                ..ChannelReply::json(202, json!({"stored": stored}))
+            })
+        }
         ChannelRequest::Regenerate { id, note } => {
             let Some(c) = store.conversation(project, id)? else {
                 return Ok(ChannelReply::error(

@@ -194,6 +194,8 @@ pub struct Deps<'a> {
     pub blobs: &'a dyn BlobStore,
     /// The platforms' base URLs and retry timing.
     pub endpoints: &'a ChannelsConfig,
+    /// Chat sessions, for the team's replies to widget visitors (`None` where unreachable).
+    pub sessions: Option<&'a dyn crate::chat::SessionHub>,
 }
 
 /// One project's side of a job: its channel tables and its knowledge.

@@ -40,6 +40,23 @@ pub struct Subscription {
     pub frames: UnboundedReceiver<ServerFrame>,
 }
 
+/// Where a conversation goes when its visitor asks for a person: the project's communicator
+/// inbox (natively the channel store in process; on Workers the project's Knowledge object).
+#[async_trait]
+pub trait HandoffSink: Send + Sync {
+    /// Hands `messages` of `session` (visitor `visitor`) of `project` to the team.
+    ///
+    /// # Errors
+    /// A message when the inbox cannot be reached.
+    async fn handoff(
+        &self,
+        project: &str,
+        session: &str,
+        visitor: &str,
+        messages: Vec<crate::session::HandoffMessage>,
+    ) -> Result<(), String>;
+}
+
 /// Reaches chat sessions, wherever they live.
 #[async_trait]
 pub trait SessionHub: Send + Sync {

@@ -77,6 +77,29 @@ pub enum Input {
         /// A sentence for the visitor.
         message: String,
     },
+    /// The visitor asks for a person.
+    Handoff {
+        /// The socket it came from (`None` for the HTTP fallback).
+        conn: Option<ConnId>,
+    },
+    /// A person of the team answers (from the communicator's console).
+    Operator {
+        /// The reply's id in the communicator: a reply delivered twice is shown once.
+        id: String,
+        /// The reply.
+        text: String,
+    },
+}
+
+/// A message of the conversation handed to the team.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct HandoffMessage {
+    /// Its id in the session (stable: handing it over twice stores it once).
+    pub id: String,
+    /// Who wrote it.
+    pub author: Author,
+    /// What it says.
+    pub text: String,
 }
 
 /// What the driver must do, in order.
@@ -93,6 +116,12 @@ pub enum Effect {
     },
     /// Send the frame to every socket of the session.
     Broadcast(ServerFrame),
+    /// Hand these messages to the team's inbox (the whole conversation when the visitor asks
+    /// for a person; each later question after that).
+    Handoff {
+        /// The messages, oldest first.
+        messages: Vec<HandoffMessage>,
+    },
     /// Start generating an answer (retrieve, prompt, stream); feed back `Token`, then
     /// `Finished` or `Failed`.
     Generate {
@@ -122,7 +151,12 @@ pub struct Session {
     in_flight: Option<InFlight>,
     queue: VecDeque<String>,
     last_failed: Option<String>,
+    /// Whether the visitor asked for a person (questions then go to the team).
+    handed_off: bool,
 }
+
+/// The longest reply an operator may send.
+pub const MAX_OPERATOR_CHARS: usize = 20_000;
 
 fn error(code: &str, message: &str) -> ServerFrame {
     ServerFrame::Error {
@@ -143,7 +177,13 @@ impl Session {
             in_flight: None,
             queue: VecDeque::new(),
             last_failed: None,
+            handed_off: false,
         }
+    }
+
+    /// Whether the visitor asked for a person.
+    pub fn is_handed_off(&self) -> bool {
+        self.handed_off
     }
 
     /// Rebuilds a session from its stored frames (in `seq` order). An answer that was still
@@ -208,11 +248,12 @@ impl Session {
                     self.client_ids.insert(c.clone(), self.log.len());
                 }
                 let role = if *author == Author::User {
+                    // After a handoff the team answers: the question joins the history.
                     Role::User
                 } else {
                     Role::Assistant
                 };
-                if *author == Author::User {
+                if *author == Author::User && !self.handed_off {
                     self.queue.push_back(text.clone());
                 } else {
                     self.history.push(Message {
@@ -258,8 +299,48 @@ impl Session {
                     self.last_failed = Some(f.question);
                 }
             }
+            ServerFrame::Handoff { .. } => self.handed_off = true,
             ServerFrame::Ready { .. } | ServerFrame::Error { .. } | ServerFrame::Pong => {}
         }
+    }
+
+    /// The conversation so far as messages for the team: the history, questions not yet
+    /// answered, and the request itself.
+    fn transcript(&self, seq: u64) -> Vec<HandoffMessage> {
+        let mut out: Vec<HandoffMessage> = self
+            .history
+            .iter()
+            .enumerate()
+            .map(|(i, m)| HandoffMessage {
+                id: format!("h{i}"),
+                author: if m.role == Role::User {
+                    Author::User
+                } else {
+                    Author::Assistant
+                },
+                text: m.content.clone(),
+            })
+            .collect();
+        if let Some(f) = &self.in_flight
+            && !f.text.is_empty()
+        {
+            out.push(HandoffMessage {
+                id: format!("{}-partial", f.answer_id),
+                author: Author::Assistant,
+                text: f.text.clone(),
+            });
+        }
+        out.extend(self.queue.iter().enumerate().map(|(i, q)| HandoffMessage {
+            id: format!("q{seq}-{i}"),
+            author: Author::User,
+            text: q.clone(),
+        }));
+        out.push(HandoffMessage {
+            id: format!("handoff{seq}"),
+            author: Author::User,
+            text: "(The visitor asked to talk to a person.)".into(),
+        });
+        out
     }
 
     fn push(&mut self, frame: ServerFrame, effects: &mut Vec<Effect>) {
@@ -360,6 +441,7 @@ impl Session {
                     });
                 } else {
                     let seq = self.next_seq();
+                    let question = text.clone();
                     let frame = ServerFrame::Message {
                         seq,
                         id: format!("m{seq}"),
@@ -369,8 +451,64 @@ impl Session {
                         citations: vec![],
                         client_id: Some(client_id),
                     };
+                    let handed_off = self.handed_off;
+                    let id = format!("m{seq}");
                     self.push(frame, &mut effects);
-                    self.start_next(&mut effects);
+                    if handed_off {
+                        effects.push(Effect::Handoff {
+                            messages: vec![HandoffMessage {
+                                id,
+                                author: Author::User,
+                                text: question,
+                            }],
+                        });
+                    } else {
+                        self.start_next(&mut effects);
+                    }
+                }
+            }
+            Input::Handoff { conn } => {
+                if self.handed_off {
+                    effects.push(Effect::Send {
+                        conn,
+                        frame: error(
+                            "already_handed_off",
+                            "The team already has this conversation.",
+                        ),
+                    });
+                } else {
+                    let seq = self.next_seq();
+                    let messages = self.transcript(seq);
+                    self.push(ServerFrame::Handoff { seq }, &mut effects);
+                    effects.push(Effect::Handoff { messages });
+                }
+            }
+            Input::Operator { id, text } => {
+                let key = format!("operator:{id}");
+                let text = text.trim().to_owned();
+                if let Some(&i) = self.client_ids.get(&key) {
+                    effects.push(Effect::Send {
+                        conn: None,
+                        frame: self.log[i].clone(),
+                    });
+                } else if text.is_empty() || text.chars().count() > MAX_OPERATOR_CHARS {
+                    effects.push(Effect::Send {
+                        conn: None,
+                        frame: error("bad_reply", "A reply has 1 to 20,000 characters."),
+                    });
+                } else {
+                    let seq = self.next_seq();
+                    let frame = ServerFrame::Message {
+                        seq,
+                        id: format!("o{seq}"),
+                        author: Author::Operator,
+                        text,
+                        html: None,
+                        citations: vec![],
+                        client_id: Some(key),
+                    };
+                    self.push(frame.clone(), &mut effects);
+                    effects.push(Effect::Send { conn: None, frame });
                 }
             }
             Input::Retry { conn } => match self.last_failed.take() {
@@ -771,5 +909,74 @@ mod tests {
             })
             .is_empty()
         );
+    }
+
+    #[test]
+    fn a_handoff_hands_the_conversation_to_the_team_and_their_replies_join_it() {
+        let mut s = Session::new("s1");
+        let e = ask(&mut s, 1, "c1", "Where is my order?");
+        let a = answer_id(&e);
+        s.apply(Input::Token {
+            answer_id: a.clone(),
+            text: "I cannot find that.".into(),
+        });
+        s.apply(Input::Finished {
+            answer_id: a,
+            html: "<p>I cannot find that.</p>".into(),
+            citations: vec![],
+        });
+        let e = s.apply(Input::Handoff { conn: Some(1) });
+        assert!(matches!(
+            persisted(&e).as_slice(),
+            [ServerFrame::Handoff { seq: 5 }]
+        ));
+        let Some(Effect::Handoff { messages }) =
+            e.iter().find(|e| matches!(e, Effect::Handoff { .. }))
+        else {
+            panic!("no handoff effect: {e:?}");
+        };
+        let said: Vec<(Author, &str)> = messages
+            .iter()
+            .map(|m| (m.author, m.text.as_str()))
+            .collect();
+        assert_eq!(
+            said,
+            vec![
+                (Author::User, "Where is my order?"),
+                (Author::Assistant, "I cannot find that."),
+                (Author::User, "(The visitor asked to talk to a person.)"),
+            ]
+        );
+        // Asked twice: refused, nothing stored.
+        let again = s.apply(Input::Handoff { conn: Some(1) });
+        assert!(persisted(&again).is_empty());
+        // A later question goes to the team, not to the model.
+        let e = ask(&mut s, 1, "c2", "Hello?");
+        assert!(
+            !e.iter().any(|e| matches!(e, Effect::Generate { .. })),
+            "{e:?}"
+        );
+        assert!(
+            matches!(e.last(), Some(Effect::Handoff { messages }) if messages[0].text == "Hello?")
+        );
+        // The team's reply is a message of the conversation, stored once however often sent.
+        let reply = Input::Operator {
+            id: "7-0".into(),
+            text: "It ships today.".into(),
+        };
+        let e = s.apply(reply.clone());
+        assert!(
+            matches!(persisted(&e).as_slice(), [ServerFrame::Message { author: Author::Operator, text, .. }] if text == "It ships today.")
+        );
+        assert!(
+            persisted(&s.apply(reply)).is_empty(),
+            "delivered twice, shown once"
+        );
+        // A restart keeps the handoff: questions still go to the team.
+        let (mut r, effects) = Session::restore("s1", s.replay(0));
+        assert!(effects.is_empty());
+        assert!(r.is_handed_off());
+        let e = ask(&mut r, 2, "c3", "Still there?");
+        assert!(matches!(e.last(), Some(Effect::Handoff { .. })));
     }
 }

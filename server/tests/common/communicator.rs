@@ -1164,3 +1164,141 @@ pub async fn operators_see_only_their_projects(base: &str) {
     let (s, _) = admin("DELETE", format!("{base}/v1/admin/operators/{name}"), None).await;
     assert_eq!(s, 200);
 }
+
+/// A widget visitor asks for a person: the conversation (question, answer, request) reaches the
+/// inbox, later questions follow it there instead of going to the model, and the team's
+/// approved reply arrives in the open widget session, or waits for the visitor's return.
+pub async fn a_widget_visitor_is_handed_to_the_team(base: &str) {
+    use super::server::{Client, is_end, token};
+    use outpost_protocol::{Author, ClientFrame, ServerFrame};
+    let project = project_with(base, &[]).await;
+    let visitor = format!("visitor-{}", unique());
+    let tok = token(&project, &visitor, &"s".repeat(32));
+    let session = super::suite::create_session(base, &project, &tok).await;
+    let url = super::suite::ws_url(base, &project, &session);
+    let (mut c, _) = Client::join(&url, &tok, 0).await;
+    c.ask("q1", "How long do refunds take?").await;
+    c.until(is_end).await;
+    c.send(&ClientFrame::Handoff).await;
+    let frames = c.until(|f| matches!(f, ServerFrame::Handoff { .. })).await;
+    assert!(matches!(frames.last(), Some(ServerFrame::Handoff { .. })));
+    c.ask("q2", "My order number is 118.").await;
+    let acked = c
+        .until(|f| matches!(f, ServerFrame::Message { client_id: Some(id), .. } if id == "q2"))
+        .await;
+    assert!(
+        !acked
+            .iter()
+            .any(|f| matches!(f, ServerFrame::AnswerStart { .. })),
+        "the model does not answer after a handoff"
+    );
+
+    let view = eventually("the handed-off conversation has a draft", || async {
+        let v = drafted(base, &project, "widget").await;
+        (v["messages"].as_array().unwrap().len() == 4).then_some(v)
+    })
+    .await;
+    let texts: Vec<(&str, &str)> = view["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["direction"].as_str().unwrap(),
+                m["text"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(texts[0], ("in", "How long do refunds take?"));
+    assert_eq!(texts[1].0, "out", "the assistant's answer is part of it");
+    assert_eq!(texts[2], ("in", "(The visitor asked to talk to a person.)"));
+    assert_eq!(texts[3], ("in", "My order number is 118."));
+    assert_eq!(view["conversation"]["chat"], session.as_str());
+    let conv = view["conversation"]["id"].as_i64().unwrap();
+    let d = waiting(&view)["id"].as_i64().unwrap();
+    let (s, v) = approve(
+        base,
+        &project,
+        conv,
+        d,
+        Some("Refund 118 is on its way: 3 days."),
+    )
+    .await;
+    assert_eq!(s, 202, "{v}");
+    let got = c
+        .until(|f| {
+            matches!(
+                f,
+                ServerFrame::Message {
+                    author: Author::Operator,
+                    ..
+                }
+            )
+        })
+        .await;
+    let Some(ServerFrame::Message { text, seq, .. }) = got.last() else {
+        unreachable!()
+    };
+    assert_eq!(text, "Refund 118 is on its way: 3 days.");
+    let seen = *seq;
+    delivered(base, &project, conv, "sent").await;
+
+    // The visitor leaves; the next reply waits in the session for their return.
+    drop(c);
+    c_later(base, &project, conv).await;
+    let (mut back, _) = Client::join(&url, &tok, seen).await;
+    let replay = back
+        .until(|f| {
+            matches!(
+                f,
+                ServerFrame::Message {
+                    author: Author::Operator,
+                    ..
+                }
+            )
+        })
+        .await;
+    let Some(ServerFrame::Message { text, .. }) = replay.last() else {
+        unreachable!()
+    };
+    assert_eq!(text, "And the invoice is in your mailbox.");
+}
+
+/// The visitor writes again (from another tab) and the team answers while the first is gone.
+async fn c_later(base: &str, project: &str, conv: i64) {
+    let (s, v) = admin(
+        "POST",
+        format!("{base}/v1/admin/projects/{project}/conversations/{conv}/draft"),
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(s, 202, "{v}");
+    let view = eventually("a new draft", || async {
+        let v = conversation(base, project, conv).await;
+        v["drafts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["state"] == "draft")
+            .then_some(v)
+    })
+    .await;
+    let d = waiting(&view)["id"].as_i64().unwrap();
+    assert_eq!(
+        approve(
+            base,
+            project,
+            conv,
+            d,
+            Some("And the invoice is in your mailbox.")
+        )
+        .await
+        .0,
+        202
+    );
+    eventually("the second reply is stored in the session", || async {
+        let v = conversation(base, project, conv).await;
+        (v["delivery"]["draft"] == d && v["delivery"]["state"] == "sent").then_some(v)
+    })
+    .await;
+}

@@ -52,7 +52,22 @@ pub fn ingest<S: Sql>(
     m: &Inbound,
     now_ms: i64,
 ) -> Result<bool, SqlError> {
-    let Some(id) = store.store_message(project, m, "in", None, now_ms)? else {
+    ingest_as(store, project, m, "in", now_ms)
+}
+
+/// [`ingest`] for a message in either `direction` (`in`, or `out` for what the assistant said
+/// in a widget conversation handed to the team).
+///
+/// # Errors
+/// [`SqlError`].
+pub fn ingest_as<S: Sql>(
+    store: &ChannelStore<S>,
+    project: &str,
+    m: &Inbound,
+    direction: &str,
+    now_ms: i64,
+) -> Result<bool, SqlError> {
+    let Some(id) = store.store_message(project, m, direction, None, now_ms)? else {
         return Ok(false);
     };
     // One lane per chat: its messages are grouped in the order they arrived.
@@ -384,7 +399,8 @@ pub async fn send<S: Sql, K: Sql>(ctx: &Ctx<'_, S, K>, draft_id: i64) -> Result<
     let messages = store.conversation_messages(c.id, CONTEXT_MESSAGES)?;
     let mut recorded = false;
     for p in store.parts(d.id)?.into_iter().filter(|p| p.state != "sent") {
-        match deliver(ctx, &c, &messages, &p.body).await {
+        let key = format!("{}-{}", d.id, p.part);
+        match deliver(ctx, &c, &messages, &p.body, &key).await {
             Ok(Delivered::Sent(id)) => store.mark_part_sent(d.id, p.part, Some(&id))?,
             Ok(Delivered::Recorded) => {
                 recorded = true;
@@ -449,6 +465,7 @@ async fn deliver<S: Sql, K: Sql>(
     c: &Conversation,
     messages: &[MessageRow],
     text: &str,
+    key: &str,
 ) -> Result<Delivered, JobError> {
     let http = ctx.deps.http;
     let endpoints = ctx.deps.endpoints;
@@ -513,6 +530,35 @@ async fn deliver<S: Sql, K: Sql>(
                 &json!({"source": c.account, "chat": c.chat, "thread": c.thread, "text": text}),
             )
             .await?
+        }
+        "widget" => {
+            let hub = ctx
+                .deps
+                .sessions
+                .ok_or_else(|| JobError::permanent("chat sessions cannot be reached from here"))?;
+            let input = crate::session::Input::Operator {
+                id: key.to_owned(),
+                text: text.to_owned(),
+            };
+            let frames = hub.input(&c.chat, input).await.map_err(|e| match e {
+                crate::chat::HubError::NotFound => {
+                    JobError::permanent("the visitor's chat session is gone")
+                }
+                crate::chat::HubError::Storage(e) => {
+                    JobError::transient(format!("the chat session failed: {e}"))
+                }
+            })?;
+            match frames.into_iter().next() {
+                Some(outpost_protocol::ServerFrame::Message { id, .. }) => id,
+                Some(outpost_protocol::ServerFrame::Error { message, .. }) => {
+                    return Err(JobError::permanent(message));
+                }
+                _ => {
+                    return Err(JobError::transient(
+                        "the chat session did not take the reply",
+                    ));
+                }
+            }
         }
         other => {
             return Err(JobError::permanent(format!(

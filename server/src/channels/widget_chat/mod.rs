@@ -117,6 +117,7 @@ pub fn question_input(
             })
         }
         ClientFrame::Retry => Ok(Input::Retry { conn }),
+        ClientFrame::Handoff => Ok(Input::Handoff { conn }),
         ClientFrame::Hello { .. } | ClientFrame::Ping => Err(AppError::bad_request(
             "only ask and retry frames can be posted",
         )),

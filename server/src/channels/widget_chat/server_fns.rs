@@ -55,9 +55,13 @@ impl WidgetBackend for StateBackend {
             .await
             .map_err(|e| message(e.into()))?;
         let last_seq = frames.iter().filter_map(|f| f.seq()).max().unwrap_or(0);
+        let handed_off = frames
+            .iter()
+            .any(|f| matches!(f, outpost_protocol::ServerFrame::Handoff { .. }));
         Ok(History {
             items: history_items(frames),
             last_seq,
+            handed_off,
         })
     }
 

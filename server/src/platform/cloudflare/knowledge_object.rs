@@ -105,6 +105,8 @@ struct Outside {
     assistant: crate::rag::Assistant,
     blobs: R2Blobs,
     http: super::fetch::FetchClient,
+    /// The chat sessions' objects, for the team's replies to widget visitors.
+    sessions: super::hub::DoHub,
 }
 
 impl Outside {
@@ -114,6 +116,7 @@ impl Outside {
             assistant: super::assistant(env, &config).map_err(err)?,
             blobs: R2Blobs(worker::send::SendWrapper(env.bucket(BLOBS)?)),
             http: super::fetch::FetchClient,
+            sessions: super::hub::DoHub::new(env.clone()),
             config,
         })
     }
@@ -124,6 +127,7 @@ impl Outside {
             http: &self.http,
             blobs: &self.blobs,
             endpoints: &self.config.channels,
+            sessions: Some(&self.sessions),
         }
     }
 }

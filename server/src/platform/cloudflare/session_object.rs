@@ -198,6 +198,36 @@ impl Inner {
                             .retain(|(_, ws)| ws.send_with_str(&text).is_ok());
                     }
                 }
+                Effect::Handoff { messages } => {
+                    let env = self.env.clone();
+                    let (project, visitor) =
+                        (live.owner.project.clone(), live.owner.subject.clone());
+                    let session = live.session.id().to_owned();
+                    self.state.wait_until(async move {
+                        let request = crate::channels::hooks::ChannelRequest::Handoff {
+                            session: session.clone(),
+                            visitor,
+                            messages,
+                        };
+                        let body = serde_json::json!({"project": project, "request": request});
+                        // The inbox is the project's Knowledge object; a failure is retried.
+                        for attempt in 1..=5 {
+                            match super::knowledge_object::call::<serde_json::Value>(
+                                &env,
+                                &project,
+                                "/channel",
+                                Some(body.clone()),
+                            )
+                            .await
+                            {
+                                Ok(_) => return,
+                                Err(e) => worker::console_error!(
+                                    "handoff of {session} (attempt {attempt}): {e}"
+                                ),
+                            }
+                        }
+                    });
+                }
                 Effect::Generate {
                     answer_id,
                     question,

@@ -62,6 +62,24 @@ impl BlobStore for FolderBlobs {
     }
 }
 
+#[async_trait::async_trait]
+impl crate::chat::HandoffSink for NativeChannels {
+    async fn handoff(
+        &self,
+        project: &str,
+        session: &str,
+        visitor: &str,
+        messages: Vec<crate::session::HandoffMessage>,
+    ) -> Result<(), String> {
+        let request = ChannelRequest::Handoff {
+            session: session.to_owned(),
+            visitor: visitor.to_owned(),
+            messages,
+        };
+        self.handle(project, request).await.map(|_| ())
+    }
+}
+
 /// The channels' native side.
 #[derive(Clone)]
 pub struct NativeChannels {
@@ -76,6 +94,8 @@ struct Inner {
     blobs: FolderBlobs,
     endpoints: ChannelsConfig,
     wake: Notify,
+    /// The chat sessions, for the team's replies to widget visitors.
+    hub: std::sync::OnceLock<Arc<dyn crate::chat::SessionHub>>,
 }
 
 impl NativeChannels {
@@ -102,6 +122,7 @@ impl NativeChannels {
                 blobs: FolderBlobs::new(data_dir.join("blobs")),
                 endpoints,
                 wake: Notify::new(),
+                hub: std::sync::OnceLock::new(),
             }),
         })
     }
@@ -140,7 +161,16 @@ impl NativeChannels {
             http: i.http.as_ref(),
             blobs: &i.blobs,
             endpoints: &i.endpoints,
+            sessions: i
+                .hub
+                .get()
+                .map(|h| h.as_ref() as &dyn crate::chat::SessionHub),
         }
+    }
+
+    /// Lets jobs reach the chat sessions (the team's replies to widget visitors).
+    pub fn set_hub(&self, hub: Arc<dyn crate::chat::SessionHub>) {
+        let _ = self.inner.hub.set(hub);
     }
 
     /// Starts the job runners: each claims due jobs until none is left, then sleeps until

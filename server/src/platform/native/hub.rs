@@ -100,6 +100,8 @@ struct Shared {
     /// Every task the hub spawned (actors, answer generators), so that stopping the server
     /// stops them too.
     tasks: Mutex<Vec<tokio::task::AbortHandle>>,
+    /// Where handed-off conversations go (the communicator), once the server has wired it.
+    handoff: std::sync::OnceLock<Arc<dyn crate::chat::HandoffSink>>,
 }
 
 impl Shared {
@@ -124,6 +126,12 @@ pub struct NativeHub {
 }
 
 impl NativeHub {
+    /// Sends handed-off conversations to `sink` (set once, when the server wires the
+    /// communicator).
+    pub fn set_handoff(&self, sink: Arc<dyn crate::chat::HandoffSink>) {
+        let _ = self.shared.handoff.set(sink);
+    }
+
     /// A hub storing sessions in `store`, answering with `assistant` from `knowledge`.
     pub fn new(
         store: SessionStore<SqliteFile>,
@@ -140,6 +148,7 @@ impl NativeHub {
                 actors: Mutex::new(HashMap::new()),
                 next_conn: AtomicU64::new(1),
                 tasks: Mutex::new(Vec::new()),
+                handoff: std::sync::OnceLock::new(),
             }),
         }
     }
@@ -371,6 +380,29 @@ impl Ctx<'_> {
                 }
                 Effect::Broadcast(frame) => {
                     sockets.retain(|_, s| s.unbounded_send(frame.clone()).is_ok());
+                }
+                Effect::Handoff { messages } => {
+                    let Some(sink) = self.shared.handoff.get().cloned() else {
+                        tracing::error!(session = %session.id(), "a handoff, but no inbox is wired");
+                        continue;
+                    };
+                    let (owner, id) = (self.owner.clone(), session.id().to_owned());
+                    self.shared.spawn(async move {
+                        // The inbox is local; a failure is retried a few times, then logged.
+                        for attempt in 1..=5u64 {
+                            match sink
+                                .handoff(&owner.project, &id, &owner.subject, messages.clone())
+                                .await
+                            {
+                                Ok(()) => return,
+                                Err(e) => {
+                                    tracing::warn!(session = %id, attempt, error = %e, "handoff failed");
+                                    tokio::time::sleep(std::time::Duration::from_millis(200 * attempt)).await;
+                                }
+                            }
+                        }
+                        tracing::error!(session = %id, "the handoff did not reach the inbox");
+                    });
                 }
                 Effect::Generate {
                     answer_id,

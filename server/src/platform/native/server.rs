@@ -289,6 +289,9 @@ pub async fn start(opts: ServerOptions) -> Result<Running, String> {
         channels: channels.clone(),
     };
     let hub = NativeHub::new(sessions, knowledge, opts.assistant, metrics.clone());
+    // A visitor who asks for a person reaches the communicator; the team's reply reaches them.
+    hub.set_handoff(Arc::new(channels.clone()));
+    channels.set_hub(Arc::new(hub.clone()));
     let projects = Arc::new(SqliteProjects(registry));
     let state = AppState {
         projects: projects.clone(),
