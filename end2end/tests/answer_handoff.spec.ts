@@ -10,7 +10,7 @@ test("a visitor asks for a person, and the operator's reply from the console arr
   const demo = new DemoPage(page);
   await demo.goto();
   await demo.open();
-  const question = `Can someone check my account setup? (${id})`;
+  const question = `(${id}) Can someone check my account setup?`;
   await demo.ask(question);
   await demo.waitForAnswer();
   await demo.frame.getByTestId("handoff").click();
