@@ -42,6 +42,8 @@ struct Msg {
     /// 0: not rated, 1: helpful, 2: not helpful (a `u32` like the unread count: one signal
     /// type less in the Wasm).
     rated: RwSignal<u32>,
+    /// Whether a complete answer cites the documentation (one that does not offers a person).
+    cited: RwSignal<bool>,
 }
 
 impl Msg {
@@ -54,6 +56,7 @@ impl Msg {
             html: RwSignal::new(None),
             state: RwSignal::new(state),
             rated: RwSignal::new(0),
+            cited: RwSignal::new(true),
         }
     }
 }
@@ -154,6 +157,7 @@ fn apply(
         } => {
             if let Some(m) = find(&id) {
                 m.html.set(Some(rendered(&html, &citations)));
+                m.cited.set(!citations.is_empty());
                 m.state.set(MsgState::Done);
             }
             if !open.get_untracked() {
@@ -314,6 +318,8 @@ pub fn Widget() -> impl IntoView {
                             MsgState::Done
                         };
                         let m = Msg::new(h.id, h.author, h.text, st);
+                        m.cited
+                            .set(h.author != Author::Assistant || !h.citations.is_empty());
                         m.html.set(h.html.map(|html| rendered(&html, &h.citations)));
                         m
                     })
@@ -464,6 +470,7 @@ pub fn Widget() -> impl IntoView {
                 m.state.set(MsgState::Streaming);
                 c.transport.send(ClientFrame::Retry);
             }
+            "handoff" => c.transport.send(ClientFrame::Handoff),
             "up" | "down" => {
                 let helpful = action == "up";
                 m.rated.set(if helpful { 1 } else { 2 });
@@ -505,7 +512,7 @@ pub fn Widget() -> impl IntoView {
             } role="log" aria-live="polite" aria-label="Conversation" data-testid="messages" on:click=on_list_click>
                 {move || greeting.get().map(|g| view! { <li class="op-msg op-assistant op-greeting">{g}</li> })}
                 <For each=move || msgs.get() key=|m| m.key.clone() let:m>
-                    <Message m=m />
+                    <Message m=m handed_off=handed_off />
                 </For>
             </ol>
             <Show when=move || handed_off.get() fallback=move || view! {
@@ -571,9 +578,15 @@ fn citations_html(citations: &[Citation]) -> String {
 }
 
 /// What follows a message: a retry button when it failed, rating buttons under a complete
-/// answer (handled by the list's click listener).
-fn footer_html(state: &MsgState, rated: u32, is_answer: bool) -> String {
-    match state {
+/// answer, and the offer of a person under an answer the documentation did not cover (handled
+/// by the list's click listener).
+fn footer_html(state: &MsgState, rated: u32, is_answer: bool, offer: bool) -> String {
+    let offer = if offer && *state == MsgState::Done {
+        "<p class=\"op-offer\">Not what you needed? <button type=\"button\" class=\"op-handoff\" data-action=\"handoff\" data-testid=\"offer-handoff\">Talk to a person</button></p>"
+    } else {
+        ""
+    };
+    let main = match state {
         MsgState::Failed(why) => format!(
             "<p class=\"op-error\" role=\"alert\">{} <button type=\"button\" class=\"op-retry\" data-action=\"retry\">Retry</button></p>",
             escape_html(why)
@@ -586,11 +599,12 @@ fn footer_html(state: &MsgState, rated: u32, is_answer: bool) -> String {
             rated == 2
         ),
         _ => String::new(),
-    }
+    };
+    format!("{main}{offer}")
 }
 
 #[component]
-fn Message(m: Msg) -> impl IntoView {
+fn Message(m: Msg, handed_off: RwSignal<bool>) -> impl IntoView {
     let class = match m.author {
         Author::User => "op-msg op-user",
         Author::Assistant => "op-msg op-assistant",
@@ -634,7 +648,11 @@ fn Message(m: Msg) -> impl IntoView {
             )
         }
     };
-    let footer = move || state.with(|s| footer_html(s, rated.get(), is_answer));
+    let cited = m.cited;
+    let footer = move || {
+        let offer = is_answer && !cited.get() && !handed_off.get();
+        state.with(|s| footer_html(s, rated.get(), is_answer, offer))
+    };
     view! {
         <li class=class data-testid="message" data-key=m.key.clone() data-author=author data-state=data_state
             data-chars=move || text.with(|t| t.chars().count())>

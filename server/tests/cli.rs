@@ -164,3 +164,43 @@ fn demo_questions_find_their_sources_and_unanswerable_ones_are_refused() {
     assert!(figure("refusal rate") >= 0.75, "{out}");
     assert!(figure("false refusals") <= 0.1, "{out}");
 }
+
+#[test]
+fn operators_are_made_with_a_password_and_checked_projects() {
+    let data = tempfile::tempdir().unwrap();
+    let o = outpost(data.path(), &["operator", "sam", "--project", "acme"]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("there is no project \"acme\" here"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(outpost(data.path(), &["project", "acme"]).status.success());
+    let o = outpost(data.path(), &["operator", "sam", "--project", "acme"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("operator sam saved (projects: acme)"), "{out}");
+    let password = out
+        .lines()
+        .find_map(|l| l.strip_prefix("password: "))
+        .expect("a password");
+    assert_eq!(password.len(), 24);
+    let o = outpost(data.path(), &["operator", "no way!", "--project", "acme"]);
+    assert!(
+        stderr(&o).contains("is not an operator name"),
+        "{}",
+        stderr(&o)
+    );
+    let o = outpost(data.path(), &["operator", "sam"]);
+    assert!(
+        stderr(&o).contains("name at least one project"),
+        "{}",
+        stderr(&o)
+    );
+    let o = outpost(data.path(), &["operator", "sam", "--remove"]);
+    assert!(
+        stdout(&o).contains("operator sam removed"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -202,6 +202,31 @@ mod webhooks {
     use proptest::prelude::*;
 
     const SECRET: &str = "fuzz-secret";
+    const PUSH_TOKEN: &str = "fuzz-push-token-fuzz-push-token-fuzz-push";
+
+    /// The credential a source presents for `body`, as each platform computes it.
+    fn credential(kind: &str, body: &[u8]) -> String {
+        match kind {
+            "telegram" => SECRET.to_owned(),
+            "push" => PUSH_TOKEN.to_owned(),
+            "slack" => outpost::channels::communicator::slack::signature(
+                SECRET.as_bytes(),
+                &outpost::platform::now_unix().to_string(),
+                body,
+            ),
+            _ => hub_signature(SECRET.as_bytes(), body),
+        }
+    }
+
+    fn kinds() -> impl Strategy<Value = &'static str> {
+        prop_oneof![
+            Just("whatsapp"),
+            Just("github"),
+            Just("telegram"),
+            Just("slack"),
+            Just("push")
+        ]
+    }
 
     fn run(kind: &str, body: &[u8], signature: Option<String>) -> (u16, usize) {
         let rt = tokio::runtime::Builder::new_current_thread()
@@ -232,6 +257,19 @@ mod webhooks {
                     ),
                 )
                 .unwrap();
+            for (kind, cfg) in [
+                (
+                    "telegram",
+                    serde_json::json!({"bot_token": "1:a", "secret_token": SECRET}),
+                ),
+                (
+                    "slack",
+                    serde_json::json!({"bot_token": "xoxb-1", "signing_secret": SECRET}),
+                ),
+                ("push", serde_json::json!({"token": PUSH_TOKEN})),
+            ] {
+                store.set_config("p", kind, Some(&cfg.to_string())).unwrap();
+            }
             let knowledge = Knowledge::open(SqliteFile::in_memory().unwrap()).unwrap();
             let assistant = Assistant::new(Arc::new(Extractive), None);
             let http = ReqwestClient::new(
@@ -248,6 +286,7 @@ mod webhooks {
                 http: &http,
                 blobs: &blobs,
                 endpoints: &endpoints,
+                sessions: None,
             };
             let ctx = Ctx {
                 project: "p",
@@ -256,15 +295,27 @@ mod webhooks {
                 deps: &deps,
             };
             let body = B64.encode(body);
-            let request = if kind == "whatsapp" {
-                ChannelRequest::WhatsappWebhook { signature, body }
-            } else {
-                ChannelRequest::GithubWebhook {
+            let request = match kind {
+                "whatsapp" => ChannelRequest::WhatsappWebhook { signature, body },
+                "telegram" => ChannelRequest::TelegramWebhook {
+                    secret: signature,
+                    body,
+                },
+                "slack" => ChannelRequest::SlackEvent {
+                    timestamp: Some(outpost::platform::now_unix().to_string()),
+                    signature,
+                    body,
+                },
+                "push" => ChannelRequest::PushMessages {
+                    token: signature,
+                    body,
+                },
+                _ => ChannelRequest::GithubWebhook {
                     event: "push".into(),
                     delivery: Some("d".into()),
                     signature,
                     body,
-                }
+                },
             };
             let reply = handle(&ctx, request).await.unwrap();
             (reply.status, store.jobs("p", None, 100).unwrap().len())
@@ -277,6 +328,9 @@ mod webhooks {
             "\\PC{0,400}".prop_map(String::into_bytes),
             Just(br#"{"object":"whatsapp_business_account","entry":[{"changes":[{"field":"messages","value":{"metadata":{"phone_number_id":"1"},"messages":[{"from":"2","id":"wamid.x","timestamp":"1","type":"text","text":{"body":"hi"}}]}}]}]}"#.to_vec()),
             Just(br#"{"ref":"refs/heads/main","after":"abc","commits":[{"added":["a.md"]}],"repository":{"full_name":"o/r"}}"#.to_vec()),
+            Just(br#"{"update_id":1,"message":{"message_id":1,"from":{"id":2,"is_bot":false,"first_name":"A"},"chat":{"id":2,"type":"private"},"date":1,"text":"hi"}}"#.to_vec()),
+            Just(br#"{"type":"event_callback","team_id":"T","event_id":"Ev1","event":{"type":"message","channel":"C","user":"U","text":"hi","ts":"1.2"}}"#.to_vec()),
+            Just(br#"{"messages":[{"id":"1","chat":"c","sender":{"id":"s"},"text":"hi"}]}"#.to_vec()),
         ]
     }
 
@@ -290,7 +344,7 @@ mod webhooks {
         #[test]
         fn forged_signatures_are_refused_and_store_nothing(
             body in bodies(),
-            kind in prop_oneof![Just("whatsapp"), Just("github")],
+            kind in kinds(),
             forged in prop_oneof![
                 Just(None),
                 "\\PC{0,80}".prop_map(Some),
@@ -304,9 +358,9 @@ mod webhooks {
         #[test]
         fn signed_bodies_of_any_shape_are_answered_without_a_panic(
             body in bodies(),
-            kind in prop_oneof![Just("whatsapp"), Just("github")],
+            kind in kinds(),
         ) {
-            let sig = Some(hub_signature(SECRET.as_bytes(), &body));
+            let sig = Some(credential(kind, &body));
             let (status, _) = run(kind, &body, sig);
             prop_assert!([200, 202, 400].contains(&status), "{}", status);
         }
@@ -327,6 +381,11 @@ proptest! {
         use outpost::channels::communicator::{slack, telegram};
         let _ = telegram::read_update("bot", &body);
         let _ = slack::read(&body);
+        let _ = outpost::channels::communicator::push::read(&body, ts);
+        let categories = vec!["bug".to_owned(), "other".to_owned()];
+        if let Ok(a) = outpost::channels::communicator::analysis::parse(&String::from_utf8_lossy(&body), &categories, "m") {
+            prop_assert!(categories.contains(&a.category) && (1..=5).contains(&a.priority));
+        }
         let sig = slack::signature(b"secret", &ts.to_string(), b"another body");
         prop_assume!(body != b"another body");
         prop_assert!(slack::verify(b"secret", Some(&ts.to_string()), Some(&sig), &body, ts).is_err());

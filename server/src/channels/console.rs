@@ -366,12 +366,16 @@ struct OperatorBody {
     projects: Vec<String>,
 }
 
-fn operator_name(raw: &str) -> Result<String, AppError> {
-    let ok = (2..=64).contains(&raw.len())
-        && raw
+/// Whether `name` may name an operator (2–64 of `A-Za-z0-9._@-`).
+pub fn valid_operator_name(name: &str) -> bool {
+    (2..=64).contains(&name.len())
+        && name
             .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"._@-".contains(&b));
-    if ok {
+            .all(|b| b.is_ascii_alphanumeric() || b"._@-".contains(&b))
+}
+
+fn operator_name(raw: &str) -> Result<String, AppError> {
+    if valid_operator_name(raw) {
         Ok(raw.to_owned())
     } else {
         Err(AppError::bad_request(
