@@ -42,3 +42,16 @@ test("a visitor asks for a person, and the operator's reply from the console arr
   await expect(demo.frame.getByTestId("handoff-notice")).toBeVisible();
   await expect(demo.frame.locator('[data-testid="message"][data-author="operator"]')).toContainText(reply);
 });
+
+test("when the documentation does not cover a question, the widget offers a person", async ({ page }) => {
+  const demo = new DemoPage(page);
+  await demo.goto();
+  await demo.open();
+  await demo.ask(`What is the airspeed velocity of an unladen swallow? (${unique()})`);
+  const answer = await demo.waitForAnswer();
+  const offer = answer.getByTestId("offer-handoff");
+  await expect(offer).toBeVisible();
+  await offer.click();
+  await expect(demo.frame.getByTestId("handoff-notice")).toBeVisible();
+  await expect(demo.frame.getByTestId("offer-handoff")).toHaveCount(0);
+});
