@@ -15,7 +15,7 @@ test("a visitor asks for a person, and the operator's reply from the console arr
   await demo.waitForAnswer();
   await demo.frame.getByTestId("handoff").click();
   await expect(demo.frame.getByTestId("handoff-notice")).toBeVisible();
-  await expect(demo.frame.getByTestId("handoff")).toHaveCount(0);
+  await expect(demo.frame.getByTestId("handoff")).toBeHidden();
 
   const consolePage = await context.newPage();
   const console = new ConsolePage(consolePage);

@@ -81,6 +81,9 @@ pub struct KnowledgeObject {
     channels: OnceCell<ChannelStore<DoSql>>,
 }
 
+/// How many jobs one alarm runs at once.
+pub const ALARM_RUNNERS: usize = 4;
+
 /// How long one alarm runs jobs before it hands over to the next alarm (ms).
 pub const ALARM_BUDGET_MS: f64 = 20_000.0;
 
@@ -269,31 +272,38 @@ impl DurableObject for KnowledgeObject {
         let store = self.channels()?;
         let knowledge = self.knowledge()?;
         let deadline = js_sys::Date::now() + ALARM_BUDGET_MS;
-        loop {
-            match run_next(store, |_| Ok::<_, String>(knowledge), &deps).await {
-                Ok(Some(ran)) => match &ran.error {
-                    None => worker::console_log!("job {} ({}) done", ran.id, ran.kind),
-                    Some(e) => worker::console_error!(
-                        "job {} ({}) attempt {} failed: {e}; {}",
-                        ran.id,
-                        ran.kind,
-                        ran.attempts,
-                        match ran.retry_at {
-                            Some(at) => format!("retry at {at}"),
-                            None => "dead: see GET /v1/admin/projects/{p}/jobs?state=dead".into(),
-                        }
-                    ),
-                },
-                Ok(None) => break,
-                Err(e) => {
-                    worker::console_error!("the job table failed: {e}");
+        // Several runners, like the native server's: while one waits on a model or a platform,
+        // another takes the next job (claims are atomic: the object runs one thing at a time
+        // between awaits, and a lane's jobs still run one at a time).
+        let runner = || async {
+            loop {
+                match run_next(store, |_| Ok::<_, String>(knowledge), &deps).await {
+                    Ok(Some(ran)) => match &ran.error {
+                        None => worker::console_log!("job {} ({}) done", ran.id, ran.kind),
+                        Some(e) => worker::console_error!(
+                            "job {} ({}) attempt {} failed: {e}; {}",
+                            ran.id,
+                            ran.kind,
+                            ran.attempts,
+                            match ran.retry_at {
+                                Some(at) => format!("retry at {at}"),
+                                None =>
+                                    "dead: see GET /v1/admin/projects/{p}/jobs?state=dead".into(),
+                            }
+                        ),
+                    },
+                    Ok(None) => break,
+                    Err(e) => {
+                        worker::console_error!("the job table failed: {e}");
+                        break;
+                    }
+                }
+                if js_sys::Date::now() > deadline {
                     break;
                 }
             }
-            if js_sys::Date::now() > deadline {
-                break;
-            }
-        }
+        };
+        futures::future::join_all((0..ALARM_RUNNERS).map(|_| runner())).await;
         if let Some(next) = store.next_due().map_err(err)? {
             self.schedule(next).await?;
         }
