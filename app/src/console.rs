@@ -324,12 +324,12 @@ fn InboxItem(st: State, c: Value) -> impl IntoView {
             <span class="platform">{s(&conv["platform"])}</span>
             <span class="contact">{s(&conv["contact"])}</span>
             <span class="category">{s(&a["category"])}</span>
+            <span class="summary">{s(&a["summary"])}</span>
             <span class="state">{match (s(&conv["state"]).as_str(), s(&c["draft"]["state"]).as_str()) {
                 ("replied", _) => "replied".to_owned(),
                 (_, "draft") => "draft ready".to_owned(),
                 (_, other) => other.to_owned(),
             }}</span>
-            <span class="summary">{s(&a["summary"])}</span>
             <time>{when(conv["last_at"].as_i64().unwrap_or(0))}</time>
         </li>
     }
@@ -379,6 +379,27 @@ fn Conversation(st: State) -> impl IntoView {
             {
                 Ok((202, _)) => {
                     st.flash.set("Approved: sending…".into());
+                    st.load_conversation().await;
+                }
+                Ok((_, v)) => st.flash.set(error_text(&v)),
+                Err(e) => st.flash.set(e),
+            }
+        });
+    };
+    let retry_send = move |_| {
+        let Some(job) = v()["delivery"]["job"]["id"].as_i64() else {
+            return;
+        };
+        spawn_local(async move {
+            match api(
+                "POST",
+                &format!("{}/jobs/{job}/retry", st.base()),
+                Some(json!({})),
+            )
+            .await
+            {
+                Ok((202, _)) => {
+                    st.flash.set("Sending again…".into());
                     st.load_conversation().await;
                 }
                 Ok((_, v)) => st.flash.set(error_text(&v)),
@@ -448,10 +469,13 @@ fn Conversation(st: State) -> impl IntoView {
                     line.push_str(&format!(" · failed: {e}"));
                 }
                 if d["job"]["state"] == "dead" {
-                    line.push_str(" · gave up (see the dead-letter view)");
+                    line.push_str(" · gave up");
                 }
                 line
             }}
+            <Show when=move || v()["delivery"]["job"]["state"] == "dead">
+                <button data-testid="retry-send" on:click=retry_send>"Retry sending"</button>
+            </Show>
         </div>
     }
 }

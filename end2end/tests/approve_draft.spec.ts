@@ -62,6 +62,28 @@ test("an operator signs in, opens the most urgent conversation, regenerates its 
   expect(await page.evaluate(() => (window as unknown as { __owned?: number }).__owned)).toBeUndefined();
 });
 
+test("a refused send shows the platform's error, and the operator sends it again", async ({ page }) => {
+  const id = unique();
+  await admin("PUT", "/v1/admin/projects/demo/channels/telegram", { bot_token: "123456:AAe2e", secret_token: SECRET });
+  const password = "console passphrase " + id;
+  await admin("PUT", `/v1/admin/operators/retry${id}`, { password, projects: ["demo"] });
+  const chat = 710_000_000 + Math.floor(Math.random() * 1_000_000);
+  await telegramMessage("demo", SECRET, chat, `Blocked (${id}): how do I rotate the project secret?`);
+  stub.refuseNext.add(String(chat));
+
+  const console = new ConsolePage(page);
+  await console.login(`retry${id}`, password);
+  await expect(console.item(`Blocked (${id})`)).toBeVisible({ timeout: 30_000 });
+  await console.open(`Blocked (${id})`);
+  await expect(console.draft()).not.toHaveValue("", { timeout: 30_000 });
+  await page.getByTestId("approve").click();
+  await expect(console.delivery()).toContainText("bot was blocked by the user", { timeout: 30_000 });
+  await expect(console.delivery()).toContainText("gave up");
+  await page.getByTestId("retry-send").click();
+  await expect(console.delivery()).toContainText("Delivery: sent", { timeout: 30_000 });
+  expect(stub.sent.filter((s) => s.chat === String(chat))).toHaveLength(1);
+});
+
 test("a wrong password is refused with a clear message", async ({ page }) => {
   const console = new ConsolePage(page);
   await page.goto((test.info().project.metadata as { base: string }).base + "/console");
