@@ -31,14 +31,7 @@ async fn api(method: &str, url: &str, body: Option<Value>) -> Result<(u16, Value
         .await
         .map_err(|_| "The server cannot be reached.".to_owned())?;
     let resp: web_sys::Response = resp.dyn_into().map_err(|_| "response")?;
-    let text = match resp.text() {
-        Ok(p) => JsFuture::from(p)
-            .await
-            .ok()
-            .and_then(|v| v.as_string())
-            .unwrap_or_default(),
-        Err(_) => String::new(),
-    };
+    let text = crate::net::response_text(&resp).await;
     Ok((
         resp.status(),
         serde_json::from_str(&text).unwrap_or(Value::Null),

@@ -21,6 +21,8 @@ pub mod sse;
 mod console;
 #[cfg(all(feature = "csr", not(feature = "console")))]
 mod host;
+#[cfg(feature = "csr")]
+mod net;
 #[cfg(all(feature = "csr", not(feature = "console")))]
 mod transport;
 #[cfg(all(feature = "csr", not(feature = "console")))]

@@ -564,14 +564,4 @@ pub fn api_error(text: &str) -> Option<(String, String)> {
     ))
 }
 
-/// A response's body as text (empty on failure).
-pub async fn response_text(resp: &web_sys::Response) -> String {
-    match resp.text() {
-        Ok(p) => JsFuture::from(p)
-            .await
-            .ok()
-            .and_then(|v| v.as_string())
-            .unwrap_or_default(),
-        Err(_) => String::new(),
-    }
-}
+pub use crate::net::response_text;

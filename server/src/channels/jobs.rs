@@ -211,6 +211,26 @@ pub struct Ctx<'a, S, K> {
 }
 
 impl<S: Sql, K: Sql> Ctx<'_, S, K> {
+    /// The top passages for `question` in the project's knowledge (hybrid when an embedder is
+    /// configured), relevant or not: what an answer or a draft is written from.
+    ///
+    /// # Errors
+    /// [`JobError`] (retried) when the embedder or the knowledge fails.
+    pub async fn search(&self, question: &str) -> Result<Vec<crate::knowledge::Hit>, JobError> {
+        let vector = match self.deps.assistant.embedder() {
+            Some(e) => e
+                .embed(&[question.to_owned()])
+                .await
+                .map_err(|e| JobError::transient(format!("embedding failed: {e}")))?
+                .into_iter()
+                .next(),
+            None => None,
+        };
+        self.knowledge
+            .search(question, vector.as_deref(), crate::rag::TOP_K)
+            .map_err(|e| JobError::transient(format!("retrieval failed: {e}")))
+    }
+
     /// The project's settings for channel `kind`, or a permanent error when it has none.
     ///
     /// # Errors

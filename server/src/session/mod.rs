@@ -155,6 +155,9 @@ pub struct Session {
     handed_off: bool,
 }
 
+/// The most messages a handoff carries (the latest).
+pub const MAX_HANDOFF_MESSAGES: usize = 200;
+
 /// The longest reply an operator may send.
 pub const MAX_OPERATOR_CHARS: usize = 20_000;
 
@@ -304,43 +307,57 @@ impl Session {
         }
     }
 
-    /// The conversation so far as messages for the team: the history, questions not yet
-    /// answered, and the request itself.
-    fn transcript(&self, seq: u64) -> Vec<HandoffMessage> {
-        let mut out: Vec<HandoffMessage> = self
-            .history
-            .iter()
-            .enumerate()
-            .map(|(i, m)| HandoffMessage {
-                id: format!("h{i}"),
-                author: if m.role == Role::User {
-                    Author::User
-                } else {
-                    Author::Assistant
-                },
-                text: m.content.clone(),
-            })
-            .collect();
-        if let Some(f) = &self.in_flight
-            && !f.text.is_empty()
-        {
-            out.push(HandoffMessage {
-                id: format!("{}-partial", f.answer_id),
-                author: Author::Assistant,
-                text: f.text.clone(),
-            });
+    /// The conversation as messages for the team, from the log (ids are the session's own, so
+    /// the inbox stores each once): the visitor's questions, the assistant's answers (as far as
+    /// they got), and the request itself; not the team's own replies. Every handoff carries the
+    /// whole of it (the last [`MAX_HANDOFF_MESSAGES`]): deliveries may arrive in any order, and
+    /// whichever comes first stores the conversation in order.
+    fn transcript(&self) -> Vec<HandoffMessage> {
+        let mut out = Vec::new();
+        let mut answer: Option<(String, String)> = None;
+        let close = |answer: &mut Option<(String, String)>, out: &mut Vec<HandoffMessage>| {
+            if let Some((id, text)) = answer.take()
+                && !text.is_empty()
+            {
+                out.push(HandoffMessage {
+                    id,
+                    author: Author::Assistant,
+                    text,
+                });
+            }
+        };
+        for f in &self.log {
+            match f {
+                ServerFrame::Message {
+                    id, author, text, ..
+                } if *author != Author::Operator => out.push(HandoffMessage {
+                    id: id.clone(),
+                    author: *author,
+                    text: text.clone(),
+                }),
+                ServerFrame::AnswerStart { id, .. } => {
+                    close(&mut answer, &mut out);
+                    answer = Some((id.clone(), String::new()));
+                }
+                ServerFrame::Delta { text, .. } => {
+                    if let Some((_, t)) = answer.as_mut() {
+                        t.push_str(text);
+                    }
+                }
+                ServerFrame::AnswerEnd { .. } | ServerFrame::AnswerError { .. } => {
+                    close(&mut answer, &mut out);
+                }
+                ServerFrame::Handoff { seq } => out.push(HandoffMessage {
+                    id: format!("handoff{seq}"),
+                    author: Author::User,
+                    text: "(The visitor asked to talk to a person.)".into(),
+                }),
+                _ => {}
+            }
         }
-        out.extend(self.queue.iter().enumerate().map(|(i, q)| HandoffMessage {
-            id: format!("q{seq}-{i}"),
-            author: Author::User,
-            text: q.clone(),
-        }));
-        out.push(HandoffMessage {
-            id: format!("handoff{seq}"),
-            author: Author::User,
-            text: "(The visitor asked to talk to a person.)".into(),
-        });
-        out
+        close(&mut answer, &mut out);
+        let skip = out.len().saturating_sub(MAX_HANDOFF_MESSAGES);
+        out.split_off(skip)
     }
 
     fn push(&mut self, frame: ServerFrame, effects: &mut Vec<Effect>) {
@@ -441,7 +458,6 @@ impl Session {
                     });
                 } else {
                     let seq = self.next_seq();
-                    let question = text.clone();
                     let frame = ServerFrame::Message {
                         seq,
                         id: format!("m{seq}"),
@@ -452,15 +468,10 @@ impl Session {
                         client_id: Some(client_id),
                     };
                     let handed_off = self.handed_off;
-                    let id = format!("m{seq}");
                     self.push(frame, &mut effects);
                     if handed_off {
                         effects.push(Effect::Handoff {
-                            messages: vec![HandoffMessage {
-                                id,
-                                author: Author::User,
-                                text: question,
-                            }],
+                            messages: self.transcript(),
                         });
                     } else {
                         self.start_next(&mut effects);
@@ -478,9 +489,10 @@ impl Session {
                     });
                 } else {
                     let seq = self.next_seq();
-                    let messages = self.transcript(seq);
                     self.push(ServerFrame::Handoff { seq }, &mut effects);
-                    effects.push(Effect::Handoff { messages });
+                    effects.push(Effect::Handoff {
+                        messages: self.transcript(),
+                    });
                 }
             }
             Input::Operator { id, text } => {
@@ -956,9 +968,13 @@ mod tests {
             !e.iter().any(|e| matches!(e, Effect::Generate { .. })),
             "{e:?}"
         );
-        assert!(
-            matches!(e.last(), Some(Effect::Handoff { messages }) if messages[0].text == "Hello?")
-        );
+        // Every handoff carries the conversation so far, in order (deliveries may race).
+        let Some(Effect::Handoff { messages }) = e.last() else {
+            panic!("{e:?}")
+        };
+        let ids: Vec<&str> = messages.iter().map(|m| m.id.as_str()).collect();
+        assert_eq!(ids, ["m1", "a2", "handoff5", "m6"]);
+        assert_eq!(messages[3].text, "Hello?");
         // The team's reply is a message of the conversation, stored once however often sent.
         let reply = Input::Operator {
             id: "7-0".into(),

@@ -16,8 +16,8 @@ use crate::channels::whatsapp::{self, WhatsAppConfig, format, graph::Graph};
 use crate::platform::http::HttpRequest;
 use crate::platform::sql::{Sql, SqlError};
 use crate::providers::{CompletionRequest, Message, Role};
+use crate::rag::AnswerEvent;
 use crate::rag::prompt::{DEFAULT_SYSTEM_PROMPT, SYSTEM_PROMPT_KEY};
-use crate::rag::{AnswerEvent, TOP_K};
 
 /// How many of a conversation's last messages the analysis and the draft read.
 const CONTEXT_MESSAGES: i64 = 40;
@@ -319,19 +319,7 @@ pub async fn draft<S: Sql, K: Sql>(
         }
     }
     let assistant = ctx.deps.assistant;
-    let vector = match assistant.embedder() {
-        Some(e) => e
-            .embed(std::slice::from_ref(&question))
-            .await
-            .map_err(|e| JobError::transient(format!("embedding failed: {e}")))?
-            .into_iter()
-            .next(),
-        None => None,
-    };
-    let hits = ctx
-        .knowledge
-        .search(&question, vector.as_deref(), TOP_K)
-        .map_err(|e| JobError::transient(format!("retrieval failed: {e}")))?;
+    let hits = ctx.search(&question).await?;
     let mut events = assistant
         .answer(&system, &history, &question, hits)
         .await

@@ -639,7 +639,8 @@ impl<S: Sql> ChannelStore<S> {
     ) -> Result<bool, SqlError> {
         let n = self.sql().execute(
             "UPDATE comm_drafts SET state = 'approved', approved_at = ?3,
-               body = COALESCE(?4, body), edited = CASE WHEN ?4 IS NULL THEN 0 ELSE 1 END
+               edited = CASE WHEN ?4 IS NULL OR ?4 = body THEN 0 ELSE 1 END,
+               body = COALESCE(?4, body)
              WHERE project = ?1 AND id = ?2 AND state = 'draft'",
             &[
                 project.into(),

@@ -16,8 +16,8 @@ use super::{KIND, WhatsAppConfig};
 use crate::channels::jobs::{Ctx, JobError, Retry};
 use crate::platform::sql::Sql;
 use crate::providers::{Message, Role};
+use crate::rag::AnswerEvent;
 use crate::rag::prompt::{DEFAULT_SYSTEM_PROMPT, MAX_HISTORY_TURNS, SYSTEM_PROMPT_KEY};
-use crate::rag::{AnswerEvent, TOP_K};
 
 /// Free-form messages may be sent this long after the contact's last message (seconds).
 pub const WINDOW_SECS: i64 = 24 * 60 * 60;
@@ -126,19 +126,7 @@ async fn compose<S: Sql, K: Sql>(
         })
         .collect();
     let assistant = ctx.deps.assistant;
-    let vector = match assistant.embedder() {
-        Some(e) => e
-            .embed(&[question.to_owned()])
-            .await
-            .map_err(|e| JobError::transient(format!("embedding failed: {e}")))?
-            .into_iter()
-            .next(),
-        None => None,
-    };
-    let hits = ctx
-        .knowledge
-        .search(question, vector.as_deref(), TOP_K)
-        .map_err(|e| JobError::transient(e.to_string()))?;
+    let hits = ctx.search(question).await?;
     let system_prompt = ctx
         .knowledge
         .setting(SYSTEM_PROMPT_KEY)
