@@ -92,7 +92,7 @@ struct ProjectBody {
     accent: Option<String>,
 }
 
-fn json_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
+pub(crate) fn json_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
     serde_json::from_slice(body).map_err(|e| AppError::bad_request(format!("bad JSON body: {e}")))
 }
 

@@ -226,29 +226,7 @@ pub fn routes() -> Router<AppState> {
 }
 
 async fn page() -> Response {
-    (
-        [
-            (
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/html; charset=utf-8"),
-            ),
-            (
-                header::CONTENT_SECURITY_POLICY,
-                HeaderValue::from_static(CONSOLE_CSP),
-            ),
-            (
-                header::X_CONTENT_TYPE_OPTIONS,
-                HeaderValue::from_static("nosniff"),
-            ),
-            (
-                header::REFERRER_POLICY,
-                HeaderValue::from_static("no-referrer"),
-            ),
-            (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
-        ],
-        CONSOLE_PAGE,
-    )
-        .into_response()
+    crate::channels::widget_chat::page::shell(HeaderValue::from_static(CONSOLE_CSP), CONSOLE_PAGE)
 }
 
 #[derive(Deserialize)]
@@ -287,8 +265,7 @@ async fn login(
             "The console is off: set OUTPOST_ADMIN_TOKEN to turn it on.",
         ));
     };
-    let b: LoginBody = serde_json::from_slice(&body)
-        .map_err(|e| AppError::bad_request(format!("bad JSON body: {e}")))?;
+    let b: LoginBody = crate::channels::admin::json_body(&body)?;
     if b.name.is_empty() || b.name.len() > 100 || b.password.len() > 1000 {
         return Err(AppError::bad_request("name and password are required"));
     }
@@ -392,8 +369,7 @@ async fn put_operator(
 ) -> Result<Response, AppError> {
     crate::channels::admin::admin_only(&state, &headers)?;
     let name = operator_name(&raw)?;
-    let b: OperatorBody = serde_json::from_slice(&body)
-        .map_err(|e| AppError::bad_request(format!("bad JSON body: {e}")))?;
+    let b: OperatorBody = crate::channels::admin::json_body(&body)?;
     if b.password.chars().count() < MIN_PASSWORD {
         return Err(AppError::bad_request(format!(
             "the password must have at least {MIN_PASSWORD} characters"

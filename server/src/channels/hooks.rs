@@ -967,8 +967,7 @@ async fn regenerate(
     let b: RegenerateBody = if body.is_empty() {
         RegenerateBody { note: None }
     } else {
-        serde_json::from_slice(&body)
-            .map_err(|e| AppError::bad_request(format!("bad JSON body: {e}")))?
+        super::admin::json_body(&body)?
     };
     let note = b
         .note
@@ -997,8 +996,7 @@ async fn approve(
     body: Bytes,
 ) -> Result<ChannelReply, AppError> {
     super::console::authorize(&state, &Method::POST, &headers, &project).await?;
-    let b: ApproveBody = serde_json::from_slice(&body)
-        .map_err(|e| AppError::bad_request(format!("bad JSON body: {e}")))?;
+    let b: ApproveBody = super::admin::json_body(&body)?;
     if let Some(t) = &b.text
         && (t.trim().is_empty() || t.chars().count() > MAX_REPLY)
     {

@@ -231,6 +231,48 @@ impl<S: Sql, K: Sql> Ctx<'_, S, K> {
             .map_err(|e| JobError::transient(format!("retrieval failed: {e}")))
     }
 
+    /// The project's system prompt (the default one when it set none).
+    ///
+    /// # Errors
+    /// [`JobError`] (retried) when the knowledge cannot be read.
+    pub fn system_prompt(&self) -> Result<String, JobError> {
+        Ok(self
+            .knowledge
+            .setting(crate::rag::prompt::SYSTEM_PROMPT_KEY)
+            .map_err(|e| JobError::transient(e.to_string()))?
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| crate::rag::prompt::DEFAULT_SYSTEM_PROMPT.to_owned()))
+    }
+
+    /// The whole answer to `question` from the project's knowledge, given `system` and the
+    /// conversation so far (jobs need the complete answer, not its stream).
+    ///
+    /// # Errors
+    /// [`JobError`] (retried) when retrieval or the model fails.
+    pub async fn answer(
+        &self,
+        system: &str,
+        history: &[crate::providers::Message],
+        question: &str,
+    ) -> Result<crate::rag::AnswerSummary, JobError> {
+        use futures::StreamExt;
+        let hits = self.search(question).await?;
+        let mut events = self
+            .deps
+            .assistant
+            .answer(system, history, question, hits)
+            .await
+            .map_err(|e| JobError::transient(format!("the model failed: {e}")))?;
+        while let Some(ev) = events.next().await {
+            match ev {
+                Ok(crate::rag::AnswerEvent::Delta(_)) => {}
+                Ok(crate::rag::AnswerEvent::Done(summary)) => return Ok(summary),
+                Err(e) => return Err(JobError::transient(format!("the model failed: {e}"))),
+            }
+        }
+        Err(JobError::transient("the model's answer ended early"))
+    }
+
     /// The project's settings for channel `kind`, or a permanent error when it has none.
     ///
     /// # Errors

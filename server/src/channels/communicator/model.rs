@@ -19,6 +19,17 @@ pub enum Platform {
 }
 
 impl Platform {
+    /// The platform a stored name stands for (anything unknown came through the push API).
+    pub fn from_name(s: &str) -> Platform {
+        match s {
+            "telegram" => Platform::Telegram,
+            "slack" => Platform::Slack,
+            "whatsapp" => Platform::Whatsapp,
+            "widget" => Platform::Widget,
+            _ => Platform::Push,
+        }
+    }
+
     /// Its name in keys and URLs.
     pub fn as_str(self) -> &'static str {
         match self {

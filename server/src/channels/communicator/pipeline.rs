@@ -16,8 +16,6 @@ use crate::channels::whatsapp::{self, WhatsAppConfig, format, graph::Graph};
 use crate::platform::http::HttpRequest;
 use crate::platform::sql::{Sql, SqlError};
 use crate::providers::{CompletionRequest, Message, Role};
-use crate::rag::AnswerEvent;
-use crate::rag::prompt::{DEFAULT_SYSTEM_PROMPT, SYSTEM_PROMPT_KEY};
 
 /// How many of a conversation's last messages the analysis and the draft read.
 const CONTEXT_MESSAGES: i64 = 40;
@@ -296,12 +294,7 @@ pub async fn draft<S: Sql, K: Sql>(
         .drafts(conv)?
         .into_iter()
         .find(|d| d.state == draft_state::DRAFT);
-    let base = ctx
-        .knowledge
-        .setting(SYSTEM_PROMPT_KEY)
-        .map_err(|e| JobError::transient(e.to_string()))?
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| DEFAULT_SYSTEM_PROMPT.to_owned());
+    let base = ctx.system_prompt()?;
     let mut system = format!(
         "{base}\n\nYou are drafting a reply that a person on the team will review and send to {} \
          on {}. Write it in {}. Plain text for a chat message: short paragraphs, no headings. \
@@ -318,33 +311,18 @@ pub async fn draft<S: Sql, K: Sql>(
             system.push_str(&format!("\nThe previous draft was:\n{}", p.body));
         }
     }
-    let assistant = ctx.deps.assistant;
-    let hits = ctx.search(&question).await?;
-    let mut events = assistant
-        .answer(&system, &history, &question, hits)
-        .await
-        .map_err(|e| JobError::transient(format!("the model failed: {e}")))?;
-    while let Some(ev) = events.next().await {
-        match ev {
-            Ok(AnswerEvent::Delta(_)) => {}
-            Ok(AnswerEvent::Done(summary)) => {
-                let text = format::to_whatsapp(&summary.text, &summary.citations);
-                let citations = json!(summary.citations);
-                ctx.store.save_draft(
-                    ctx.project,
-                    conv,
-                    text.trim(),
-                    note,
-                    &assistant.llm_name(),
-                    &citations,
-                    crate::platform::now_unix(),
-                )?;
-                return Ok(());
-            }
-            Err(e) => return Err(JobError::transient(format!("the model failed: {e}"))),
-        }
-    }
-    Err(JobError::transient("the model's answer ended early"))
+    let summary = ctx.answer(&system, &history, &question).await?;
+    let text = format::to_whatsapp(&summary.text, &summary.citations);
+    ctx.store.save_draft(
+        ctx.project,
+        conv,
+        text.trim(),
+        note,
+        &ctx.deps.assistant.llm_name(),
+        &json!(summary.citations),
+        crate::platform::now_unix(),
+    )?;
+    Ok(())
 }
 
 /// The most characters one message may hold on `platform`.
@@ -401,7 +379,7 @@ pub async fn send<S: Sql, K: Sql>(ctx: &Ctx<'_, S, K>, draft_id: i64) -> Result<
         }
     }
     let out = Inbound {
-        platform: platform_of(&c.platform),
+        platform: Platform::from_name(&c.platform),
         account: c.account.clone(),
         chat: c.chat.clone(),
         thread: c.thread.clone(),
@@ -429,16 +407,6 @@ pub async fn send<S: Sql, K: Sql>(ctx: &Ctx<'_, S, K>, draft_id: i64) -> Result<
     )?;
     store.mark_replied(c.id)?;
     Ok(())
-}
-
-fn platform_of(s: &str) -> Platform {
-    match s {
-        "telegram" => Platform::Telegram,
-        "slack" => Platform::Slack,
-        "whatsapp" => Platform::Whatsapp,
-        "widget" => Platform::Widget,
-        _ => Platform::Push,
-    }
 }
 
 enum Delivered {

@@ -202,16 +202,6 @@ const CONVERSATION_COLUMNS: &str = "id, platform, account, chat, thread, contact
 const DRAFT_COLUMNS: &str =
     "id, conversation, body, note, model, citations, state, created_at, edited, error";
 
-fn platform(s: &str) -> Platform {
-    match s {
-        "telegram" => Platform::Telegram,
-        "slack" => Platform::Slack,
-        "whatsapp" => Platform::Whatsapp,
-        "widget" => Platform::Widget,
-        _ => Platform::Push,
-    }
-}
-
 fn opt_i64(r: &Row, i: usize) -> Option<i64> {
     r.get(i).and_then(SqlValue::as_i64)
 }
@@ -223,7 +213,7 @@ fn message_from_row(r: &Row) -> Result<MessageRow, SqlError> {
         id: col_i64(r, 0)?,
         direction: col_string(r, 1)?,
         message: Inbound {
-            platform: platform(&col_string(r, 2)?),
+            platform: Platform::from_name(&col_string(r, 2)?),
             account: col_string(r, 3)?,
             chat: col_string(r, 4)?,
             thread: col_opt_string(r, 5),

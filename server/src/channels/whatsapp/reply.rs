@@ -7,8 +7,6 @@
 //! failure (or a restart) resumes at the first unsent part. A part is only sent while the
 //! contact's 24-hour window is open; otherwise it is marked `expired` and logged.
 
-use futures::StreamExt;
-
 use super::format::{MAX_CHARS, split, to_whatsapp};
 use super::graph::Graph;
 use super::payload::{Body, Incoming};
@@ -16,8 +14,7 @@ use super::{KIND, WhatsAppConfig};
 use crate::channels::jobs::{Ctx, JobError, Retry};
 use crate::platform::sql::Sql;
 use crate::providers::{Message, Role};
-use crate::rag::AnswerEvent;
-use crate::rag::prompt::{DEFAULT_SYSTEM_PROMPT, MAX_HISTORY_TURNS, SYSTEM_PROMPT_KEY};
+use crate::rag::prompt::MAX_HISTORY_TURNS;
 
 /// Free-form messages may be sent this long after the contact's last message (seconds).
 pub const WINDOW_SECS: i64 = 24 * 60 * 60;
@@ -125,29 +122,11 @@ async fn compose<S: Sql, K: Sql>(
             content,
         })
         .collect();
-    let assistant = ctx.deps.assistant;
-    let hits = ctx.search(question).await?;
-    let system_prompt = ctx
-        .knowledge
-        .setting(SYSTEM_PROMPT_KEY)
-        .map_err(|e| JobError::transient(e.to_string()))?
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| DEFAULT_SYSTEM_PROMPT.to_owned());
-    let mut events = assistant
-        .answer(&system_prompt, &history, question, hits)
-        .await
-        .map_err(|e| JobError::transient(format!("the model failed: {e}")))?;
-    while let Some(ev) = events.next().await {
-        match ev {
-            Ok(AnswerEvent::Delta(_)) => {}
-            Ok(AnswerEvent::Done(summary)) => {
-                let formatted = to_whatsapp(&summary.text, &summary.citations);
-                return Ok((summary.text, formatted));
-            }
-            Err(e) => return Err(JobError::transient(format!("the model failed: {e}"))),
-        }
-    }
-    Err(JobError::transient("the model's answer ended early"))
+    let summary = ctx
+        .answer(&ctx.system_prompt()?, &history, question)
+        .await?;
+    let formatted = to_whatsapp(&summary.text, &summary.citations);
+    Ok((summary.text, formatted))
 }
 
 /// Downloads media into the blob store (`whatsapp/{project}/{media_id}`) and records it.

@@ -33,15 +33,10 @@ pub fn widget_csp(frame_ancestors: &str) -> String {
     )
 }
 
-/// `GET /widget/{project}`.
-pub async fn widget_page(
-    State(state): State<AppState>,
-    Path(project_id): Path<String>,
-) -> Result<Response, AppError> {
-    let project = project(&state, &project_id).await?;
-    let csp = HeaderValue::from_str(&widget_csp(&project.frame_ancestors()))
-        .map_err(AppError::internal)?;
-    Ok((
+/// A static page shell with its Content-Security-Policy and the headers every page of ours
+/// carries (no sniffing, no referrer, revalidated).
+pub fn shell(csp: HeaderValue, page: &'static str) -> Response {
+    (
         [
             (
                 header::CONTENT_TYPE,
@@ -58,7 +53,18 @@ pub async fn widget_page(
             ),
             (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
         ],
-        WIDGET_PAGE,
+        page,
     )
-        .into_response())
+        .into_response()
+}
+
+/// `GET /widget/{project}`.
+pub async fn widget_page(
+    State(state): State<AppState>,
+    Path(project_id): Path<String>,
+) -> Result<Response, AppError> {
+    let project = project(&state, &project_id).await?;
+    let csp = HeaderValue::from_str(&widget_csp(&project.frame_ancestors()))
+        .map_err(AppError::internal)?;
+    Ok(shell(csp, WIDGET_PAGE))
 }
