@@ -11,7 +11,10 @@
 //! - [`EmbedMessage`]: the `postMessage` frames between the host page's loader and the widget.
 //! - [`HistoryItem`], [`Feedback`], [`WidgetConfig`]: request/response types of the widget's
 //!   server functions.
-//! - [`ApiError`]: the JSON error body of every HTTP error.
+//! - [`ApiError`]: the JSON error body of every HTTP error; [`codes`]: the codes it and the
+//!   error frames carry.
+
+pub mod codes;
 
 mod chat;
 mod embed;

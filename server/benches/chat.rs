@@ -33,7 +33,7 @@ use axum::response::Response;
 use axum::routing::post;
 use futures::{SinkExt, StreamExt};
 use outpost::cli::ingest_folder;
-use outpost::http::limits::Limits;
+use outpost::limits::Limits;
 use outpost::platform::native::http::ReqwestClient;
 use outpost::platform::native::open_knowledge;
 use outpost::platform::native::server::{ServerOptions, nodelay, open_registry, start};

@@ -57,6 +57,20 @@ pub enum AuthError {
     WrongProject,
 }
 
+impl AuthError {
+    /// The code a client receives ([`outpost_protocol::codes`]), on a socket and over HTTP.
+    pub fn code(&self) -> &'static str {
+        use outpost_protocol::codes;
+        match self {
+            AuthError::Missing => codes::MISSING_TOKEN,
+            AuthError::Expired => codes::TOKEN_EXPIRED,
+            AuthError::NotYetValid => codes::TOKEN_NOT_YET_VALID,
+            AuthError::Invalid => codes::INVALID_TOKEN,
+            AuthError::WrongProject => codes::WRONG_PROJECT,
+        }
+    }
+}
+
 /// Verifies `token` with `secret` for `project`.
 ///
 /// # Errors

@@ -10,17 +10,18 @@ use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::auth::{AUDIENCE, Claims, mint};
+use crate::chat::answer::{self, ProjectKnowledge, Question};
 use crate::config::Config;
-use crate::http::limits::Limits;
 use crate::knowledge::ingest::{IngestOutcome, ingest_document};
 use crate::knowledge::{DocumentInput, Knowledge};
+use crate::limits::Limits;
 use crate::platform::native::fs::{SkippedFile, find_markdown_in, read_markdown};
 use crate::platform::native::server::{ServerOptions, new_secret, open_registry, start};
 use crate::platform::native::sqlite::SqliteFile;
 use crate::platform::native::{assistant, now_unix, open_knowledge};
 use crate::project::ProjectId;
 use crate::rag::eval::{evaluate, parse_qa};
-use crate::rag::prompt::{DEFAULT_SYSTEM_PROMPT, SYSTEM_PROMPT_KEY};
+use crate::rag::prompt::SYSTEM_PROMPT_KEY;
 use crate::rag::{AnswerEvent, Assistant};
 use crate::registry::{Project, is_origin};
 
@@ -257,7 +258,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             let project = ProjectId::parse(&project)?;
             let knowledge = existing(&data_dir, &project)?;
             let mut out = std::io::stdout().lock();
-            ask(&knowledge, &assistant, &question, &mut out).await
+            ask(&project, &knowledge, &assistant, &question, &mut out).await
         }
         Command::Serve {
             addr,
@@ -891,21 +892,24 @@ pub async fn ingest_paths(
     Ok(report)
 }
 
-/// Answers `question` from `knowledge`, writing the answer as it streams and then its sources.
+/// Answers `question` from `knowledge` through the same pipeline as the server, writing the answer as it streams and then its sources.
 ///
 /// # Errors
 /// When retrieval or the provider fails, or `out` cannot be written.
 pub async fn ask(
+    project: &ProjectId,
     knowledge: &Knowledge<SqliteFile>,
     assistant: &Assistant,
     question: &str,
     out: &mut dyn Write,
 ) -> Result<()> {
-    let system = knowledge
-        .setting(SYSTEM_PROMPT_KEY)?
-        .unwrap_or_else(|| DEFAULT_SYSTEM_PROMPT.to_owned());
-    let hits = assistant.retrieve(knowledge, question).await?;
-    let mut events = assistant.answer(&system, &[], question, hits).await?;
+    let retriever = ProjectKnowledge {
+        project: project.as_str(),
+        knowledge,
+        // Natively there is no AI Search: a project naming an instance is told so.
+        ai_search: None,
+    };
+    let mut events = answer::start(assistant, &retriever, Question::new(question)).await?;
     while let Some(event) = events.next().await {
         match event? {
             AnswerEvent::Delta(piece) => {

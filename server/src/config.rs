@@ -221,7 +221,7 @@ impl Config {
                     }),
             }
         };
-        use crate::http::limits::{PROJECT_PER_MINUTE, USER_BURST, USER_PER_MINUTE};
+        use crate::limits::{PROJECT_PER_MINUTE, USER_BURST, USER_PER_MINUTE};
         let rate_limits = (
             number("OUTPOST_RATE_USER_PER_MINUTE", USER_PER_MINUTE)?,
             number("OUTPOST_RATE_USER_BURST", USER_BURST)?,

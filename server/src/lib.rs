@@ -13,6 +13,7 @@
 //! - [`rag`]: retrieval-augmented answers with citations, and retrieval evaluation.
 //! - [`auth`]: visitors' identity tokens (HS256 JWT).
 //! - [`registry`]: projects: secrets, allowed origins, widget look.
+//! - [`limits`]: per-visitor and per-project rate limits.
 //! - [`session`]: the chat session as a state machine without I/O, and its storage.
 //! - [`chat`]: the session hub port and the answer generator both targets share.
 //! - [`render`]: answers from Markdown to safe HTML.
@@ -26,6 +27,7 @@ pub mod chat;
 pub mod config;
 pub mod http;
 pub mod knowledge;
+pub mod limits;
 pub mod platform;
 pub mod project;
 pub mod providers;

@@ -10,7 +10,7 @@
 
 use outpost::channels::github::push;
 use outpost::channels::whatsapp::{format, payload};
-use outpost::channels::widget_chat::socket::{Incoming, parse};
+use outpost::chat::socket::{Incoming, parse};
 use outpost::knowledge::chunk::{CHUNK_CHARS, chunk_markdown};
 use outpost::providers::{openai, workers_ai};
 use outpost::render::answer_html;
@@ -288,6 +288,7 @@ mod webhooks {
                 blobs: &blobs,
                 endpoints: &endpoints,
                 sessions: None,
+                ai_search: None,
             };
             let ctx = Ctx {
                 project: "p",

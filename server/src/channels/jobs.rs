@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::communicator::pipeline;
 use super::store::{ChannelStore, JobRow, NewJob};
+use crate::chat::answer::{self, ProjectKnowledge, Question};
 use crate::config::ChannelsConfig;
 use crate::knowledge::Knowledge;
 use crate::platform::http::{HttpClient, HttpError};
@@ -196,6 +197,8 @@ pub struct Deps<'a> {
     pub endpoints: &'a ChannelsConfig,
     /// Chat sessions, for the team's replies to widget visitors (`None` where unreachable).
     pub sessions: Option<&'a dyn crate::chat::SessionHub>,
+    /// AI Search, for projects that retrieve through it (`None` where the platform lacks it).
+    pub ai_search: Option<&'a dyn crate::chat::answer::AiSearch>,
 }
 
 /// One project's side of a job: its channel tables and its knowledge.
@@ -211,66 +214,31 @@ pub struct Ctx<'a, S, K> {
 }
 
 impl<S: Sql, K: Sql> Ctx<'_, S, K> {
-    /// The top passages for `question` in the project's knowledge (hybrid when an embedder is
-    /// configured), relevant or not: what an answer or a draft is written from.
-    ///
-    /// # Errors
-    /// [`JobError`] (retried) when the embedder or the knowledge fails.
-    pub async fn search(&self, question: &str) -> Result<Vec<crate::knowledge::Hit>, JobError> {
-        let vector = match self.deps.assistant.embedder() {
-            Some(e) => e
-                .embed(&[question.to_owned()])
-                .await
-                .map_err(|e| JobError::transient(format!("embedding failed: {e}")))?
-                .into_iter()
-                .next(),
-            None => None,
-        };
-        self.knowledge
-            .search(question, vector.as_deref(), crate::rag::TOP_K)
-            .map_err(|e| JobError::transient(format!("retrieval failed: {e}")))
-    }
-
-    /// The project's system prompt (the default one when it set none).
-    ///
-    /// # Errors
-    /// [`JobError`] (retried) when the knowledge cannot be read.
-    pub fn system_prompt(&self) -> Result<String, JobError> {
-        Ok(self
-            .knowledge
-            .setting(crate::rag::prompt::SYSTEM_PROMPT_KEY)
-            .map_err(|e| JobError::transient(e.to_string()))?
-            .filter(|s| !s.is_empty())
-            .unwrap_or_else(|| crate::rag::prompt::DEFAULT_SYSTEM_PROMPT.to_owned()))
-    }
-
-    /// The whole answer to `question` from the project's knowledge, given `system` and the
-    /// conversation so far (jobs need the complete answer, not its stream).
+    /// The whole answer to `question` from the project's knowledge (or the AI Search instance
+    /// it names), through the same pipeline as the widget's answers, given the conversation so
+    /// far and the channel's own `instructions` (added after the project's system prompt).
     ///
     /// # Errors
     /// [`JobError`] (retried) when retrieval or the model fails.
     pub async fn answer(
         &self,
-        system: &str,
+        instructions: Option<&str>,
         history: &[crate::providers::Message],
         question: &str,
     ) -> Result<crate::rag::AnswerSummary, JobError> {
-        use futures::StreamExt;
-        let hits = self.search(question).await?;
-        let mut events = self
-            .deps
-            .assistant
-            .answer(system, history, question, hits)
+        let retriever = ProjectKnowledge {
+            project: self.project,
+            knowledge: self.knowledge,
+            ai_search: self.deps.ai_search,
+        };
+        let question = Question {
+            text: question,
+            history,
+            instructions,
+        };
+        answer::whole(self.deps.assistant, &retriever, question)
             .await
-            .map_err(|e| JobError::transient(format!("the model failed: {e}")))?;
-        while let Some(ev) = events.next().await {
-            match ev {
-                Ok(crate::rag::AnswerEvent::Delta(_)) => {}
-                Ok(crate::rag::AnswerEvent::Done(summary)) => return Ok(summary),
-                Err(e) => return Err(JobError::transient(format!("the model failed: {e}"))),
-            }
-        }
-        Err(JobError::transient("the model's answer ended early"))
+            .map_err(|e| JobError::transient(e.to_string()))
     }
 
     /// The project's settings for channel `kind`, or a permanent error when it has none.

@@ -1,22 +1,26 @@
-//! The chat path's ports and the answer generator that both targets share.
+//! The chat use case, written once; the native actor and the `ChatSession` Durable Object are
+//! thin drivers of it (they own the sockets, the storage handle and the clock, none of the
+//! logic).
 //!
 //! # Layout
-//! - [`SessionHub`]: the port through which HTTP and WebSocket handlers reach sessions; the
-//!   native adapter is an actor per session ([`crate::platform::native::hub`]).
-//! - [`generate`]: turns a question into the session's `Token`/`Finished`/`Failed` inputs.
+//! - [`answer`]: the answer pipeline every channel answers through (retrieval or AI Search,
+//!   system prompt, relevance gate, model, citations, HTML, failure codes, usage report).
+//! - [`effects`]: the executor of the session's effects over a session-I/O port, and handoff
+//!   delivery with its retries.
+//! - [`socket`]: the socket protocol (hello → verify → join → frames, pings, resume by seq).
+//! - [`SessionHub`]: the port through which HTTP and WebSocket handlers reach sessions (an
+//!   actor per session natively, a Durable Object stub on Workers); [`HandoffSink`]: where a
+//!   handed-off conversation goes.
+
+pub mod answer;
+pub mod effects;
+pub mod socket;
 
 use async_trait::async_trait;
 use futures::channel::mpsc::UnboundedReceiver;
-use futures::stream::BoxStream;
-use futures::{StreamExt, stream};
 use outpost_protocol::ServerFrame;
 use thiserror::Error;
 
-use crate::knowledge::Knowledge;
-use crate::platform::sql::Sql;
-use crate::providers::Message;
-use crate::rag::{AnswerEvent, Assistant};
-use crate::render::answer_html;
 use crate::session::store::SessionOwner;
 use crate::session::{ConnId, Input};
 
@@ -102,65 +106,4 @@ pub trait SessionHub: Send + Sync {
     /// # Errors
     /// [`HubError`].
     async fn history(&self, session: &str) -> Result<Vec<ServerFrame>, HubError>;
-}
-
-/// The input that ends an answer its provider (or retrieval) could not give.
-fn failed(answer_id: String, e: &dyn std::fmt::Display) -> Input {
-    Input::Failed {
-        answer_id,
-        code: "provider_error".into(),
-        message: format!("The assistant could not answer: {e}. Please try again."),
-    }
-}
-
-/// Answers `question` for the session whose answer is `answer_id`: retrieves from `knowledge`,
-/// streams the model's pieces as `Token` inputs, and ends with `Finished` (rendered HTML and
-/// citations) or `Failed`.
-pub async fn generate<S: Sql + Sync>(
-    assistant: &Assistant,
-    knowledge: &Knowledge<S>,
-    system_prompt: &str,
-    answer_id: String,
-    question: &str,
-    history: &[Message],
-) -> BoxStream<'static, Input> {
-    match assistant.retrieve(knowledge, question).await {
-        Ok(hits) => {
-            answer_inputs(assistant, system_prompt, answer_id, question, history, hits).await
-        }
-        Err(e) => stream::iter([failed(answer_id, &e)]).boxed(),
-    }
-}
-
-/// The second half of [`generate`], from passages already retrieved (drivers that time the
-/// two halves call them apart).
-pub async fn answer_inputs(
-    assistant: &Assistant,
-    system_prompt: &str,
-    answer_id: String,
-    question: &str,
-    history: &[Message],
-    hits: Vec<crate::knowledge::Hit>,
-) -> BoxStream<'static, Input> {
-    let events = match assistant
-        .answer(system_prompt, history, question, hits)
-        .await
-    {
-        Ok(ev) => ev,
-        Err(e) => return stream::iter([failed(answer_id, &e)]).boxed(),
-    };
-    events
-        .map(move |ev| match ev {
-            Ok(AnswerEvent::Delta(text)) => Input::Token {
-                answer_id: answer_id.clone(),
-                text,
-            },
-            Ok(AnswerEvent::Done(summary)) => Input::Finished {
-                answer_id: answer_id.clone(),
-                html: answer_html(&summary.text, &summary.citations),
-                citations: summary.citations,
-            },
-            Err(e) => failed(answer_id.clone(), &e),
-        })
-        .boxed()
 }

@@ -4,11 +4,9 @@
 //! [`AppError`] that becomes a status code and `{"error": {"code", "message"}}`.
 //!
 //! # Layout
-//! - [`limits`]: per-visitor and per-project rate limits.
 //! - [`cors`]: CORS from each project's allowed origins.
 
 pub mod cors;
-pub mod limits;
 
 use std::sync::Arc;
 
@@ -169,7 +167,7 @@ pub struct AppState {
     /// Chat sessions.
     pub hub: Arc<dyn SessionHub>,
     /// Rate limits.
-    pub limits: Arc<limits::Limits>,
+    pub limits: Arc<crate::limits::Limits>,
     /// Projects' documents.
     pub library: Arc<dyn Library>,
     /// The operators' bearer token for `/v1/admin/*`; the admin API is off without one.
@@ -230,14 +228,21 @@ impl AppError {
 
 impl From<AuthError> for AppError {
     fn from(e: AuthError) -> Self {
-        let code = match e {
-            AuthError::Missing => "missing_token",
-            AuthError::Expired => "token_expired",
-            AuthError::NotYetValid => "token_not_yet_valid",
-            AuthError::Invalid => "invalid_token",
-            AuthError::WrongProject => "wrong_project",
+        AppError::new(StatusCode::UNAUTHORIZED, e.code(), e.to_string())
+    }
+}
+
+impl From<crate::chat::socket::Refusal> for AppError {
+    fn from(r: crate::chat::socket::Refusal) -> Self {
+        let status = if r.code == outpost_protocol::codes::RATE_LIMITED {
+            StatusCode::TOO_MANY_REQUESTS
+        } else {
+            StatusCode::BAD_REQUEST
         };
-        AppError::new(StatusCode::UNAUTHORIZED, code, e.to_string())
+        AppError {
+            retry_after: r.retry_after,
+            ..AppError::new(status, r.code, r.message)
+        }
     }
 }
 

@@ -110,11 +110,19 @@ impl Assistant {
         knowledge: &Knowledge<S>,
         question: &str,
     ) -> Result<Vec<Hit>, RagError> {
-        let vector = match &self.embedder {
+        let vector = self.embed_question(question).await?;
+        Ok(knowledge.search(question, vector.as_deref(), TOP_K)?)
+    }
+
+    /// The question's embedding, when an embedder is configured.
+    ///
+    /// # Errors
+    /// [`ProviderError`] when the embedder fails.
+    pub async fn embed_question(&self, question: &str) -> Result<Option<Vec<f32>>, ProviderError> {
+        Ok(match &self.embedder {
             Some(e) => e.embed(&[question.to_owned()]).await?.into_iter().next(),
             None => None,
-        };
-        Ok(knowledge.search(question, vector.as_deref(), TOP_K)?)
+        })
     }
 
     /// Streams the answer to `question` from the relevant ones among `hits`, given the

@@ -10,6 +10,15 @@ Answer the visitor's questions helpfully and concisely, in the language of the q
 /// The knowledge setting that holds a project's own system prompt.
 pub const SYSTEM_PROMPT_KEY: &str = "system_prompt";
 
+/// The system prompt a project answers with: its own when it set one, the default when it set
+/// none or cleared it (an empty setting). Every channel and `outpost ask` read it here.
+pub fn system_prompt(project_setting: Option<&str>) -> String {
+    project_setting
+        .filter(|s| !s.trim().is_empty())
+        .unwrap_or(DEFAULT_SYSTEM_PROMPT)
+        .to_owned()
+}
+
 /// How many earlier messages of the conversation go into the prompt.
 pub const MAX_HISTORY_TURNS: usize = 20;
 

@@ -16,7 +16,7 @@ pub mod store;
 
 use std::collections::{HashMap, VecDeque};
 
-use outpost_protocol::{Author, Citation, MAX_QUESTION_CHARS, ServerFrame};
+use outpost_protocol::{Author, Citation, MAX_QUESTION_CHARS, ServerFrame, codes};
 
 use crate::providers::{Message, Role};
 
@@ -203,7 +203,7 @@ impl Session {
             let frame = ServerFrame::AnswerError {
                 seq: s.next_seq(),
                 id: f.answer_id,
-                code: "interrupted".into(),
+                code: codes::INTERRUPTED.into(),
                 message: "The answer was interrupted. You can ask again.".into(),
             };
             s.last_failed = Some(f.question);
@@ -440,7 +440,7 @@ impl Session {
                 } else if text.is_empty() {
                     effects.push(Effect::Send {
                         conn,
-                        frame: error("empty_question", "The question is empty."),
+                        frame: error(codes::EMPTY_QUESTION, "The question is empty."),
                     });
                 } else if text.chars().count() > MAX_QUESTION_CHARS {
                     let msg = format!(
@@ -448,7 +448,7 @@ impl Session {
                     );
                     effects.push(Effect::Send {
                         conn,
-                        frame: error("too_long", &msg),
+                        frame: error(codes::TOO_LONG, &msg),
                     });
                 } else if let Some(&i) = self.client_ids.get(&client_id) {
                     // Already stored: acknowledge again, store and answer nothing twice.
@@ -532,7 +532,10 @@ impl Session {
                     self.last_failed = other;
                     effects.push(Effect::Send {
                         conn,
-                        frame: error("nothing_to_retry", "There is no failed answer to retry."),
+                        frame: error(
+                            codes::NOTHING_TO_RETRY,
+                            "There is no failed answer to retry.",
+                        ),
                     });
                 }
             },

@@ -8,7 +8,7 @@ use std::time::Duration;
 use futures::{SinkExt, StreamExt};
 use outpost::auth::{AUDIENCE, Claims, mint};
 use outpost::cli::ingest_folder;
-use outpost::http::limits::Limits;
+use outpost::limits::Limits;
 use outpost::platform::native::http::ReqwestClient;
 use outpost::platform::native::open_knowledge;
 use outpost::platform::native::server::{Running, ServerOptions, open_registry, start};

@@ -294,9 +294,8 @@ pub async fn draft<S: Sql, K: Sql>(
         .drafts(conv)?
         .into_iter()
         .find(|d| d.state == draft_state::DRAFT);
-    let base = ctx.system_prompt()?;
-    let mut system = format!(
-        "{base}\n\nYou are drafting a reply that a person on the team will review and send to {} \
+    let mut instructions = format!(
+        "You are drafting a reply that a person on the team will review and send to {} \
          on {}. Write it in {}. Plain text for a chat message: short paragraphs, no headings. \
          When the documentation does not cover the question, say that a colleague will follow up.",
         c.contact,
@@ -306,12 +305,12 @@ pub async fn draft<S: Sql, K: Sql>(
             .unwrap_or("the language the contact writes in"),
     );
     if let Some(n) = note {
-        system.push_str(&format!("\n\nThe operator asked for changes: {n}"));
+        instructions.push_str(&format!("\n\nThe operator asked for changes: {n}"));
         if let Some(p) = &previous {
-            system.push_str(&format!("\nThe previous draft was:\n{}", p.body));
+            instructions.push_str(&format!("\nThe previous draft was:\n{}", p.body));
         }
     }
-    let summary = ctx.answer(&system, &history, &question).await?;
+    let summary = ctx.answer(Some(&instructions), &history, &question).await?;
     let text = format::to_whatsapp(&summary.text, &summary.citations);
     ctx.store.save_draft(
         ctx.project,

@@ -6,12 +6,10 @@
 //! can only be used by the visitor it was created for.
 //!
 //! # Layout
-//! - [`socket`]: the socket protocol over any `Stream`/`Sink` pair.
 //! - [`server_fns`]: the server side of the widget's Leptos server functions.
 
 pub mod page;
 pub mod server_fns;
-pub mod socket;
 
 use axum::Json;
 use axum::Router;
@@ -21,14 +19,14 @@ use axum::response::sse::{Event, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use futures::StreamExt;
-use outpost_protocol::{ClientFrame, HistoryItem, ServerFrame};
+use outpost_protocol::{ClientFrame, HistoryItem, ServerFrame, codes};
 use serde::Deserialize;
 use serde_json::json;
 
 use crate::auth::Claims;
+use crate::chat::socket::{owns, question_input};
 use crate::http::{AppError, AppState, bearer, project};
 use crate::registry::Project;
-use crate::session::Input;
 use crate::session::store::SessionOwner;
 
 /// The chat routes.
@@ -63,9 +61,10 @@ pub async fn authorize_session(
     session: &str,
 ) -> Result<(), AppError> {
     let owner = state.hub.owner(session).await?;
-    match owner {
-        Some(o) if o.project == project.id && o.subject == claims.sub => Ok(()),
-        _ => Err(AppError::not_found("the session")),
+    if owns(owner.as_ref(), project, claims) {
+        Ok(())
+    } else {
+        Err(AppError::not_found("the session"))
     }
 }
 
@@ -86,44 +85,6 @@ async fn create_session(
     Ok((StatusCode::CREATED, Json(json!({"session_id": id}))).into_response())
 }
 
-/// Turns a client frame into a session input, checking the rate limit for questions.
-///
-/// # Errors
-/// [`AppError`] 429 when the visitor or project asks too fast, 400 for frames that are not
-/// questions or retries.
-pub fn question_input(
-    limits: &crate::http::limits::Limits,
-    project: &Project,
-    claims: &Claims,
-    frame: ClientFrame,
-    conn: Option<u64>,
-) -> Result<Input, AppError> {
-    match frame {
-        ClientFrame::Ask { client_id, text } => {
-            limits
-                .check_question(&project.id, &claims.sub)
-                .map_err(|wait| AppError {
-                    retry_after: Some(wait),
-                    ..AppError::new(
-                        StatusCode::TOO_MANY_REQUESTS,
-                        "rate_limited",
-                        format!("Too many questions. Please wait {wait} s."),
-                    )
-                })?;
-            Ok(Input::Ask {
-                conn,
-                client_id,
-                text,
-            })
-        }
-        ClientFrame::Retry => Ok(Input::Retry { conn }),
-        ClientFrame::Handoff => Ok(Input::Handoff { conn }),
-        ClientFrame::Hello { .. } | ClientFrame::Ping => Err(AppError::bad_request(
-            "only ask and retry frames can be posted",
-        )),
-    }
-}
-
 async fn post_message(
     State(state): State<AppState>,
     Path((project_id, session)): Path<(String, String)>,
@@ -139,12 +100,14 @@ async fn post_message(
     let replies = state.hub.input(&session, input).await?;
     for f in &replies {
         if let ServerFrame::Error { code, message, .. } = f {
-            let code: &'static str = match code.as_str() {
-                "empty_question" => "empty_question",
-                "too_long" => "too_long",
-                "nothing_to_retry" => "nothing_to_retry",
-                _ => "bad_frame",
-            };
+            let code: &'static str = [
+                codes::EMPTY_QUESTION,
+                codes::TOO_LONG,
+                codes::NOTHING_TO_RETRY,
+            ]
+            .into_iter()
+            .find(|c| c == code)
+            .unwrap_or(codes::BAD_FRAME);
             return Err(AppError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 code,

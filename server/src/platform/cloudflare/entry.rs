@@ -18,8 +18,8 @@ use super::hub::{DoHub, call};
 use super::knowledge_object::DoLibrary;
 use super::session_object::PROJECT_HEADER;
 use crate::chat::HubError;
-use crate::http::limits::Limits;
 use crate::http::{AppError, AppState, project, router};
+use crate::limits::Limits;
 
 thread_local! {
     /// Rate limits live as long as the isolate (set from the first request's configuration).
@@ -31,9 +31,9 @@ pub fn limits(env: &Env) -> Arc<Limits> {
     LIMITS.with(|l| {
         l.get_or_init(|| {
             let (u, b, p) = super::config(env).map(|c| c.rate_limits).unwrap_or((
-                crate::http::limits::USER_PER_MINUTE,
-                crate::http::limits::USER_BURST,
-                crate::http::limits::PROJECT_PER_MINUTE,
+                crate::limits::USER_PER_MINUTE,
+                crate::limits::USER_BURST,
+                crate::limits::PROJECT_PER_MINUTE,
             ));
             Arc::new(Limits::new(u, b, p))
         })

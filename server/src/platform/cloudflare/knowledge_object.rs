@@ -4,7 +4,8 @@
 //! construction. (Durable Object SQLite has FTS5 with the porter tokenizer and `bm25()`.)
 //!
 //! Internal API (reachable only through a stub, never from the internet):
-//! `POST /search {question, vector?}` → `{hits, system_prompt}`, `POST /ingest {documents}`,
+//! `POST /search {project, question, vector?}` → [`Retrieved`] (the project's index, or the AI
+//! Search instance it names), `POST /ingest {documents}`,
 //! `POST /remove {path}`, `GET /stats`, `POST /channel {project, request}` (the webhook
 //! channels' requests, run next to the project's channel tables, which live in this object's
 //! SQLite too).
@@ -17,7 +18,7 @@
 use std::cell::OnceCell;
 
 use serde::{Deserialize, Serialize};
-use worker::send::SendFuture;
+use worker::send::{SendFuture, SendWrapper};
 use worker::{
     DurableObject, Env, Method, Request, RequestInit, Response, Result, State, durable_object,
 };
@@ -26,9 +27,9 @@ use super::sql::DoSql;
 use crate::channels::hooks::{ChannelReply, ChannelRequest, handle};
 use crate::channels::jobs::{BlobStore, Ctx, Deps, run_next};
 use crate::channels::store::ChannelStore;
+use crate::chat::answer::{AiSearch, ProjectKnowledge, Retrieved, Retriever};
 use crate::knowledge::{DocumentInput, Hit, Knowledge, ai_search};
-use crate::rag::TOP_K;
-use crate::rag::prompt::SYSTEM_PROMPT_KEY;
+use crate::project::ProjectId;
 
 /// A JSON value as a plain JavaScript object (`serde_wasm_bindgen`'s default makes `Map`s).
 fn to_js(v: &serde_json::Value) -> Result<wasm_bindgen::JsValue> {
@@ -45,15 +46,6 @@ struct SearchRequest {
     project: String,
     question: String,
     vector: Option<Vec<f32>>,
-}
-
-/// What a search returns.
-#[derive(Serialize, Deserialize)]
-pub struct SearchResult {
-    /// The top passages, relevant or not.
-    pub hits: Vec<Hit>,
-    /// The project's system prompt, if set.
-    pub system_prompt: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -110,6 +102,8 @@ struct Outside {
     http: super::fetch::FetchClient,
     /// The chat sessions' objects, for the team's replies to widget visitors.
     sessions: super::hub::DoHub,
+    /// AI Search, for projects that retrieve through it.
+    ai_search: WorkersAiSearch,
 }
 
 impl Outside {
@@ -120,6 +114,9 @@ impl Outside {
             blobs: R2Blobs(worker::send::SendWrapper(env.bucket(BLOBS)?)),
             http: super::fetch::FetchClient,
             sessions: super::hub::DoHub::new(env.clone()),
+            ai_search: WorkersAiSearch {
+                env: SendWrapper(env.clone()),
+            },
             config,
         })
     }
@@ -131,6 +128,7 @@ impl Outside {
             blobs: &self.blobs,
             endpoints: &self.config.channels,
             sessions: Some(&self.sessions),
+            ai_search: Some(&self.ai_search),
         }
     }
 }
@@ -225,34 +223,49 @@ impl KnowledgeObject {
     }
 }
 
-impl KnowledgeObject {
-    /// Retrieval through AI Search instance `name`, restricted to `project`'s folder.
-    async fn ai_search(&self, name: &str, project: &str, question: &str) -> Result<Vec<Hit>> {
-        use wasm_bindgen::JsCast;
-        let project = crate::project::ProjectId::parse(project).map_err(err)?;
-        let request = ai_search::search_request(&project, question, TOP_K);
-        // No AI Search binding in workers-rs: `env.AI.autorag(name).search(request)` by hand.
-        let ai: wasm_bindgen::JsValue = self
-            .env
-            .get_binding::<worker::Ai>(super::workers_ai::BINDING)?
-            .into();
-        let get = |o: &wasm_bindgen::JsValue, k: &str| -> Result<js_sys::Function> {
-            js_sys::Reflect::get(o, &k.into())
-                .map_err(|_| err(format!("AI Search: no {k}")))?
-                .dyn_into::<js_sys::Function>()
-                .map_err(|_| err(format!("AI Search: {k} is not a function")))
-        };
-        let instance = get(&ai, "autorag")?
-            .call1(&ai, &name.into())
-            .map_err(|e| err(format!("AI Search: {e:?}")))?;
-        let promise = get(&instance, "search")?
-            .call1(&instance, &to_js(&request)?)
-            .map_err(|e| err(format!("AI Search: {e:?}")))?;
-        let answer = wasm_bindgen_futures::JsFuture::from(js_sys::Promise::from(promise))
-            .await
-            .map_err(|e| err(format!("AI Search failed: {e:?}")))?;
-        let answer: serde_json::Value = serde_wasm_bindgen::from_value(answer)?;
-        ai_search::hits(&project, &answer).map_err(err)
+/// Cloudflare AI Search through the Worker's `AI` binding.
+struct WorkersAiSearch {
+    env: SendWrapper<Env>,
+}
+
+#[async_trait::async_trait]
+impl AiSearch for WorkersAiSearch {
+    async fn search(
+        &self,
+        instance: &str,
+        project: &ProjectId,
+        question: &str,
+        k: usize,
+    ) -> std::result::Result<Vec<Hit>, String> {
+        SendFuture::new(async {
+            use wasm_bindgen::JsCast;
+            let request = ai_search::search_request(project, question, k);
+            // No AI Search binding in workers-rs: `env.AI.autorag(name).search(request)` by hand.
+            let ai: wasm_bindgen::JsValue = self
+                .env
+                .get_binding::<worker::Ai>(super::workers_ai::BINDING)
+                .map_err(|e| format!("AI Search: {e}"))?
+                .into();
+            let get = |o: &wasm_bindgen::JsValue, k: &str| {
+                js_sys::Reflect::get(o, &k.into())
+                    .map_err(|_| format!("AI Search: no {k}"))?
+                    .dyn_into::<js_sys::Function>()
+                    .map_err(|_| format!("AI Search: {k} is not a function"))
+            };
+            let instance = get(&ai, "autorag")?
+                .call1(&ai, &instance.into())
+                .map_err(|e| format!("AI Search: {e:?}"))?;
+            let promise = get(&instance, "search")?
+                .call1(&instance, &to_js(&request).map_err(|e| e.to_string())?)
+                .map_err(|e| format!("AI Search: {e:?}"))?;
+            let answer = wasm_bindgen_futures::JsFuture::from(js_sys::Promise::from(promise))
+                .await
+                .map_err(|e| format!("AI Search failed: {e:?}"))?;
+            let answer: serde_json::Value =
+                serde_wasm_bindgen::from_value(answer).map_err(|e| e.to_string())?;
+            ai_search::hits(project, &answer)
+        })
+        .await
     }
 }
 
@@ -315,25 +328,18 @@ impl DurableObject for KnowledgeObject {
         match (req.method(), path.as_str()) {
             (Method::Post, "/search") => {
                 let q: SearchRequest = req.json().await?;
-                let k = self.knowledge()?;
-                let instance = k
-                    .setting(ai_search::SETTING)
-                    .map_err(err)?
-                    .filter(|s| !s.is_empty());
-                let hits = match instance {
-                    Some(name) => self.ai_search(&name, &q.project, &q.question).await?,
-                    None => k
-                        .search(&q.question, q.vector.as_deref(), TOP_K)
-                        .map_err(err)?,
+                let ai_search = WorkersAiSearch {
+                    env: SendWrapper(self.env.clone()),
                 };
-                let system_prompt = k
-                    .setting(SYSTEM_PROMPT_KEY)
-                    .map_err(err)?
-                    .filter(|s| !s.is_empty());
-                Response::from_json(&SearchResult {
-                    hits,
-                    system_prompt,
-                })
+                let retriever = ProjectKnowledge {
+                    project: &q.project,
+                    knowledge: self.knowledge()?,
+                    ai_search: Some(&ai_search),
+                };
+                match retriever.retrieve(&q.question, q.vector).await {
+                    Ok(r) => Response::from_json(&r),
+                    Err(e) => Response::error(e, 500),
+                }
             }
             (Method::Post, "/ingest") => {
                 let r: IngestRequest = req.json().await?;
@@ -432,7 +438,7 @@ pub async fn search(
     project: &str,
     question: &str,
     vector: Option<Vec<f32>>,
-) -> std::result::Result<SearchResult, String> {
+) -> std::result::Result<Retrieved, String> {
     call(
         env,
         project,

@@ -128,6 +128,19 @@ impl LanguageModel for Paced {
     }
 }
 
+/// The Workers clock: JavaScript's `Date` for timings, the runtime's timer for waits.
+pub struct WorkersClock;
+
+impl crate::chat::answer::Clock for WorkersClock {
+    fn now_ms(&self) -> f64 {
+        js_sys::Date::now()
+    }
+
+    fn sleep(&self, d: Duration) -> futures::future::BoxFuture<'static, ()> {
+        Box::pin(worker::send::SendFuture::new(worker::Delay::from(d)))
+    }
+}
+
 /// 128 random bits in hex (session ids).
 pub fn random_id() -> String {
     let mut b = [0u8; 16];

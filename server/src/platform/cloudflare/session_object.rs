@@ -1,10 +1,11 @@
-//! The `ChatSession` Durable Object: one per chat session (named by the session id). It drives
-//! the same [`Session`] state machine as the native actor and carries out its effects:
-//! frames into the object's SQLite (before they are sent), sends and broadcasts to the
-//! session's WebSockets (hibernation API: the object may be evicted between messages, each
-//! socket's state lives in its attachment, heartbeats are answered by the runtime's
-//! auto-response), and answer generation (retrieval from the project's `Knowledge` object,
-//! then the model, kept alive with `waitUntil`).
+//! The `ChatSession` Durable Object: one per chat session (named by the session id), a thin
+//! driver of the core like the native actor: the [`Session`] state machine, the effect executor
+//! ([`crate::chat::effects`]), the socket protocol ([`crate::chat::socket`]) and the answer
+//! pipeline ([`crate::chat::answer`]) are the core's. This file gives them the object's I/O:
+//! frames in the object's SQLite, the session's WebSockets (hibernation API: the object may be
+//! evicted between messages, each socket's state lives in its attachment, heartbeats are
+//! answered by the runtime's auto-response), retrieval from the project's `Knowledge` object,
+//! and background work kept alive with `waitUntil`.
 //!
 //! Internal API (only through a stub; the Worker has checked the token before calling):
 //! `POST /create`, `GET /owner`, `POST /input`, `GET /history`, `POST /feedback`,
@@ -14,24 +15,25 @@
 use std::cell::{OnceCell, RefCell};
 use std::rc::Rc;
 
-use futures::{StreamExt, stream};
-use outpost_protocol::{ClientFrame, ServerFrame};
+use outpost_protocol::{ServerFrame, codes};
 use serde::{Deserialize, Serialize};
+use worker::send::{SendFuture, SendWrapper};
 use worker::{
     DurableObject, Env, Method, Request, Response, Result, State, WebSocket,
     WebSocketIncomingMessage, WebSocketPair, durable_object,
 };
 
+use super::WorkersClock;
 use super::sql::DoSql;
-use crate::auth::{self, Claims};
-use crate::channels::widget_chat::question_input;
-use crate::channels::widget_chat::socket::{Incoming, error, parse};
-use crate::chat::answer_inputs;
+use crate::chat::HandoffSink;
+use crate::chat::answer::{self, AnswerFailure, Observer, Question, Report, Retrieved, Retriever};
+use crate::chat::effects::{SessionIo, deliver_handoff, execute};
+use crate::chat::socket::{Incoming, Phase, Step, error, not_owned, owns, step};
+use crate::providers::Message;
 use crate::rag::Assistant;
-use crate::rag::prompt::DEFAULT_SYSTEM_PROMPT;
 use crate::registry::Project;
 use crate::session::store::{SessionOwner, SessionStore};
-use crate::session::{ConnId, Effect, Input, Session};
+use crate::session::{ConnId, Effect, HandoffMessage, Input, Session};
 
 /// The binding of the `ChatSession` namespace.
 pub const BINDING: &str = "CHAT_SESSION";
@@ -43,14 +45,11 @@ pub const PROJECT_HEADER: &str = "x-outpost-project";
 /// A socket's state, kept in its attachment so it survives hibernation.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 enum Peer {
-    /// Connected; `hello` with the token is expected.
-    Pending { session: String, project: Project },
-    /// A visitor's socket, joined: it receives the session's frames and may ask.
-    Joined {
+    /// A visitor's socket, where it is in the protocol.
+    Visitor {
         session: String,
-        conn: ConnId,
         project: Project,
-        claims: Claims,
+        phase: Phase,
     },
     /// The Worker's own subscription behind the SSE fallback: receives, never sends.
     Subscriber { session: String, conn: ConnId },
@@ -59,8 +58,12 @@ enum Peer {
 impl Peer {
     fn conn(&self) -> Option<ConnId> {
         match self {
-            Peer::Pending { .. } => None,
-            Peer::Joined { conn, .. } | Peer::Subscriber { conn, .. } => Some(*conn),
+            Peer::Visitor {
+                phase: Phase::Joined { conn, .. },
+                ..
+            }
+            | Peer::Subscriber { conn, .. } => Some(*conn),
+            Peer::Visitor { .. } => None,
         }
     }
 }
@@ -103,6 +106,148 @@ fn send(ws: &WebSocket, frame: &ServerFrame) -> bool {
     serde_json::to_string(frame)
         .ok()
         .is_some_and(|t| ws.send_with_str(t).is_ok())
+}
+
+/// Sends `frame` and closes the socket (a bad token, a session that is not the visitor's).
+fn refuse(ws: &WebSocket, frame: &ServerFrame) {
+    send(ws, frame);
+    let _ = ws.close(Some(1008), Some("unauthorized"));
+}
+
+/// The object's side of the effect executor.
+struct ObjectIo<'a> {
+    inner: &'a Rc<Inner>,
+    live: &'a mut Live,
+}
+
+impl SessionIo for ObjectIo<'_> {
+    fn persist(&mut self, session: &str, frame: &ServerFrame) -> std::result::Result<(), String> {
+        self.inner.store.append(session, frame).map_err(|e| {
+            worker::console_error!("cannot store frame: {e}");
+            e.to_string()
+        })
+    }
+
+    fn send(&mut self, conn: ConnId, frame: &ServerFrame) {
+        self.live
+            .sockets
+            .retain(|(c, ws)| *c != conn || send(ws, frame));
+    }
+
+    fn broadcast(&mut self, frame: &ServerFrame) {
+        // Serialized once for every socket.
+        if let Ok(text) = serde_json::to_string(frame) {
+            self.live
+                .sockets
+                .retain(|(_, ws)| ws.send_with_str(&text).is_ok());
+        }
+    }
+
+    fn handoff(&mut self, messages: Vec<HandoffMessage>) {
+        let inbox = KnowledgeInbox {
+            env: SendWrapper(self.inner.env.clone()),
+        };
+        let owner = self.live.owner.clone();
+        let session = self.live.session.id().to_owned();
+        self.inner.state.wait_until(async move {
+            let delivered = deliver_handoff(
+                &inbox,
+                &WorkersClock,
+                &owner.project,
+                &session,
+                &owner.subject,
+                messages,
+            )
+            .await;
+            if let Err(e) = delivered {
+                worker::console_error!("the handoff of {session} did not reach the inbox: {e}");
+            }
+        });
+    }
+
+    fn generate(&mut self, answer_id: String, question: String, history: Vec<Message>) {
+        let me = self.inner.clone();
+        let project = self.live.owner.project.clone();
+        self.inner.state.wait_until(async move {
+            me.generate(project, answer_id, question, history).await;
+        });
+    }
+}
+
+/// Retrieval through the project's `Knowledge` object (one request: passages and settings).
+struct KnowledgeStub<'a> {
+    env: &'a Env,
+    project: &'a str,
+}
+
+impl Retriever for KnowledgeStub<'_> {
+    async fn retrieve(
+        &self,
+        question: &str,
+        vector: Option<Vec<f32>>,
+    ) -> std::result::Result<Retrieved, String> {
+        super::knowledge_object::search(self.env, self.project, question, vector).await
+    }
+}
+
+/// The team's inbox: the project's `Knowledge` object.
+struct KnowledgeInbox {
+    env: SendWrapper<Env>,
+}
+
+#[async_trait::async_trait]
+impl HandoffSink for KnowledgeInbox {
+    async fn handoff(
+        &self,
+        project: &str,
+        session: &str,
+        visitor: &str,
+        messages: Vec<HandoffMessage>,
+    ) -> std::result::Result<(), String> {
+        let request = crate::channels::hooks::ChannelRequest::Handoff {
+            session: session.to_owned(),
+            visitor: visitor.to_owned(),
+            messages,
+        };
+        let body = serde_json::json!({"project": project, "request": request});
+        SendFuture::new(super::knowledge_object::call::<serde_json::Value>(
+            &self.env,
+            project,
+            "/channel",
+            Some(body),
+        ))
+        .await
+        .map(|_| ())
+    }
+}
+
+/// Answers counted durably per project (the `Knowledge` object) and logged as one JSON line.
+struct UsageLog {
+    env: SendWrapper<Env>,
+}
+
+#[async_trait::async_trait]
+impl Observer for UsageLog {
+    async fn answered(&self, r: Report) {
+        worker::console_log!(
+            "{}",
+            serde_json::json!({"event": "answer", "project": r.project, "answer_pieces": r.pieces,
+                "first_token_ms": r.first_piece_ms, "retrieval_ms": r.retrieval_ms,
+                "failure": r.failure, "provider_error": r.provider_error()})
+        );
+        let record =
+            serde_json::json!({"answer_pieces": r.pieces, "provider_error": r.provider_error()});
+        let recorded = SendFuture::new(super::knowledge_object::call::<serde_json::Value>(
+            &self.env,
+            &r.project,
+            "/usage",
+            Some(record),
+        ))
+        .await;
+        if let Err(e) = recorded {
+            worker::console_error!("usage of {} not recorded: {e}", r.project);
+        }
+    }
 }
 
 impl Inner {
@@ -162,257 +307,96 @@ impl Inner {
         self.run(effects, direct);
     }
 
-    fn run(self: &Rc<Self>, effects: Vec<Effect>, mut direct: Option<&mut Vec<ServerFrame>>) {
+    fn run(self: &Rc<Self>, effects: Vec<Effect>, direct: Option<&mut Vec<ServerFrame>>) {
         let mut guard = self.live.borrow_mut();
         let Some(live) = guard.as_mut() else { return };
-        for effect in effects {
-            match effect {
-                Effect::Persist(frame) => {
-                    if let Err(e) = self.store.append(live.session.id(), &frame) {
-                        worker::console_error!("cannot store frame: {e}");
-                        let err = error(
-                            "storage_error",
-                            "The message could not be saved. Please try again.",
-                            None,
-                        );
-                        live.sockets.retain(|(_, ws)| send(ws, &err));
-                        return;
-                    }
-                }
-                Effect::Send {
-                    conn: Some(c),
-                    frame,
-                } => {
-                    live.sockets
-                        .retain(|(conn, ws)| *conn != c || send(ws, &frame));
-                }
-                Effect::Send { conn: None, frame } => {
-                    if let Some(d) = direct.as_deref_mut() {
-                        d.push(frame);
-                    }
-                }
-                Effect::Broadcast(frame) => {
-                    // Serialized once for every socket.
-                    if let Ok(text) = serde_json::to_string(&frame) {
-                        live.sockets
-                            .retain(|(_, ws)| ws.send_with_str(&text).is_ok());
-                    }
-                }
-                Effect::Handoff { messages } => {
-                    let env = self.env.clone();
-                    let (project, visitor) =
-                        (live.owner.project.clone(), live.owner.subject.clone());
-                    let session = live.session.id().to_owned();
-                    self.state.wait_until(async move {
-                        let request = crate::channels::hooks::ChannelRequest::Handoff {
-                            session: session.clone(),
-                            visitor,
-                            messages,
-                        };
-                        let body = serde_json::json!({"project": project, "request": request});
-                        // The inbox is the project's Knowledge object; a failure is retried.
-                        for attempt in 1..=5 {
-                            match super::knowledge_object::call::<serde_json::Value>(
-                                &env,
-                                &project,
-                                "/channel",
-                                Some(body.clone()),
-                            )
-                            .await
-                            {
-                                Ok(_) => return,
-                                Err(e) => worker::console_error!(
-                                    "handoff of {session} (attempt {attempt}): {e}"
-                                ),
-                            }
-                        }
-                    });
-                }
-                Effect::Generate {
-                    answer_id,
-                    question,
-                    history,
-                } => {
-                    let me = self.clone();
-                    let project = live.owner.project.clone();
-                    self.state.wait_until(async move {
-                        me.generate(project, answer_id, question, history).await;
-                    });
-                }
-            }
-        }
+        let id = live.session.id().to_owned();
+        execute(&mut ObjectIo { inner: self, live }, &id, effects, direct);
     }
 
+    /// Answers through the core's pipeline, retrieving from the project's `Knowledge` object.
     async fn generate(
         self: Rc<Self>,
         project: String,
         answer_id: String,
         question: String,
-        history: Vec<crate::providers::Message>,
+        history: Vec<Message>,
     ) {
-        let failed = |answer_id: String, code: &str, e: String| {
-            stream::iter([Input::Failed {
-                answer_id,
-                code: code.into(),
-                message: format!("The assistant could not answer: {e}. Please try again."),
-            }])
-            .boxed()
+        let deliver = |input| {
+            self.apply(input, None);
+            true
         };
         let assistant = match self.assistant() {
             Ok(a) => a,
             Err(e) => {
-                let mut inputs = failed(answer_id, "configuration_error", e);
-                while let Some(input) = inputs.next().await {
-                    self.apply(input, None);
-                }
+                deliver(AnswerFailure::Configuration(e).input(answer_id));
                 return;
             }
         };
-        let vector = match assistant.embedder() {
-            Some(e) => match e.embed(std::slice::from_ref(&question)).await {
-                Ok(v) => v.into_iter().next(),
-                Err(e) => {
-                    for input in failed(answer_id, "provider_error", e.to_string())
-                        .collect::<Vec<_>>()
-                        .await
-                    {
-                        self.apply(input, None);
-                    }
-                    return;
-                }
-            },
-            None => None,
+        let retriever = KnowledgeStub {
+            env: &self.env,
+            project: &project,
         };
-        let mut inputs =
-            match super::knowledge_object::search(&self.env, &project, &question, vector).await {
-                Ok(r) => {
-                    let system = r
-                        .system_prompt
-                        .unwrap_or_else(|| DEFAULT_SYSTEM_PROMPT.to_owned());
-                    answer_inputs(&assistant, &system, answer_id, &question, &history, r.hits).await
-                }
-                Err(e) => failed(answer_id, "knowledge_error", e),
-            };
-        let started = js_sys::Date::now();
-        let (mut pieces, mut first_token_ms, mut provider_error) = (0u64, None, false);
-        while let Some(input) = inputs.next().await {
-            match &input {
-                Input::Token { .. } => {
-                    pieces += 1;
-                    first_token_ms.get_or_insert(js_sys::Date::now() - started);
-                }
-                Input::Failed { code, .. } if code == "provider_error" => provider_error = true,
-                _ => {}
-            }
-            self.apply(input, None);
-        }
-        // The operators' counters: durable per project (the Knowledge object), and one JSON
-        // line in the Workers logs per answer.
-        worker::console_log!(
-            "{}",
-            serde_json::json!({"event": "answer", "project": project, "answer_pieces": pieces,
-                "first_token_ms": first_token_ms, "provider_error": provider_error})
-        );
-        let record = serde_json::json!({"answer_pieces": pieces, "provider_error": provider_error});
-        if let Err(e) = super::knowledge_object::call::<serde_json::Value>(
-            &self.env,
+        let observer = UsageLog {
+            env: SendWrapper(self.env.clone()),
+        };
+        let question = Question {
+            text: &question,
+            history: &history,
+            instructions: None,
+        };
+        answer::run(
+            &assistant,
+            &retriever,
+            &WorkersClock,
+            &observer,
             &project,
-            "/usage",
-            Some(record),
+            answer_id,
+            question,
+            deliver,
         )
-        .await
-        {
-            worker::console_error!("usage of {project} not recorded: {e}");
-        }
+        .await;
     }
 
-    /// A visitor's socket said something.
+    /// A visitor's socket said something: the core's protocol decides what it does.
     fn on_message(self: &Rc<Self>, ws: &WebSocket, peer: Peer, text: Incoming) {
-        match peer {
-            Peer::Pending { session, project } => match parse(text) {
-                Ok(ClientFrame::Hello { token, after }) => {
-                    self.hello(ws, session, project, &token, after);
-                }
-                Ok(ClientFrame::Ping) => {
-                    send(ws, &ServerFrame::Pong);
-                }
-                Ok(_) => {
-                    send(
-                        ws,
-                        &error("hello_first", "Send hello with your token first.", None),
+        let Peer::Visitor {
+            session,
+            project,
+            phase,
+        } = peer
+        else {
+            return;
+        };
+        let limits = super::entry::limits(&self.env);
+        match step(&phase, &project, &limits, text) {
+            Step::Reply(frame) => {
+                send(ws, &frame);
+            }
+            Step::Refuse(frame) => refuse(ws, &frame),
+            Step::Join { claims, after } => {
+                let owned = self.ensure(&session).is_ok()
+                    && owns(
+                        self.live.borrow().as_ref().map(|l| &l.owner),
+                        &project,
+                        &claims,
                     );
+                if !owned {
+                    return refuse(ws, &not_owned());
                 }
+                self.join(ws, after, |conn| Peer::Visitor {
+                    session,
+                    project,
+                    phase: Phase::Joined { conn, claims },
+                });
+            }
+            Step::Input(input) => match self.ensure(&session) {
+                Ok(()) => self.apply(input, None),
                 Err(e) => {
-                    send(ws, &e);
+                    send(ws, &error(codes::UNAVAILABLE, e, None));
                 }
             },
-            Peer::Joined {
-                session,
-                conn,
-                project,
-                claims,
-            } => {
-                let reply = match parse(text) {
-                    Ok(ClientFrame::Ping) => Some(ServerFrame::Pong),
-                    Ok(ClientFrame::Hello { .. }) => {
-                        Some(error("bad_frame", "Already joined.", None))
-                    }
-                    Ok(frame) => {
-                        let limits = super::entry::limits(&self.env);
-                        match question_input(&limits, &project, &claims, frame, Some(conn)) {
-                            Ok(input) => match self.ensure(&session) {
-                                Ok(()) => {
-                                    self.apply(input, None);
-                                    None
-                                }
-                                Err(e) => Some(error("unavailable", e, None)),
-                            },
-                            Err(e) => Some(error(e.code, e.message, e.retry_after)),
-                        }
-                    }
-                    Err(e) => Some(*e),
-                };
-                if let Some(r) = reply {
-                    send(ws, &r);
-                }
-            }
-            Peer::Subscriber { .. } => {}
         }
-    }
-
-    fn hello(
-        self: &Rc<Self>,
-        ws: &WebSocket,
-        session: String,
-        project: Project,
-        token: &str,
-        after: u64,
-    ) {
-        let fail = |code: &str, message: String| {
-            send(ws, &error(code, message, None));
-            let _ = ws.close(Some(1008), Some("unauthorized"));
-        };
-        let claims = match auth::verify(token, project.secret.as_bytes(), &project.id) {
-            Ok(c) => c,
-            Err(e) => return fail(crate::http::AppError::from(e.clone()).code, e.to_string()),
-        };
-        if let Err(e) = self.ensure(&session) {
-            return fail("not_found", format!("the session was not found ({e})"));
-        }
-        let owned = self
-            .live
-            .borrow()
-            .as_ref()
-            .is_some_and(|l| l.owner.project == project.id && l.owner.subject == claims.sub);
-        if !owned {
-            return fail("not_found", "the session was not found".into());
-        }
-        self.join(ws, after, |conn| Peer::Joined {
-            session,
-            conn,
-            project,
-            claims,
-        });
     }
 
     fn join(self: &Rc<Self>, ws: &WebSocket, after: u64, peer: impl FnOnce(ConnId) -> Peer) {
@@ -513,9 +497,10 @@ impl DurableObject for ChatSessionObject {
                 let project: Project = serde_json::from_str(&project).map_err(err)?;
                 let pair = WebSocketPair::new()?;
                 inner.state.accept_web_socket(&pair.server);
-                pair.server.serialize_attachment(Peer::Pending {
+                pair.server.serialize_attachment(Peer::Visitor {
                     session: id,
                     project,
+                    phase: Phase::Pending,
                 })?;
                 Response::from_websocket(pair.client)
             }

@@ -165,6 +165,8 @@ impl NativeChannels {
                 .hub
                 .get()
                 .map(|h| h.as_ref() as &dyn crate::chat::SessionHub),
+            // Natively there is no AI Search: a project naming an instance is told so.
+            ai_search: None,
         }
     }
 

@@ -1,7 +1,7 @@
 //! The native session hub: one tokio task (actor) per active session drives the session state
-//! machine, carries out its effects (SQLite writes, sends to sockets, answer generation), and
-//! stops after a while without sockets or work. The state machine holds the logic; this file
-//! only does the I/O.
+//! machine and stops after a while without sockets or work. The logic is the core's
+//! ([`crate::session`], [`crate::chat::effects`], [`crate::chat::answer`]); this file gives it
+//! the actor's I/O: SQLite, the sockets' channels, tokio tasks and the metrics.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -18,11 +18,15 @@ use rand::RngCore;
 use super::metrics::{Metrics, ProjectLabel};
 use super::now_unix;
 use super::sqlite::SqliteFile;
-use crate::chat::{HubError, SessionHub, Subscription, answer_inputs};
+use crate::chat::answer::{
+    self, Clock, Observer, ProjectKnowledge, Question, Report, Retrieved, Retriever,
+};
+use crate::chat::effects::{SessionIo, deliver_handoff, execute};
+use crate::chat::{HubError, SessionHub, Subscription};
 use crate::knowledge::Knowledge;
 use crate::project::ProjectId;
+use crate::providers::Message;
 use crate::rag::Assistant;
-use crate::rag::prompt::{DEFAULT_SYSTEM_PROMPT, SYSTEM_PROMPT_KEY};
 use crate::session::store::{SessionOwner, SessionStore};
 use crate::session::{ConnId, Effect, Input, Session};
 
@@ -345,167 +349,176 @@ impl Ctx<'_> {
         session: &Session,
         sockets: &mut HashMap<ConnId, UnboundedSender<ServerFrame>>,
         effects: Vec<Effect>,
-        mut direct: Option<&mut Vec<ServerFrame>>,
+        direct: Option<&mut Vec<ServerFrame>>,
     ) {
-        for effect in effects {
-            match effect {
-                Effect::Persist(frame) => {
-                    if let Err(e) = self.shared.store.append(session.id(), &frame) {
-                        // Nothing after an unstored frame may be sent: the client would hold
-                        // what a restart cannot give back.
-                        tracing::error!(session = %session.id(), error = %e, "cannot store frame");
-                        let err = ServerFrame::Error {
-                            code: "storage_error".into(),
-                            message: "The message could not be saved. Please try again.".into(),
-                            retry_after: None,
-                        };
-                        sockets.retain(|_, s| s.unbounded_send(err.clone()).is_ok());
-                        return;
-                    }
-                }
-                Effect::Send {
-                    conn: Some(c),
-                    frame,
-                } => {
-                    if let Some(s) = sockets.get(&c)
-                        && s.unbounded_send(frame).is_err()
-                    {
-                        sockets.remove(&c);
-                    }
-                }
-                Effect::Send { conn: None, frame } => {
-                    if let Some(d) = direct.as_deref_mut() {
-                        d.push(frame);
-                    }
-                }
-                Effect::Broadcast(frame) => {
-                    sockets.retain(|_, s| s.unbounded_send(frame.clone()).is_ok());
-                }
-                Effect::Handoff { messages } => {
-                    let Some(sink) = self.shared.handoff.get().cloned() else {
-                        tracing::error!(session = %session.id(), "a handoff, but no inbox is wired");
-                        continue;
-                    };
-                    let (owner, id) = (self.owner.clone(), session.id().to_owned());
-                    self.shared.spawn(async move {
-                        // The inbox is local; a failure is retried a few times, then logged.
-                        for attempt in 1..=5u64 {
-                            match sink
-                                .handoff(&owner.project, &id, &owner.subject, messages.clone())
-                                .await
-                            {
-                                Ok(()) => return,
-                                Err(e) => {
-                                    tracing::warn!(session = %id, attempt, error = %e, "handoff failed");
-                                    tokio::time::sleep(std::time::Duration::from_millis(200 * attempt)).await;
-                                }
-                            }
-                        }
-                        tracing::error!(session = %id, "the handoff did not reach the inbox");
-                    });
-                }
-                Effect::Generate {
-                    answer_id,
-                    question,
-                    history,
-                } => {
-                    let shared = self.shared.clone();
-                    let me = self.me.clone();
-                    let project = self.owner.project.clone();
-                    self.shared.clone().spawn(async move {
-                        let started = std::time::Instant::now();
-                        let metrics = shared.metrics.clone();
-                        let label = ProjectLabel::of(&project);
-                        metrics.questions.get_or_create(&label).inc();
-                        let inputs = match ProjectId::parse(&project)
-                            .map_err(|e| e.to_string())
-                            .and_then(|p| shared.knowledge.knowledge(&p))
-                        {
-                            Ok(k) => {
-                                let system = k
-                                    .setting(SYSTEM_PROMPT_KEY)
-                                    .ok()
-                                    .flatten()
-                                    .filter(|s| !s.is_empty())
-                                    .unwrap_or_else(|| DEFAULT_SYSTEM_PROMPT.to_owned());
-                                let retrieved = shared.assistant.retrieve(&k, &question).await;
-                                metrics
-                                    .retrieval_seconds
-                                    .observe(started.elapsed().as_secs_f64());
-                                match retrieved {
-                                    Ok(hits) => {
-                                        answer_inputs(
-                                            &shared.assistant,
-                                            &system,
-                                            answer_id,
-                                            &question,
-                                            &history,
-                                            hits,
-                                        )
-                                        .await
-                                    }
-                                    Err(e) => futures::stream::iter([Input::Failed {
-                                        answer_id,
-                                        code: "provider_error".into(),
-                                        message: format!(
-                                            "The assistant could not answer: {e}. Please try again."
-                                        ),
-                                    }])
-                                    .boxed(),
-                                }
-                            }
-                            Err(e) => futures::stream::iter([Input::Failed {
-                                answer_id,
-                                code: "knowledge_error".into(),
-                                message: format!("The documents could not be opened: {e}"),
-                            }])
-                            .boxed(),
-                        };
-                        let mut first = true;
-                        // Looked up once: the counter is touched for every piece.
-                        let pieces = metrics.answer_pieces.get_or_create(&label).clone();
-                        let inputs = inputs.inspect(move |input| match input {
-                            Input::Token { .. } => {
-                                if std::mem::take(&mut first) {
-                                    metrics
-                                        .first_token_seconds
-                                        .observe(started.elapsed().as_secs_f64());
-                                }
-                                pieces.inc();
-                            }
-                            Input::Failed { code, .. } if code == "provider_error" => {
-                                metrics.provider_errors.get_or_create(&label).inc();
-                            }
-                            _ => {}
-                        });
-                        let mut inputs = inputs;
-                        let (mut used, mut provider_error) = (0u64, false);
-                        while let Some(input) = inputs.next().await {
-                            match &input {
-                                Input::Token { .. } => used += 1,
-                                Input::Failed { code, .. } if code == "provider_error" => {
-                                    provider_error = true;
-                                }
-                                _ => {}
-                            }
-                            if me
-                                .unbounded_send(Command::Input { input, reply: None })
-                                .is_err()
-                            {
-                                break;
-                            }
-                        }
-                        // Durable per-project use, for the project's operators.
-                        if let Ok(k) = ProjectId::parse(&project)
-                            .map_err(|e| e.to_string())
-                            .and_then(|p| shared.knowledge.knowledge(&p))
-                            && let Err(e) = k.record_usage(super::now_unix(), used, provider_error)
-                        {
-                            tracing::warn!(project = %project, error = %e, "usage not recorded");
-                        }
-                    });
-                }
-            }
+        let mut io = ActorIo {
+            ctx: self,
+            session: session.id(),
+            sockets,
+        };
+        execute(&mut io, session.id(), effects, direct);
+    }
+}
+
+/// The actor's side of the effect executor: SQLite, the sockets' channels, tokio tasks.
+struct ActorIo<'a, 'b> {
+    ctx: &'a Ctx<'b>,
+    session: &'a str,
+    sockets: &'a mut HashMap<ConnId, UnboundedSender<ServerFrame>>,
+}
+
+impl SessionIo for ActorIo<'_, '_> {
+    fn persist(&mut self, session: &str, frame: &ServerFrame) -> Result<(), String> {
+        self.ctx
+            .shared
+            .store
+            .append(session, frame)
+            .map_err(|e| e.to_string())
+    }
+
+    fn send(&mut self, conn: ConnId, frame: &ServerFrame) {
+        if let Some(s) = self.sockets.get(&conn)
+            && s.unbounded_send(frame.clone()).is_err()
+        {
+            self.sockets.remove(&conn);
+        }
+    }
+
+    fn broadcast(&mut self, frame: &ServerFrame) {
+        self.sockets
+            .retain(|_, s| s.unbounded_send(frame.clone()).is_ok());
+    }
+
+    fn handoff(&mut self, messages: Vec<crate::session::HandoffMessage>) {
+        let Some(sink) = self.ctx.shared.handoff.get().cloned() else {
+            tracing::error!(session = %self.session, "a handoff, but no inbox is wired");
+            return;
+        };
+        let (owner, id) = (self.ctx.owner.clone(), self.session.to_owned());
+        self.ctx.shared.spawn(async move {
+            let _ = deliver_handoff(
+                sink.as_ref(),
+                &TokioClock,
+                &owner.project,
+                &id,
+                &owner.subject,
+                messages,
+            )
+            .await;
+        });
+    }
+
+    fn generate(&mut self, answer_id: String, question: String, history: Vec<Message>) {
+        let shared = self.ctx.shared.clone();
+        let me = self.ctx.me.clone();
+        let project = self.ctx.owner.project.clone();
+        self.ctx.shared.spawn(async move {
+            let retriever = NativeRetriever {
+                source: shared.knowledge.as_ref(),
+                project: &project,
+            };
+            let observer = NativeObserver {
+                shared: shared.clone(),
+            };
+            let question = Question {
+                text: &question,
+                history: &history,
+                instructions: None,
+            };
+            answer::run(
+                &shared.assistant,
+                &retriever,
+                &TokioClock,
+                &observer,
+                &project,
+                answer_id,
+                question,
+                |input| {
+                    me.unbounded_send(Command::Input { input, reply: None })
+                        .is_ok()
+                },
+            )
+            .await;
+        });
+    }
+}
+
+/// The native clock: `Instant` for timings, tokio's timer for waits.
+pub struct TokioClock;
+
+/// The process's reference point for [`TokioClock::now_ms`].
+static STARTED: std::sync::LazyLock<std::time::Instant> =
+    std::sync::LazyLock::new(std::time::Instant::now);
+
+impl Clock for TokioClock {
+    fn now_ms(&self) -> f64 {
+        STARTED.elapsed().as_secs_f64() * 1000.0
+    }
+
+    fn sleep(&self, d: Duration) -> futures::future::BoxFuture<'static, ()> {
+        Box::pin(tokio::time::sleep(d))
+    }
+}
+
+/// Retrieval from a project's knowledge file, opened on first use.
+struct NativeRetriever<'a> {
+    source: &'a dyn KnowledgeSource,
+    project: &'a str,
+}
+
+impl Retriever for NativeRetriever<'_> {
+    async fn retrieve(
+        &self,
+        question: &str,
+        vector: Option<Vec<f32>>,
+    ) -> Result<Retrieved, String> {
+        let id = ProjectId::parse(self.project).map_err(|e| e.to_string())?;
+        let knowledge = self.source.knowledge(&id)?;
+        ProjectKnowledge {
+            project: self.project,
+            knowledge: &knowledge,
+            // Natively there is no AI Search: a project naming an instance is told so.
+            ai_search: None,
+        }
+        .retrieve(question, vector)
+        .await
+    }
+}
+
+/// Answers counted in the Prometheus metrics and in the project's usage.
+struct NativeObserver {
+    shared: Arc<Shared>,
+}
+
+#[async_trait]
+impl Observer for NativeObserver {
+    fn measured(&self, r: &Report) {
+        let m = &self.shared.metrics;
+        let label = ProjectLabel::of(&r.project);
+        m.questions.get_or_create(&label).inc();
+        m.answer_pieces.get_or_create(&label).inc_by(r.pieces);
+        if let Some(ms) = r.retrieval_ms {
+            m.retrieval_seconds.observe(ms / 1000.0);
+        }
+        if let Some(ms) = r.first_piece_ms {
+            m.first_token_seconds.observe(ms / 1000.0);
+        }
+        if r.provider_error() {
+            m.provider_errors.get_or_create(&label).inc();
+        }
+    }
+
+    async fn answered(&self, r: Report) {
+        // Durable per-project use, for the project's operators.
+        let recorded = ProjectId::parse(&r.project)
+            .map_err(|e| e.to_string())
+            .and_then(|p| self.shared.knowledge.knowledge(&p))
+            .and_then(|k| {
+                k.record_usage(super::now_unix(), r.pieces, r.provider_error())
+                    .map_err(|e| e.to_string())
+            });
+        if let Err(e) = recorded {
+            tracing::warn!(project = %r.project, error = %e, "usage not recorded");
         }
     }
 }

@@ -1,5 +1,5 @@
 //! The native WebSocket route: axum's upgrade, adapted to the portable socket protocol
-//! ([`crate::channels::widget_chat::socket`]), with a hello deadline and an idle timeout.
+//! ([`crate::chat::socket`]), with a hello deadline and an idle timeout.
 
 use std::time::Duration;
 
@@ -15,7 +15,7 @@ use tracing::Instrument;
 
 use super::metrics::Metrics;
 
-use crate::channels::widget_chat::socket::{Incoming, drive};
+use crate::chat::socket::{Incoming, drive};
 use crate::http::{AppError, AppState, project};
 
 /// A socket that sends nothing (not even a ping) for this long is closed. The widget pings
@@ -92,5 +92,13 @@ async fn run(
     .boxed();
     let outgoing =
         sink.with(|text: String| async move { Ok::<_, axum::Error>(Message::Text(text.into())) });
-    drive(state, project, session, incoming, Box::pin(outgoing)).await;
+    drive(
+        state.hub.as_ref(),
+        &state.limits,
+        project,
+        session,
+        incoming,
+        Box::pin(outgoing),
+    )
+    .await;
 }

@@ -1,0 +1,44 @@
+//! Machine-readable error codes the server sends and the widget and console act on: one
+//! definition each, so a code cannot be spelt two ways. They appear as `code` in
+//! [`crate::ServerFrame::Error`], [`crate::ServerFrame::AnswerError`] and [`crate::ApiError`].
+
+/// The language model or the embedder failed (unreachable, refused, cut off).
+pub const PROVIDER_ERROR: &str = "provider_error";
+/// The project's knowledge could not be read (its store, or the AI Search instance it names).
+pub const KNOWLEDGE_ERROR: &str = "knowledge_error";
+/// The server's configuration cannot answer (a provider needs a binding or key it lacks).
+pub const CONFIGURATION_ERROR: &str = "configuration_error";
+/// An answer was cut off by a restart of the session; the visitor may retry.
+pub const INTERRUPTED: &str = "interrupted";
+/// A frame of the conversation could not be stored; nothing after it was sent.
+pub const STORAGE_ERROR: &str = "storage_error";
+/// The session cannot be reached right now.
+pub const UNAVAILABLE: &str = "unavailable";
+/// A frame that is not one of the protocol's, or not allowed at this point.
+pub const BAD_FRAME: &str = "bad_frame";
+/// A frame larger than [`crate::MAX_CLIENT_FRAME_BYTES`].
+pub const TOO_LARGE: &str = "too_large";
+/// A socket's first frame must be `hello` with the token.
+pub const HELLO_FIRST: &str = "hello_first";
+/// A request that is not understood.
+pub const BAD_REQUEST: &str = "bad_request";
+/// The session (or another named thing) does not exist, or is not the caller's.
+pub const NOT_FOUND: &str = "not_found";
+/// Too many requests: wait `retry_after` seconds.
+pub const RATE_LIMITED: &str = "rate_limited";
+/// No identity token was given.
+pub const MISSING_TOKEN: &str = "missing_token";
+/// The identity token has expired: mint a new one.
+pub const TOKEN_EXPIRED: &str = "token_expired";
+/// The identity token is not valid yet (its `nbf` is ahead of the server's clock).
+pub const TOKEN_NOT_YET_VALID: &str = "token_not_yet_valid";
+/// The identity token's signature, audience or shape is wrong.
+pub const INVALID_TOKEN: &str = "invalid_token";
+/// The identity token is for another project.
+pub const WRONG_PROJECT: &str = "wrong_project";
+/// An empty question.
+pub const EMPTY_QUESTION: &str = "empty_question";
+/// A question longer than [`crate::MAX_QUESTION_CHARS`].
+pub const TOO_LONG: &str = "too_long";
+/// `retry` with no failed answer to retry.
+pub const NOTHING_TO_RETRY: &str = "nothing_to_retry";

@@ -1,0 +1,298 @@
+//! The socket protocol, written once. [`step`] decides what each incoming message does given
+//! where the socket is ([`Phase`]); the native WebSocket drives it through [`drive`] (over any
+//! `Stream` of incoming messages and `Sink` of outgoing text, so tests drive it with channels),
+//! the `ChatSession` Durable Object from its hibernation callbacks, message by message.
+//!
+//! 1. The first frame must be `hello {token, after}` (the token is never in the URL); `ping` is
+//!    answered before it too.
+//! 2. The token is verified for the project and the session's owner checked ([`owns`]), then
+//!    the socket joins: `ready`, the frames after `after`, then live frames. A bad token or a
+//!    session of someone else gets an `error` frame and the socket is closed.
+//! 3. `ask`, `retry` and `handoff` go to the session (questions rate limited); `ping` is
+//!    answered with `pong`; anything malformed or oversized gets an `error` frame and the
+//!    socket stays open.
+
+use futures::{FutureExt, Sink, SinkExt, Stream, StreamExt, select};
+use outpost_protocol::{ClientFrame, MAX_CLIENT_FRAME_BYTES, ServerFrame, codes};
+use serde::{Deserialize, Serialize};
+
+use super::SessionHub;
+use crate::auth::{self, Claims};
+use crate::limits::Limits;
+use crate::registry::Project;
+use crate::session::store::SessionOwner;
+use crate::session::{ConnId, Input};
+
+/// A message from the client, as the platform's socket delivers it.
+#[derive(Debug)]
+pub enum Incoming {
+    /// A text message.
+    Text(String),
+    /// A binary message (not part of the protocol).
+    Binary,
+}
+
+/// An `error` frame.
+pub fn error(code: &str, message: impl Into<String>, retry_after: Option<u64>) -> ServerFrame {
+    ServerFrame::Error {
+        code: code.into(),
+        message: message.into(),
+        retry_after,
+    }
+}
+
+/// Reads a client frame; a bad one gives the error frame to answer with.
+///
+/// # Errors
+/// The `error` frame for a binary, oversized or unreadable message.
+pub fn parse(msg: Incoming) -> Result<ClientFrame, Box<ServerFrame>> {
+    let bad = |code: &str, message: String| Box::new(error(code, message, None));
+    match msg {
+        Incoming::Binary => Err(bad(codes::BAD_FRAME, "Frames are JSON text.".into())),
+        Incoming::Text(t) if t.len() > MAX_CLIENT_FRAME_BYTES => Err(bad(
+            codes::TOO_LARGE,
+            format!("Frames are at most {MAX_CLIENT_FRAME_BYTES} bytes."),
+        )),
+        Incoming::Text(t) => serde_json::from_str(&t)
+            .map_err(|e| bad(codes::BAD_FRAME, format!("Not a chat frame: {e}"))),
+    }
+}
+
+/// Why a client frame is not taken: a code from [`outpost_protocol::codes`], a sentence, and
+/// for `rate_limited` the seconds to wait.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// [`codes::RATE_LIMITED`] or [`codes::BAD_REQUEST`].
+    pub code: &'static str,
+    /// A sentence for the visitor.
+    pub message: String,
+    /// Seconds to wait, when rate limited.
+    pub retry_after: Option<u64>,
+}
+
+impl Refusal {
+    /// The `error` frame that says it.
+    pub fn frame(&self) -> ServerFrame {
+        error(self.code, self.message.clone(), self.retry_after)
+    }
+}
+
+/// Turns a client frame into a session input, checking the rate limit for questions. `conn`
+/// is the socket it came from (`None` for the HTTP fallback).
+///
+/// # Errors
+/// [`Refusal`] when the visitor or project asks too fast, or for a frame that is not a
+/// question, a retry or a handoff.
+pub fn question_input(
+    limits: &Limits,
+    project: &Project,
+    claims: &Claims,
+    frame: ClientFrame,
+    conn: Option<ConnId>,
+) -> Result<Input, Refusal> {
+    match frame {
+        ClientFrame::Ask { client_id, text } => {
+            limits
+                .check_question(&project.id, &claims.sub)
+                .map_err(|wait| Refusal {
+                    code: codes::RATE_LIMITED,
+                    message: format!("Too many questions. Please wait {wait} s."),
+                    retry_after: Some(wait),
+                })?;
+            Ok(Input::Ask {
+                conn,
+                client_id,
+                text,
+            })
+        }
+        ClientFrame::Retry => Ok(Input::Retry { conn }),
+        ClientFrame::Handoff => Ok(Input::Handoff { conn }),
+        ClientFrame::Hello { .. } | ClientFrame::Ping => Err(Refusal {
+            code: codes::BAD_REQUEST,
+            message: "only ask and retry frames can be posted".into(),
+            retry_after: None,
+        }),
+    }
+}
+
+/// Whether the visitor of `claims` owns the session of `owner` in `project` (sessions are
+/// bound to one project and one visitor).
+pub fn owns(owner: Option<&SessionOwner>, project: &Project, claims: &Claims) -> bool {
+    owner.is_some_and(|o| o.project == project.id && o.subject == claims.sub)
+}
+
+/// The frame for a session that does not exist or is another visitor's (the two look alike,
+/// so session ids cannot be probed).
+pub fn not_owned() -> ServerFrame {
+    error(codes::NOT_FOUND, "the session was not found", None)
+}
+
+/// Where a socket is in the protocol (kept in its attachment on Workers, so it survives
+/// hibernation).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Phase {
+    /// Connected; `hello` with the token is expected.
+    Pending,
+    /// Joined as socket `conn` of the visitor of `claims`.
+    Joined {
+        /// The socket's id in the session.
+        conn: ConnId,
+        /// The verified token's claims.
+        claims: Claims,
+    },
+}
+
+/// What the driver does with one incoming message.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step {
+    /// Send this frame; nothing else changes.
+    Reply(ServerFrame),
+    /// Send this frame and close the socket.
+    Refuse(ServerFrame),
+    /// The token is good: join the session after `after` if the visitor of `claims` owns it
+    /// ([`owns`]), else refuse with [`not_owned`].
+    Join {
+        /// The verified claims.
+        claims: Claims,
+        /// The last sequence number the client has seen.
+        after: u64,
+    },
+    /// Give this input to the session (an `unavailable` error frame when it cannot be reached).
+    Input(Input),
+}
+
+/// What `msg` does for a socket of `project` in `phase`.
+pub fn step(phase: &Phase, project: &Project, limits: &Limits, msg: Incoming) -> Step {
+    let frame = match parse(msg) {
+        Ok(f) => f,
+        Err(e) => return Step::Reply(*e),
+    };
+    match (phase, frame) {
+        (_, ClientFrame::Ping) => Step::Reply(ServerFrame::Pong),
+        (Phase::Pending, ClientFrame::Hello { token, after }) => {
+            match auth::verify(&token, project.secret.as_bytes(), &project.id) {
+                Ok(claims) => Step::Join { claims, after },
+                Err(e) => Step::Refuse(error(e.code(), e.to_string(), None)),
+            }
+        }
+        (Phase::Pending, _) => Step::Reply(error(
+            codes::HELLO_FIRST,
+            "Send hello with your token first.",
+            None,
+        )),
+        (Phase::Joined { .. }, ClientFrame::Hello { .. }) => {
+            Step::Reply(error(codes::BAD_FRAME, "Already joined.", None))
+        }
+        (Phase::Joined { conn, claims }, frame) => {
+            match question_input(limits, project, claims, frame, Some(*conn)) {
+                Ok(input) => Step::Input(input),
+                Err(r) => Step::Reply(r.frame()),
+            }
+        }
+    }
+}
+
+async fn send<O: Sink<String> + Unpin>(out: &mut O, frame: &ServerFrame) -> bool {
+    match serde_json::to_string(frame) {
+        Ok(text) => out.send(text).await.is_ok(),
+        Err(_) => false,
+    }
+}
+
+/// Runs one socket of `session` in `project` through `hub` until either side closes.
+pub async fn drive<I, O>(
+    hub: &dyn SessionHub,
+    limits: &Limits,
+    project: Project,
+    session: String,
+    mut incoming: I,
+    mut outgoing: O,
+) where
+    I: Stream<Item = Incoming> + Unpin,
+    O: Sink<String> + Unpin,
+{
+    // 1–2: until the socket has joined.
+    let sub = loop {
+        let Some(msg) = incoming.next().await else {
+            return;
+        };
+        match step(&Phase::Pending, &project, limits, msg) {
+            Step::Reply(frame) => {
+                if !send(&mut outgoing, &frame).await {
+                    return;
+                }
+            }
+            Step::Refuse(frame) => {
+                let _ = send(&mut outgoing, &frame).await;
+                let _ = outgoing.close().await;
+                return;
+            }
+            Step::Join { claims, after } => {
+                let owner = match hub.owner(&session).await {
+                    Ok(o) => o,
+                    Err(e) => {
+                        let _ = send(
+                            &mut outgoing,
+                            &error(codes::UNAVAILABLE, e.to_string(), None),
+                        )
+                        .await;
+                        return;
+                    }
+                };
+                if !owns(owner.as_ref(), &project, &claims) {
+                    let _ = send(&mut outgoing, &not_owned()).await;
+                    let _ = outgoing.close().await;
+                    return;
+                }
+                match hub.join(&session, after).await {
+                    Ok(sub) => break (sub, claims),
+                    Err(e) => {
+                        let _ = send(
+                            &mut outgoing,
+                            &error(codes::UNAVAILABLE, e.to_string(), None),
+                        )
+                        .await;
+                        return;
+                    }
+                }
+            }
+            // Not reachable before joining: questions need a joined socket.
+            Step::Input(_) => {}
+        }
+    };
+    let (mut sub, claims) = sub;
+    let phase = Phase::Joined {
+        conn: sub.conn,
+        claims,
+    };
+    // 3. the conversation
+    loop {
+        select! {
+            msg = incoming.next().fuse() => {
+                let Some(msg) = msg else { break };
+                let reply = match step(&phase, &project, limits, msg) {
+                    Step::Reply(frame) => Some(frame),
+                    Step::Input(input) => match hub.input(&session, input).await {
+                        Ok(_) => None,
+                        Err(e) => Some(error(codes::UNAVAILABLE, e.to_string(), None)),
+                    },
+                    // Only a socket that has not joined is refused or joins.
+                    Step::Refuse(frame) => Some(frame),
+                    Step::Join { .. } => None,
+                };
+                if let Some(r) = reply
+                    && !send(&mut outgoing, &r).await
+                {
+                    break;
+                }
+            }
+            frame = sub.frames.next() => {
+                let Some(frame) = frame else { break };
+                if !send(&mut outgoing, &frame).await {
+                    break;
+                }
+            }
+        }
+    }
+    hub.leave(&session, sub.conn);
+}
