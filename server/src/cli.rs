@@ -384,7 +384,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             password_stdin,
             remove,
         } => {
-            use crate::channels::console;
+            use crate::http::console;
             if !console::valid_operator_name(&name) {
                 bail!(
                     "{name:?} is not an operator name: 2-64 characters of A-Z, a-z, 0-9, '.', '_', '@' and '-'"
@@ -611,7 +611,7 @@ async fn push(
             url: None,
             revision: None,
         });
-        if size > 1_000_000 || batch.len() >= crate::channels::admin::MAX_BATCH {
+        if size > 1_000_000 || batch.len() >= crate::http::admin::MAX_BATCH {
             reports.push(flush(std::mem::take(&mut batch)).await?);
             size = 0;
         }

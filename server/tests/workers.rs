@@ -220,11 +220,49 @@ async fn documents_pushed_asynchronously_go_through_r2_and_the_queue() {
     }
 }
 
+/// Routes of each service, for the tests of services deployed on their own.
+const CHAT_ROUTES: [(&str, &str); 3] = [
+    ("POST", "/v1/projects/acme/sessions"),
+    (
+        "GET",
+        "/v1/projects/acme/sessions/0123456789abcdef0123456789abcdef/history",
+    ),
+    ("GET", "/widget/acme"),
+];
+const WHATSAPP_ROUTES: [(&str, &str); 2] =
+    [("GET", "/v1/whatsapp/acme"), ("POST", "/v1/whatsapp/acme")];
+const OTHER_ROUTES: [(&str, &str); 5] = [
+    ("POST", "/v1/github/acme"),
+    ("POST", "/v1/telegram/acme"),
+    ("GET", "/v1/admin/projects/acme/inbox"),
+    ("PUT", "/v1/admin/projects/acme"),
+    ("POST", "/v1/console/login"),
+];
+
 #[tokio::test]
-async fn a_service_deployed_on_its_own_names_itself_in_health() {
+async fn a_chat_service_deployed_on_its_own_serves_only_the_chat() {
     let state = tempfile::tempdir().unwrap();
     let w = Wrangler::start_env(state.path(), Some("chat"), &[]);
     common::suite::health_names(&w.base, "chat").await;
+    let unserved: Vec<_> = WHATSAPP_ROUTES
+        .iter()
+        .chain(&OTHER_ROUTES)
+        .copied()
+        .collect();
+    common::suite::routes_only(&w.base, &CHAT_ROUTES, &unserved).await;
+}
+
+#[tokio::test]
+async fn a_whatsapp_service_deployed_on_its_own_serves_only_whatsapp() {
+    let state = tempfile::tempdir().unwrap();
+    let w = Wrangler::start_env(state.path(), Some("whatsapp"), &[]);
+    common::suite::health_names(&w.base, "whatsapp").await;
+    let mut unserved: Vec<_> = CHAT_ROUTES.iter().chain(&OTHER_ROUTES).copied().collect();
+    unserved.push((
+        "GET",
+        "/v1/projects/acme/sessions/0123456789abcdef0123456789abcdef/socket",
+    ));
+    common::suite::routes_only(&w.base, &WHATSAPP_ROUTES, &unserved).await;
 }
 
 #[tokio::test]

@@ -1,12 +1,12 @@
 //! The channels through which people reach the assistant, a module each.
 //!
+//! Domain code only: each takes parsed, verified input and returns what to do; the HTTP side of
+//! every channel (routes, auth, request bodies) is in [`crate::http`].
+//!
 //! # Layout
-//! - [`widget_chat`]: the embedded widget's sessions: create, socket, HTTP streaming fallback,
-//!   messages, history, and the widget page.
-//! - [`admin`]: operators' API: projects and their documents (how docs reach a Worker).
 //! - [`webhook`]: the `X-Hub-Signature-256` check shared by webhook channels.
-//! - [`hooks`]: the webhook channels' routes (WhatsApp, GitHub) and their operators' calls,
-//!   and what each asks of a project's channel store.
+//! - [`hooks`]: what the webhook channels and their operators' calls ask of a project's
+//!   channel store ([`hooks::ChannelRequest`], [`hooks::handle`]).
 //! - [`store`]: the channels' tables: settings, durable jobs, WhatsApp contacts and replies,
 //!   GitHub files synced.
 //! - [`jobs`]: running the durable jobs, with retries and backoff.
@@ -15,13 +15,10 @@
 //! - [`communicator`]: the operator's inbox; so far its message model and the Telegram and
 //!   Slack webhooks read and verified (issue 6).
 
-pub mod admin;
 pub mod communicator;
-pub mod console;
 pub mod github;
 pub mod hooks;
 pub mod jobs;
 pub mod store;
 pub mod webhook;
 pub mod whatsapp;
-pub mod widget_chat;

@@ -4,18 +4,30 @@
 //! [`AppError`] that becomes a status code and `{"error": {"code", "message"}}`.
 //!
 //! # Layout
+//! - [`routes`]: the one route table, its services and who may call each route.
+//! - [`extract`]: who may call a route, as extractors (visitor, admin, operator).
+//! - [`widget`]: the widget's sessions, streaming fallback, history, page and server functions.
+//! - [`admin`]: the admin API: projects, documents, settings, usage.
+//! - [`channels`]: webhooks and operators' calls on a project's channels.
+//! - [`console`]: the operators' console: page, sign-in, operators.
 //! - [`cors`]: CORS from each project's allowed origins.
 
+pub mod admin;
+pub mod channels;
+pub mod console;
 pub mod cors;
+pub mod extract;
+pub mod routes;
+pub mod widget;
+
+pub use routes::{Service, router};
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use axum::Json;
-use axum::Router;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use outpost_protocol::{ApiError, ApiErrorBody};
 use serde_json::json;
 
@@ -303,26 +315,8 @@ pub fn bearer(headers: &HeaderMap, project: &Project) -> Result<Claims, AppError
 }
 
 /// `GET /health`: the service's name and version.
-async fn health(
+pub(crate) async fn health(
     axum::extract::State(state): axum::extract::State<AppState>,
 ) -> Json<serde_json::Value> {
     Json(json!({"status": "ok", "service": state.service, "version": env!("CARGO_PKG_VERSION")}))
-}
-
-/// The router shared by both targets: health and the channels. Platform routes (the native
-/// WebSocket upgrade and static files, or the Workers' Durable Object forwarding) are merged in
-/// by the entry points.
-pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/health", get(health))
-        .merge(crate::channels::widget_chat::routes())
-        .merge(crate::channels::admin::routes())
-        .merge(crate::channels::hooks::routes())
-        .merge(crate::channels::console::routes())
-        .fallback(|| async { AppError::not_found("this page") })
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            cors::cors,
-        ))
-        .with_state(state)
 }

@@ -33,6 +33,30 @@ pub async fn health_names(base: &str, service: &str) {
     assert_eq!(v["version"], env!("CARGO_PKG_VERSION"));
 }
 
+/// A deployment of one service routes only its own paths: each of `served` (method, path)
+/// answers something other than the router's own 404, each of `unserved` answers exactly that.
+pub async fn routes_only(base: &str, served: &[(&str, &str)], unserved: &[(&str, &str)]) {
+    let http = reqwest::Client::new();
+    for (expect_served, routes) in [(true, served), (false, unserved)] {
+        for (method, path) in routes {
+            let r = http
+                .request(method.parse().unwrap(), format!("{base}{path}"))
+                .header("content-type", "application/json")
+                .body("{}")
+                .send()
+                .await
+                .unwrap();
+            let status = r.status();
+            let body: serde_json::Value = r.json().await.unwrap_or_default();
+            let unrouted = status == 404 && body["error"]["message"] == "this page was not found";
+            assert_eq!(
+                unrouted, !expect_served,
+                "{method} {path} answered {status} {body}"
+            );
+        }
+    }
+}
+
 /// Creates a session for `token`'s visitor.
 pub async fn create_session(base: &str, project: &str, token: &str) -> String {
     let r = reqwest::Client::new()

@@ -18,7 +18,7 @@ use super::hub::{DoHub, call};
 use super::knowledge_object::DoLibrary;
 use super::session_object::PROJECT_HEADER;
 use crate::chat::HubError;
-use crate::http::{AppError, AppState, project, router};
+use crate::http::{AppError, AppState, Service, project, router};
 use crate::limits::Limits;
 
 thread_local! {
@@ -41,17 +41,17 @@ pub fn limits(env: &Env) -> Arc<Limits> {
     })
 }
 
-/// The service names a Worker may be deployed as (`OUTPOST_SERVICE`).
-const SERVICES: [&str; 5] = ["outpost", "chat", "whatsapp", "docsync", "communicator"];
-
 fn state(env: &Env) -> worker::Result<AppState> {
     let service = super::env_value(env, "OUTPOST_SERVICE").unwrap_or_else(|| "outpost".into());
-    let service = SERVICES
+    let service = Service::NAMES
         .iter()
         .find(|s| **s == service)
         .copied()
         .ok_or_else(|| {
-            worker::Error::RustError(format!("OUTPOST_SERVICE: unknown service {service:?}"))
+            worker::Error::RustError(format!(
+                "OUTPOST_SERVICE: unknown service {service:?} (one of {})",
+                Service::NAMES.join(", ")
+            ))
         })?;
     Ok(AppState {
         projects: Arc::new(D1Projects {
@@ -66,22 +66,28 @@ fn state(env: &Env) -> worker::Result<AppState> {
     })
 }
 
-/// The app: the shared router and the socket route.
+/// The app: the routes of the table this deployment serves, and with the chat the socket
+/// route (handed to the session's object). The widget's files are `[assets]`.
 pub fn app(state: AppState, env: Env) -> Router {
-    let env = SendWrapper(env);
-    let socket_state = state.clone();
-    router(state).merge(Router::new().route(
-        "/v1/projects/{project}/sessions/{session}/socket",
-        get(move |Path((p, s)): Path<(String, String)>, req: Request| {
-            let state = socket_state.clone();
-            let env = env.clone();
-            SendFuture::new(async move {
-                socket(&state, &env, &p, &s, req)
-                    .await
-                    .unwrap_or_else(IntoResponse::into_response)
-            })
-        }),
-    ))
+    let services = Service::deployment(state.service).unwrap_or(&Service::ALL);
+    let mut platform = Router::new();
+    if services.contains(&Service::Chat) {
+        let env = SendWrapper(env);
+        let socket_state = state.clone();
+        platform = platform.route(
+            "/v1/projects/{project}/sessions/{session}/socket",
+            get(move |Path((p, s)): Path<(String, String)>, req: Request| {
+                let state = socket_state.clone();
+                let env = env.clone();
+                SendFuture::new(async move {
+                    socket(&state, &env, &p, &s, req)
+                        .await
+                        .unwrap_or_else(IntoResponse::into_response)
+                })
+            }),
+        );
+    }
+    router(state, services, platform)
 }
 
 /// Hands a WebSocket upgrade to the session's object, with the project (the object checks the

@@ -30,7 +30,7 @@ use super::sqlite::SqliteFile;
 use super::{assets, ws};
 use crate::auth::{AUDIENCE, Claims, mint};
 use crate::channels::hooks::ChannelRequest;
-use crate::http::{AppState, IngestReport, Library, ProjectDirectory, router};
+use crate::http::{AppState, IngestReport, Library, ProjectDirectory, Service, router};
 use crate::limits::Limits;
 use crate::rag::Assistant;
 use crate::registry::{Project, Registry};
@@ -222,12 +222,12 @@ pub fn nodelay(
     })
 }
 
-/// Builds the native app: shared router, socket, assets.
+/// Builds the native app: every route of the table, and the platform's own: the socket, the
+/// assets and `/metrics`.
 pub fn app(state: AppState, assets_dir: PathBuf, metrics: Arc<Metrics>) -> Router {
     let scrape = metrics.clone();
-    router(state.clone())
-        .merge(ws::routes().with_state(state.clone()))
-        .merge(assets::routes(assets_dir).with_state(state))
+    let platform = ws::routes().merge(assets::routes(assets_dir));
+    router(state, &Service::ALL, platform)
         .route(
             "/metrics",
             get(move || {

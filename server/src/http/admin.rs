@@ -13,34 +13,21 @@
 //! - `GET /v1/admin/projects/{project}/usage`: questions, answer pieces (≈ tokens) and provider
 //!   failures per day (UTC), the last 90 days with any, and their total
 
+use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
-use axum::routing::{get, put};
-use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::http::{AppError, AppState, project};
+use super::extract::{Admin, AdminProject};
+use super::{AppError, AppState, project};
 use crate::knowledge::DocumentInput;
 use crate::project::ProjectId;
 use crate::registry::{Project, is_origin};
 
 /// The largest batch of documents one call may carry.
 pub const MAX_BATCH: usize = 200;
-
-/// The admin routes.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/admin/projects/{project}", put(put_project))
-        .route(
-            "/v1/admin/projects/{project}/documents",
-            put(put_documents).delete(delete_document),
-        )
-        .route("/v1/admin/projects/{project}/stats", get(stats))
-        .route("/v1/admin/projects/{project}/usage", get(usage))
-        .route("/v1/admin/projects/{project}/settings", put(put_settings))
-}
 
 /// Checks the operator's bearer token (compared as SHA-256 digests, so in constant time).
 pub(crate) fn admin_only(state: &AppState, headers: &HeaderMap) -> Result<(), AppError> {
@@ -56,7 +43,7 @@ pub(crate) fn admin_only(state: &AppState, headers: &HeaderMap) -> Result<(), Ap
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or("");
-    if given.is_empty() || !super::webhook::same_secret(given.trim(), expected) {
+    if given.is_empty() || !crate::channels::webhook::same_secret(given.trim(), expected) {
         return Err(AppError::new(
             StatusCode::UNAUTHORIZED,
             "invalid_admin_token",
@@ -96,13 +83,12 @@ pub(crate) fn json_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T
     serde_json::from_slice(body).map_err(|e| AppError::bad_request(format!("bad JSON body: {e}")))
 }
 
-async fn put_project(
+pub(crate) async fn put_project(
+    _: Admin,
     State(state): State<AppState>,
     Path(raw): Path<String>,
-    headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<Json<serde_json::Value>, AppError> {
-    admin_only(&state, &headers)?;
     let id = project_id(&raw)?;
     let b: ProjectBody = json_body(&body)?;
     if b.secret.len() < 32 {
@@ -138,13 +124,12 @@ struct DocumentsBody {
     documents: Vec<DocumentInput>,
 }
 
-async fn put_documents(
+pub(crate) async fn put_documents(
+    AdminProject(p): AdminProject,
     State(state): State<AppState>,
-    Path(raw): Path<String>,
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<axum::response::Response, AppError> {
-    let p = operated_project(&state, &headers, &raw).await?;
     let b: DocumentsBody = json_body(&body)?;
     if b.documents.len() > MAX_BATCH {
         return Err(AppError::bad_request(format!(
@@ -198,13 +183,11 @@ struct SettingsBody {
     ai_search: Option<String>,
 }
 
-async fn put_settings(
+pub(crate) async fn put_settings(
+    AdminProject(p): AdminProject,
     State(state): State<AppState>,
-    Path(raw): Path<String>,
-    headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<Json<serde_json::Value>, AppError> {
-    let p = operated_project(&state, &headers, &raw).await?;
     let b: SettingsBody = json_body(&body)?;
     if b.ai_search.as_deref().is_some_and(|s| !s.is_empty()) && !state.library.supports_ai_search()
     {
@@ -228,17 +211,15 @@ async fn put_settings(
 }
 
 #[derive(Deserialize)]
-struct PathQuery {
+pub(crate) struct PathQuery {
     path: String,
 }
 
-async fn delete_document(
+pub(crate) async fn delete_document(
+    AdminProject(p): AdminProject,
     State(state): State<AppState>,
-    Path(raw): Path<String>,
     Query(q): Query<PathQuery>,
-    headers: HeaderMap,
 ) -> Result<Json<serde_json::Value>, AppError> {
-    let p = operated_project(&state, &headers, &raw).await?;
     let removed = state
         .library
         .remove(&p.id, &q.path)
@@ -247,12 +228,10 @@ async fn delete_document(
     Ok(Json(json!({"removed": removed})))
 }
 
-async fn stats(
+pub(crate) async fn stats(
+    AdminProject(p): AdminProject,
     State(state): State<AppState>,
-    Path(raw): Path<String>,
-    headers: HeaderMap,
 ) -> Result<Json<crate::knowledge::Stats>, AppError> {
-    let p = operated_project(&state, &headers, &raw).await?;
     Ok(Json(
         state
             .library
@@ -262,12 +241,10 @@ async fn stats(
     ))
 }
 
-async fn usage(
+pub(crate) async fn usage(
+    AdminProject(project): AdminProject,
     State(state): State<AppState>,
-    Path(raw): Path<String>,
-    headers: HeaderMap,
 ) -> Result<impl IntoResponse, AppError> {
-    let project = operated_project(&state, &headers, &raw).await?;
     let days = state
         .library
         .usage(&project.id)

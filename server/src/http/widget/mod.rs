@@ -12,42 +12,21 @@ pub mod page;
 pub mod server_fns;
 
 use axum::Json;
-use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, Sse};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use futures::StreamExt;
 use outpost_protocol::{ClientFrame, HistoryItem, ServerFrame, codes};
 use serde::Deserialize;
 use serde_json::json;
 
+use super::extract::Visitor;
+use super::{AppError, AppState};
 use crate::auth::Claims;
 use crate::chat::socket::{owns, question_input};
-use crate::http::{AppError, AppState, bearer, project};
 use crate::registry::Project;
 use crate::session::store::SessionOwner;
-
-/// The chat routes.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/projects/{project}/sessions", post(create_session))
-        .route(
-            "/v1/projects/{project}/sessions/{session}/messages",
-            post(post_message),
-        )
-        .route(
-            "/v1/projects/{project}/sessions/{session}/events",
-            get(events),
-        )
-        .route(
-            "/v1/projects/{project}/sessions/{session}/history",
-            get(history),
-        )
-        .route("/api/{*function}", post(server_fns::handle))
-        .route("/widget/{project}", get(page::widget_page))
-}
 
 /// Checks that the visitor of `claims` owns `session`.
 ///
@@ -68,13 +47,10 @@ pub async fn authorize_session(
     }
 }
 
-async fn create_session(
+pub(crate) async fn create_session(
+    Visitor { project, claims }: Visitor,
     State(state): State<AppState>,
-    Path(project_id): Path<String>,
-    headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    let project = project(&state, &project_id).await?;
-    let claims = bearer(&headers, &project)?;
     let id = state
         .hub
         .create(SessionOwner {
@@ -85,14 +61,12 @@ async fn create_session(
     Ok((StatusCode::CREATED, Json(json!({"session_id": id}))).into_response())
 }
 
-async fn post_message(
+pub(crate) async fn post_message(
+    Visitor { project, claims }: Visitor,
     State(state): State<AppState>,
-    Path((project_id, session)): Path<(String, String)>,
-    headers: HeaderMap,
+    Path((_, session)): Path<(String, String)>,
     body: axum::body::Bytes,
 ) -> Result<Response, AppError> {
-    let project = project(&state, &project_id).await?;
-    let claims = bearer(&headers, &project)?;
     authorize_session(&state, &project, &claims, &session).await?;
     let frame: ClientFrame = serde_json::from_slice(&body)
         .map_err(|e| AppError::bad_request(format!("the body is not a chat frame: {e}")))?;
@@ -123,21 +97,20 @@ async fn post_message(
 }
 
 #[derive(Deserialize)]
-struct EventsQuery {
+pub(crate) struct EventsQuery {
     #[serde(default)]
     after: Option<u64>,
 }
 
 /// The HTTP streaming fallback: the session's frames as Server-Sent Events, each conversation
 /// frame with `id: <seq>` so that a reconnecting client resumes with `Last-Event-ID`.
-async fn events(
+pub(crate) async fn events(
+    Visitor { project, claims }: Visitor,
     State(state): State<AppState>,
-    Path((project_id, session)): Path<(String, String)>,
+    Path((_, session)): Path<(String, String)>,
     Query(q): Query<EventsQuery>,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    let project = project(&state, &project_id).await?;
-    let claims = bearer(&headers, &project)?;
     authorize_session(&state, &project, &claims, &session).await?;
     let last_event_id = headers
         .get("last-event-id")
@@ -237,13 +210,11 @@ pub fn history_items(frames: Vec<ServerFrame>) -> Vec<HistoryItem> {
     items
 }
 
-async fn history(
+pub(crate) async fn history(
+    Visitor { project, claims }: Visitor,
     State(state): State<AppState>,
-    Path((project_id, session)): Path<(String, String)>,
-    headers: HeaderMap,
+    Path((_, session)): Path<(String, String)>,
 ) -> Result<Json<Vec<HistoryItem>>, AppError> {
-    let project = project(&state, &project_id).await?;
-    let claims = bearer(&headers, &project)?;
     authorize_session(&state, &project, &claims, &session).await?;
     Ok(Json(history_items(state.hub.history(&session).await?)))
 }

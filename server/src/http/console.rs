@@ -18,19 +18,18 @@
 use argon2::Argon2;
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
 use hmac::{Hmac, Mac};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use crate::http::{AppError, AppState};
+use super::extract::Admin;
+use super::{AppError, AppState};
 use crate::registry::Operator;
 
 /// The session cookie's name.
@@ -183,7 +182,7 @@ pub async fn authorize(
     project: &str,
 ) -> Result<Caller, AppError> {
     if headers.contains_key(header::AUTHORIZATION) {
-        crate::channels::admin::operated_project(state, headers, project).await?;
+        super::admin::operated_project(state, headers, project).await?;
         return Ok(Caller::Admin);
     }
     let Some(op) = session(state, headers).await? else {
@@ -212,21 +211,8 @@ pub async fn authorize(
     Ok(Caller::Operator(op.name))
 }
 
-/// The console routes.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/console", get(page))
-        .route("/v1/console/login", post(login))
-        .route("/v1/console/logout", post(logout))
-        .route("/v1/console/me", get(me))
-        .route(
-            "/v1/admin/operators/{name}",
-            put(put_operator).get(get_operator).delete(delete_operator),
-        )
-}
-
-async fn page() -> Response {
-    crate::channels::widget_chat::page::shell(HeaderValue::from_static(CONSOLE_CSP), CONSOLE_PAGE)
+pub(crate) async fn page() -> Response {
+    super::widget::page::shell(HeaderValue::from_static(CONSOLE_CSP), CONSOLE_PAGE)
 }
 
 #[derive(Deserialize)]
@@ -253,7 +239,7 @@ fn set_cookie(value: &str, max_age: u64, secure: bool) -> HeaderValue {
     HeaderValue::from_str(&s).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
-async fn login(
+pub(crate) async fn login(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Bytes,
@@ -265,7 +251,7 @@ async fn login(
             "The console is off: set OUTPOST_ADMIN_TOKEN to turn it on.",
         ));
     };
-    let b: LoginBody = crate::channels::admin::json_body(&body)?;
+    let b: LoginBody = super::admin::json_body(&body)?;
     if b.name.is_empty() || b.name.len() > 100 || b.password.len() > 1000 {
         return Err(AppError::bad_request("name and password are required"));
     }
@@ -317,7 +303,7 @@ async fn login(
         .into_response())
 }
 
-async fn logout(headers: HeaderMap) -> Response {
+pub(crate) async fn logout(headers: HeaderMap) -> Response {
     (
         [(header::SET_COOKIE, set_cookie("", 0, secure(&headers)))],
         axum::Json(json!({"ok": true})),
@@ -325,7 +311,10 @@ async fn logout(headers: HeaderMap) -> Response {
         .into_response()
 }
 
-async fn me(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, AppError> {
+pub(crate) async fn me(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
     let op = session(&state, &headers).await?.ok_or_else(unauthorized)?;
     let mut projects = Vec::new();
     for p in &op.projects {
@@ -361,15 +350,14 @@ fn operator_name(raw: &str) -> Result<String, AppError> {
     }
 }
 
-async fn put_operator(
+pub(crate) async fn put_operator(
+    _: Admin,
     State(state): State<AppState>,
     Path(raw): Path<String>,
-    headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, AppError> {
-    crate::channels::admin::admin_only(&state, &headers)?;
     let name = operator_name(&raw)?;
-    let b: OperatorBody = crate::channels::admin::json_body(&body)?;
+    let b: OperatorBody = super::admin::json_body(&body)?;
     if b.password.chars().count() < MIN_PASSWORD {
         return Err(AppError::bad_request(format!(
             "the password must have at least {MIN_PASSWORD} characters"
@@ -391,12 +379,11 @@ async fn put_operator(
     Ok(axum::Json(json!({"name": op.name, "projects": op.projects})).into_response())
 }
 
-async fn get_operator(
+pub(crate) async fn get_operator(
+    _: Admin,
     State(state): State<AppState>,
     Path(raw): Path<String>,
-    headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    crate::channels::admin::admin_only(&state, &headers)?;
     let op = state
         .projects
         .operator(&operator_name(&raw)?)
@@ -406,12 +393,11 @@ async fn get_operator(
     Ok(axum::Json(json!({"name": op.name, "projects": op.projects})).into_response())
 }
 
-async fn delete_operator(
+pub(crate) async fn delete_operator(
+    _: Admin,
     State(state): State<AppState>,
     Path(raw): Path<String>,
-    headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    crate::channels::admin::admin_only(&state, &headers)?;
     let name = operator_name(&raw)?;
     state
         .projects
