@@ -193,19 +193,3 @@ pub fn run_suite(root: &Path, args: &[String]) -> Result<(u64, u64)> {
         )
     })
 }
-
-/// Whether `GET path` on `addr` answers 200 (a plain HTTP/1.1 request; xtask has no
-/// dependencies).
-pub fn http_ok(addr: &str, path: &str) -> bool {
-    use std::io::{Read, Write};
-    let Ok(mut s) = std::net::TcpStream::connect(addr) else {
-        return false;
-    };
-    let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
-    let req = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-    if s.write_all(req.as_bytes()).is_err() {
-        return false;
-    }
-    let mut head = [0u8; 12];
-    s.read_exact(&mut head).is_ok() && head.starts_with(b"HTTP/1.1 200")
-}

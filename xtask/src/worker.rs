@@ -223,7 +223,7 @@ pub fn dev(root: &Path, port: u16, state: &Path, vars: &[(&str, &str)]) -> Resul
     };
     let started = Instant::now();
     while started.elapsed() < Duration::from_secs(90) {
-        if crate::e2e::http_ok(&format!("127.0.0.1:{port}"), "/health") {
+        if http_ok(&format!("127.0.0.1:{port}"), "/health") {
             eprintln!(
                 "xtask: wrangler dev ready on {} in {:.1}s",
                 w.url,
@@ -235,4 +235,20 @@ pub fn dev(root: &Path, port: u16, state: &Path, vars: &[(&str, &str)]) -> Resul
     }
     let log = std::fs::read_to_string(root.join("target/wrangler-dev.log")).unwrap_or_default();
     Err(format!("wrangler dev did not become ready in 90 s:\n{log}"))
+}
+
+/// Whether `GET path` on `addr` answers 200 (a plain HTTP/1.1 request; xtask has no
+/// dependencies).
+pub fn http_ok(addr: &str, path: &str) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut s) = std::net::TcpStream::connect(addr) else {
+        return false;
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+    let req = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    if s.write_all(req.as_bytes()).is_err() {
+        return false;
+    }
+    let mut head = [0u8; 12];
+    s.read_exact(&mut head).is_ok() && head.starts_with(b"HTTP/1.1 200")
 }

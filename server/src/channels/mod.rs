@@ -9,7 +9,8 @@
 //!   channel store ([`hooks::ChannelRequest`], [`hooks::handle`]).
 //! - [`store`]: the channels' tables: settings, durable jobs, WhatsApp contacts and replies,
 //!   GitHub files synced.
-//! - [`jobs`]: running the durable jobs, with retries and backoff.
+//! - [`jobs`]: the durable job queue: jobs, their context, failures and backoff (a leaf).
+//! - [`runner`]: claims due jobs and hands each to its channel.
 //! - [`whatsapp`]: WhatsApp users answered from the knowledge through the Graph API.
 //! - [`github`]: the knowledge kept in sync with Markdown docs in a GitHub repository.
 //! - [`communicator`]: the operator's inbox; so far its message model and the Telegram and
@@ -19,6 +20,7 @@ pub mod communicator;
 pub mod github;
 pub mod hooks;
 pub mod jobs;
+pub mod runner;
 pub mod store;
 pub mod webhook;
 pub mod whatsapp;

@@ -15,57 +15,18 @@
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::extract::{Admin, AdminProject};
-use super::{AppError, AppState, project};
+use super::extract::{Admin, AdminProject, project_id};
+use super::{AppError, AppState, json_body};
 use crate::knowledge::DocumentInput;
-use crate::project::ProjectId;
 use crate::registry::{Project, is_origin};
 
 /// The largest batch of documents one call may carry.
 pub const MAX_BATCH: usize = 200;
-
-/// Checks the operator's bearer token (compared as SHA-256 digests, so in constant time).
-pub(crate) fn admin_only(state: &AppState, headers: &HeaderMap) -> Result<(), AppError> {
-    let Some(expected) = state.admin_token.as_deref() else {
-        return Err(AppError::new(
-            StatusCode::FORBIDDEN,
-            "admin_disabled",
-            "The admin API is off: set OUTPOST_ADMIN_TOKEN to turn it on.",
-        ));
-    };
-    let given = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("");
-    if given.is_empty() || !crate::channels::webhook::same_secret(given.trim(), expected) {
-        return Err(AppError::new(
-            StatusCode::UNAUTHORIZED,
-            "invalid_admin_token",
-            "The admin token is missing or wrong.",
-        ));
-    }
-    Ok(())
-}
-
-/// The operator's call on an existing project: the admin token checked, the project found.
-pub(crate) async fn operated_project(
-    state: &AppState,
-    headers: &HeaderMap,
-    raw: &str,
-) -> Result<crate::registry::Project, AppError> {
-    admin_only(state, headers)?;
-    project(state, project_id(raw)?.as_str()).await
-}
-
-fn project_id(raw: &str) -> Result<ProjectId, AppError> {
-    ProjectId::parse(raw).map_err(|e| AppError::bad_request(e.to_string()))
-}
 
 #[derive(Deserialize)]
 struct ProjectBody {
@@ -77,10 +38,6 @@ struct ProjectBody {
     greeting: Option<String>,
     #[serde(default)]
     accent: Option<String>,
-}
-
-pub(crate) fn json_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
-    serde_json::from_slice(body).map_err(|e| AppError::bad_request(format!("bad JSON body: {e}")))
 }
 
 pub(crate) async fn put_project(

@@ -19,9 +19,9 @@ use base64::engine::general_purpose::STANDARD as B64;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::admin::json_body;
-use super::extract::{AdminProject, Operator};
-use super::{AppError, AppState};
+use super::console::OperatorOrAdmin;
+use super::extract::AdminProject;
+use super::{AppError, AppState, json_body};
 use crate::channels::communicator::store::InboxFilter;
 use crate::channels::communicator::{self as comm, PushConfig, SlackConfig, TelegramConfig};
 use crate::channels::github::{self, GitHubConfig};
@@ -110,7 +110,7 @@ pub(crate) struct InboxQuery {
 }
 
 pub(crate) async fn inbox(
-    _: Operator,
+    _: OperatorOrAdmin,
     State(state): State<AppState>,
     Path(project): Path<String>,
     Query(q): Query<InboxQuery>,
@@ -131,7 +131,7 @@ pub(crate) async fn inbox(
 }
 
 pub(crate) async fn conversation(
-    _: Operator,
+    _: OperatorOrAdmin,
     State(state): State<AppState>,
     Path((project, id)): Path<(String, i64)>,
 ) -> Result<ChannelReply, AppError> {
@@ -151,7 +151,7 @@ const MAX_NOTE: usize = 1000;
 const MAX_REPLY: usize = 20_000;
 
 pub(crate) async fn regenerate(
-    _: Operator,
+    _: OperatorOrAdmin,
     State(state): State<AppState>,
     Path((project, id)): Path<(String, i64)>,
     body: Bytes,
@@ -182,7 +182,7 @@ struct ApproveBody {
 }
 
 pub(crate) async fn approve(
-    _: Operator,
+    _: OperatorOrAdmin,
     State(state): State<AppState>,
     Path((project, id)): Path<(String, i64)>,
     body: Bytes,
@@ -408,7 +408,7 @@ pub(crate) struct JobsQuery {
 }
 
 pub(crate) async fn list_jobs(
-    _: Operator,
+    _: OperatorOrAdmin,
     State(state): State<AppState>,
     Path(project): Path<String>,
     Query(q): Query<JobsQuery>,
@@ -424,7 +424,7 @@ pub(crate) async fn list_jobs(
 }
 
 pub(crate) async fn retry_job(
-    _: Operator,
+    _: OperatorOrAdmin,
     State(state): State<AppState>,
     Path((project, id)): Path<(String, i64)>,
 ) -> Result<ChannelReply, AppError> {

@@ -28,9 +28,27 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use super::extract::Admin;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+
+use super::extract::{Admin, path_project};
 use super::{AppError, AppState};
 use crate::registry::Operator;
+
+/// The admin, or an operator of the project in the path signed in to the console (a cookie
+/// `POST` must then be JSON).
+pub struct OperatorOrAdmin(pub Caller);
+
+impl FromRequestParts<AppState> for OperatorOrAdmin {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let id = path_project(parts, state).await?;
+        Ok(OperatorOrAdmin(
+            authorize(state, &parts.method, &parts.headers, &id).await?,
+        ))
+    }
+}
 
 /// The session cookie's name.
 pub const COOKIE: &str = "outpost_console";
@@ -182,7 +200,7 @@ pub async fn authorize(
     project: &str,
 ) -> Result<Caller, AppError> {
     if headers.contains_key(header::AUTHORIZATION) {
-        super::admin::operated_project(state, headers, project).await?;
+        super::extract::operated_project(state, headers, project).await?;
         return Ok(Caller::Admin);
     }
     let Some(op) = session(state, headers).await? else {
@@ -251,7 +269,7 @@ pub(crate) async fn login(
             "The console is off: set OUTPOST_ADMIN_TOKEN to turn it on.",
         ));
     };
-    let b: LoginBody = super::admin::json_body(&body)?;
+    let b: LoginBody = super::json_body(&body)?;
     if b.name.is_empty() || b.name.len() > 100 || b.password.len() > 1000 {
         return Err(AppError::bad_request("name and password are required"));
     }
@@ -357,7 +375,7 @@ pub(crate) async fn put_operator(
     body: Bytes,
 ) -> Result<Response, AppError> {
     let name = operator_name(&raw)?;
-    let b: OperatorBody = super::admin::json_body(&body)?;
+    let b: OperatorBody = super::json_body(&body)?;
     if b.password.chars().count() < MIN_PASSWORD {
         return Err(AppError::bad_request(format!(
             "the password must have at least {MIN_PASSWORD} characters"

@@ -5,7 +5,8 @@
 //! - [`Visitor`]: a visitor of the project in the path, with a verified identity token.
 //! - [`Admin`]: the admin token (`OUTPOST_ADMIN_TOKEN`); [`AdminProject`]: the admin, on a
 //!   project that exists.
-//! - [`Operator`]: the admin, or a signed-in operator of the project in the path.
+//! - [`super::console::OperatorOrAdmin`]: the admin, or a signed-in operator of the project in the
+//!   path (next to the console's sessions).
 //!
 //! Signed webhooks have no extractor: their signature is checked by their channel against the
 //! project's secret, next to the project's channel tables ([`crate::channels::hooks::handle`]).
@@ -15,13 +16,15 @@ use std::collections::HashMap;
 use axum::extract::{FromRequestParts, Path};
 use axum::http::request::Parts;
 
-use super::console::Caller;
-use super::{AppError, AppState, admin, bearer, console, project};
+use axum::http::{HeaderMap, StatusCode, header};
+
+use super::{AppError, AppState, bearer, project};
 use crate::auth::Claims;
+use crate::project::ProjectId;
 use crate::registry::Project;
 
 /// The `{project}` segment of the request's path.
-async fn path_project(parts: &mut Parts, state: &AppState) -> Result<String, AppError> {
+pub(crate) async fn path_project(parts: &mut Parts, state: &AppState) -> Result<String, AppError> {
     let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, state)
         .await
         .map_err(|e| AppError::bad_request(e.body_text()))?;
@@ -58,7 +61,7 @@ impl FromRequestParts<AppState> for Admin {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        admin::admin_only(state, &parts.headers)?;
+        admin_only(state, &parts.headers)?;
         Ok(Admin)
     }
 }
@@ -72,22 +75,45 @@ impl FromRequestParts<AppState> for AdminProject {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
         let id = path_project(parts, state).await?;
         Ok(AdminProject(
-            admin::operated_project(state, &parts.headers, &id).await?,
+            operated_project(state, &parts.headers, &id).await?,
         ))
     }
 }
 
-/// The admin, or an operator of the project in the path signed in to the console (a cookie
-/// `POST` must then be JSON).
-pub struct Operator(pub Caller);
-
-impl FromRequestParts<AppState> for Operator {
-    type Rejection = AppError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let id = path_project(parts, state).await?;
-        Ok(Operator(
-            console::authorize(state, &parts.method, &parts.headers, &id).await?,
-        ))
+/// Checks the operator's bearer token (compared as SHA-256 digests, so in constant time).
+pub fn admin_only(state: &AppState, headers: &HeaderMap) -> Result<(), AppError> {
+    let Some(expected) = state.admin_token.as_deref() else {
+        return Err(AppError::new(
+            StatusCode::FORBIDDEN,
+            "admin_disabled",
+            "The admin API is off: set OUTPOST_ADMIN_TOKEN to turn it on.",
+        ));
+    };
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    if given.is_empty() || !crate::channels::webhook::same_secret(given.trim(), expected) {
+        return Err(AppError::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_admin_token",
+            "The admin token is missing or wrong.",
+        ));
     }
+    Ok(())
+}
+
+/// The operator's call on an existing project: the admin token checked, the project found.
+pub async fn operated_project(
+    state: &AppState,
+    headers: &HeaderMap,
+    raw: &str,
+) -> Result<crate::registry::Project, AppError> {
+    admin_only(state, headers)?;
+    project(state, project_id(raw)?.as_str()).await
+}
+
+pub(crate) fn project_id(raw: &str) -> Result<ProjectId, AppError> {
+    ProjectId::parse(raw).map_err(|e| AppError::bad_request(e.to_string()))
 }

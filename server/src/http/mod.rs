@@ -20,6 +20,7 @@ pub mod extract;
 pub mod routes;
 pub mod widget;
 
+pub use crate::knowledge::ingest::{FailedDocument, IngestReport};
 pub use routes::{Service, router};
 
 use std::sync::Arc;
@@ -77,28 +78,6 @@ pub trait ProjectDirectory: Send + Sync {
         name: &str,
         operator: Option<&crate::registry::Operator>,
     ) -> Result<(), String>;
-}
-
-/// What ingesting a batch of documents did.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct IngestReport {
-    /// Documents (re)indexed.
-    pub indexed: usize,
-    /// Documents whose text was already stored.
-    pub unchanged: usize,
-    /// Chunks written.
-    pub chunks: usize,
-    /// Documents refused, with the reason (the others are stored).
-    pub failed: Vec<FailedDocument>,
-}
-
-/// A document that could not be ingested.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct FailedDocument {
-    /// Its path.
-    pub path: String,
-    /// Why.
-    pub error: String,
 }
 
 /// Projects' documents, for operators (knowledge files natively, one Knowledge Durable Object
@@ -312,6 +291,14 @@ pub fn bearer(headers: &HeaderMap, project: &Project) -> Result<Claims, AppError
         project.secret.as_bytes(),
         &project.id,
     )?)
+}
+
+/// Reads a JSON request body.
+///
+/// # Errors
+/// [`AppError`] 400 naming what is wrong with it.
+pub(crate) fn json_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
+    serde_json::from_slice(body).map_err(|e| AppError::bad_request(format!("bad JSON body: {e}")))
 }
 
 /// `GET /health`: the service's name and version.

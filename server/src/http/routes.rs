@@ -68,7 +68,7 @@ pub enum Auth {
     Visitor,
     /// The admin token ([`super::extract::Admin`], [`super::extract::AdminProject`]).
     Admin,
-    /// The admin token or a signed-in operator of the project ([`super::extract::Operator`]).
+    /// The admin token or a signed-in operator of the project ([`super::console::OperatorOrAdmin`]).
     Operator,
     /// A webhook signed by its platform (checked by its channel against the project's secret).
     Signed,

@@ -33,6 +33,28 @@ pub enum IngestError {
     Store(#[from] KnowledgeError),
 }
 
+/// What ingesting a batch of documents did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct IngestReport {
+    /// Documents (re)indexed.
+    pub indexed: usize,
+    /// Documents whose text was already stored.
+    pub unchanged: usize,
+    /// Chunks written.
+    pub chunks: usize,
+    /// Documents refused, with the reason (the others are stored).
+    pub failed: Vec<FailedDocument>,
+}
+
+/// A document that could not be ingested.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct FailedDocument {
+    /// Its path.
+    pub path: String,
+    /// Why.
+    pub error: String,
+}
+
 /// Ingests a batch of documents one by one: a refused document is reported and the others are
 /// still stored.
 pub async fn ingest_batch<S: Sql>(
@@ -40,8 +62,8 @@ pub async fn ingest_batch<S: Sql>(
     embedder: Option<&dyn Embedder>,
     documents: Vec<DocumentInput>,
     now_unix: i64,
-) -> crate::http::IngestReport {
-    let mut report = crate::http::IngestReport::default();
+) -> IngestReport {
+    let mut report = IngestReport::default();
     for doc in documents {
         let path = doc.path.clone();
         match ingest_document(knowledge, embedder, doc, now_unix).await {
@@ -50,7 +72,7 @@ pub async fn ingest_batch<S: Sql>(
                 report.indexed += 1;
                 report.chunks += chunks;
             }
-            Err(e) => report.failed.push(crate::http::FailedDocument {
+            Err(e) => report.failed.push(FailedDocument {
                 path,
                 error: e.to_string(),
             }),

@@ -35,5 +35,8 @@ pub fn now_unix() -> i64 {
 #[cfg(feature = "native")]
 pub mod native;
 
+// The Workers adapter binds JavaScript objects (a `Send` wrapper, a transmuted callback): the
+// only unsafe code of the workspace.
 #[cfg(all(feature = "cloudflare", target_arch = "wasm32"))]
+#[allow(unsafe_code)]
 pub mod cloudflare;

@@ -10,7 +10,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::store::MessageRow;
+use super::model::MessageRow;
 use crate::providers::{Message, Role};
 
 /// How many invalid answers a model may give before the offline analysis is kept.

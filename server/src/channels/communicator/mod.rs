@@ -14,10 +14,10 @@
 //! ```
 //!
 //! # Layout
-//! - [`model`]: a normalized incoming message and its dedupe key.
+//! - [`model`]: a normalized incoming message and its dedupe key, and a stored message.
 //! - [`telegram`], [`slack`]: reading and verifying their webhooks; [`push`]: the generic
 //!   authenticated push API's body.
-//! - [`store`]: messages, conversations, drafts and sends over the SQL port.
+//! - [`store`]: messages, conversations, drafts and sends over the SQL port; [`schema`]: their tables.
 //! - [`analysis`]: the offline analyzer (rules and keywords, extractive summary) and the
 //!   model's analysis, asked as JSON and validated.
 //! - [`pipeline`]: the jobs: grouping, analysis, drafts, sending, Telegram polling.
@@ -27,6 +27,7 @@ pub mod analysis;
 pub mod model;
 pub mod pipeline;
 pub mod push;
+pub mod schema;
 pub mod send;
 pub mod slack;
 pub mod store;

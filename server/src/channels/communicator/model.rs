@@ -134,3 +134,17 @@ pub fn from_whatsapp(m: &crate::channels::whatsapp::payload::Incoming) -> Inboun
         platform_id: m.id.clone(),
     }
 }
+
+/// A stored message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageRow {
+    /// Its id.
+    pub id: i64,
+    /// `in` (received) or `out` (sent by the operator).
+    pub direction: String,
+    /// The normalized message.
+    #[serde(flatten)]
+    pub message: Inbound,
+    /// Its conversation, once grouped.
+    pub conversation: Option<i64>,
+}

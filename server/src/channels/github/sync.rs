@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 use super::api::{GitHub, blob_sha};
 use super::{GitHubConfig, KIND};
 use crate::channels::jobs::{Ctx, JobError};
-use crate::http::FailedDocument;
 use crate::knowledge::DocumentInput;
+use crate::knowledge::ingest::FailedDocument;
 use crate::platform::sql::Sql;
 
 /// Documents are fetched and indexed this many at a time.

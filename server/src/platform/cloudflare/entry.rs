@@ -14,32 +14,12 @@ use worker::send::{SendFuture, SendWrapper};
 use worker::{Context, Env, Method};
 
 use super::directory::D1Projects;
+use super::hub::PROJECT_HEADER;
 use super::hub::{DoHub, call};
 use super::knowledge_object::DoLibrary;
-use super::session_object::PROJECT_HEADER;
+use super::limits;
 use crate::chat::HubError;
 use crate::http::{AppError, AppState, Service, project, router};
-use crate::limits::Limits;
-
-thread_local! {
-    /// Rate limits live as long as the isolate (set from the first request's configuration).
-    static LIMITS: std::cell::OnceCell<Arc<Limits>> = const { std::cell::OnceCell::new() };
-}
-
-/// The isolate's rate limits, from the configuration's `OUTPOST_RATE_*`.
-pub fn limits(env: &Env) -> Arc<Limits> {
-    LIMITS.with(|l| {
-        l.get_or_init(|| {
-            let (u, b, p) = super::config(env).map(|c| c.rate_limits).unwrap_or((
-                crate::limits::USER_PER_MINUTE,
-                crate::limits::USER_BURST,
-                crate::limits::PROJECT_PER_MINUTE,
-            ));
-            Arc::new(Limits::new(u, b, p))
-        })
-        .clone()
-    })
-}
 
 fn state(env: &Env) -> worker::Result<AppState> {
     let service = super::env_value(env, "OUTPOST_SERVICE").unwrap_or_else(|| "outpost".into());

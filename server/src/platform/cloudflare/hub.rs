@@ -13,10 +13,16 @@ use outpost_protocol::ServerFrame;
 use worker::send::{SendFuture, SendWrapper};
 use worker::{Env, Headers, Method, Request, RequestInit, WebSocket, WebsocketEvent};
 
-use super::session_object::{BINDING, SESSION_HEADER};
 use crate::chat::{HubError, SessionHub, Subscription};
 use crate::session::store::SessionOwner;
 use crate::session::{ConnId, Input};
+
+/// The binding of the `ChatSession` namespace.
+pub const BINDING: &str = "CHAT_SESSION";
+/// The header naming the session on internal calls.
+pub const SESSION_HEADER: &str = "x-outpost-session";
+/// The header carrying the project (JSON) on `/socket`.
+pub const PROJECT_HEADER: &str = "x-outpost-project";
 
 /// Whether `id` looks like a session id (32 hex digits): anything else never reaches an
 /// object, so junk ids cannot create objects.

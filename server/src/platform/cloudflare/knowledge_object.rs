@@ -25,7 +25,8 @@ use worker::{
 
 use super::sql::DoSql;
 use crate::channels::hooks::{ChannelReply, ChannelRequest, handle};
-use crate::channels::jobs::{BlobStore, Ctx, Deps, run_next};
+use crate::channels::jobs::{BlobStore, Ctx, Deps};
+use crate::channels::runner::run_next;
 use crate::channels::store::ChannelStore;
 use crate::chat::answer::{AiSearch, ProjectKnowledge, Retrieved, Retriever};
 use crate::knowledge::{DocumentInput, Hit, Knowledge, ai_search};

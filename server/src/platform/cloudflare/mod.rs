@@ -27,6 +27,7 @@ use futures::StreamExt;
 use worker::Env;
 
 use crate::config::{Config, EmbeddingsConfig, LlmConfig, OpenAiConfig};
+use crate::limits::Limits;
 use crate::providers::extractive::Extractive;
 use crate::providers::openai::{Endpoint, OpenAiChat, OpenAiEmbedder};
 use crate::providers::{CompletionRequest, Embedder, LanguageModel, ProviderError, TokenStream};
@@ -126,6 +127,26 @@ impl LanguageModel for Paced {
             })
             .boxed())
     }
+}
+
+thread_local! {
+    /// Rate limits live as long as the isolate (set from the first request's configuration).
+    static LIMITS: std::cell::OnceCell<Arc<Limits>> = const { std::cell::OnceCell::new() };
+}
+
+/// The isolate's rate limits, from the configuration's `OUTPOST_RATE_*`.
+pub fn limits(env: &Env) -> Arc<Limits> {
+    LIMITS.with(|l| {
+        l.get_or_init(|| {
+            let (u, b, p) = config(env).map(|c| c.rate_limits).unwrap_or((
+                crate::limits::USER_PER_MINUTE,
+                crate::limits::USER_BURST,
+                crate::limits::PROJECT_PER_MINUTE,
+            ));
+            Arc::new(Limits::new(u, b, p))
+        })
+        .clone()
+    })
 }
 
 /// The Workers clock: JavaScript's `Date` for timings, the runtime's timer for waits.

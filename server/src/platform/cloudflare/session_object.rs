@@ -24,6 +24,7 @@ use worker::{
 };
 
 use super::WorkersClock;
+use super::hub::{PROJECT_HEADER, SESSION_HEADER};
 use super::sql::DoSql;
 use crate::chat::HandoffSink;
 use crate::chat::answer::{self, AnswerFailure, Observer, Question, Report, Retrieved, Retriever};
@@ -34,13 +35,6 @@ use crate::rag::Assistant;
 use crate::registry::Project;
 use crate::session::store::{SessionOwner, SessionStore};
 use crate::session::{ConnId, Effect, HandoffMessage, Input, Session};
-
-/// The binding of the `ChatSession` namespace.
-pub const BINDING: &str = "CHAT_SESSION";
-/// The header naming the session on internal calls.
-pub const SESSION_HEADER: &str = "x-outpost-session";
-/// The header carrying the project (JSON) on `/socket`.
-pub const PROJECT_HEADER: &str = "x-outpost-project";
 
 /// A socket's state, kept in its attachment so it survives hibernation.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -368,7 +362,7 @@ impl Inner {
         else {
             return;
         };
-        let limits = super::entry::limits(&self.env);
+        let limits = super::limits(&self.env);
         match step(&phase, &project, &limits, text) {
             Step::Reply(frame) => {
                 send(ws, &frame);
