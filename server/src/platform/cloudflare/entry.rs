@@ -11,10 +11,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tower::ServiceExt;
 use worker::send::{SendFuture, SendWrapper};
-use worker::{Context, Env, Method};
+use worker::{Context, Env};
 
+use super::calls::SessionCall;
 use super::directory::D1Projects;
-use super::hub::PROJECT_HEADER;
 use super::hub::{DoHub, call};
 use super::knowledge_object::DoLibrary;
 use super::limits;
@@ -92,17 +92,7 @@ async fn socket(
             "This endpoint speaks WebSocket.",
         ));
     }
-    let project_json = serde_json::to_string(&project).map_err(AppError::internal)?;
-    let resp = match call(
-        env,
-        session,
-        Method::Get,
-        "/socket",
-        None,
-        &[("upgrade", "websocket"), (PROJECT_HEADER, &project_json)],
-    )
-    .await
-    {
+    let resp = match call(env, session, &SessionCall::Socket { project }).await {
         Ok(r) => r,
         Err(HubError::NotFound) => return Err(AppError::not_found("the session")),
         Err(e) => return Err(e.into()),

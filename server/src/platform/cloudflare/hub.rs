@@ -13,6 +13,7 @@ use outpost_protocol::ServerFrame;
 use worker::send::{SendFuture, SendWrapper};
 use worker::{Env, Headers, Method, Request, RequestInit, WebSocket, WebsocketEvent};
 
+use super::calls::{CALL_HEADER, SessionCall};
 use crate::chat::{HubError, SessionHub, Subscription};
 use crate::session::store::SessionOwner;
 use crate::session::{ConnId, Input};
@@ -21,8 +22,6 @@ use crate::session::{ConnId, Input};
 pub const BINDING: &str = "CHAT_SESSION";
 /// The header naming the session on internal calls.
 pub const SESSION_HEADER: &str = "x-outpost-session";
-/// The header carrying the project (JSON) on `/socket`.
-pub const PROJECT_HEADER: &str = "x-outpost-project";
 
 /// Whether `id` looks like a session id (32 hex digits): anything else never reaches an
 /// object, so junk ids cannot create objects.
@@ -52,17 +51,14 @@ fn storage(e: impl std::fmt::Display) -> HubError {
     HubError::Storage(e.to_string())
 }
 
-/// Sends a request to `session`'s object.
+/// Makes `call` on `session`'s object.
 ///
 /// # Errors
 /// [`HubError`] when the object cannot be reached or answers 404.
 pub async fn call(
     env: &Env,
     session: &str,
-    method: Method,
-    path: &str,
-    body: Option<String>,
-    headers: &[(&str, &str)],
+    call: &SessionCall,
 ) -> Result<worker::Response, HubError> {
     if !is_session_id(session) {
         return Err(HubError::NotFound);
@@ -71,17 +67,19 @@ pub async fn call(
         .durable_object(BINDING)
         .and_then(|ns| ns.get_by_name(session))
         .map_err(storage)?;
+    let json = serde_json::to_string(call).map_err(storage)?;
     let h = Headers::new();
     h.set(SESSION_HEADER, session).map_err(storage)?;
-    for (k, v) in headers {
-        h.set(k, v).map_err(storage)?;
-    }
     let mut init = RequestInit::new();
-    init.with_method(method).with_headers(h);
-    if let Some(b) = body {
-        init.with_body(Some(b.into()));
+    if call.upgrades() {
+        h.set("upgrade", "websocket").map_err(storage)?;
+        h.set(CALL_HEADER, &json).map_err(storage)?;
+        init.with_method(Method::Get);
+    } else {
+        init.with_method(Method::Post).with_body(Some(json.into()));
     }
-    let req = Request::new_with_init(&format!("https://session{path}"), &init).map_err(storage)?;
+    init.with_headers(h);
+    let req = Request::new_with_init("https://session/", &init).map_err(storage)?;
     let resp = stub.fetch_with_request(req).await.map_err(storage)?;
     match resp.status_code() {
         404 => Err(HubError::NotFound),
@@ -96,16 +94,12 @@ async fn json<T: serde::de::DeserializeOwned>(
     r?.json().await.map_err(storage)
 }
 
-fn body<T: serde::Serialize>(v: &T) -> Result<Option<String>, HubError> {
-    serde_json::to_string(v).map(Some).map_err(storage)
-}
-
 #[async_trait]
 impl SessionHub for DoHub {
     async fn create(&self, owner: SessionOwner) -> Result<String, HubError> {
         SendFuture::new(async {
             let id = super::random_id();
-            call(&self.env, &id, Method::Post, "/create", body(&owner)?, &[]).await?;
+            call(&self.env, &id, &SessionCall::Create { owner }).await?;
             Ok(id)
         })
         .await
@@ -115,23 +109,13 @@ impl SessionHub for DoHub {
         if !is_session_id(session) {
             return Ok(None);
         }
-        SendFuture::new(async {
-            json(call(&self.env, session, Method::Get, "/owner", None, &[]).await).await
-        })
-        .await
+        SendFuture::new(async { json(call(&self.env, session, &SessionCall::Owner).await).await })
+            .await
     }
 
     async fn join(&self, session: &str, after: u64) -> Result<Subscription, HubError> {
         SendFuture::new(async {
-            let resp = call(
-                &self.env,
-                session,
-                Method::Get,
-                &format!("/subscribe?after={after}"),
-                None,
-                &[("upgrade", "websocket")],
-            )
-            .await?;
+            let resp = call(&self.env, session, &SessionCall::Subscribe { after }).await?;
             let ws = resp
                 .websocket()
                 .ok_or_else(|| HubError::Storage("the session object did not upgrade".into()))?;
@@ -168,18 +152,7 @@ impl SessionHub for DoHub {
 
     async fn input(&self, session: &str, input: Input) -> Result<Vec<ServerFrame>, HubError> {
         SendFuture::new(async {
-            json(
-                call(
-                    &self.env,
-                    session,
-                    Method::Post,
-                    "/input",
-                    body(&input)?,
-                    &[],
-                )
-                .await,
-            )
-            .await
+            json(call(&self.env, session, &SessionCall::Input { input }).await).await
         })
         .await
     }
@@ -201,24 +174,14 @@ impl SessionHub for DoHub {
         feedback: outpost_protocol::Feedback,
     ) -> Result<(), HubError> {
         SendFuture::new(async {
-            call(
-                &self.env,
-                session,
-                Method::Post,
-                "/feedback",
-                body(&feedback)?,
-                &[],
-            )
-            .await?;
+            call(&self.env, session, &SessionCall::Feedback { feedback }).await?;
             Ok(())
         })
         .await
     }
 
     async fn history(&self, session: &str) -> Result<Vec<ServerFrame>, HubError> {
-        SendFuture::new(async {
-            json(call(&self.env, session, Method::Get, "/history", None, &[]).await).await
-        })
-        .await
+        SendFuture::new(async { json(call(&self.env, session, &SessionCall::History).await).await })
+            .await
     }
 }

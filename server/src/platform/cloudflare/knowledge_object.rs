@@ -3,12 +3,10 @@
 //! schema and queries. A project's object can only see its own rows: tenant isolation holds by
 //! construction. (Durable Object SQLite has FTS5 with the porter tokenizer and `bm25()`.)
 //!
-//! Internal API (reachable only through a stub, never from the internet):
-//! `POST /search {project, question, vector?}` → [`Retrieved`] (the project's index, or the AI
-//! Search instance it names), `POST /ingest {documents}`,
-//! `POST /remove {path}`, `GET /stats`, `POST /channel {project, request}` (the webhook
-//! channels' requests, run next to the project's channel tables, which live in this object's
-//! SQLite too).
+//! Internal API (reachable only through a stub, never from the internet): the typed
+//! [`KnowledgeCall`]s, among them the search (the project's index, or the AI Search instance it
+//! names) and the channels' requests, run next to the project's channel tables, which live in
+//! this object's SQLite too.
 //!
 //! The channels' durable jobs run from the object's alarm: a request that queues work sets the
 //! alarm to now; the alarm runs due jobs (for at most [`ALARM_BUDGET_MS`]) and sets itself again
@@ -23,12 +21,14 @@ use worker::{
     DurableObject, Env, Method, Request, RequestInit, Response, Result, State, durable_object,
 };
 
+use super::calls::KnowledgeCall;
 use super::sql::DoSql;
 use crate::channels::hooks::{ChannelReply, ChannelRequest, handle};
 use crate::channels::jobs::{BlobStore, Ctx, Deps};
 use crate::channels::runner::run_next;
 use crate::channels::store::ChannelStore;
 use crate::chat::answer::{AiSearch, ProjectKnowledge, Retrieved, Retriever};
+use crate::knowledge::ingest::IngestReport;
 use crate::knowledge::{DocumentInput, Hit, Knowledge, ai_search};
 use crate::project::ProjectId;
 
@@ -40,30 +40,6 @@ fn to_js(v: &serde_json::Value) -> Result<wasm_bindgen::JsValue> {
 
 /// The binding of the `Knowledge` namespace.
 pub const BINDING: &str = "KNOWLEDGE";
-
-#[derive(Serialize, Deserialize)]
-struct SearchRequest {
-    /// The project this object holds (the caller took it from the verified token).
-    project: String,
-    question: String,
-    vector: Option<Vec<f32>>,
-}
-
-#[derive(Serialize, Deserialize)]
-struct IngestRequest {
-    documents: Vec<DocumentInput>,
-}
-
-#[derive(Serialize, Deserialize)]
-struct SettingRequest {
-    key: String,
-    value: String,
-}
-
-#[derive(Serialize, Deserialize)]
-struct RemoveRequest {
-    path: String,
-}
 
 /// One project's knowledge.
 #[durable_object]
@@ -79,21 +55,6 @@ pub const ALARM_RUNNERS: usize = 4;
 
 /// How long one alarm runs jobs before it hands over to the next alarm (ms).
 pub const ALARM_BUDGET_MS: f64 = 20_000.0;
-
-/// One answer's use, recorded by the session's object.
-#[derive(Serialize, Deserialize)]
-pub struct UsageRecord {
-    /// Pieces streamed.
-    pub answer_pieces: u64,
-    /// Whether the provider failed.
-    pub provider_error: bool,
-}
-
-#[derive(Serialize, Deserialize)]
-struct ChannelCall {
-    project: String,
-    request: ChannelRequest,
-}
 
 /// What channel jobs reach outside the object, built from the Worker's environment.
 struct Outside {
@@ -194,16 +155,16 @@ impl KnowledgeObject {
     }
 
     /// Runs a channel request, waking the job runner (the alarm) when it queued work.
-    async fn channel(&self, call: ChannelCall) -> Result<ChannelReply> {
+    async fn channel(&self, project: &str, request: ChannelRequest) -> Result<ChannelReply> {
         let outside = Outside::new(&self.env)?;
         let deps = outside.deps();
         let ctx = Ctx {
-            project: &call.project,
+            project,
             store: self.channels()?,
             knowledge: self.knowledge()?,
             deps: &deps,
         };
-        let reply = handle(&ctx, call.request).await.map_err(err)?;
+        let reply = handle(&ctx, request).await.map_err(err)?;
         if reply.wake {
             self.schedule(js_sys::Date::now() as i64).await?;
         }
@@ -325,100 +286,81 @@ impl DurableObject for KnowledgeObject {
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
-        let path = req.path();
-        match (req.method(), path.as_str()) {
-            (Method::Post, "/search") => {
-                let q: SearchRequest = req.json().await?;
+        let call: KnowledgeCall = req.json().await?;
+        match call {
+            KnowledgeCall::Search {
+                project,
+                question,
+                vector,
+            } => {
                 let ai_search = WorkersAiSearch {
                     env: SendWrapper(self.env.clone()),
                 };
                 let retriever = ProjectKnowledge {
-                    project: &q.project,
+                    project: &project,
                     knowledge: self.knowledge()?,
                     ai_search: Some(&ai_search),
                 };
-                match retriever.retrieve(&q.question, q.vector).await {
+                match retriever.retrieve(&question, vector).await {
                     Ok(r) => Response::from_json(&r),
                     Err(e) => Response::error(e, 500),
                 }
             }
-            (Method::Post, "/ingest") => {
-                let r: IngestRequest = req.json().await?;
+            KnowledgeCall::Ingest { documents } => {
                 let config = super::config(&self.env).map_err(err)?;
                 let embedder = super::embedder(&self.env, &config).map_err(err)?;
                 let report = crate::knowledge::ingest::ingest_batch(
                     self.knowledge()?,
                     embedder.as_deref(),
-                    r.documents,
+                    documents,
                     crate::platform::now_unix(),
                 )
                 .await;
                 Response::from_json(&report)
             }
-            (Method::Post, "/remove") => {
-                let r: RemoveRequest = req.json().await?;
-                let removed = self.knowledge()?.remove(&r.path).map_err(err)?;
+            KnowledgeCall::Remove { path } => {
+                let removed = self.knowledge()?.remove(&path).map_err(err)?;
                 Response::from_json(&serde_json::json!({"removed": removed}))
             }
-            (Method::Post, "/setting") => {
-                let s: SettingRequest = req.json().await?;
+            KnowledgeCall::Setting { key, value } => {
+                self.knowledge()?.set_setting(&key, &value).map_err(err)?;
+                Response::from_json(&serde_json::json!({"ok": true}))
+            }
+            KnowledgeCall::Stats => Response::from_json(&self.knowledge()?.stats().map_err(err)?),
+            KnowledgeCall::Usage => Response::from_json(&self.knowledge()?.usage(90).map_err(err)?),
+            KnowledgeCall::RecordUsage {
+                answer_pieces,
+                provider_error,
+            } => {
                 self.knowledge()?
-                    .set_setting(&s.key, &s.value)
+                    .record_usage(crate::platform::now_unix(), answer_pieces, provider_error)
                     .map_err(err)?;
                 Response::from_json(&serde_json::json!({"ok": true}))
             }
-            (Method::Get, "/stats") => {
-                Response::from_json(&self.knowledge()?.stats().map_err(err)?)
+            KnowledgeCall::Channel { project, request } => {
+                Response::from_json(&self.channel(&project, request).await?)
             }
-            (Method::Get, "/usage") => {
-                Response::from_json(&self.knowledge()?.usage(90).map_err(err)?)
-            }
-            (Method::Post, "/usage") => {
-                let u: UsageRecord = req.json().await?;
-                self.knowledge()?
-                    .record_usage(
-                        crate::platform::now_unix(),
-                        u.answer_pieces,
-                        u.provider_error,
-                    )
-                    .map_err(err)?;
-                Response::from_json(&serde_json::json!({"ok": true}))
-            }
-            (Method::Post, "/channel") => {
-                let call: ChannelCall = req.json().await?;
-                Response::from_json(&self.channel(call).await?)
-            }
-            _ => Response::error("not found", 404),
         }
     }
 }
 
-/// Calls `project`'s Knowledge object: `path` with a JSON `body` (or `GET` when `None`).
+/// Makes `call` on `project`'s Knowledge object; `T` is what the call answers.
 ///
 /// # Errors
 /// A message when the object cannot be reached or answers with an error.
 pub async fn call<T: serde::de::DeserializeOwned>(
     env: &Env,
     project: &str,
-    path: &str,
-    body: Option<serde_json::Value>,
+    call: &KnowledgeCall,
 ) -> std::result::Result<T, String> {
     let stub = env
         .durable_object(BINDING)
         .and_then(|ns| ns.get_by_name(project))
         .map_err(|e| e.to_string())?;
+    let body = serde_json::to_string(call).map_err(|e| e.to_string())?;
     let mut init = RequestInit::new();
-    match body {
-        Some(b) => {
-            init.with_method(Method::Post)
-                .with_body(Some(b.to_string().into()));
-        }
-        None => {
-            init.with_method(Method::Get);
-        }
-    }
-    let req = Request::new_with_init(&format!("https://knowledge{path}"), &init)
-        .map_err(|e| e.to_string())?;
+    init.with_method(Method::Post).with_body(Some(body.into()));
+    let req = Request::new_with_init("https://knowledge/", &init).map_err(|e| e.to_string())?;
     let mut resp = stub
         .fetch_with_request(req)
         .await
@@ -440,13 +382,12 @@ pub async fn search(
     question: &str,
     vector: Option<Vec<f32>>,
 ) -> std::result::Result<Retrieved, String> {
-    call(
-        env,
-        project,
-        "/search",
-        Some(serde_json::json!({"project": project, "question": question, "vector": vector})),
-    )
-    .await
+    let search = KnowledgeCall::Search {
+        project: project.to_owned(),
+        question: question.to_owned(),
+        vector,
+    };
+    call(env, project, &search).await
 }
 
 /// The library port over Knowledge objects.
@@ -490,13 +431,10 @@ pub async fn run_job(env: &Env, job: &IngestJob) -> std::result::Result<(), Stri
         .await
         .map_err(|e| e.to_string())?;
     let doc: DocumentInput = serde_json::from_str(&text).map_err(|e| e.to_string())?;
-    let report: crate::http::IngestReport = call(
-        env,
-        &job.project,
-        "/ingest",
-        Some(serde_json::json!({"documents": [doc]})),
-    )
-    .await?;
+    let ingest = KnowledgeCall::Ingest {
+        documents: vec![doc],
+    };
+    let report: IngestReport = call(env, &job.project, &ingest).await?;
     if let Some(f) = report.failed.first() {
         worker::console_error!("queued document {} refused: {}", f.path, f.error);
     }
@@ -540,23 +478,14 @@ impl crate::http::Library for DoLibrary {
         project: &str,
         documents: Vec<DocumentInput>,
     ) -> std::result::Result<crate::http::IngestReport, String> {
-        SendFuture::new(call(
-            &self.0,
-            project,
-            "/ingest",
-            Some(serde_json::json!({"documents": documents})),
-        ))
-        .await
+        SendFuture::new(call(&self.0, project, &KnowledgeCall::Ingest { documents })).await
     }
 
     async fn remove(&self, project: &str, path: &str) -> std::result::Result<bool, String> {
-        let v: serde_json::Value = SendFuture::new(call(
-            &self.0,
-            project,
-            "/remove",
-            Some(serde_json::json!({"path": path})),
-        ))
-        .await?;
+        let remove = KnowledgeCall::Remove {
+            path: path.to_owned(),
+        };
+        let v: serde_json::Value = SendFuture::new(call(&self.0, project, &remove)).await?;
         Ok(v["removed"].as_bool().unwrap_or(false))
     }
 
@@ -566,13 +495,11 @@ impl crate::http::Library for DoLibrary {
         key: &str,
         value: &str,
     ) -> std::result::Result<(), String> {
-        let _: serde_json::Value = SendFuture::new(call(
-            &self.0,
-            project,
-            "/setting",
-            Some(serde_json::json!({"key": key, "value": value})),
-        ))
-        .await?;
+        let setting = KnowledgeCall::Setting {
+            key: key.to_owned(),
+            value: value.to_owned(),
+        };
+        let _: serde_json::Value = SendFuture::new(call(&self.0, project, &setting)).await?;
         Ok(())
     }
 
@@ -581,14 +508,14 @@ impl crate::http::Library for DoLibrary {
     }
 
     async fn stats(&self, project: &str) -> std::result::Result<crate::knowledge::Stats, String> {
-        SendFuture::new(call(&self.0, project, "/stats", None)).await
+        SendFuture::new(call(&self.0, project, &KnowledgeCall::Stats)).await
     }
 
     async fn usage(
         &self,
         project: &str,
     ) -> std::result::Result<Vec<crate::knowledge::UsageDay>, String> {
-        SendFuture::new(call(&self.0, project, "/usage", None)).await
+        SendFuture::new(call(&self.0, project, &KnowledgeCall::Usage)).await
     }
 
     async fn channel(
@@ -596,12 +523,10 @@ impl crate::http::Library for DoLibrary {
         project: &str,
         request: ChannelRequest,
     ) -> std::result::Result<ChannelReply, String> {
-        SendFuture::new(call(
-            &self.0,
-            project,
-            "/channel",
-            Some(serde_json::json!({"project": project, "request": request})),
-        ))
-        .await
+        let channel = KnowledgeCall::Channel {
+            project: project.to_owned(),
+            request,
+        };
+        SendFuture::new(call(&self.0, project, &channel)).await
     }
 }

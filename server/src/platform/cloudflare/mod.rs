@@ -11,6 +11,7 @@
 //! - [`directory`]: projects in D1; [`sql`]: the SQL port over DO SQLite and D1 rows;
 //!   [`fetch`]: outbound HTTP; [`workers_ai`]: the Workers AI binding's stream format.
 
+pub mod calls;
 pub mod directory;
 pub mod entry;
 pub mod fetch;

@@ -7,10 +7,8 @@
 //! answered by the runtime's auto-response), retrieval from the project's `Knowledge` object,
 //! and background work kept alive with `waitUntil`.
 //!
-//! Internal API (only through a stub; the Worker has checked the token before calling):
-//! `POST /create`, `GET /owner`, `POST /input`, `GET /history`, `POST /feedback`,
-//! `GET /socket` (a visitor's socket: `hello` with the token first), `GET /subscribe?after=`
-//! (the Worker's own socket behind the SSE fallback). `x-outpost-session` names the session.
+//! Internal API (only through a stub; the Worker has checked the token before calling): the
+//! typed [`SessionCall`]s; `x-outpost-session` names the session.
 
 use std::cell::{OnceCell, RefCell};
 use std::rc::Rc;
@@ -19,12 +17,13 @@ use outpost_protocol::{ServerFrame, codes};
 use serde::{Deserialize, Serialize};
 use worker::send::{SendFuture, SendWrapper};
 use worker::{
-    DurableObject, Env, Method, Request, Response, Result, State, WebSocket,
-    WebSocketIncomingMessage, WebSocketPair, durable_object,
+    DurableObject, Env, Request, Response, Result, State, WebSocket, WebSocketIncomingMessage,
+    WebSocketPair, durable_object,
 };
 
 use super::WorkersClock;
-use super::hub::{PROJECT_HEADER, SESSION_HEADER};
+use super::calls::{CALL_HEADER, KnowledgeCall, SessionCall};
+use super::hub::SESSION_HEADER;
 use super::sql::DoSql;
 use crate::chat::HandoffSink;
 use crate::chat::answer::{self, AnswerFailure, Observer, Question, Report, Retrieved, Retriever};
@@ -198,17 +197,16 @@ impl HandoffSink for KnowledgeInbox {
         visitor: &str,
         messages: Vec<HandoffMessage>,
     ) -> std::result::Result<(), String> {
-        let request = crate::channels::hooks::ChannelRequest::Handoff {
-            session: session.to_owned(),
-            visitor: visitor.to_owned(),
-            messages,
+        let call = KnowledgeCall::Channel {
+            project: project.to_owned(),
+            request: crate::channels::hooks::ChannelRequest::Handoff {
+                session: session.to_owned(),
+                visitor: visitor.to_owned(),
+                messages,
+            },
         };
-        let body = serde_json::json!({"project": project, "request": request});
         SendFuture::new(super::knowledge_object::call::<serde_json::Value>(
-            &self.env,
-            project,
-            "/channel",
-            Some(body),
+            &self.env, project, &call,
         ))
         .await
         .map(|_| ())
@@ -229,13 +227,12 @@ impl Observer for UsageLog {
                 "first_token_ms": r.first_piece_ms, "retrieval_ms": r.retrieval_ms,
                 "failure": r.failure, "provider_error": r.provider_error()})
         );
-        let record =
-            serde_json::json!({"answer_pieces": r.pieces, "provider_error": r.provider_error()});
+        let record = KnowledgeCall::RecordUsage {
+            answer_pieces: r.pieces,
+            provider_error: r.provider_error(),
+        };
         let recorded = SendFuture::new(super::knowledge_object::call::<serde_json::Value>(
-            &self.env,
-            &r.project,
-            "/usage",
-            Some(record),
+            &self.env, &r.project, &record,
         ))
         .await;
         if let Err(e) = recorded {
@@ -444,27 +441,27 @@ impl DurableObject for ChatSessionObject {
         let Some(id) = req.headers().get(SESSION_HEADER)? else {
             return json_error(400, "bad_request", "no session named");
         };
-        let path = req.path();
-        match (req.method(), path.as_str()) {
-            (Method::Post, "/create") => {
-                let owner: SessionOwner = req.json().await?;
+        let call: SessionCall = match req.headers().get(CALL_HEADER)? {
+            Some(header) => serde_json::from_str(&header).map_err(err)?,
+            None => req.json().await?,
+        };
+        match call {
+            SessionCall::Create { owner } => {
                 inner
                     .store
                     .create(&id, &owner, crate::platform::now_unix())
                     .map_err(err)?;
                 Response::from_json(&serde_json::json!({"session_id": id}))
             }
-            (Method::Get, "/owner") => Response::from_json(&inner.store.owner(&id).map_err(err)?),
-            (Method::Post, "/feedback") => {
-                let fb: outpost_protocol::Feedback = req.json().await?;
+            SessionCall::Owner => Response::from_json(&inner.store.owner(&id).map_err(err)?),
+            SessionCall::Feedback { feedback } => {
                 inner
                     .store
-                    .record_feedback(&id, &fb, crate::platform::now_unix())
+                    .record_feedback(&id, &feedback, crate::platform::now_unix())
                     .map_err(err)?;
                 Response::from_json(&serde_json::json!({"ok": true}))
             }
-            (Method::Post, "/input") => {
-                let input: Input = req.json().await?;
+            SessionCall::Input { input } => {
                 if let Err(e) = inner.ensure(&id) {
                     return json_error(404, "not_found", &e);
                 }
@@ -472,7 +469,7 @@ impl DurableObject for ChatSessionObject {
                 inner.apply(input, Some(&mut direct));
                 Response::from_json(&direct)
             }
-            (Method::Get, "/history") => {
+            SessionCall::History => {
                 if let Err(e) = inner.ensure(&id) {
                     return json_error(404, "not_found", &e);
                 }
@@ -484,11 +481,7 @@ impl DurableObject for ChatSessionObject {
                     .unwrap_or_default();
                 Response::from_json(&frames)
             }
-            (Method::Get, "/socket") => {
-                let Some(project) = req.headers().get(PROJECT_HEADER)? else {
-                    return json_error(400, "bad_request", "no project");
-                };
-                let project: Project = serde_json::from_str(&project).map_err(err)?;
+            SessionCall::Socket { project } => {
                 let pair = WebSocketPair::new()?;
                 inner.state.accept_web_socket(&pair.server);
                 pair.server.serialize_attachment(Peer::Visitor {
@@ -498,13 +491,7 @@ impl DurableObject for ChatSessionObject {
                 })?;
                 Response::from_websocket(pair.client)
             }
-            (Method::Get, "/subscribe") => {
-                let after = req
-                    .url()?
-                    .query_pairs()
-                    .find(|(k, _)| k == "after")
-                    .and_then(|(_, v)| v.parse().ok())
-                    .unwrap_or(0);
+            SessionCall::Subscribe { after } => {
                 if let Err(e) = inner.ensure(&id) {
                     return json_error(404, "not_found", &e);
                 }
@@ -516,7 +503,6 @@ impl DurableObject for ChatSessionObject {
                 });
                 Response::from_websocket(pair.client)
             }
-            _ => json_error(404, "not_found", "no such call"),
         }
     }
 
