@@ -9,7 +9,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use leptos::prelude::*;
-use outpost_protocol::{ClientFrame, ServerFrame};
+use outpost_protocol::{ClientFrame, ServerFrame, codes};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::Closure;
 use wasm_bindgen_futures::JsFuture;
@@ -26,12 +26,16 @@ const SOCKET_TRIES_BEFORE_FALLBACK: u32 = 3;
 
 /// Error codes after which reconnecting cannot help.
 const FATAL: [&str; 5] = [
-    "missing_token",
-    "invalid_token",
-    "token_expired",
-    "wrong_project",
-    "not_found",
+    codes::MISSING_TOKEN,
+    codes::INVALID_TOKEN,
+    codes::TOKEN_EXPIRED,
+    codes::WRONG_PROJECT,
+    codes::NOT_FOUND,
 ];
+
+/// Codes of a question the server refused: resending it as it is cannot help.
+pub const REFUSED_QUESTION: [&str; 3] =
+    [codes::RATE_LIMITED, codes::TOO_LONG, codes::EMPTY_QUESTION];
 
 /// What the connection is doing, for the status line.
 #[derive(Debug, Clone, PartialEq)]
@@ -379,7 +383,7 @@ impl Transport {
             ServerFrame::Error { code, message, .. } => {
                 self.handle_fatal(code, message);
                 // A refused question will not be acknowledged: stop resending it.
-                if code == "rate_limited" || code == "too_long" || code == "empty_question" {
+                if REFUSED_QUESTION.contains(&code.as_str()) {
                     let mut i = self.0.borrow_mut();
                     i.outbox.clear();
                     save_outbox(&i);

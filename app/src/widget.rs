@@ -5,7 +5,7 @@ use std::rc::Rc;
 
 use leptos::prelude::*;
 use outpost_protocol::{
-    Author, Citation, ClientFrame, EmbedMessage, Feedback, ServerFrame, escape_html,
+    Author, Citation, ClientFrame, EmbedMessage, Feedback, ServerFrame, codes, escape_html,
 };
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::Closure;
@@ -173,7 +173,7 @@ fn apply(
             }
         }
         ServerFrame::Error { code, message, .. } => {
-            if code == "rate_limited" || code == "too_long" || code == "empty_question" {
+            if crate::transport::REFUSED_QUESTION.contains(&code.as_str()) {
                 // The last pending question was refused: it can be sent again later.
                 let pending = msgs.with_untracked(|v| {
                     v.iter()
@@ -186,10 +186,10 @@ fn apply(
                 }
             }
             if [
-                "missing_token",
-                "invalid_token",
-                "token_expired",
-                "wrong_project",
+                codes::MISSING_TOKEN,
+                codes::INVALID_TOKEN,
+                codes::TOKEN_EXPIRED,
+                codes::WRONG_PROJECT,
             ]
             .contains(&code.as_str())
             {

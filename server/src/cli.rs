@@ -11,7 +11,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::auth::{AUDIENCE, Claims, mint};
 use crate::chat::answer::{self, ProjectKnowledge, Question};
-use crate::config::Config;
+use crate::config::{Config, keys};
 use crate::knowledge::ingest::{IngestOutcome, ingest_document};
 use crate::knowledge::{DocumentInput, Knowledge};
 use crate::limits::Limits;
@@ -30,7 +30,7 @@ use crate::registry::{Project, is_origin};
 #[command(name = "outpost", version, about)]
 pub struct Cli {
     /// Where the native target keeps its data.
-    #[arg(long, global = true, env = "OUTPOST_DATA_DIR")]
+    #[arg(long, global = true, env = keys::DATA_DIR)]
     pub data_dir: Option<PathBuf>,
     /// What to do.
     #[command(subcommand)]
@@ -64,10 +64,10 @@ pub enum Command {
     /// `--no-demo`.
     Serve {
         /// Where to listen.
-        #[arg(long, default_value = "127.0.0.1:8080", env = "OUTPOST_ADDR")]
+        #[arg(long, default_value = "127.0.0.1:8080", env = keys::ADDR)]
         addr: std::net::SocketAddr,
         /// Where to serve the demo host page (another origin, as a real site would be).
-        #[arg(long, default_value = "127.0.0.1:8081", env = "OUTPOST_DEMO_ADDR")]
+        #[arg(long, default_value = "127.0.0.1:8081", env = keys::DEMO_ADDR)]
         demo_addr: std::net::SocketAddr,
         /// Do not create the demo project nor serve the demo page.
         #[arg(long)]
@@ -79,14 +79,14 @@ pub enum Command {
         #[arg(
             long,
             default_value = "target/outpost-dist",
-            env = "OUTPOST_ASSETS_DIR"
+            env = keys::ASSETS_DIR
         )]
         assets: PathBuf,
         /// The demo page's files.
         #[arg(long, default_value = "public")]
         public: PathBuf,
         /// The Outpost the demo page embeds, when not this server (e.g. `wrangler dev`'s URL).
-        #[arg(long, env = "OUTPOST_DEMO_TARGET")]
+        #[arg(long, env = keys::DEMO_TARGET)]
         demo_target: Option<String>,
     },
     /// Push a project (as configured here) and its Markdown to a running Outpost through its
@@ -101,10 +101,10 @@ pub enum Command {
         #[arg(long)]
         include: Vec<PathBuf>,
         /// The Outpost to push to, e.g. http://127.0.0.1:8787.
-        #[arg(long, env = "OUTPOST_URL")]
+        #[arg(long, env = keys::URL)]
         url: String,
         /// Its admin token.
-        #[arg(long, env = "OUTPOST_ADMIN_TOKEN", hide_env_values = true)]
+        #[arg(long, env = keys::ADMIN_TOKEN, hide_env_values = true)]
         admin_token: String,
     },
     /// Sync a project's knowledge with its GitHub docs now (a full sync: files whose blob
@@ -116,10 +116,10 @@ pub enum Command {
         #[arg(long, short)]
         project: String,
         /// A running Outpost to sync on, e.g. http://127.0.0.1:8787.
-        #[arg(long, env = "OUTPOST_URL")]
+        #[arg(long, env = keys::URL)]
         url: Option<String>,
         /// Its admin token.
-        #[arg(long, env = "OUTPOST_ADMIN_TOKEN", hide_env_values = true)]
+        #[arg(long, env = keys::ADMIN_TOKEN, hide_env_values = true)]
         admin_token: Option<String>,
     },
     /// Check the `/health` of every configured service; one line each; fails if any is down.
@@ -127,7 +127,7 @@ pub enum Command {
         /// Service base URLs (repeatable, or comma-separated in OUTPOST_SERVICES).
         #[arg(
             long = "url",
-            env = "OUTPOST_SERVICES",
+            env = keys::SERVICES,
             value_delimiter = ',',
             default_value = "http://127.0.0.1:8080"
         )]

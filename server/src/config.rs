@@ -21,6 +21,124 @@
 
 use thiserror::Error;
 
+/// Every `OUTPOST_*` key Outpost reads, named once. The values are read here ([`Config`],
+/// [`Telemetry`], [`Deployment`]) or, for the command line's own flags, by the CLI through
+/// these names; docs/configuration.md lists every one (a test holds both).
+pub mod keys {
+    /// `OUTPOST_ADDR`.
+    pub const ADDR: &str = "OUTPOST_ADDR";
+    /// `OUTPOST_ADMIN_TOKEN`.
+    pub const ADMIN_TOKEN: &str = "OUTPOST_ADMIN_TOKEN";
+    /// `OUTPOST_ASSETS_DIR`.
+    pub const ASSETS_DIR: &str = "OUTPOST_ASSETS_DIR";
+    /// `OUTPOST_DATA_DIR`.
+    pub const DATA_DIR: &str = "OUTPOST_DATA_DIR";
+    /// `OUTPOST_DEMO_ADDR`.
+    pub const DEMO_ADDR: &str = "OUTPOST_DEMO_ADDR";
+    /// `OUTPOST_DEMO_TARGET`.
+    pub const DEMO_TARGET: &str = "OUTPOST_DEMO_TARGET";
+    /// `OUTPOST_EMBEDDINGS`.
+    pub const EMBEDDINGS: &str = "OUTPOST_EMBEDDINGS";
+    /// `OUTPOST_EMBEDDINGS_API_KEY`.
+    pub const EMBEDDINGS_API_KEY: &str = "OUTPOST_EMBEDDINGS_API_KEY";
+    /// `OUTPOST_EMBEDDINGS_BASE_URL`.
+    pub const EMBEDDINGS_BASE_URL: &str = "OUTPOST_EMBEDDINGS_BASE_URL";
+    /// `OUTPOST_EMBEDDINGS_MODEL`.
+    pub const EMBEDDINGS_MODEL: &str = "OUTPOST_EMBEDDINGS_MODEL";
+    /// `OUTPOST_GITHUB_API_URL`.
+    pub const GITHUB_API_URL: &str = "OUTPOST_GITHUB_API_URL";
+    /// `OUTPOST_GITHUB_SYNC_INTERVAL_SECS`.
+    pub const GITHUB_SYNC_INTERVAL_SECS: &str = "OUTPOST_GITHUB_SYNC_INTERVAL_SECS";
+    /// `OUTPOST_GITHUB_WEB_URL`.
+    pub const GITHUB_WEB_URL: &str = "OUTPOST_GITHUB_WEB_URL";
+    /// `OUTPOST_JOB_MAX_ATTEMPTS`.
+    pub const JOB_MAX_ATTEMPTS: &str = "OUTPOST_JOB_MAX_ATTEMPTS";
+    /// `OUTPOST_JOB_RETRY_BASE_MS`.
+    pub const JOB_RETRY_BASE_MS: &str = "OUTPOST_JOB_RETRY_BASE_MS";
+    /// `OUTPOST_JOB_RETRY_MAX_MS`.
+    pub const JOB_RETRY_MAX_MS: &str = "OUTPOST_JOB_RETRY_MAX_MS";
+    /// `OUTPOST_LLM`.
+    pub const LLM: &str = "OUTPOST_LLM";
+    /// `OUTPOST_LLM_API_KEY`.
+    pub const LLM_API_KEY: &str = "OUTPOST_LLM_API_KEY";
+    /// `OUTPOST_LLM_BASE_URL`.
+    pub const LLM_BASE_URL: &str = "OUTPOST_LLM_BASE_URL";
+    /// `OUTPOST_LLM_MODEL`.
+    pub const LLM_MODEL: &str = "OUTPOST_LLM_MODEL";
+    /// `OUTPOST_LOG`.
+    pub const LOG: &str = "OUTPOST_LOG";
+    /// `OUTPOST_LOG_FORMAT`.
+    pub const LOG_FORMAT: &str = "OUTPOST_LOG_FORMAT";
+    /// `OUTPOST_OTLP_ENDPOINT`.
+    pub const OTLP_ENDPOINT: &str = "OUTPOST_OTLP_ENDPOINT";
+    /// `OUTPOST_PROVIDER_TIMEOUT_SECS`.
+    pub const PROVIDER_TIMEOUT_SECS: &str = "OUTPOST_PROVIDER_TIMEOUT_SECS";
+    /// `OUTPOST_RATE_PROJECT_PER_MINUTE`.
+    pub const RATE_PROJECT_PER_MINUTE: &str = "OUTPOST_RATE_PROJECT_PER_MINUTE";
+    /// `OUTPOST_RATE_USER_BURST`.
+    pub const RATE_USER_BURST: &str = "OUTPOST_RATE_USER_BURST";
+    /// `OUTPOST_RATE_USER_PER_MINUTE`.
+    pub const RATE_USER_PER_MINUTE: &str = "OUTPOST_RATE_USER_PER_MINUTE";
+    /// `OUTPOST_SERVICE`.
+    pub const SERVICE: &str = "OUTPOST_SERVICE";
+    /// `OUTPOST_SERVICES`.
+    pub const SERVICES: &str = "OUTPOST_SERVICES";
+    /// `OUTPOST_SLACK_API_URL`.
+    pub const SLACK_API_URL: &str = "OUTPOST_SLACK_API_URL";
+    /// `OUTPOST_STREAM_PACE_MS`.
+    pub const STREAM_PACE_MS: &str = "OUTPOST_STREAM_PACE_MS";
+    /// `OUTPOST_TELEGRAM_API_URL`.
+    pub const TELEGRAM_API_URL: &str = "OUTPOST_TELEGRAM_API_URL";
+    /// `OUTPOST_TELEGRAM_POLL_SECS`.
+    pub const TELEGRAM_POLL_SECS: &str = "OUTPOST_TELEGRAM_POLL_SECS";
+    /// `OUTPOST_TRACE`.
+    pub const TRACE: &str = "OUTPOST_TRACE";
+    /// `OUTPOST_URL`.
+    pub const URL: &str = "OUTPOST_URL";
+    /// `OUTPOST_WHATSAPP_API_URL`.
+    pub const WHATSAPP_API_URL: &str = "OUTPOST_WHATSAPP_API_URL";
+
+    /// All of them.
+    pub const ALL: &[&str] = &[
+        ADDR,
+        ADMIN_TOKEN,
+        ASSETS_DIR,
+        DATA_DIR,
+        DEMO_ADDR,
+        DEMO_TARGET,
+        EMBEDDINGS,
+        EMBEDDINGS_API_KEY,
+        EMBEDDINGS_BASE_URL,
+        EMBEDDINGS_MODEL,
+        GITHUB_API_URL,
+        GITHUB_SYNC_INTERVAL_SECS,
+        GITHUB_WEB_URL,
+        JOB_MAX_ATTEMPTS,
+        JOB_RETRY_BASE_MS,
+        JOB_RETRY_MAX_MS,
+        LLM,
+        LLM_API_KEY,
+        LLM_BASE_URL,
+        LLM_MODEL,
+        LOG,
+        LOG_FORMAT,
+        OTLP_ENDPOINT,
+        PROVIDER_TIMEOUT_SECS,
+        RATE_PROJECT_PER_MINUTE,
+        RATE_USER_BURST,
+        RATE_USER_PER_MINUTE,
+        SERVICE,
+        SERVICES,
+        SLACK_API_URL,
+        STREAM_PACE_MS,
+        TELEGRAM_API_URL,
+        TELEGRAM_POLL_SECS,
+        TRACE,
+        URL,
+        WHATSAPP_API_URL,
+    ];
+}
+
 /// The default OpenAI-compatible base URL.
 pub const DEFAULT_OPENAI_BASE_URL: &str = "https://api.openai.com/v1";
 
@@ -138,52 +256,51 @@ impl Config {
     /// [`ConfigError`] naming the first key whose value is not understood.
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
         let get = |k: &str| get(k).filter(|v| !v.trim().is_empty());
-        let llm_base =
-            get("OUTPOST_LLM_BASE_URL").unwrap_or_else(|| DEFAULT_OPENAI_BASE_URL.into());
-        let llm_key = get("OUTPOST_LLM_API_KEY");
-        let llm = match get("OUTPOST_LLM").as_deref().unwrap_or("extractive") {
+        let llm_base = get(keys::LLM_BASE_URL).unwrap_or_else(|| DEFAULT_OPENAI_BASE_URL.into());
+        let llm_key = get(keys::LLM_API_KEY);
+        let llm = match get(keys::LLM).as_deref().unwrap_or("extractive") {
             "extractive" => LlmConfig::Extractive,
             "openai" => LlmConfig::OpenAi(OpenAiConfig {
                 base_url: llm_base.clone(),
                 api_key: llm_key.clone(),
-                model: get("OUTPOST_LLM_MODEL").unwrap_or_else(|| "gpt-4o-mini".into()),
+                model: get(keys::LLM_MODEL).unwrap_or_else(|| "gpt-4o-mini".into()),
             }),
             "workers-ai" => LlmConfig::WorkersAi(
-                get("OUTPOST_LLM_MODEL")
+                get(keys::LLM_MODEL)
                     .unwrap_or_else(|| crate::providers::workers_ai::DEFAULT_MODEL.into()),
             ),
             other => {
                 return Err(ConfigError {
-                    key: "OUTPOST_LLM",
+                    key: keys::LLM,
                     message: format!(
                         "unknown provider {other:?}; use \"extractive\", \"openai\" or \"workers-ai\""
                     ),
                 });
             }
         };
-        let embeddings = match get("OUTPOST_EMBEDDINGS").as_deref().unwrap_or("none") {
+        let embeddings = match get(keys::EMBEDDINGS).as_deref().unwrap_or("none") {
             "none" => EmbeddingsConfig::None,
             "openai" => EmbeddingsConfig::OpenAi(OpenAiConfig {
-                base_url: get("OUTPOST_EMBEDDINGS_BASE_URL").unwrap_or(llm_base),
-                api_key: get("OUTPOST_EMBEDDINGS_API_KEY").or(llm_key),
-                model: get("OUTPOST_EMBEDDINGS_MODEL")
+                base_url: get(keys::EMBEDDINGS_BASE_URL).unwrap_or(llm_base),
+                api_key: get(keys::EMBEDDINGS_API_KEY).or(llm_key),
+                model: get(keys::EMBEDDINGS_MODEL)
                     .unwrap_or_else(|| "text-embedding-3-small".into()),
             }),
             "workers-ai" => {
-                EmbeddingsConfig::WorkersAi(get("OUTPOST_EMBEDDINGS_MODEL").unwrap_or_else(|| {
+                EmbeddingsConfig::WorkersAi(get(keys::EMBEDDINGS_MODEL).unwrap_or_else(|| {
                     crate::providers::workers_ai::DEFAULT_EMBEDDINGS_MODEL.into()
                 }))
             }
             other => {
                 return Err(ConfigError {
-                    key: "OUTPOST_EMBEDDINGS",
+                    key: keys::EMBEDDINGS,
                     message: format!(
                         "unknown provider {other:?}; use \"none\", \"openai\" or \"workers-ai\""
                     ),
                 });
             }
         };
-        let provider_timeout_secs = match get("OUTPOST_PROVIDER_TIMEOUT_SECS") {
+        let provider_timeout_secs = match get(keys::PROVIDER_TIMEOUT_SECS) {
             None => 30,
             Some(v) => v
                 .trim()
@@ -191,11 +308,11 @@ impl Config {
                 .ok()
                 .filter(|n| *n > 0)
                 .ok_or_else(|| ConfigError {
-                    key: "OUTPOST_PROVIDER_TIMEOUT_SECS",
+                    key: keys::PROVIDER_TIMEOUT_SECS,
                     message: format!("{v:?} is not a positive number of seconds"),
                 })?,
         };
-        let stream_pace_ms = match get("OUTPOST_STREAM_PACE_MS") {
+        let stream_pace_ms = match get(keys::STREAM_PACE_MS) {
             None => 0,
             Some(v) => v
                 .trim()
@@ -203,7 +320,7 @@ impl Config {
                 .ok()
                 .filter(|n| *n <= 10_000)
                 .ok_or_else(|| ConfigError {
-                    key: "OUTPOST_STREAM_PACE_MS",
+                    key: keys::STREAM_PACE_MS,
                     message: format!("{v:?} is not a number of milliseconds up to 10000"),
                 })?,
         };
@@ -223,9 +340,9 @@ impl Config {
         };
         use crate::limits::{PROJECT_PER_MINUTE, USER_BURST, USER_PER_MINUTE};
         let rate_limits = (
-            number("OUTPOST_RATE_USER_PER_MINUTE", USER_PER_MINUTE)?,
-            number("OUTPOST_RATE_USER_BURST", USER_BURST)?,
-            number("OUTPOST_RATE_PROJECT_PER_MINUTE", PROJECT_PER_MINUTE)?,
+            number(keys::RATE_USER_PER_MINUTE, USER_PER_MINUTE)?,
+            number(keys::RATE_USER_BURST, USER_BURST)?,
+            number(keys::RATE_PROJECT_PER_MINUTE, PROJECT_PER_MINUTE)?,
         );
         let millis = |key: &'static str, default: u64| -> Result<u64, ConfigError> {
             match get(key) {
@@ -248,27 +365,74 @@ impl Config {
             }
         };
         let channels = ChannelsConfig {
-            whatsapp_api_url: url("OUTPOST_WHATSAPP_API_URL", DEFAULT_WHATSAPP_API_URL)?,
-            github_api_url: url("OUTPOST_GITHUB_API_URL", "https://api.github.com")?,
-            github_web_url: url("OUTPOST_GITHUB_WEB_URL", "https://github.com")?,
-            telegram_api_url: url("OUTPOST_TELEGRAM_API_URL", "https://api.telegram.org")?,
-            slack_api_url: url("OUTPOST_SLACK_API_URL", "https://slack.com/api")?,
-            telegram_poll_secs: millis("OUTPOST_TELEGRAM_POLL_SECS", 30)?,
-            retry_base_ms: millis("OUTPOST_JOB_RETRY_BASE_MS", 2_000)?.max(1),
-            retry_max_ms: millis("OUTPOST_JOB_RETRY_MAX_MS", 3_600_000)?.max(1),
-            max_attempts: millis("OUTPOST_JOB_MAX_ATTEMPTS", 10)?.max(1),
-            sync_interval_secs: millis("OUTPOST_GITHUB_SYNC_INTERVAL_SECS", 3_600)?,
+            whatsapp_api_url: url(keys::WHATSAPP_API_URL, DEFAULT_WHATSAPP_API_URL)?,
+            github_api_url: url(keys::GITHUB_API_URL, "https://api.github.com")?,
+            github_web_url: url(keys::GITHUB_WEB_URL, "https://github.com")?,
+            telegram_api_url: url(keys::TELEGRAM_API_URL, "https://api.telegram.org")?,
+            slack_api_url: url(keys::SLACK_API_URL, "https://slack.com/api")?,
+            telegram_poll_secs: millis(keys::TELEGRAM_POLL_SECS, 30)?,
+            retry_base_ms: millis(keys::JOB_RETRY_BASE_MS, 2_000)?.max(1),
+            retry_max_ms: millis(keys::JOB_RETRY_MAX_MS, 3_600_000)?.max(1),
+            max_attempts: millis(keys::JOB_MAX_ATTEMPTS, 10)?.max(1),
+            sync_interval_secs: millis(keys::GITHUB_SYNC_INTERVAL_SECS, 3_600)?,
         };
         Ok(Config {
             channels,
             stream_pace_ms,
             rate_limits,
-            admin_token: get("OUTPOST_ADMIN_TOKEN"),
-            data_dir: get("OUTPOST_DATA_DIR").unwrap_or_else(|| ".outpost/data".into()),
+            admin_token: get(keys::ADMIN_TOKEN),
+            data_dir: get(keys::DATA_DIR).unwrap_or_else(|| ".outpost/data".into()),
             llm,
             embeddings,
             provider_timeout_secs,
         })
+    }
+}
+
+/// How the native server logs and traces (read before anything else, so that the rest can log).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Telemetry {
+    /// The log filter (`OUTPOST_LOG`, `tracing` directives; default `warn`).
+    pub log: Option<String>,
+    /// Logs as JSON lines (`OUTPOST_LOG_FORMAT=json`) rather than text.
+    pub json: bool,
+    /// Where traces go over OTLP/HTTP (`OUTPOST_OTLP_ENDPOINT`); none: no traces.
+    pub otlp_endpoint: Option<String>,
+    /// The spans exported (`OUTPOST_TRACE`, `tracing` directives; default `info`).
+    pub trace: Option<String>,
+}
+
+impl Telemetry {
+    /// Reads the telemetry keys through `get`; empty values count as unset.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Telemetry {
+        let get = |k: &str| get(k).filter(|v| !v.trim().is_empty());
+        Telemetry {
+            log: get(keys::LOG),
+            json: get(keys::LOG_FORMAT).is_some_and(|f| f == "json"),
+            otlp_endpoint: get(keys::OTLP_ENDPOINT),
+            trace: get(keys::TRACE),
+        }
+    }
+}
+
+/// What a Worker is deployed as, read on every request (it needs no other key to answer
+/// `/health`, even when the rest of the configuration is wrong).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deployment {
+    /// The service it serves (`OUTPOST_SERVICE`: `outpost` for all of them, or one).
+    pub service: String,
+    /// The admin API's bearer token (`OUTPOST_ADMIN_TOKEN`).
+    pub admin_token: Option<String>,
+}
+
+impl Deployment {
+    /// Reads the deployment keys through `get`; empty values count as unset.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Deployment {
+        let get = |k: &str| get(k).filter(|v| !v.trim().is_empty());
+        Deployment {
+            service: get(keys::SERVICE).unwrap_or_else(|| "outpost".into()),
+            admin_token: get(keys::ADMIN_TOKEN),
+        }
     }
 }
 
@@ -296,10 +460,10 @@ mod tests {
     #[test]
     fn embeddings_inherit_the_llm_endpoint() {
         let c = cfg(&[
-            ("OUTPOST_LLM", "openai"),
-            ("OUTPOST_LLM_BASE_URL", "http://127.0.0.1:9/v1"),
-            ("OUTPOST_LLM_API_KEY", "sk-test"),
-            ("OUTPOST_EMBEDDINGS", "openai"),
+            (keys::LLM, "openai"),
+            (keys::LLM_BASE_URL, "http://127.0.0.1:9/v1"),
+            (keys::LLM_API_KEY, "sk-test"),
+            (keys::EMBEDDINGS, "openai"),
         ])
         .expect("valid");
         let EmbeddingsConfig::OpenAi(e) = c.embeddings else {
@@ -312,15 +476,12 @@ mod tests {
 
     #[test]
     fn unknown_values_are_named() {
+        assert_eq!(cfg(&[(keys::LLM, "gpt")]).unwrap_err().key, keys::LLM);
         assert_eq!(
-            cfg(&[("OUTPOST_LLM", "gpt")]).unwrap_err().key,
-            "OUTPOST_LLM"
-        );
-        assert_eq!(
-            cfg(&[("OUTPOST_PROVIDER_TIMEOUT_SECS", "soon")])
+            cfg(&[(keys::PROVIDER_TIMEOUT_SECS, "soon")])
                 .unwrap_err()
                 .key,
-            "OUTPOST_PROVIDER_TIMEOUT_SECS"
+            keys::PROVIDER_TIMEOUT_SECS
         );
     }
 }

@@ -225,3 +225,46 @@ fn unsafe_code_is_refused_everywhere_but_in_the_cloudflare_adapter() {
         "only the Cloudflare adapter allows unsafe code"
     );
 }
+
+#[test]
+fn every_configuration_key_is_read_in_one_place_and_documented() {
+    let root = root();
+    let docs = std::fs::read_to_string(root.join("docs/configuration.md")).unwrap();
+    let missing: Vec<&str> = outpost::config::keys::ALL
+        .iter()
+        .copied()
+        .filter(|k| !docs.contains(&format!("`{k}`")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "not in docs/configuration.md: {missing:?}"
+    );
+    // A key's name as a whole string literal anywhere else is a second place that reads it.
+    let config = root.join("server/src/config.rs");
+    let mut elsewhere = Vec::new();
+    for f in sources(&root.join("server/src")) {
+        for (n, line) in code_lines(&f) {
+            let mut rest = line.as_str();
+            while let Some(i) = rest.find("\"OUTPOST_") {
+                let after = &rest[i + 1..];
+                let end = after
+                    .find(|c: char| !(c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_'))
+                    .unwrap_or(after.len());
+                let key = &after[..end];
+                if after[end..].starts_with('"') {
+                    if f != config {
+                        elsewhere.push(format!("{}:{n}: {key}", f.display()));
+                    } else if !outpost::config::keys::ALL.contains(&key) {
+                        elsewhere.push(format!("{key} is not in config::keys::ALL"));
+                    }
+                }
+                rest = &after[end..];
+            }
+        }
+    }
+    assert!(
+        elsewhere.is_empty(),
+        "keys read outside config::keys:\n{}",
+        elsewhere.join("\n")
+    );
+}

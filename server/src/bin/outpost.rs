@@ -5,7 +5,8 @@ use clap::Parser;
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     // Logs (OUTPOST_LOG, OUTPOST_LOG_FORMAT=json) and, with OUTPOST_OTLP_ENDPOINT, traces.
-    let _telemetry = match outpost::platform::native::telemetry::init() {
+    let config = outpost::config::Telemetry::from_lookup(|k| std::env::var(k).ok());
+    let _telemetry = match outpost::platform::native::telemetry::init(&config) {
         Ok(t) => t,
         Err(e) => {
             eprintln!("error: {e}");

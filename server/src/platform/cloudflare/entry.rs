@@ -19,10 +19,12 @@ use super::hub::{DoHub, call};
 use super::knowledge_object::DoLibrary;
 use super::limits;
 use crate::chat::HubError;
+use crate::config::Deployment;
 use crate::http::{AppError, AppState, Service, project, router};
 
 fn state(env: &Env) -> worker::Result<AppState> {
-    let service = super::env_value(env, "OUTPOST_SERVICE").unwrap_or_else(|| "outpost".into());
+    let deployment = Deployment::from_lookup(|k| super::env_value(env, k));
+    let service = deployment.service;
     let service = Service::NAMES
         .iter()
         .find(|s| **s == service)
@@ -41,7 +43,7 @@ fn state(env: &Env) -> worker::Result<AppState> {
         hub: Arc::new(DoHub::new(env.clone())),
         limits: limits(env),
         library: Arc::new(DoLibrary(SendWrapper(env.clone()))),
-        admin_token: super::env_value(env, "OUTPOST_ADMIN_TOKEN").map(Arc::from),
+        admin_token: deployment.admin_token.map(Arc::from),
         service,
     })
 }

@@ -65,10 +65,10 @@ impl Drop for Telemetry {
 ///
 /// # Errors
 /// A message when `OUTPOST_OTLP_ENDPOINT` is not a usable URL.
-pub fn init() -> Result<Telemetry, String> {
-    let filter = EnvFilter::try_from_env("OUTPOST_LOG").unwrap_or_else(|_| "warn".into());
+pub fn init(config: &crate::config::Telemetry) -> Result<Telemetry, String> {
+    let filter = directives(config.log.as_deref(), "warn");
     let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
-    let fmt = if std::env::var("OUTPOST_LOG_FORMAT").is_ok_and(|f| f == "json") {
+    let fmt = if config.json {
         fmt.json()
             .with_current_span(true)
             .with_span_list(false)
@@ -77,10 +77,7 @@ pub fn init() -> Result<Telemetry, String> {
     } else {
         fmt.with_filter(filter).boxed()
     };
-    let endpoint = std::env::var("OUTPOST_OTLP_ENDPOINT")
-        .ok()
-        .filter(|e| !e.trim().is_empty());
-    let Some(endpoint) = endpoint else {
+    let Some(endpoint) = config.otlp_endpoint.clone() else {
         tracing_subscriber::registry().with(fmt).init();
         return Ok(Telemetry { provider: None });
     };
@@ -116,7 +113,7 @@ pub fn init() -> Result<Telemetry, String> {
                 .build(),
         )
         .build();
-    let spans = EnvFilter::try_from_env("OUTPOST_TRACE").unwrap_or_else(|_| "info".into());
+    let spans = directives(config.trace.as_deref(), "info");
     let otel = tracing_opentelemetry::layer()
         .with_tracer(provider.tracer("outpost"))
         .with_filter(spans);
@@ -124,4 +121,11 @@ pub fn init() -> Result<Telemetry, String> {
     Ok(Telemetry {
         provider: Some(provider),
     })
+}
+
+/// A filter from `tracing` directives, or `default` when there are none or they do not parse.
+fn directives(given: Option<&str>, default: &str) -> EnvFilter {
+    given
+        .and_then(|d| EnvFilter::try_new(d).ok())
+        .unwrap_or_else(|| EnvFilter::new(default))
 }
