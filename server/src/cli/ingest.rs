@@ -1,0 +1,174 @@
+//! `outpost ingest`: index a folder of Markdown into a project (incrementally).
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result, anyhow};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use super::Env;
+use crate::knowledge::ingest::{IngestOutcome, ingest_document};
+use crate::knowledge::{DocumentInput, Knowledge};
+use crate::platform::native::fs::{SkippedFile, find_markdown_in, read_markdown};
+use crate::platform::native::sqlite::SqliteFile;
+use crate::platform::native::{now_unix, open_knowledge};
+use crate::project::ProjectId;
+use crate::rag::Assistant;
+use crate::rag::prompt::SYSTEM_PROMPT_KEY;
+
+/// The arguments of `outpost ingest`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The folder to read.
+    pub dir: PathBuf,
+    /// The project to index into (created if new).
+    #[arg(long, short)]
+    pub project: String,
+    /// Also set the project's system prompt.
+    #[arg(long)]
+    pub system_prompt: Option<String>,
+}
+
+/// Runs `outpost ingest`.
+///
+/// # Errors
+/// Any failure, with a message for the user.
+pub async fn run(args: Args, env: &Env) -> Result<()> {
+    let Args {
+        dir,
+        project,
+        system_prompt,
+    } = args;
+    let project = ProjectId::parse(&project)?;
+    let knowledge = open_knowledge(&env.data_dir, &project, true)?
+        .ok_or_else(|| anyhow!("cannot create project {project}"))?;
+    if let Some(p) = system_prompt {
+        knowledge.set_setting(SYSTEM_PROMPT_KEY, &p)?;
+    }
+    let started = Instant::now();
+    let report = ingest_folder(&knowledge, &env.assistant, &dir, true).await?;
+    let stats = knowledge.stats()?;
+    for s in &report.skipped {
+        eprintln!("skipped {}: {}", s.rel_path, s.reason);
+    }
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "project {project}: {} documents, {} chunks ({} indexed, {} unchanged, {} removed, {} skipped) in {:.2}s ({:.1} MB/s)",
+        stats.documents,
+        stats.chunks,
+        report.indexed,
+        report.unchanged,
+        report.removed,
+        report.skipped.len(),
+        secs,
+        report.bytes as f64 / 1e6 / secs.max(1e-9),
+    );
+    Ok(())
+}
+
+/// What an ingest run did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct IngestReport {
+    /// Documents (re)indexed.
+    pub indexed: usize,
+    /// Documents whose text had not changed.
+    pub unchanged: usize,
+    /// Documents removed because their files are gone.
+    pub removed: usize,
+    /// Files that could not be ingested, with the reason.
+    pub skipped: Vec<SkippedFile>,
+    /// Chunks written.
+    pub chunks_written: usize,
+    /// Bytes of Markdown read.
+    pub bytes: u64,
+}
+
+/// Ingests every Markdown file under `dir` into `knowledge`, showing a progress bar when
+/// `progress` is set and stderr is a terminal. Bad files are reported and skipped; documents
+/// whose files are gone are removed.
+///
+/// # Errors
+/// When `dir` cannot be read or the database fails; per-file problems are in the report.
+pub async fn ingest_folder(
+    knowledge: &Knowledge<SqliteFile>,
+    assistant: &Assistant,
+    dir: &Path,
+    progress: bool,
+) -> Result<IngestReport> {
+    ingest_paths(knowledge, assistant, dir, &[PathBuf::new()], progress).await
+}
+
+/// Like [`ingest_folder`], restricted to `includes` (files or folders relative to `root`).
+/// Documents outside `includes` count as gone and are removed.
+///
+/// # Errors
+/// When a folder cannot be read or the database fails; per-file problems are in the report.
+pub async fn ingest_paths(
+    knowledge: &Knowledge<SqliteFile>,
+    assistant: &Assistant,
+    root: &Path,
+    includes: &[PathBuf],
+    progress: bool,
+) -> Result<IngestReport> {
+    let (files, mut skipped) = find_markdown_in(root, includes)
+        .with_context(|| format!("cannot read {}", root.display()))?;
+    let total: u64 = files.iter().map(|f| f.size).sum();
+    let bar = if progress {
+        ProgressBar::new(total)
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} {msg}",
+        )
+        .expect("the template is valid")
+        .progress_chars("=> "),
+    );
+    let mut report = IngestReport::default();
+    let now = now_unix();
+    let mut seen = std::collections::HashSet::new();
+    for f in &files {
+        seen.insert(f.rel_path.clone());
+        bar.set_message(f.rel_path.clone());
+        let text = match read_markdown(f) {
+            Ok(t) => t,
+            Err(reason) => {
+                skipped.push(SkippedFile {
+                    rel_path: f.rel_path.clone(),
+                    reason,
+                });
+                bar.inc(f.size);
+                continue;
+            }
+        };
+        report.bytes += text.len() as u64;
+        let input = DocumentInput {
+            path: f.rel_path.clone(),
+            text,
+            url: None,
+            revision: None,
+        };
+        match ingest_document(knowledge, assistant.embedder(), input, now).await {
+            Ok(IngestOutcome::Unchanged) => report.unchanged += 1,
+            Ok(IngestOutcome::Indexed { chunks }) => {
+                report.indexed += 1;
+                report.chunks_written += chunks;
+            }
+            Err(crate::knowledge::ingest::IngestError::Store(e)) => return Err(e.into()),
+            Err(e) => skipped.push(SkippedFile {
+                rel_path: f.rel_path.clone(),
+                reason: e.to_string(),
+            }),
+        }
+        bar.inc(f.size);
+    }
+    bar.finish_and_clear();
+    for doc in knowledge.documents()? {
+        if !seen.contains(&doc.path) && knowledge.remove(&doc.path)? {
+            report.removed += 1;
+        }
+    }
+    report.skipped = skipped;
+    Ok(report)
+}
