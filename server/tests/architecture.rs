@@ -268,3 +268,167 @@ fn every_configuration_key_is_read_in_one_place_and_documented() {
         elsewhere.join("\n")
     );
 }
+
+/// A module's path (`["chat", "answer"]`) for each source file of the server's library.
+fn modules(src: &Path) -> std::collections::BTreeMap<Vec<String>, PathBuf> {
+    let mut out = std::collections::BTreeMap::new();
+    for f in sources(src) {
+        let rel = f.strip_prefix(src).unwrap();
+        if rel.starts_with("bin") {
+            continue;
+        }
+        let mut path: Vec<String> = rel
+            .iter()
+            .map(|c| c.to_string_lossy().trim_end_matches(".rs").to_owned())
+            .collect();
+        if matches!(path.last().map(String::as_str), Some("mod" | "lib")) {
+            path.pop();
+        }
+        out.insert(path, f);
+    }
+    out
+}
+
+/// The module paths a line refers to: `crate::a::b`, `super::a` (with one level of `{...}`
+/// groups), and in a `mod.rs` its own children by name. Re-exports (`pub use`) and module
+/// declarations are not imports.
+fn references(line: &str, here: &[String], is_mod: bool, children: &[String]) -> Vec<Vec<String>> {
+    let line = line.trim();
+    if line.starts_with("pub use")
+        || line.starts_with("pub(crate) use")
+        || line.contains("mod ") && line.ends_with(';')
+    {
+        return Vec::new();
+    }
+    let ident = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    let mut out = Vec::new();
+    let mut take = |base: Vec<String>, rest: &str| {
+        // `a::b::{c, d::e}` or `a::b::C`.
+        let (prefix, group) = match rest.find("::{") {
+            Some(i) if rest[..i].chars().all(|c| ident(c) || c == ':') => {
+                let end = rest[i..].find('}').map_or(rest.len(), |e| i + e);
+                (&rest[..i], Some(&rest[i + 3..end]))
+            }
+            _ => (rest, None),
+        };
+        let mut path = base;
+        path.extend(
+            prefix
+                .split("::")
+                .map(|s| s.chars().take_while(|c| ident(*c)).collect::<String>())
+                .take_while(|s| !s.is_empty()),
+        );
+        match group {
+            Some(g) => {
+                for item in g.split(',') {
+                    let mut p = path.clone();
+                    p.extend(
+                        item.trim()
+                            .split("::")
+                            .map(|s| s.trim().to_owned())
+                            .filter(|s| !s.is_empty()),
+                    );
+                    out.push(p);
+                }
+            }
+            None => out.push(path),
+        }
+    };
+    let mut rest = line;
+    while let Some(i) = rest.find("crate::") {
+        let before = rest[..i].chars().last();
+        if before.is_none_or(|c| !ident(c)) {
+            take(Vec::new(), &rest[i + 7..]);
+        }
+        rest = &rest[i + 7..];
+    }
+    let mut rest = line;
+    while let Some(i) = rest.find("super::") {
+        let mut base = here.to_vec();
+        if !is_mod {
+            base.pop();
+        }
+        let mut after = &rest[i..];
+        while let Some(r) = after.strip_prefix("super::") {
+            base.pop();
+            after = r;
+        }
+        take(base, after);
+        rest = &rest[i + 7..];
+    }
+    if is_mod {
+        for child in children {
+            let needle = format!("{child}::");
+            let mut rest = line;
+            while let Some(i) = rest.find(&needle) {
+                let before = rest[..i].chars().last();
+                if before.is_none_or(|c| !ident(c) && c != ':') {
+                    let mut base = here.to_vec();
+                    base.push(child.clone());
+                    take(base, &rest[i + needle.len()..]);
+                }
+                rest = &rest[i + needle.len()..];
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn no_two_files_of_the_server_import_each_other_even_through_others() {
+    let src = root().join("server/src");
+    let modules = modules(&src);
+    let files: Vec<&Vec<String>> = modules.keys().collect();
+    let index = |p: &Vec<String>| files.iter().position(|f| *f == p).unwrap();
+    let mut edges = vec![std::collections::BTreeSet::new(); files.len()];
+    for (here, file) in &modules {
+        let is_mod = file.ends_with("mod.rs") || file.ends_with("lib.rs");
+        let children: Vec<String> = modules
+            .keys()
+            .filter(|m| m.len() == here.len() + 1 && m.starts_with(here))
+            .map(|m| m.last().unwrap().clone())
+            .collect();
+        for (_, line) in code_lines(file) {
+            if line.contains("#[cfg(test)]") {
+                break;
+            }
+            for mut target in references(&line, here, is_mod, &children) {
+                // The longest prefix that is a module of its own.
+                while !target.is_empty() && !modules.contains_key(&target) {
+                    target.pop();
+                }
+                if !target.is_empty() && &target != here {
+                    edges[index(here)].insert(index(&target));
+                }
+            }
+        }
+    }
+    // A cycle: an edge a -> b where a is reachable from b.
+    let reaches = |from: usize, to: usize| {
+        let mut seen = vec![false; files.len()];
+        let mut stack = vec![from];
+        while let Some(n) = stack.pop() {
+            if n == to {
+                return true;
+            }
+            if !std::mem::replace(&mut seen[n], true) {
+                stack.extend(edges[n].iter().copied());
+            }
+        }
+        false
+    };
+    let mut cycles = Vec::new();
+    for (a, targets) in edges.iter().enumerate() {
+        for &b in targets {
+            if reaches(b, a) {
+                cycles.push(format!(
+                    "{} -> {}",
+                    files[a].join("::"),
+                    files[b].join("::")
+                ));
+            }
+        }
+    }
+    assert!(files.len() > 50 && edges.iter().map(|e| e.len()).sum::<usize>() > 100);
+    assert!(cycles.is_empty(), "import cycles:\n{}", cycles.join("\n"));
+}
