@@ -24,6 +24,16 @@ async fn long_server() -> TestServer {
 // The scenarios shared with the Workers target (tests/common/suite.rs), natively.
 
 #[tokio::test]
+async fn suite_a_failed_answer_has_one_code_and_a_cleared_prompt_is_the_default() {
+    let stub = openai_stub::start().await;
+    let s = TestServer::start(Some(stub.base_url.clone()), "stub-500", NO_LIMITS).await;
+    common::suite::a_failed_answer_has_one_code_and_a_cleared_prompt_is_the_default(
+        &s.base, &stub.seen,
+    )
+    .await;
+}
+
+#[tokio::test]
 async fn suite_a_question_is_answered_in_order_with_citations() {
     let s = TestServer::start(None, "", NO_LIMITS).await;
     common::suite::a_question_is_answered_in_order_with_citations(

@@ -163,6 +163,53 @@ async fn answers_stream_from_an_openai_compatible_provider_over_fetch() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_answer_has_one_code_and_a_cleared_prompt_is_the_default() {
+    let stub = common::openai_stub::start().await;
+    let state = tempfile::tempdir().unwrap();
+    let w = Wrangler::start_with(
+        state.path(),
+        &[
+            ("OUTPOST_LLM", "openai"),
+            ("OUTPOST_LLM_BASE_URL", &stub.base_url),
+            ("OUTPOST_LLM_API_KEY", common::openai_stub::KEY),
+            ("OUTPOST_LLM_MODEL", "stub-500"),
+        ],
+    );
+    seed(&w.base).await;
+    common::suite::a_failed_answer_has_one_code_and_a_cleared_prompt_is_the_default(
+        &w.base, &stub.seen,
+    )
+    .await;
+    // A project that names an AI Search instance retrieves from it (here: without the `AI`
+    // binding, the answer fails as a knowledge error rather than coming from the project's
+    // own index).
+    let r = reqwest::Client::new()
+        .put(format!("{}/v1/admin/projects/acme/settings", w.base))
+        .bearer_auth(common::server::ADMIN_TOKEN)
+        .json(&serde_json::json!({"ai_search": "acme-docs"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let asked = stub.seen.lock().unwrap().chats.len();
+    let t = acme_token("ai-search");
+    let session = create_session(&w.base, "acme", &t).await;
+    let (mut c, _) = Client::join(&w.ws_url("acme", &session), &t, 0).await;
+    c.ask("q1", "How do I rotate the signing key?").await;
+    let frames = c.until(is_end).await;
+    assert!(
+        matches!(frames.last(), Some(ServerFrame::AnswerError { code, message, .. })
+            if code == outpost_protocol::codes::KNOWLEDGE_ERROR && message.contains("AI Search")),
+        "{frames:?}"
+    );
+    assert_eq!(
+        stub.seen.lock().unwrap().chats.len(),
+        asked,
+        "the model was not asked"
+    );
+}
+
 #[tokio::test]
 async fn documents_pushed_asynchronously_go_through_r2_and_the_queue() {
     let w = shared();

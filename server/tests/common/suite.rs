@@ -453,3 +453,56 @@ pub async fn usage_is_counted_per_project(base: &str) {
         .unwrap();
     assert_eq!(r.status(), 401, "operators only");
 }
+
+/// Sets `acme`'s settings through the admin API.
+async fn settings(base: &str, body: serde_json::Value) {
+    let r = reqwest::Client::new()
+        .put(format!("{base}/v1/admin/projects/acme/settings"))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+}
+
+/// Asks `question` in a new session of `acme` and returns the frames up to the answer's end.
+async fn ask_once(base: &str, visitor: &str, question: &str) -> Vec<ServerFrame> {
+    let t = acme_token(visitor);
+    let session = create_session(base, "acme", &t).await;
+    let (mut c, _) = Client::join(&ws_url(base, "acme", &session), &t, 0).await;
+    c.ask("q1", question).await;
+    c.until(is_end).await
+}
+
+/// On a target whose model is down (the stub's `stub-500` model), the answer fails with
+/// `provider_error`, the same code on both targets; and the model was asked with the project's
+/// own system prompt, or with the default one once the project cleared it (an empty setting).
+pub async fn a_failed_answer_has_one_code_and_a_cleared_prompt_is_the_default(
+    base: &str,
+    seen: &std::sync::Mutex<super::openai_stub::Seen>,
+) {
+    let system_of_last_ask = || {
+        let seen = seen.lock().unwrap();
+        let last = seen.chats.last().expect("the model was asked");
+        last["messages"][0]["content"].as_str().unwrap().to_owned()
+    };
+    settings(
+        base,
+        serde_json::json!({"system_prompt": "You are Acme's helper."}),
+    )
+    .await;
+    let frames = ask_once(base, "prompt-1", "How do I rotate the signing key?").await;
+    assert!(
+        matches!(frames.last(), Some(ServerFrame::AnswerError { code, .. }) if code == outpost_protocol::codes::PROVIDER_ERROR),
+        "{frames:?}"
+    );
+    assert!(system_of_last_ask().starts_with("You are Acme's helper."));
+    settings(base, serde_json::json!({"system_prompt": ""})).await;
+    ask_once(base, "prompt-2", "How do I rotate the signing key?").await;
+    assert!(
+        system_of_last_ask().starts_with(outpost::rag::prompt::DEFAULT_SYSTEM_PROMPT),
+        "{}",
+        system_of_last_ask()
+    );
+}
