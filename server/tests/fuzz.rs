@@ -237,6 +237,7 @@ mod webhooks {
         rt.block_on(async {
             let store = ChannelStore::open(SqliteFile::in_memory().unwrap()).unwrap();
             store
+                .settings()
                 .set_config(
                     "p",
                     "whatsapp",
@@ -248,6 +249,7 @@ mod webhooks {
                 )
                 .unwrap();
             store
+                .settings()
                 .set_config(
                     "p",
                     "github",
@@ -269,7 +271,10 @@ mod webhooks {
                 ),
                 ("push", serde_json::json!({"token": PUSH_TOKEN})),
             ] {
-                store.set_config("p", kind, Some(&cfg.to_string())).unwrap();
+                store
+                    .settings()
+                    .set_config("p", kind, Some(&cfg.to_string()))
+                    .unwrap();
             }
             let knowledge = Knowledge::open(SqliteFile::in_memory().unwrap()).unwrap();
             let assistant = Assistant::new(Arc::new(Extractive), None);
@@ -320,7 +325,10 @@ mod webhooks {
                 },
             };
             let reply = handle(&ctx, request).await.unwrap();
-            (reply.status, store.jobs("p", None, 100).unwrap().len())
+            (
+                reply.status,
+                store.jobs().list("p", None, 100).unwrap().len(),
+            )
         })
     }
 

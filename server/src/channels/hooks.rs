@@ -193,6 +193,7 @@ fn settings<T: serde::de::DeserializeOwned, S: Sql>(
     kind: &str,
 ) -> Result<Option<T>, SqlError> {
     Ok(store
+        .settings()
         .config(project, kind)?
         .and_then(|raw| serde_json::from_str(&raw).ok()))
 }
@@ -257,7 +258,9 @@ pub async fn handle<S: Sql, K: Sql>(
                     tracing::warn!(project, number = %m.phone_number_id, "a message to another number is not this project's: ignored");
                     continue;
                 }
-                store.touch_contact(project, &m.from, m.timestamp)?;
+                store
+                    .whatsapp()
+                    .touch_contact(project, &m.from, m.timestamp)?;
                 if cfg.inbox {
                     // The operator's own number: a person answers, from the inbox.
                     if comm::pipeline::ingest(store, project, &comm::model::from_whatsapp(&m), now)?
@@ -287,7 +290,7 @@ pub async fn handle<S: Sql, K: Sql>(
                 .iter()
                 .filter(|s| s.phone_number_id == cfg.phone_number_id)
             {
-                if store.record_status(project, s)? {
+                if store.whatsapp().record_status(project, s)? {
                     receipts += 1;
                 }
             }
@@ -324,7 +327,9 @@ pub async fn handle<S: Sql, K: Sql>(
         }
         ChannelRequest::Configure { kind, config } => {
             let raw = config.map(|c| c.to_string());
-            store.set_config(project, &kind, raw.as_deref())?;
+            store
+                .settings()
+                .set_config(project, &kind, raw.as_deref())?;
             Ok(ChannelReply::json(200, json!({"ok": true})))
         }
         ChannelRequest::Settings { kind } => {
@@ -353,7 +358,7 @@ pub async fn handle<S: Sql, K: Sql>(
             })
         }
         ChannelRequest::Sync => {
-            if store.config(project, github::KIND)?.is_none() {
+            if store.settings().config(project, github::KIND)?.is_none() {
                 return Ok(not_configured("GitHub"));
             }
             Ok(match github::sync::full_sync(ctx).await {
@@ -362,7 +367,7 @@ pub async fn handle<S: Sql, K: Sql>(
             })
         }
         ChannelRequest::ScheduleSync { slot } => {
-            if store.config(project, github::KIND)?.is_none() {
+            if store.settings().config(project, github::KIND)?.is_none() {
                 return Ok(not_configured("GitHub"));
             }
             let new = Job::GithubSync.enqueue(
@@ -378,10 +383,10 @@ pub async fn handle<S: Sql, K: Sql>(
             })
         }
         ChannelRequest::Jobs { state } => {
-            let jobs = store.jobs(project, state.as_deref(), 200)?;
+            let jobs = store.jobs().list(project, state.as_deref(), 200)?;
             Ok(ChannelReply::json(200, json!({"jobs": jobs})))
         }
-        ChannelRequest::RetryJob { id } => Ok(if store.retry(project, id, now)? {
+        ChannelRequest::RetryJob { id } => Ok(if store.jobs().retry(project, id, now)? {
             ChannelReply {
                 wake: true,
                 ..ChannelReply::json(202, json!({"queued": true}))
@@ -390,17 +395,17 @@ pub async fn handle<S: Sql, K: Sql>(
             ChannelReply::error(404, "not_found", "There is no dead job with this id.")
         }),
         ChannelRequest::Message { id } => {
-            let parts = store.reply(project, &id)?;
+            let parts = store.whatsapp().reply(project, &id)?;
             let mut out = Vec::new();
             for p in parts {
                 let receipts = match &p.wamid {
-                    Some(w) => store.statuses(project, w)?,
+                    Some(w) => store.whatsapp().statuses(project, w)?,
                     None => Vec::new(),
                 };
                 out.push(json!({"part": p, "receipts": receipts}));
             }
             let job = store
-                .job_by_dedupe(project, &format!("wa:{id}"))?
+                .jobs().job_by_dedupe(project, &format!("wa:{id}"))?
                 .map(|j| json!({"id": j.id, "state": j.state, "attempts": j.attempts, "last_error": j.last_error}));
             Ok(ChannelReply::json(200, json!({"reply": out, "job": job})))
         }
@@ -539,10 +544,10 @@ pub async fn handle<S: Sql, K: Sql>(
             })
         }
         ChannelRequest::Inbox { filter } => {
-            let list = store.inbox(project, &filter)?;
+            let list = store.communicator().inbox(project, &filter)?;
             let mut out = Vec::with_capacity(list.len());
             for c in list {
-                let draft = store.drafts(c.id)?.into_iter().next();
+                let draft = store.communicator().drafts(c.id)?.into_iter().next();
                 out.push(json!({
                     "conversation": c,
                     "draft": draft.map(|d| json!({"id": d.id, "state": d.state})),
@@ -588,7 +593,7 @@ pub async fn handle<S: Sql, K: Sql>(
             })
         }
         ChannelRequest::Regenerate { id, note } => {
-            let Some(c) = store.conversation(project, id)? else {
+            let Some(c) = store.communicator().conversation(project, id)? else {
                 return Ok(ChannelReply::error(
                     404,
                     "not_found",
@@ -614,6 +619,7 @@ pub async fn handle<S: Sql, K: Sql>(
         }
         ChannelRequest::Approve { id, draft, text } => {
             let Some(d) = store
+                .communicator()
                 .draft(project, draft)?
                 .filter(|d| d.conversation == id)
             else {
@@ -623,7 +629,12 @@ pub async fn handle<S: Sql, K: Sql>(
                     "This conversation has no such draft.",
                 ));
             };
-            if !store.approve_draft(project, d.id, text.as_deref(), crate::platform::now_unix())? {
+            if !store.communicator().approve_draft(
+                project,
+                d.id,
+                text.as_deref(),
+                crate::platform::now_unix(),
+            )? {
                 return Ok(ChannelReply::error(
                     409,
                     "draft_not_waiting",
@@ -655,30 +666,30 @@ fn conversation_view<S: Sql>(
     project: &str,
     id: i64,
 ) -> Result<ChannelReply, SqlError> {
-    let Some(c) = store.conversation(project, id)? else {
+    let Some(c) = store.communicator().conversation(project, id)? else {
         return Ok(ChannelReply::error(
             404,
             "not_found",
             "There is no such conversation.",
         ));
     };
-    let messages = store.conversation_messages(id, 200)?;
-    let drafts = store.drafts(id)?;
+    let messages = store.communicator().conversation_messages(id, 200)?;
+    let drafts = store.communicator().drafts(id)?;
     let mut delivery = Value::Null;
     if let Some(d) = drafts.iter().find(|d| {
         d.state != comm::store::draft_state::DRAFT
             && d.state != comm::store::draft_state::SUPERSEDED
     }) {
         let mut parts = Vec::new();
-        for p in store.parts(d.id)? {
+        for p in store.communicator().parts(d.id)? {
             let receipts = match (&p.platform_id, c.platform.as_str()) {
-                (Some(wamid), "whatsapp") => store.statuses(project, wamid)?,
+                (Some(wamid), "whatsapp") => store.whatsapp().statuses(project, wamid)?,
                 _ => Vec::new(),
             };
             parts.push(json!({"part": p, "receipts": receipts}));
         }
         let job = store
-            .job_by_dedupe(project, &format!("comm-send:{}", d.id))?
+            .jobs().job_by_dedupe(project, &format!("comm-send:{}", d.id))?
             .map(|j| json!({"id": j.id, "state": j.state, "attempts": j.attempts, "last_error": j.last_error}));
         delivery =
             json!({"draft": d.id, "state": d.state, "error": d.error, "parts": parts, "job": job});

@@ -101,7 +101,7 @@ impl Job {
         now_ms: i64,
     ) -> Result<bool, SqlError> {
         let payload = serde_json::to_string(self).map_err(|e| SqlError::Shape(e.to_string()))?;
-        store.enqueue(
+        store.jobs().enqueue(
             &NewJob {
                 project,
                 kind: self.kind(),
@@ -242,9 +242,13 @@ impl<S: Sql, K: Sql> Ctx<'_, S, K> {
     /// # Errors
     /// [`JobError`].
     pub fn config<T: serde::de::DeserializeOwned>(&self, kind: &str) -> Result<T, JobError> {
-        let raw = self.store.config(self.project, kind)?.ok_or_else(|| {
-            JobError::permanent(format!("the project has no {kind} settings any more"))
-        })?;
+        let raw = self
+            .store
+            .settings()
+            .config(self.project, kind)?
+            .ok_or_else(|| {
+                JobError::permanent(format!("the project has no {kind} settings any more"))
+            })?;
         serde_json::from_str(&raw)
             .map_err(|e| JobError::permanent(format!("the {kind} settings are unreadable: {e}")))
     }

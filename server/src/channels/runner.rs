@@ -59,7 +59,7 @@ where
     H: Deref<Target = Knowledge<K>>,
 {
     let now = crate::platform::now_millis() as i64;
-    let Some(job) = store.claim(now, LEASE_MS)? else {
+    let Some(job) = store.jobs().claim(now, LEASE_MS)? else {
         return Ok(None);
     };
     let mut ran = Ran {
@@ -87,7 +87,7 @@ where
     match outcome {
         Ok(()) => {
             tracing::info!(job = job.id, project = %job.project, kind = %job.kind, attempts = job.attempts, "job done");
-            store.complete(job.id, now)?;
+            store.jobs().complete(job.id, now)?;
         }
         Err(e) => {
             let retry_at = match e.retry {
@@ -105,11 +105,11 @@ where
                 None => tracing::error!(job = job.id, project = %job.project, kind = %job.kind,
                     attempts = job.attempts, error = %e.message, "job failed for good; see the dead jobs"),
             }
-            store.fail(job.id, &e.message, retry_at, now)?;
+            store.jobs().fail(job.id, &e.message, retry_at, now)?;
             ran.error = Some(e.message);
             ran.retry_at = retry_at;
         }
     }
-    store.prune(now - KEEP_DONE_MS)?;
+    store.jobs().prune(now - KEEP_DONE_MS)?;
     Ok(Some(ran))
 }

@@ -34,6 +34,7 @@ pub fn settings<S: Sql>(
     project: &str,
 ) -> Result<CommunicatorConfig, SqlError> {
     Ok(store
+        .settings()
         .config(project, KIND)?
         .and_then(|raw| serde_json::from_str(&raw).ok())
         .unwrap_or_default())
@@ -65,7 +66,10 @@ pub fn ingest_as<S: Sql>(
     direction: &str,
     now_ms: i64,
 ) -> Result<bool, SqlError> {
-    let Some(id) = store.store_message(project, m, direction, None, now_ms)? else {
+    let Some(id) = store
+        .communicator()
+        .store_message(project, m, direction, None, now_ms)?
+    else {
         return Ok(false);
     };
     // One lane per chat: its messages are grouped in the order they arrived.
@@ -86,7 +90,7 @@ pub fn ingest_as<S: Sql>(
 /// [`JobError`].
 pub async fn group<S: Sql, K: Sql>(ctx: &Ctx<'_, S, K>, id: i64) -> Result<(), JobError> {
     let (store, project) = (ctx.store, ctx.project);
-    let Some(row) = store.message(project, id)? else {
+    let Some(row) = store.communicator().message(project, id)? else {
         return Err(JobError::permanent(format!("message {id} is gone")));
     };
     let m = &row.message;
@@ -94,22 +98,29 @@ pub async fn group<S: Sql, K: Sql>(ctx: &Ctx<'_, S, K>, id: i64) -> Result<(), J
         Some(c) => c,
         None => {
             let gap = i64::from(settings(store, project)?.gap_minutes) * 60;
-            let found = match store.find_conversation(project, m, gap)? {
+            let found = match store.communicator().find_conversation(project, m, gap)? {
                 Some(c) => Some(c),
                 // A reply in a Slack thread belongs with the thread's first message.
                 None => match (&m.thread, m.platform) {
-                    (Some(t), Platform::Slack) => {
-                        store.conversation_of(project, m, &format!("{}:{t}", m.chat))?
-                    }
+                    (Some(t), Platform::Slack) => store.communicator().conversation_of(
+                        project,
+                        m,
+                        &format!("{}:{t}", m.chat),
+                    )?,
                     _ => None,
                 },
             };
             match found {
                 Some(c) => {
-                    store.join_conversation(c, id, m.sent_at, row.direction == "in")?;
+                    store.communicator().join_conversation(
+                        c,
+                        id,
+                        m.sent_at,
+                        row.direction == "in",
+                    )?;
                     c
                 }
-                None => store.start_conversation(project, id, m)?,
+                None => store.communicator().start_conversation(project, id, m)?,
             }
         }
     };
@@ -131,6 +142,7 @@ pub async fn group<S: Sql, K: Sql>(ctx: &Ctx<'_, S, K>, id: i64) -> Result<(), J
 
 fn conversation<S: Sql, K: Sql>(ctx: &Ctx<'_, S, K>, id: i64) -> Result<Conversation, JobError> {
     ctx.store
+        .communicator()
         .conversation(ctx.project, id)?
         .ok_or_else(|| JobError::permanent(format!("conversation {id} is gone")))
 }
@@ -157,7 +169,10 @@ pub async fn analyze<S: Sql, K: Sql>(
     attempt: i64,
 ) -> Result<(), JobError> {
     let c = conversation(ctx, conv)?;
-    let messages = ctx.store.conversation_messages(conv, CONTEXT_MESSAGES)?;
+    let messages = ctx
+        .store
+        .communicator()
+        .conversation_messages(conv, CONTEXT_MESSAGES)?;
     if superseded(&messages, upto) {
         return Ok(());
     }
@@ -167,7 +182,9 @@ pub async fn analyze<S: Sql, K: Sql>(
     } else {
         model_analysis(ctx, &messages, &cfg, attempt).await?
     };
-    ctx.store.save_analysis(conv, &analysis, upto)?;
+    ctx.store
+        .communicator()
+        .save_analysis(conv, &analysis, upto)?;
     if analysis.needs_reply && cfg.auto_draft && c.state == "open" {
         Job::CommDraft {
             conversation: conv,
@@ -247,7 +264,10 @@ pub async fn draft<S: Sql, K: Sql>(
     note: Option<&str>,
 ) -> Result<(), JobError> {
     let c = conversation(ctx, conv)?;
-    let messages = ctx.store.conversation_messages(conv, CONTEXT_MESSAGES)?;
+    let messages = ctx
+        .store
+        .communicator()
+        .conversation_messages(conv, CONTEXT_MESSAGES)?;
     if note.is_none() && superseded(&messages, upto) {
         return Ok(());
     }
@@ -291,6 +311,7 @@ pub async fn draft<S: Sql, K: Sql>(
         .or_else(|| analysis::language(&question));
     let previous = ctx
         .store
+        .communicator()
         .drafts(conv)?
         .into_iter()
         .find(|d| d.state == draft_state::DRAFT);
@@ -312,7 +333,7 @@ pub async fn draft<S: Sql, K: Sql>(
     }
     let summary = ctx.answer(Some(&instructions), &history, &question).await?;
     let text = format::to_whatsapp(&summary.text, &summary.citations);
-    ctx.store.save_draft(
+    ctx.store.communicator().save_draft(
         ctx.project,
         conv,
         text.trim(),
@@ -342,6 +363,7 @@ fn max_chars(platform: &str) -> usize {
 pub async fn send<S: Sql, K: Sql>(ctx: &Ctx<'_, S, K>, draft_id: i64) -> Result<(), JobError> {
     let (store, project) = (ctx.store, ctx.project);
     let d = store
+        .communicator()
         .draft(project, draft_id)?
         .ok_or_else(|| JobError::permanent(format!("draft {draft_id} is gone")))?;
     if d.state == draft_state::SENT || d.state == draft_state::RECORDED {
@@ -354,25 +376,36 @@ pub async fn send<S: Sql, K: Sql>(ctx: &Ctx<'_, S, K>, draft_id: i64) -> Result<
         )));
     }
     let c = conversation(ctx, d.conversation)?;
-    if store.parts(d.id)?.is_empty() {
-        store.save_parts(
+    if store.communicator().parts(d.id)?.is_empty() {
+        store.communicator().save_parts(
             project,
             d.id,
             &format::split(&d.body, max_chars(&c.platform)),
         )?;
     }
-    let messages = store.conversation_messages(c.id, CONTEXT_MESSAGES)?;
+    let messages = store
+        .communicator()
+        .conversation_messages(c.id, CONTEXT_MESSAGES)?;
     let mut recorded = false;
-    for p in store.parts(d.id)?.into_iter().filter(|p| p.state != "sent") {
+    for p in store
+        .communicator()
+        .parts(d.id)?
+        .into_iter()
+        .filter(|p| p.state != "sent")
+    {
         let key = format!("{}-{}", d.id, p.part);
         match deliver(ctx, &c, &messages, &p.body, &key).await {
-            Ok(Delivered::Sent(id)) => store.mark_part_sent(d.id, p.part, Some(&id))?,
+            Ok(Delivered::Sent(id)) => {
+                store
+                    .communicator()
+                    .mark_part_sent(d.id, p.part, Some(&id))?
+            }
             Ok(Delivered::Recorded) => {
                 recorded = true;
-                store.mark_part_sent(d.id, p.part, None)?;
+                store.communicator().mark_part_sent(d.id, p.part, None)?;
             }
             Err(e) => {
-                store.draft_error(d.id, &e.message)?;
+                store.communicator().draft_error(d.id, &e.message)?;
                 return Err(e);
             }
         }
@@ -392,10 +425,15 @@ pub async fn send<S: Sql, K: Sql>(ctx: &Ctx<'_, S, K>, draft_id: i64) -> Result<
         platform_id: format!("outpost-draft:{}", d.id),
     };
     let now = crate::platform::now_millis() as i64;
-    if let Some(id) = store.store_message(project, &out, "out", None, now)? {
-        store.join_conversation(c.id, id, out.sent_at, false)?;
+    if let Some(id) = store
+        .communicator()
+        .store_message(project, &out, "out", None, now)?
+    {
+        store
+            .communicator()
+            .join_conversation(c.id, id, out.sent_at, false)?;
     }
-    store.mark_draft(
+    store.communicator().mark_draft(
         d.id,
         if recorded {
             draft_state::RECORDED
@@ -404,7 +442,7 @@ pub async fn send<S: Sql, K: Sql>(ctx: &Ctx<'_, S, K>, draft_id: i64) -> Result<
         },
         None,
     )?;
-    store.mark_replied(c.id)?;
+    store.communicator().mark_replied(c.id)?;
     Ok(())
 }
 
@@ -539,6 +577,7 @@ pub async fn poll_telegram<S: Sql, K: Sql>(ctx: &Ctx<'_, S, K>) -> Result<usize,
     for _ in 0..10 {
         let offset = ctx
             .store
+            .communicator()
             .cursor(ctx.project, super::TELEGRAM)?
             .map_or(0, |c| c + 1);
         let req = HttpRequest {
@@ -585,7 +624,9 @@ pub async fn poll_telegram<S: Sql, K: Sql>(ctx: &Ctx<'_, S, K>) -> Result<usize,
             }
         }
         if let Some(l) = last {
-            ctx.store.set_cursor(ctx.project, super::TELEGRAM, l)?;
+            ctx.store
+                .communicator()
+                .set_cursor(ctx.project, super::TELEGRAM, l)?;
         }
         if updates.len() < 100 {
             break;

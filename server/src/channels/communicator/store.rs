@@ -7,7 +7,6 @@ use serde::{Deserialize, Serialize};
 use super::analysis::Analysis;
 pub use super::model::MessageRow;
 use super::model::{Attachment, Inbound, Platform, Sender};
-use crate::channels::store::ChannelStore;
 use crate::platform::sql::{Row, Sql, SqlError, SqlValue, col_i64, col_opt_string, col_string};
 
 /// A draft's state.
@@ -184,7 +183,12 @@ fn draft_from_row(r: &Row) -> Result<Draft, SqlError> {
     })
 }
 
-impl<S: Sql> ChannelStore<S> {
+/// The communicator's tables over the channel tables' SQL handle.
+pub struct Communicator<'a, S> {
+    pub(crate) sql: &'a S,
+}
+
+impl<S: Sql> Communicator<'_, S> {
     /// Stores a message once: its id, or `None` when the same platform id was stored before.
     ///
     /// # Errors
@@ -199,7 +203,7 @@ impl<S: Sql> ChannelStore<S> {
     ) -> Result<Option<i64>, SqlError> {
         let attachments =
             serde_json::to_string(&m.attachments).map_err(|e| SqlError::Shape(e.to_string()))?;
-        let rows = self.sql().query(
+        let rows = self.sql.query(
             "INSERT OR IGNORE INTO comm_messages
                (project, dedupe, platform, account, chat, thread, sender_id, sender_name, body,
                 attachments, sent_at, platform_id, direction, conversation, received_at)
@@ -231,7 +235,7 @@ impl<S: Sql> ChannelStore<S> {
     /// # Errors
     /// [`SqlError`].
     pub fn message(&self, project: &str, id: i64) -> Result<Option<MessageRow>, SqlError> {
-        let rows = self.sql().query(
+        let rows = self.sql.query(
             &format!("SELECT {MESSAGE_COLUMNS} FROM comm_messages WHERE project = ?1 AND id = ?2"),
             &[project.into(), id.into()],
         )?;
@@ -248,7 +252,7 @@ impl<S: Sql> ChannelStore<S> {
         m: &Inbound,
         platform_id: &str,
     ) -> Result<Option<i64>, SqlError> {
-        let rows = self.sql().query(
+        let rows = self.sql.query(
             "SELECT conversation FROM comm_messages
              WHERE project = ?1 AND platform = ?2 AND account = ?3 AND platform_id = ?4
                AND conversation IS NOT NULL LIMIT 1",
@@ -275,7 +279,7 @@ impl<S: Sql> ChannelStore<S> {
         gap_secs: i64,
     ) -> Result<Option<i64>, SqlError> {
         let rows = match &m.thread {
-            Some(t) => self.sql().query(
+            Some(t) => self.sql.query(
                 "SELECT id FROM comm_conversations
                  WHERE project = ?1 AND platform = ?2 AND account = ?3 AND chat = ?4 AND thread = ?5
                  ORDER BY last_at DESC LIMIT 1",
@@ -287,7 +291,7 @@ impl<S: Sql> ChannelStore<S> {
                     t.as_str().into(),
                 ],
             )?,
-            None => self.sql().query(
+            None => self.sql.query(
                 "SELECT id FROM comm_conversations
                  WHERE project = ?1 AND platform = ?2 AND account = ?3 AND chat = ?4
                    AND thread IS NULL AND last_at >= ?5 AND first_at <= ?6
@@ -312,7 +316,7 @@ impl<S: Sql> ChannelStore<S> {
     pub fn start_conversation(&self, project: &str, id: i64, m: &Inbound) -> Result<i64, SqlError> {
         let contact = m.sender.name.clone().unwrap_or_else(|| m.sender.id.clone());
         let mut conv = 0;
-        self.sql().transaction(&mut |tx| {
+        self.sql.transaction(&mut |tx| {
             let rows = tx.query(
                 "INSERT INTO comm_conversations
                    (project, platform, account, chat, thread, contact, first_at, last_at, messages,
@@ -355,7 +359,7 @@ impl<S: Sql> ChannelStore<S> {
         sent_at: i64,
         inbound: bool,
     ) -> Result<(), SqlError> {
-        self.sql().transaction(&mut |tx| {
+        self.sql.transaction(&mut |tx| {
             tx.execute(
                 "UPDATE comm_messages SET conversation = ?2 WHERE id = ?1",
                 &[id.into(), conv.into()],
@@ -382,7 +386,7 @@ impl<S: Sql> ChannelStore<S> {
     /// # Errors
     /// [`SqlError`].
     pub fn conversation(&self, project: &str, id: i64) -> Result<Option<Conversation>, SqlError> {
-        let rows = self.sql().query(
+        let rows = self.sql.query(
             &format!(
                 "SELECT {CONVERSATION_COLUMNS} FROM comm_conversations WHERE project = ?1 AND id = ?2"
             ),
@@ -400,7 +404,7 @@ impl<S: Sql> ChannelStore<S> {
         conv: i64,
         limit: i64,
     ) -> Result<Vec<MessageRow>, SqlError> {
-        let rows = self.sql().query(
+        let rows = self.sql.query(
             &format!(
                 "SELECT * FROM (SELECT {MESSAGE_COLUMNS} FROM comm_messages WHERE conversation = ?1
                  ORDER BY sent_at DESC, id DESC LIMIT ?2) ORDER BY sent_at, id"
@@ -415,7 +419,7 @@ impl<S: Sql> ChannelStore<S> {
     /// # Errors
     /// [`SqlError`].
     pub fn save_analysis(&self, conv: i64, a: &Analysis, upto: i64) -> Result<(), SqlError> {
-        self.sql().execute(
+        self.sql.execute(
             "UPDATE comm_conversations SET category = ?2, priority = ?3, summary = ?4,
                needs_reply = ?5, language = ?6, analyzer = ?7, analysis_note = ?8, analyzed_upto = ?9
              WHERE id = ?1",
@@ -439,7 +443,7 @@ impl<S: Sql> ChannelStore<S> {
     /// # Errors
     /// [`SqlError`].
     pub fn inbox(&self, project: &str, f: &InboxFilter) -> Result<Vec<Conversation>, SqlError> {
-        let rows = self.sql().query(
+        let rows = self.sql.query(
             &format!(
                 "SELECT {CONVERSATION_COLUMNS} FROM comm_conversations
                  WHERE project = ?1 AND (?2 IS NULL OR platform = ?2) AND (?3 IS NULL OR category = ?3)
@@ -474,7 +478,7 @@ impl<S: Sql> ChannelStore<S> {
         now: i64,
     ) -> Result<i64, SqlError> {
         let mut id = 0;
-        self.sql().transaction(&mut |tx| {
+        self.sql.transaction(&mut |tx| {
             tx.execute(
                 "UPDATE comm_drafts SET state = 'superseded' WHERE conversation = ?1 AND state = 'draft'",
                 &[conv.into()],
@@ -503,7 +507,7 @@ impl<S: Sql> ChannelStore<S> {
     /// # Errors
     /// [`SqlError`].
     pub fn drafts(&self, conv: i64) -> Result<Vec<Draft>, SqlError> {
-        let rows = self.sql().query(
+        let rows = self.sql.query(
             &format!(
                 "SELECT {DRAFT_COLUMNS} FROM comm_drafts WHERE conversation = ?1 ORDER BY id DESC LIMIT 20"
             ),
@@ -517,7 +521,7 @@ impl<S: Sql> ChannelStore<S> {
     /// # Errors
     /// [`SqlError`].
     pub fn draft(&self, project: &str, id: i64) -> Result<Option<Draft>, SqlError> {
-        let rows = self.sql().query(
+        let rows = self.sql.query(
             &format!("SELECT {DRAFT_COLUMNS} FROM comm_drafts WHERE project = ?1 AND id = ?2"),
             &[project.into(), id.into()],
         )?;
@@ -536,7 +540,7 @@ impl<S: Sql> ChannelStore<S> {
         edited: Option<&str>,
         now: i64,
     ) -> Result<bool, SqlError> {
-        let n = self.sql().execute(
+        let n = self.sql.execute(
             "UPDATE comm_drafts SET state = 'approved', approved_at = ?3,
                edited = CASE WHEN ?4 IS NULL OR ?4 = body THEN 0 ELSE 1 END,
                body = COALESCE(?4, body)
@@ -556,7 +560,7 @@ impl<S: Sql> ChannelStore<S> {
     /// # Errors
     /// [`SqlError`].
     pub fn mark_draft(&self, id: i64, state: &str, error: Option<&str>) -> Result<(), SqlError> {
-        self.sql().execute(
+        self.sql.execute(
             "UPDATE comm_drafts SET state = ?2, error = ?3 WHERE id = ?1",
             &[id.into(), state.into(), error.map(str::to_owned).into()],
         )?;
@@ -568,7 +572,7 @@ impl<S: Sql> ChannelStore<S> {
     /// # Errors
     /// [`SqlError`].
     pub fn draft_error(&self, id: i64, error: &str) -> Result<(), SqlError> {
-        self.sql().execute(
+        self.sql.execute(
             "UPDATE comm_drafts SET error = ?2 WHERE id = ?1",
             &[id.into(), error.into()],
         )?;
@@ -580,7 +584,7 @@ impl<S: Sql> ChannelStore<S> {
     /// # Errors
     /// [`SqlError`].
     pub fn mark_replied(&self, conv: i64) -> Result<(), SqlError> {
-        self.sql().execute(
+        self.sql.execute(
             "UPDATE comm_conversations SET state = 'replied' WHERE id = ?1",
             &[conv.into()],
         )?;
@@ -592,7 +596,7 @@ impl<S: Sql> ChannelStore<S> {
     /// # Errors
     /// [`SqlError`].
     pub fn save_parts(&self, project: &str, draft: i64, parts: &[String]) -> Result<(), SqlError> {
-        self.sql().transaction(&mut |tx| {
+        self.sql.transaction(&mut |tx| {
             for (i, p) in parts.iter().enumerate() {
                 tx.execute(
                     "INSERT OR IGNORE INTO comm_sends (draft, part, project, body, state)
@@ -614,7 +618,7 @@ impl<S: Sql> ChannelStore<S> {
     /// # Errors
     /// [`SqlError`].
     pub fn parts(&self, draft: i64) -> Result<Vec<SendPart>, SqlError> {
-        let rows = self.sql().query(
+        let rows = self.sql.query(
             "SELECT part, body, state, platform_id FROM comm_sends WHERE draft = ?1 ORDER BY part",
             &[draft.into()],
         )?;
@@ -640,7 +644,7 @@ impl<S: Sql> ChannelStore<S> {
         part: i64,
         platform_id: Option<&str>,
     ) -> Result<(), SqlError> {
-        self.sql().execute(
+        self.sql.execute(
             "UPDATE comm_sends SET state = 'sent', platform_id = ?3 WHERE draft = ?1 AND part = ?2",
             &[
                 draft.into(),
@@ -656,7 +660,7 @@ impl<S: Sql> ChannelStore<S> {
     /// # Errors
     /// [`SqlError`].
     pub fn cursor(&self, project: &str, source: &str) -> Result<Option<i64>, SqlError> {
-        let rows = self.sql().query(
+        let rows = self.sql.query(
             "SELECT value FROM comm_cursors WHERE project = ?1 AND source = ?2",
             &[project.into(), source.into()],
         )?;
@@ -668,7 +672,7 @@ impl<S: Sql> ChannelStore<S> {
     /// # Errors
     /// [`SqlError`].
     pub fn set_cursor(&self, project: &str, source: &str, value: i64) -> Result<(), SqlError> {
-        self.sql().execute(
+        self.sql.execute(
             "INSERT INTO comm_cursors (project, source, value) VALUES (?1, ?2, ?3)
              ON CONFLICT(project, source) DO UPDATE SET value = MAX(value, excluded.value)",
             &[project.into(), source.into(), value.into()],

@@ -91,6 +91,7 @@ async fn index_files<S: Sql, K: Sql>(
         for (path, sha) in shas {
             if !r.failed.iter().any(|f| f.path == path) {
                 ctx.store
+                    .github()
                     .set_synced(ctx.project, &path, Some((&sha, commit)))?;
             }
         }
@@ -111,7 +112,7 @@ fn remove<S: Sql, K: Sql>(
     {
         report.removed += 1;
     }
-    ctx.store.set_synced(ctx.project, path, None)?;
+    ctx.store.github().set_synced(ctx.project, path, None)?;
     Ok(())
 }
 
@@ -130,7 +131,7 @@ pub async fn full_sync<S: Sql, K: Sql>(ctx: &Ctx<'_, S, K>) -> Result<SyncReport
         .into_iter()
         .filter(|e| is_markdown(&e.path))
         .collect();
-    let known = ctx.store.synced_files(ctx.project)?;
+    let known = ctx.store.github().synced_files(ctx.project)?;
     let mut report = SyncReport {
         commit: commit.clone(),
         ..SyncReport::default()

@@ -33,7 +33,7 @@ pub async fn answer<S: Sql, K: Sql>(ctx: &Ctx<'_, S, K>, msg: &Incoming) -> Resu
         token: &cfg.access_token,
         http: ctx.deps.http,
     };
-    let mut parts = ctx.store.reply(ctx.project, &msg.id)?;
+    let mut parts = ctx.store.whatsapp().reply(ctx.project, &msg.id)?;
     if parts.is_empty() {
         if let Err(e) = graph.mark_read(&cfg.phone_number_id, &msg.id).await {
             if e.retry != Retry::Never {
@@ -69,7 +69,7 @@ pub async fn answer<S: Sql, K: Sql>(ctx: &Ctx<'_, S, K>, msg: &Incoming) -> Resu
             }
         };
         let texts = split(&text, MAX_CHARS);
-        ctx.store.save_reply(
+        ctx.store.whatsapp().save_reply(
             ctx.project,
             &msg.id,
             &msg.from,
@@ -77,7 +77,7 @@ pub async fn answer<S: Sql, K: Sql>(ctx: &Ctx<'_, S, K>, msg: &Incoming) -> Resu
             &texts,
             crate::platform::now_unix(),
         )?;
-        parts = ctx.store.reply(ctx.project, &msg.id)?;
+        parts = ctx.store.whatsapp().reply(ctx.project, &msg.id)?;
     }
     for p in parts
         .iter()
@@ -85,18 +85,22 @@ pub async fn answer<S: Sql, K: Sql>(ctx: &Ctx<'_, S, K>, msg: &Incoming) -> Resu
     {
         let last = ctx
             .store
+            .whatsapp()
             .last_inbound(ctx.project, &p.wa_id)?
             .unwrap_or(msg.timestamp);
         if crate::platform::now_unix() - last >= WINDOW_SECS {
             tracing::warn!(project = ctx.project, message = %msg.id, part = p.part,
                 "the 24-hour window is closed: the reply is not sent (only templates may be)");
-            ctx.store.mark_part(ctx.project, &msg.id, p.part, None)?;
+            ctx.store
+                .whatsapp()
+                .mark_part(ctx.project, &msg.id, p.part, None)?;
             continue;
         }
         let wamid = graph
             .send_text(&cfg.phone_number_id, &p.wa_id, &p.body)
             .await?;
         ctx.store
+            .whatsapp()
             .mark_part(ctx.project, &msg.id, p.part, Some(&wamid))?;
     }
     Ok(())
@@ -111,6 +115,7 @@ async fn compose<S: Sql, K: Sql>(
 ) -> Result<(String, String), JobError> {
     let history: Vec<Message> = ctx
         .store
+        .whatsapp()
         .turns(ctx.project, wa_id, 2 * MAX_HISTORY_TURNS as i64)?
         .into_iter()
         .map(|(role, content)| Message {
@@ -144,6 +149,7 @@ async fn keep_media<S: Sql, K: Sql>(
         .await
         .map_err(|e| JobError::transient(format!("cannot store media {media_id}: {e}")))?;
     ctx.store
+        .whatsapp()
         .record_media(ctx.project, media_id, &key, &mime, size)?;
     Ok(())
 }

@@ -143,7 +143,10 @@ impl KnowledgeObject {
             // An object runs as one instance at a time: a job still marked running when this
             // instance opens its tables was held by the previous one (evicted, restarted) and
             // can run again now rather than when its lease ends.
-            let released = s.release_all(js_sys::Date::now() as i64).map_err(err)?;
+            let released = s
+                .jobs()
+                .release_all(js_sys::Date::now() as i64)
+                .map_err(err)?;
             if released > 0 {
                 worker::console_log!("{released} interrupted job(s) released");
             }
@@ -279,7 +282,7 @@ impl DurableObject for KnowledgeObject {
             }
         };
         futures::future::join_all((0..ALARM_RUNNERS).map(|_| runner())).await;
-        if let Some(next) = store.next_due().map_err(err)? {
+        if let Some(next) = store.jobs().next_due().map_err(err)? {
             self.schedule(next).await?;
         }
         Response::ok("")

@@ -183,6 +183,7 @@ impl NativeChannels {
         match self
             .inner
             .store
+            .jobs()
             .release_all(crate::platform::now_millis() as i64)
         {
             Ok(0) => {}
@@ -211,7 +212,7 @@ impl NativeChannels {
                             Err(e) => tracing::error!(error = %e, "the job table failed"),
                         }
                         let now = crate::platform::now_millis() as i64;
-                        let wait = match me.inner.store.next_due() {
+                        let wait = match me.inner.store.jobs().next_due() {
                             Ok(Some(t)) => (t - now).clamp(0, 1000) as u64,
                             _ => 1000,
                         };
