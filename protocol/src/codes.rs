@@ -42,3 +42,56 @@ pub const EMPTY_QUESTION: &str = "empty_question";
 pub const TOO_LONG: &str = "too_long";
 /// `retry` with no failed answer to retry.
 pub const NOTHING_TO_RETRY: &str = "nothing_to_retry";
+
+// The HTTP API's and the channels' own codes.
+
+/// Something failed on the server's side; the detail is in its log.
+pub const INTERNAL: &str = "internal";
+
+/// The admin API is off: the server has no `OUTPOST_ADMIN_TOKEN`.
+pub const ADMIN_DISABLED: &str = "admin_disabled";
+
+/// The admin token is missing or wrong.
+pub const INVALID_ADMIN_TOKEN: &str = "invalid_admin_token";
+
+/// Sign in (the console), or use the admin token.
+pub const UNAUTHORIZED: &str = "unauthorized";
+
+/// Signed in, but not allowed this (another project's inbox).
+pub const FORBIDDEN: &str = "forbidden";
+
+/// A cookie-authenticated `POST` must be JSON.
+pub const UNSUPPORTED_MEDIA_TYPE: &str = "unsupported_media_type";
+
+/// The console is off: the server has no `OUTPOST_ADMIN_TOKEN`.
+pub const CONSOLE_DISABLED: &str = "console_disabled";
+
+/// The operator's name or password is wrong.
+pub const BAD_CREDENTIALS: &str = "bad_credentials";
+
+/// A browser request from an origin the project does not list.
+pub const ORIGIN_NOT_ALLOWED: &str = "origin_not_allowed";
+
+/// The socket endpoint speaks WebSocket only.
+pub const UPGRADE_REQUIRED: &str = "upgrade_required";
+
+/// A webhook body that is not the platform's documented shape.
+pub const BAD_PAYLOAD: &str = "bad_payload";
+
+/// A webhook whose signature (or its timestamp) does not verify.
+pub const BAD_SIGNATURE: &str = "bad_signature";
+
+/// A Telegram webhook without the configured secret token.
+pub const BAD_SECRET_TOKEN: &str = "bad_secret_token";
+
+/// The project has no settings for this channel.
+pub const CHANNEL_NOT_CONFIGURED: &str = "channel_not_configured";
+
+/// The draft was already approved, sent or replaced.
+pub const DRAFT_NOT_WAITING: &str = "draft_not_waiting";
+
+/// A GitHub sync could not finish; the message says why.
+pub const SYNC_FAILED: &str = "sync_failed";
+
+/// Meta's verification handshake with a wrong token or mode.
+pub const VERIFICATION_FAILED: &str = "verification_failed";

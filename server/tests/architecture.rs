@@ -432,3 +432,37 @@ fn no_two_files_of_the_server_import_each_other_even_through_others() {
     assert!(files.len() > 50 && edges.iter().map(|e| e.len()).sum::<usize>() > 100);
     assert!(cycles.is_empty(), "import cycles:\n{}", cycles.join("\n"));
 }
+
+#[test]
+fn error_codes_come_from_the_protocol_crate() {
+    let mut loose = Vec::new();
+    for f in sources(&root().join("server/src")) {
+        let text = std::fs::read_to_string(&f).unwrap();
+        for call in [
+            "AppError::new(",
+            "ChannelReply::error(",
+            "Self::error(",
+            "json_error(",
+        ] {
+            let mut rest = text.as_str();
+            while let Some(i) = rest.find(call) {
+                let args = &rest[i + call.len()..];
+                // The code is the second argument: after the status.
+                let second = args
+                    .split_once(',')
+                    .map(|(_, r)| r.trim_start())
+                    .unwrap_or("");
+                if second.starts_with('"') {
+                    let snippet: String = args.chars().take(60).collect();
+                    loose.push(format!("{}: {call}{snippet}", f.display()));
+                }
+                rest = args;
+            }
+        }
+    }
+    assert!(
+        loose.is_empty(),
+        "codes written as literals (use outpost_protocol::codes):\n{}",
+        loose.join("\n")
+    );
+}

@@ -212,7 +212,7 @@ pub async fn handle<S: Sql, K: Sql>(
     let not_configured = |kind: &str| {
         ChannelReply::error(
             404,
-            "channel_not_configured",
+            outpost_protocol::codes::CHANNEL_NOT_CONFIGURED,
             &format!("This project has no {kind} channel."),
         )
     };
@@ -234,7 +234,7 @@ pub async fn handle<S: Sql, K: Sql>(
             } else {
                 Ok(ChannelReply::error(
                     403,
-                    "verification_failed",
+                    outpost_protocol::codes::VERIFICATION_FAILED,
                     "The verify token does not match.",
                 ))
             }
@@ -249,7 +249,13 @@ pub async fn handle<S: Sql, K: Sql>(
             }
             let delivery = match whatsapp::payload::parse(&body) {
                 Ok(d) => d,
-                Err(e) => return Ok(ChannelReply::error(400, "bad_payload", &e)),
+                Err(e) => {
+                    return Ok(ChannelReply::error(
+                        400,
+                        outpost_protocol::codes::BAD_PAYLOAD,
+                        &e,
+                    ));
+                }
             };
             let mut queued = 0;
             let mut duplicates = 0;
@@ -363,7 +369,9 @@ pub async fn handle<S: Sql, K: Sql>(
             }
             Ok(match github::sync::full_sync(ctx).await {
                 Ok(report) => ChannelReply::json(200, json!(report)),
-                Err(e) => ChannelReply::error(502, "sync_failed", &e.message),
+                Err(e) => {
+                    ChannelReply::error(502, outpost_protocol::codes::SYNC_FAILED, &e.message)
+                }
             })
         }
         ChannelRequest::ScheduleSync { slot } => {
@@ -392,7 +400,11 @@ pub async fn handle<S: Sql, K: Sql>(
                 ..ChannelReply::json(202, json!({"queued": true}))
             }
         } else {
-            ChannelReply::error(404, "not_found", "There is no dead job with this id.")
+            ChannelReply::error(
+                404,
+                outpost_protocol::codes::NOT_FOUND,
+                "There is no dead job with this id.",
+            )
         }),
         ChannelRequest::Message { id } => {
             let parts = store.whatsapp().reply(project, &id)?;
@@ -418,13 +430,17 @@ pub async fn handle<S: Sql, K: Sql>(
             {
                 return Ok(ChannelReply::error(
                     401,
-                    "bad_secret_token",
+                    outpost_protocol::codes::BAD_SECRET_TOKEN,
                     "X-Telegram-Bot-Api-Secret-Token does not match the bot's secret token.",
                 ));
             }
             let body = B64.decode(body).unwrap_or_default();
             match comm::telegram::read_update(cfg.bot_id(), &body) {
-                Err(e) => Ok(ChannelReply::error(400, "bad_payload", &e)),
+                Err(e) => Ok(ChannelReply::error(
+                    400,
+                    outpost_protocol::codes::BAD_PAYLOAD,
+                    &e,
+                )),
                 Ok((_, comm::telegram::Read::Ignored(why))) => {
                     Ok(ChannelReply::json(200, json!({"ignored": why})))
                 }
@@ -464,10 +480,18 @@ pub async fn handle<S: Sql, K: Sql>(
                         "X-Slack-Signature does not sign this request."
                     }
                 };
-                return Ok(ChannelReply::error(401, "bad_signature", message));
+                return Ok(ChannelReply::error(
+                    401,
+                    outpost_protocol::codes::BAD_SIGNATURE,
+                    message,
+                ));
             }
             match comm::slack::read(&body) {
-                Err(e) => Ok(ChannelReply::error(400, "bad_payload", &e)),
+                Err(e) => Ok(ChannelReply::error(
+                    400,
+                    outpost_protocol::codes::BAD_PAYLOAD,
+                    &e,
+                )),
                 Ok(comm::slack::Read::UrlVerification(challenge)) => {
                     Ok(ChannelReply::json(200, json!({"challenge": challenge})))
                 }
@@ -499,14 +523,20 @@ pub async fn handle<S: Sql, K: Sql>(
             {
                 return Ok(ChannelReply::error(
                     401,
-                    "unauthorized",
+                    outpost_protocol::codes::UNAUTHORIZED,
                     "Authorization must be `Bearer <the project's push token>`.",
                 ));
             }
             let body = B64.decode(body).unwrap_or_default();
             let messages = match comm::push::read(&body, crate::platform::now_unix()) {
                 Ok(m) => m,
-                Err(e) => return Ok(ChannelReply::error(400, "bad_request", &e)),
+                Err(e) => {
+                    return Ok(ChannelReply::error(
+                        400,
+                        outpost_protocol::codes::BAD_REQUEST,
+                        &e,
+                    ));
+                }
             };
             let (mut stored, mut duplicates) = (0, 0);
             for m in &messages {
@@ -596,7 +626,7 @@ pub async fn handle<S: Sql, K: Sql>(
             let Some(c) = store.communicator().conversation(project, id)? else {
                 return Ok(ChannelReply::error(
                     404,
-                    "not_found",
+                    outpost_protocol::codes::NOT_FOUND,
                     "There is no such conversation.",
                 ));
             };
@@ -625,7 +655,7 @@ pub async fn handle<S: Sql, K: Sql>(
             else {
                 return Ok(ChannelReply::error(
                     404,
-                    "not_found",
+                    outpost_protocol::codes::NOT_FOUND,
                     "This conversation has no such draft.",
                 ));
             };
@@ -637,7 +667,7 @@ pub async fn handle<S: Sql, K: Sql>(
             )? {
                 return Ok(ChannelReply::error(
                     409,
-                    "draft_not_waiting",
+                    outpost_protocol::codes::DRAFT_NOT_WAITING,
                     &format!(
                         "This draft is {} and cannot be approved; open the conversation again.",
                         d.state
@@ -669,7 +699,7 @@ fn conversation_view<S: Sql>(
     let Some(c) = store.communicator().conversation(project, id)? else {
         return Ok(ChannelReply::error(
             404,
-            "not_found",
+            outpost_protocol::codes::NOT_FOUND,
             "There is no such conversation.",
         ));
     };
@@ -703,7 +733,7 @@ fn conversation_view<S: Sql>(
 fn bad_signature() -> ChannelReply {
     ChannelReply::error(
         401,
-        "bad_signature",
+        outpost_protocol::codes::BAD_SIGNATURE,
         "The X-Hub-Signature-256 header does not sign this body.",
     )
 }
@@ -734,13 +764,19 @@ fn github_delivery<S: Sql>(
     let Some(delivery) = delivery.filter(|d| !d.is_empty() && d.len() <= 100) else {
         return Ok(ChannelReply::error(
             400,
-            "bad_request",
+            outpost_protocol::codes::BAD_REQUEST,
             "X-GitHub-Delivery is missing.",
         ));
     };
     let changes = match github::push::changes(body, &cfg.prefix) {
         Ok(c) => c,
-        Err(e) => return Ok(ChannelReply::error(400, "bad_payload", &e)),
+        Err(e) => {
+            return Ok(ChannelReply::error(
+                400,
+                outpost_protocol::codes::BAD_PAYLOAD,
+                &e,
+            ));
+        }
     };
     if !changes.repository.eq_ignore_ascii_case(&cfg.repository)
         || changes.branch.as_deref() != Some(cfg.branch.as_str())

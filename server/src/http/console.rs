@@ -182,7 +182,7 @@ async fn session(state: &AppState, headers: &HeaderMap) -> Result<Option<Operato
 fn unauthorized() -> AppError {
     AppError::new(
         StatusCode::UNAUTHORIZED,
-        "unauthorized",
+        outpost_protocol::codes::UNAUTHORIZED,
         "Sign in to the console, or use the admin token.",
     )
 }
@@ -209,7 +209,7 @@ pub async fn authorize(
     if !op.projects.iter().any(|p| p == project) {
         return Err(AppError::new(
             StatusCode::FORBIDDEN,
-            "forbidden",
+            outpost_protocol::codes::FORBIDDEN,
             "This project's inbox is not yours.",
         ));
     }
@@ -221,7 +221,7 @@ pub async fn authorize(
     {
         return Err(AppError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
+            outpost_protocol::codes::UNSUPPORTED_MEDIA_TYPE,
             "Send JSON (Content-Type: application/json).",
         ));
     }
@@ -265,7 +265,7 @@ pub(crate) async fn login(
     let Some(key) = session_key(&state) else {
         return Err(AppError::new(
             StatusCode::FORBIDDEN,
-            "console_disabled",
+            outpost_protocol::codes::CONSOLE_DISABLED,
             "The console is off: set OUTPOST_ADMIN_TOKEN to turn it on.",
         ));
     };
@@ -276,7 +276,7 @@ pub(crate) async fn login(
     if let Err(wait) = state.limits.check_login(&b.name) {
         let mut e = AppError::new(
             StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
+            outpost_protocol::codes::RATE_LIMITED,
             "Too many sign-in attempts; wait a little.",
         );
         e.retry_after = Some(wait);
@@ -293,7 +293,7 @@ pub(crate) async fn login(
     let Some(op) = op.filter(|_| password_ok(&b.password, &hash)) else {
         return Err(AppError::new(
             StatusCode::UNAUTHORIZED,
-            "bad_credentials",
+            outpost_protocol::codes::BAD_CREDENTIALS,
             "The name or the password is wrong.",
         ));
     };

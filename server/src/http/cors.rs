@@ -38,7 +38,7 @@ pub async fn cors(State(state): State<AppState>, req: Request, next: Next) -> Re
         let Some(value) = value else {
             return AppError::new(
                 StatusCode::FORBIDDEN,
-                "origin_not_allowed",
+                outpost_protocol::codes::ORIGIN_NOT_ALLOWED,
                 "This origin may not call this project.",
             )
             .into_response();

@@ -85,7 +85,7 @@ pub fn admin_only(state: &AppState, headers: &HeaderMap) -> Result<(), AppError>
     let Some(expected) = state.admin_token.as_deref() else {
         return Err(AppError::new(
             StatusCode::FORBIDDEN,
-            "admin_disabled",
+            outpost_protocol::codes::ADMIN_DISABLED,
             "The admin API is off: set OUTPOST_ADMIN_TOKEN to turn it on.",
         ));
     };
@@ -97,7 +97,7 @@ pub fn admin_only(state: &AppState, headers: &HeaderMap) -> Result<(), AppError>
     if given.is_empty() || !crate::channels::webhook::same_secret(given.trim(), expected) {
         return Err(AppError::new(
             StatusCode::UNAUTHORIZED,
-            "invalid_admin_token",
+            outpost_protocol::codes::INVALID_ADMIN_TOKEN,
             "The admin token is missing or wrong.",
         ));
     }

@@ -196,14 +196,18 @@ impl AppError {
     pub fn not_found(what: &str) -> Self {
         AppError::new(
             StatusCode::NOT_FOUND,
-            "not_found",
+            outpost_protocol::codes::NOT_FOUND,
             format!("{what} was not found"),
         )
     }
 
     /// 400 for a malformed request.
     pub fn bad_request(message: impl Into<String>) -> Self {
-        AppError::new(StatusCode::BAD_REQUEST, "bad_request", message)
+        AppError::new(
+            StatusCode::BAD_REQUEST,
+            outpost_protocol::codes::BAD_REQUEST,
+            message,
+        )
     }
 
     /// 500, with the detail logged only.
@@ -211,7 +215,7 @@ impl AppError {
         tracing::error!(error = %detail, "internal error");
         AppError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
+            outpost_protocol::codes::INTERNAL,
             "Something went wrong on our side. Please try again.",
         )
     }

@@ -90,7 +90,7 @@ async fn socket(
     if !upgrade {
         return Err(AppError::new(
             StatusCode::UPGRADE_REQUIRED,
-            "upgrade_required",
+            outpost_protocol::codes::UPGRADE_REQUIRED,
             "This endpoint speaks WebSocket.",
         ));
     }

@@ -439,7 +439,11 @@ impl DurableObject for ChatSessionObject {
     async fn fetch(&self, mut req: Request) -> Result<Response> {
         let inner = &self.inner;
         let Some(id) = req.headers().get(SESSION_HEADER)? else {
-            return json_error(400, "bad_request", "no session named");
+            return json_error(
+                400,
+                outpost_protocol::codes::BAD_REQUEST,
+                "no session named",
+            );
         };
         let call: SessionCall = match req.headers().get(CALL_HEADER)? {
             Some(header) => serde_json::from_str(&header).map_err(err)?,
@@ -463,7 +467,7 @@ impl DurableObject for ChatSessionObject {
             }
             SessionCall::Input { input } => {
                 if let Err(e) = inner.ensure(&id) {
-                    return json_error(404, "not_found", &e);
+                    return json_error(404, outpost_protocol::codes::NOT_FOUND, &e);
                 }
                 let mut direct = Vec::new();
                 inner.apply(input, Some(&mut direct));
@@ -471,7 +475,7 @@ impl DurableObject for ChatSessionObject {
             }
             SessionCall::History => {
                 if let Err(e) = inner.ensure(&id) {
-                    return json_error(404, "not_found", &e);
+                    return json_error(404, outpost_protocol::codes::NOT_FOUND, &e);
                 }
                 let frames = inner
                     .live
@@ -493,7 +497,7 @@ impl DurableObject for ChatSessionObject {
             }
             SessionCall::Subscribe { after } => {
                 if let Err(e) = inner.ensure(&id) {
-                    return json_error(404, "not_found", &e);
+                    return json_error(404, outpost_protocol::codes::NOT_FOUND, &e);
                 }
                 let pair = WebSocketPair::new()?;
                 inner.state.accept_web_socket(&pair.server);
