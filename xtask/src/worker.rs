@@ -79,7 +79,40 @@ pub fn build(root: &Path) -> Result {
     )
     .map_err(|e| e.to_string())?;
     std::fs::write(out.join("shim.mjs"), shim()).map_err(|e| e.to_string())?;
-    Ok(())
+    service_assets(root, &out.join("assets"))
+}
+
+/// The static files each service deployed on its own serves (wrangler.toml's `[env.*]`
+/// `assets`): the chat the loader and the widget, the communicator the console, the others
+/// none. The whole deployment serves all of `target/outpost-dist`.
+fn service_assets(root: &Path, out: &Path) -> Result {
+    let dist = root.join("target/outpost-dist");
+    let copy = |from: &Path, to: &Path| -> Result {
+        let mut stack = vec![(from.to_path_buf(), to.to_path_buf())];
+        while let Some((from, to)) = stack.pop() {
+            std::fs::create_dir_all(&to).map_err(|e| e.to_string())?;
+            for e in std::fs::read_dir(&from).map_err(|e| format!("{}: {e}", from.display()))? {
+                let e = e.map_err(|e| e.to_string())?;
+                let target = to.join(e.file_name());
+                if e.path().is_dir() {
+                    stack.push((e.path(), target));
+                } else {
+                    std::fs::copy(e.path(), &target).map_err(|e| e.to_string())?;
+                }
+            }
+        }
+        Ok(())
+    };
+    let chat = out.join("chat");
+    std::fs::create_dir_all(&chat).map_err(|e| e.to_string())?;
+    std::fs::copy(dist.join("embed.js"), chat.join("embed.js"))
+        .map_err(|e| format!("{}: {e} (build the assets first)", dist.display()))?;
+    copy(&dist.join("widget"), &chat.join("widget"))?;
+    copy(
+        &dist.join("console"),
+        &out.join("communicator").join("console"),
+    )?;
+    std::fs::create_dir_all(out.join("none")).map_err(|e| e.to_string())
 }
 
 fn shim() -> String {
