@@ -192,6 +192,24 @@ pub fn step(phase: &Phase, project: &Project, limits: &Limits, msg: Incoming) ->
     }
 }
 
+/// Joins the socket to `session` if the visitor of `claims` owns it; the frame to close with
+/// otherwise (`not_found` for a session that is not theirs, `unavailable` when the session
+/// cannot be reached).
+async fn join(
+    hub: &dyn SessionHub,
+    project: &Project,
+    session: &str,
+    claims: &Claims,
+    after: u64,
+) -> Result<super::Subscription, ServerFrame> {
+    let unavailable = |e: super::HubError| error(codes::UNAVAILABLE, e.to_string(), None);
+    let owner = hub.owner(session).await.map_err(unavailable)?;
+    if !owns(owner.as_ref(), project, claims) {
+        return Err(not_owned());
+    }
+    hub.join(session, after).await.map_err(unavailable)
+}
+
 async fn send<O: Sink<String> + Unpin>(out: &mut O, frame: &ServerFrame) -> bool {
     match serde_json::to_string(frame) {
         Ok(text) => out.send(text).await.is_ok(),
@@ -228,30 +246,11 @@ pub async fn drive<I, O>(
                 return;
             }
             Step::Join { claims, after } => {
-                let owner = match hub.owner(&session).await {
-                    Ok(o) => o,
-                    Err(e) => {
-                        let _ = send(
-                            &mut outgoing,
-                            &error(codes::UNAVAILABLE, e.to_string(), None),
-                        )
-                        .await;
-                        return;
-                    }
-                };
-                if !owns(owner.as_ref(), &project, &claims) {
-                    let _ = send(&mut outgoing, &not_owned()).await;
-                    let _ = outgoing.close().await;
-                    return;
-                }
-                match hub.join(&session, after).await {
+                match join(hub, &project, &session, &claims, after).await {
                     Ok(sub) => break (sub, claims),
-                    Err(e) => {
-                        let _ = send(
-                            &mut outgoing,
-                            &error(codes::UNAVAILABLE, e.to_string(), None),
-                        )
-                        .await;
+                    Err(frame) => {
+                        let _ = send(&mut outgoing, &frame).await;
+                        let _ = outgoing.close().await;
                         return;
                     }
                 }
