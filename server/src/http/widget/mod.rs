@@ -1,5 +1,6 @@
-//! The widget's chat: sessions, the socket protocol, the HTTP streaming fallback (Server-Sent
-//! Events with the same frames, resumable by `Last-Event-ID`), posting messages, and history.
+//! The widget's chat over HTTP: sessions, the streaming fallback (Server-Sent Events with the
+//! same frames as the socket, resumable by `Last-Event-ID`), posting messages, history, and the
+//! widget page. The socket protocol itself is [`crate::chat::socket`].
 //!
 //! Every call carries the visitor's identity token (a WebSocket's first frame, otherwise an
 //! `Authorization: Bearer` header); the project is taken from the verified token, and a session
