@@ -133,20 +133,31 @@ fn the_worker_stays_under_the_free_plans_3_mb_gzipped() {
     assert!(size < 3_000_000, "the Worker is {size} bytes gzipped");
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn answers_stream_from_an_openai_compatible_provider_over_fetch() {
-    let stub = common::openai_stub::start().await;
-    let state = tempfile::tempdir().unwrap();
+/// A Worker answering with `model` of the OpenAI-compatible `stub`, seeded with the test
+/// projects.
+async fn openai_worker(
+    state: &std::path::Path,
+    stub: &common::openai_stub::Stub,
+    model: &str,
+) -> Wrangler {
     let w = Wrangler::start_with(
-        state.path(),
+        state,
         &[
             ("OUTPOST_LLM", "openai"),
             ("OUTPOST_LLM_BASE_URL", &stub.base_url),
             ("OUTPOST_LLM_API_KEY", common::openai_stub::KEY),
-            ("OUTPOST_LLM_MODEL", "stub-long"),
+            ("OUTPOST_LLM_MODEL", model),
         ],
     );
     seed(&w.base).await;
+    w
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn answers_stream_from_an_openai_compatible_provider_over_fetch() {
+    let stub = common::openai_stub::start().await;
+    let state = tempfile::tempdir().unwrap();
+    let w = openai_worker(state.path(), &stub, "stub-long").await;
     let t = acme_token("olga");
     let session = create_session(&w.base, "acme", &t).await;
     let (mut c, _) = Client::join(&w.ws_url("acme", &session), &t, 0).await;
@@ -167,16 +178,7 @@ async fn answers_stream_from_an_openai_compatible_provider_over_fetch() {
 async fn a_failed_answer_has_one_code_and_a_cleared_prompt_is_the_default() {
     let stub = common::openai_stub::start().await;
     let state = tempfile::tempdir().unwrap();
-    let w = Wrangler::start_with(
-        state.path(),
-        &[
-            ("OUTPOST_LLM", "openai"),
-            ("OUTPOST_LLM_BASE_URL", &stub.base_url),
-            ("OUTPOST_LLM_API_KEY", common::openai_stub::KEY),
-            ("OUTPOST_LLM_MODEL", "stub-500"),
-        ],
-    );
-    seed(&w.base).await;
+    let w = openai_worker(state.path(), &stub, "stub-500").await;
     common::suite::a_failed_answer_has_one_code_and_a_cleared_prompt_is_the_default(
         &w.base, &stub.seen,
     )
