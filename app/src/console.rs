@@ -2,56 +2,82 @@
 //! recency with filters by platform and category, and a conversation with its analysis, its
 //! messages, the draft reply (edit, regenerate with a note, approve) and the delivery once sent.
 //!
-//! It speaks the communicator's JSON API with the session cookie (same origin) and refreshes
-//! what is on screen every two seconds. Message texts come from strangers: they are only ever
-//! shown as text, never as markup.
+//! It speaks the communicator's JSON API with the session cookie (same origin), in the types of
+//! [`outpost_protocol::console`], and refreshes what is on screen every two seconds. Message
+//! texts come from strangers: they are only ever shown as text, never as markup.
 
 use std::time::Duration;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use serde_json::{Value, json};
+use outpost_protocol::ApiError;
+use outpost_protocol::console::{
+    Approve, ConversationView, Inbox, InboxItem, Login, Me, Regenerate,
+};
+use serde::Serialize;
+use serde::de::{DeserializeOwned, IgnoredAny};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Headers, Request, RequestInit};
 
-/// Calls the API: the status and the JSON body (`Null` when there is none).
-async fn api(method: &str, url: &str, body: Option<Value>) -> Result<(u16, Value), String> {
+/// Why a call did not give what was asked.
+struct Failure {
+    /// The HTTP status (0 when the server could not be reached).
+    status: u16,
+    /// A sentence for the operator.
+    message: String,
+}
+
+/// Calls the API with `body` (as JSON): the 2xx answer's body as `T`, or why not.
+async fn api<T: DeserializeOwned>(
+    method: &str,
+    url: &str,
+    body: Option<&impl Serialize>,
+) -> Result<T, Failure> {
+    let failed = |status: u16, message: &str| Failure {
+        status,
+        message: message.to_owned(),
+    };
     let init = RequestInit::new();
     init.set_method(method);
-    let headers = Headers::new().map_err(|_| "headers")?;
-    if let Some(b) = &body {
+    let headers = Headers::new().map_err(|_| failed(0, "headers"))?;
+    if let Some(b) = body {
+        let json = serde_json::to_string(b).map_err(|e| failed(0, &e.to_string()))?;
         let _ = headers.set("content-type", "application/json");
-        init.set_body(&b.to_string().into());
+        init.set_body(&json.into());
     }
     init.set_headers(&headers);
-    let req = Request::new_with_str_and_init(url, &init).map_err(|_| "request")?;
-    let window = web_sys::window().ok_or("no window")?;
+    let req = Request::new_with_str_and_init(url, &init).map_err(|_| failed(0, "request"))?;
+    let window = web_sys::window().ok_or_else(|| failed(0, "no window"))?;
     let resp = JsFuture::from(window.fetch_with_request(&req))
         .await
-        .map_err(|_| "The server cannot be reached.".to_owned())?;
-    let resp: web_sys::Response = resp.dyn_into().map_err(|_| "response")?;
+        .map_err(|_| failed(0, "The server cannot be reached."))?;
+    let resp: web_sys::Response = resp.dyn_into().map_err(|_| failed(0, "response"))?;
+    let status = resp.status();
     let text = crate::net::response_text(&resp).await;
-    Ok((
-        resp.status(),
-        serde_json::from_str(&text).unwrap_or(Value::Null),
-    ))
-}
-
-fn error_text(v: &Value) -> String {
-    v["error"]["message"]
-        .as_str()
-        .unwrap_or("Something went wrong.")
-        .to_owned()
-}
-
-fn s(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        Value::Null => String::new(),
-        other => other.to_string(),
+    if (200..300).contains(&status) {
+        let text = if text.trim().is_empty() {
+            "null"
+        } else {
+            &text
+        };
+        serde_json::from_str(text)
+            .map_err(|_| failed(status, "The server answered something unexpected."))
+    } else {
+        let message = serde_json::from_str::<ApiError>(&text)
+            .map(|e| e.error.message)
+            .unwrap_or_else(|_| "Something went wrong.".to_owned());
+        Err(Failure { status, message })
     }
 }
+
+/// A GET has no body.
+const NO_BODY: Option<&()> = None;
+
+/// The body of a POST that carries nothing: `{}` (a POST with the session cookie must be JSON,
+/// which a cross-site form cannot send).
+#[derive(Serialize)]
+struct Empty {}
 
 /// A Unix time as `YYYY-MM-DD HH:MM` (UTC).
 fn when(secs: i64) -> String {
@@ -62,13 +88,13 @@ fn when(secs: i64) -> String {
 
 #[derive(Clone, Copy)]
 struct State {
-    me: RwSignal<Option<Value>>,
+    me: RwSignal<Option<Me>>,
     project: RwSignal<String>,
     platform: RwSignal<String>,
     category: RwSignal<String>,
-    inbox: RwSignal<Vec<Value>>,
+    inbox: RwSignal<Vec<InboxItem>>,
     selected: RwSignal<Option<i64>>,
-    view: RwSignal<Option<Value>>,
+    view: RwSignal<Option<ConversationView>>,
     draft_id: RwSignal<Option<i64>>,
     draft_text: RwSignal<String>,
     note: RwSignal<String>,
@@ -91,19 +117,10 @@ impl State {
                 q.push(format!("{k}={v}"));
             }
         }
-        match api(
-            "GET",
-            &format!("{}/inbox?{}", self.base(), q.join("&")),
-            None,
-        )
-        .await
-        {
-            Ok((200, v)) => self
-                .inbox
-                .set(v["conversations"].as_array().cloned().unwrap_or_default()),
-            Ok((401, _)) => self.me.set(None),
-            Ok((_, v)) => self.flash.set(error_text(&v)),
-            Err(e) => self.flash.set(e),
+        let url = format!("{}/inbox?{}", self.base(), q.join("&"));
+        match api::<Inbox>("GET", &url, NO_BODY).await {
+            Ok(inbox) => self.inbox.set(inbox.conversations),
+            Err(f) => self.failed(f),
         }
     }
 
@@ -111,25 +128,39 @@ impl State {
         let Some(id) = self.selected.get_untracked() else {
             return;
         };
-        match api("GET", &format!("{}/conversations/{id}", self.base()), None).await {
-            Ok((200, v)) => {
-                let waiting = v["drafts"]
-                    .as_array()
-                    .and_then(|d| d.iter().find(|d| d["state"] == "draft"))
-                    .cloned();
-                let id = waiting.as_ref().and_then(|d| d["id"].as_i64());
+        let url = format!("{}/conversations/{id}", self.base());
+        match api::<ConversationView>("GET", &url, NO_BODY).await {
+            Ok(v) => {
+                let waiting = v.drafts.iter().find(|d| d.state == "draft");
+                let id = waiting.map(|d| d.id);
                 // A new draft replaces the text; the operator's edits to the same one stay.
                 if id != self.draft_id.get_untracked() {
                     self.draft_id.set(id);
                     self.draft_text
-                        .set(waiting.map(|d| s(&d["body"])).unwrap_or_default());
+                        .set(waiting.map(|d| d.body.clone()).unwrap_or_default());
                 }
                 self.view.set(Some(v));
             }
-            Ok((401, _)) => self.me.set(None),
-            Ok((_, v)) => self.flash.set(error_text(&v)),
-            Err(e) => self.flash.set(e),
+            Err(f) => self.failed(f),
         }
+    }
+
+    /// Shows why a call failed; signed out when the session is gone.
+    fn failed(self, f: Failure) {
+        if f.status == 401 {
+            self.me.set(None);
+        } else {
+            self.flash.set(f.message);
+        }
+    }
+
+    /// Signed in as `me`: their first project, then its inbox.
+    async fn signed_in(self, me: Me) {
+        if let Some(p) = me.projects.first() {
+            self.project.set(p.id.clone());
+        }
+        self.me.set(Some(me));
+        self.load_inbox().await;
     }
 
     async fn refresh(self) {
@@ -156,12 +187,8 @@ pub fn Console() -> impl IntoView {
     };
     let checked = RwSignal::new(false);
     spawn_local(async move {
-        if let Ok((200, v)) = api("GET", "/v1/console/me", None).await {
-            if let Some(p) = v["projects"][0]["id"].as_str() {
-                st.project.set(p.to_owned());
-            }
-            st.me.set(Some(v));
-            st.load_inbox().await;
+        if let Ok(me) = api::<Me>("GET", "/v1/console/me", NO_BODY).await {
+            st.signed_in(me).await;
         }
         checked.set(true);
     });
@@ -192,19 +219,16 @@ fn Login(st: State) -> impl IntoView {
     let submit = move |ev: web_sys::SubmitEvent| {
         ev.prevent_default();
         spawn_local(async move {
-            let body = json!({"name": name.get_untracked(), "password": password.get_untracked()});
-            match api("POST", "/v1/console/login", Some(body)).await {
-                Ok((200, _)) => {
-                    if let Ok((200, me)) = api("GET", "/v1/console/me", None).await {
-                        if let Some(p) = me["projects"][0]["id"].as_str() {
-                            st.project.set(p.to_owned());
-                        }
-                        st.me.set(Some(me));
-                        st.load_inbox().await;
-                    }
-                }
-                Ok((_, v)) => error.set(error_text(&v)),
-                Err(e) => error.set(e),
+            let body = Login {
+                name: name.get_untracked(),
+                password: password.get_untracked(),
+            };
+            match api::<IgnoredAny>("POST", "/v1/console/login", Some(&body)).await {
+                Ok(_) => match api::<Me>("GET", "/v1/console/me", NO_BODY).await {
+                    Ok(me) => st.signed_in(me).await,
+                    Err(f) => error.set(f.message),
+                },
+                Err(f) => error.set(f.message),
             }
         });
     };
@@ -227,12 +251,7 @@ fn Login(st: State) -> impl IntoView {
 
 #[component]
 fn Inbox(st: State) -> impl IntoView {
-    let projects = move || {
-        st.me
-            .get()
-            .and_then(|m| m["projects"].as_array().cloned())
-            .unwrap_or_default()
-    };
+    let projects = move || st.me.get().map(|m| m.projects).unwrap_or_default();
     let reload = move || {
         st.selected.set(None);
         st.view.set(None);
@@ -240,7 +259,7 @@ fn Inbox(st: State) -> impl IntoView {
     };
     let logout = move |_| {
         spawn_local(async move {
-            let _ = api("POST", "/v1/console/logout", Some(json!({}))).await;
+            let _ = api::<IgnoredAny>("POST", "/v1/console/logout", Some(&Empty {})).await;
             st.me.set(None);
         });
     };
@@ -249,8 +268,8 @@ fn Inbox(st: State) -> impl IntoView {
             <strong>"Inbox"</strong>
             <select data-testid="project" on:change=move |ev| { st.project.set(event_target_value(&ev)); reload(); }>
                 {move || projects().into_iter().map(|p| {
-                    let id = s(&p["id"]);
-                    let label = format!("{} ({id})", s(&p["title"]));
+                    let label = format!("{} ({})", p.title, p.id);
+                    let id = p.id;
                     view! { <option value=id.clone() selected=move || st.project.get() == id>{label}</option> }
                 }).collect_view()}
             </select>
@@ -262,13 +281,13 @@ fn Inbox(st: State) -> impl IntoView {
                 <option value="">"All categories"</option>
                 {["question", "billing", "bug", "feedback", "sales", "other"].map(|c| view! { <option value=c>{c}</option> })}
             </select>
-            <span class="who">{move || st.me.get().map(|m| s(&m["name"])).unwrap_or_default()}</span>
+            <span class="who">{move || st.me.get().map(|m| m.name).unwrap_or_default()}</span>
             <button on:click=logout>"Sign out"</button>
         </header>
         <p class="flash" role="status">{move || st.flash.get()}</p>
         <div class="panes">
             <ul class="inbox" data-testid="inbox">
-                <For each=move || st.inbox.get() key=|c| (c["conversation"]["id"].as_i64(), c["conversation"]["last_message"].as_i64(), c["conversation"]["analyzed_upto"].as_i64(), s(&c["draft"]["state"]), s(&c["conversation"]["state"])) let:c>
+                <For each=move || st.inbox.get() key=|c| (c.conversation.id, c.conversation.last_message, c.conversation.analyzed_upto, c.draft.as_ref().map(|d| d.state.clone()), c.conversation.state.clone()) let:c>
                     <InboxItem st=st c=c/>
                 </For>
                 <Show when=move || st.inbox.get().is_empty()>
@@ -285,13 +304,23 @@ fn Inbox(st: State) -> impl IntoView {
 }
 
 #[component]
-fn InboxItem(st: State, c: Value) -> impl IntoView {
-    let conv = c["conversation"].clone();
-    let id = conv["id"].as_i64();
-    let a = conv["analysis"].clone();
-    let priority = a["priority"]
-        .as_i64()
-        .map_or("–".to_owned(), |p| format!("P{p}"));
+fn InboxItem(st: State, c: InboxItem) -> impl IntoView {
+    let conv = c.conversation;
+    let id = Some(conv.id);
+    let a = conv.analysis.clone();
+    let priority = a
+        .as_ref()
+        .map_or("–".to_owned(), |a| format!("P{}", a.priority));
+    let level = a.as_ref().map_or(0, |a| a.priority);
+    let (category, summary) = a.map(|a| (a.category, a.summary)).unwrap_or_default();
+    let state = match (
+        conv.state.as_str(),
+        c.draft.as_ref().map(|d| d.state.as_str()),
+    ) {
+        ("replied", _) => "replied".to_owned(),
+        (_, Some("draft")) => "draft ready".to_owned(),
+        (_, other) => other.unwrap_or_default().to_owned(),
+    };
     let open = move || {
         st.selected.set(id);
         st.draft_id.set(None);
@@ -313,45 +342,41 @@ fn InboxItem(st: State, c: Value) -> impl IntoView {
     };
     view! {
         <li class=class data-testid="inbox-item" tabindex="0" on:click=move |_| open() on:keydown=on_key>
-            <span class=format!("priority p{}", a["priority"].as_i64().unwrap_or(0)) data-testid="priority">{priority}</span>
-            <span class="platform">{s(&conv["platform"])}</span>
-            <span class="contact">{s(&conv["contact"])}</span>
-            <span class="category">{s(&a["category"])}</span>
-            <span class="summary">{s(&a["summary"])}</span>
-            <span class="state">{match (s(&conv["state"]).as_str(), s(&c["draft"]["state"]).as_str()) {
-                ("replied", _) => "replied".to_owned(),
-                (_, "draft") => "draft ready".to_owned(),
-                (_, other) => other.to_owned(),
-            }}</span>
-            <time>{when(conv["last_at"].as_i64().unwrap_or(0))}</time>
+            <span class=format!("priority p{level}") data-testid="priority">{priority}</span>
+            <span class="platform">{conv.platform}</span>
+            <span class="contact">{conv.contact}</span>
+            <span class="category">{category}</span>
+            <span class="summary">{summary}</span>
+            <span class="state">{state}</span>
+            <time>{when(conv.last_at)}</time>
         </li>
     }
 }
 
 #[component]
 fn Conversation(st: State) -> impl IntoView {
-    let v = move || st.view.get().unwrap_or(Value::Null);
+    let v = move || st.view.get();
+    let analysis = move || v().and_then(|v| v.conversation.analysis);
+    // The job that gave up sending the approved reply, if one did.
+    let dead_job = move || {
+        v().and_then(|v| v.delivery)
+            .and_then(|d| d.job)
+            .filter(|j| j.state == "dead")
+            .map(|j| j.id)
+    };
     let regenerate = move |_| {
         let Some(id) = st.selected.get_untracked() else {
             return;
         };
         let note = st.note.get_untracked();
         spawn_local(async move {
-            let body = if note.trim().is_empty() {
-                json!({})
-            } else {
-                json!({"note": note})
+            let body = Regenerate {
+                note: Some(note).filter(|n| !n.trim().is_empty()),
             };
-            match api(
-                "POST",
-                &format!("{}/conversations/{id}/draft", st.base()),
-                Some(body),
-            )
-            .await
-            {
-                Ok((202, _)) => st.flash.set("A new draft is being written…".into()),
-                Ok((_, v)) => st.flash.set(error_text(&v)),
-                Err(e) => st.flash.set(e),
+            let url = format!("{}/conversations/{id}/draft", st.base());
+            match api::<IgnoredAny>("POST", &url, Some(&body)).await {
+                Ok(_) => st.flash.set("A new draft is being written…".into()),
+                Err(f) => st.flash.set(f.message),
             }
         });
     };
@@ -362,77 +387,68 @@ fn Conversation(st: State) -> impl IntoView {
         };
         let text = st.draft_text.get_untracked();
         spawn_local(async move {
-            let body = json!({"draft": draft, "text": text});
-            match api(
-                "POST",
-                &format!("{}/conversations/{id}/approve", st.base()),
-                Some(body),
-            )
-            .await
-            {
-                Ok((202, _)) => {
+            let body = Approve {
+                draft,
+                text: Some(text),
+            };
+            let url = format!("{}/conversations/{id}/approve", st.base());
+            match api::<IgnoredAny>("POST", &url, Some(&body)).await {
+                Ok(_) => {
                     st.flash.set("Approved: sending…".into());
                     st.load_conversation().await;
                 }
-                Ok((_, v)) => st.flash.set(error_text(&v)),
-                Err(e) => st.flash.set(e),
+                Err(f) => st.flash.set(f.message),
             }
         });
     };
     let retry_send = move |_| {
-        let Some(job) = v()["delivery"]["job"]["id"].as_i64() else {
+        let Some(job) = dead_job() else {
             return;
         };
         spawn_local(async move {
-            match api(
-                "POST",
-                &format!("{}/jobs/{job}/retry", st.base()),
-                Some(json!({})),
-            )
-            .await
-            {
-                Ok((202, _)) => {
+            let url = format!("{}/jobs/{job}/retry", st.base());
+            match api::<IgnoredAny>("POST", &url, Some(&Empty {})).await {
+                Ok(_) => {
                     st.flash.set("Sending again…".into());
                     st.load_conversation().await;
                 }
-                Ok((_, v)) => st.flash.set(error_text(&v)),
-                Err(e) => st.flash.set(e),
+                Err(f) => st.flash.set(f.message),
             }
         });
     };
     view! {
         <div class="analysis" data-testid="conversation">
-            <h2>{move || format!("{} on {}", s(&v()["conversation"]["contact"]), s(&v()["conversation"]["platform"]))}</h2>
-            <p class="summary" data-testid="summary">{move || s(&v()["conversation"]["analysis"]["summary"])}</p>
-            <p class="meta">{move || {
-                let a = v()["conversation"]["analysis"].clone();
-                format!("{} · P{} · {} · {}", s(&a["category"]), s(&a["priority"]),
-                    a["language"].as_str().unwrap_or("language unknown"), s(&a["analyzer"]))
-            }}</p>
-            <p class="note">{move || s(&v()["conversation"]["analysis"]["note"])}</p>
+            <h2>{move || v().map(|v| format!("{} on {}", v.conversation.contact, v.conversation.platform)).unwrap_or_default()}</h2>
+            <p class="summary" data-testid="summary">{move || analysis().map(|a| a.summary).unwrap_or_default()}</p>
+            <p class="meta">{move || analysis().map(|a| format!("{} · P{} · {} · {}", a.category, a.priority,
+                a.language.as_deref().unwrap_or("language unknown"), a.analyzer)).unwrap_or_default()}</p>
+            <p class="note">{move || analysis().and_then(|a| a.note).unwrap_or_default()}</p>
         </div>
         <ol class="messages">
-            {move || v()["messages"].as_array().cloned().unwrap_or_default().into_iter().map(|m| {
-                let class = if m["direction"] == "out" { "msg out" } else { "msg in" };
-                let who = m["sender"]["name"].as_str().map(str::to_owned).unwrap_or_else(|| s(&m["sender"]["id"]));
+            {move || v().map(|v| v.messages).unwrap_or_default().into_iter().map(|m| {
+                let class = if m.direction == "out" { "msg out" } else { "msg in" };
+                let who = m.sender.name.unwrap_or(m.sender.id);
                 view! {
                     <li class=class>
                         <span class="who">{who}</span>
-                        <time>{when(m["sent_at"].as_i64().unwrap_or(0))}</time>
-                        <p>{s(&m["text"])}</p>
+                        <time>{when(m.sent_at)}</time>
+                        <p>{m.text}</p>
                     </li>
                 }
             }).collect_view()}
         </ol>
         <Show when=move || st.draft_id.get().is_some() fallback=move || view! {
-            <p class="muted">{move || if v()["conversation"]["state"] == "replied" { "Replied." } else { "No draft waiting." }}</p>
+            <p class="muted">{move || if v().is_some_and(|v| v.conversation.state == "replied") { "Replied." } else { "No draft waiting." }}</p>
         }>
             <div class="draft">
                 <label>{move || {
-                    let d = v()["drafts"].as_array().and_then(|d| d.iter().find(|d| d["state"] == "draft").cloned()).unwrap_or(Value::Null);
-                    match d["note"].as_str() {
-                        Some(n) => format!("Draft by {} (with your note: {n})", s(&d["model"])),
-                        None => format!("Draft by {}", s(&d["model"])),
+                    let d = v().and_then(|v| v.drafts.into_iter().find(|d| d.state == "draft"));
+                    match d {
+                        Some(d) => match d.note {
+                            Some(n) => format!("Draft by {} (with your note: {n})", d.model),
+                            None => format!("Draft by {}", d.model),
+                        },
+                        None => String::new(),
                     }
                 }}
                     <textarea data-testid="draft-text" rows="8"
@@ -449,24 +465,22 @@ fn Conversation(st: State) -> impl IntoView {
         </Show>
         <div class="delivery" data-testid="delivery">
             {move || {
-                let d = v()["delivery"].clone();
-                if d.is_null() {
+                let Some(d) = v().and_then(|v| v.delivery) else {
                     return String::new();
+                };
+                let mut line = format!("Delivery: {} ({} part(s))", d.state, d.parts.len());
+                if let Some(p) = d.parts.first().filter(|p| !p.receipts.is_empty()) {
+                    line.push_str(&format!(" · {}", p.receipts.join(", ")));
                 }
-                let parts = d["parts"].as_array().map_or(0, Vec::len);
-                let mut line = format!("Delivery: {} ({parts} part(s))", s(&d["state"]));
-                if let Some(receipts) = d["parts"][0]["receipts"].as_array().filter(|r| !r.is_empty()) {
-                    line.push_str(&format!(" · {}", receipts.iter().map(s).collect::<Vec<_>>().join(", ")));
-                }
-                if let Some(e) = d["error"].as_str() {
+                if let Some(e) = d.error {
                     line.push_str(&format!(" · failed: {e}"));
                 }
-                if d["job"]["state"] == "dead" {
+                if d.job.is_some_and(|j| j.state == "dead") {
                     line.push_str(" · gave up");
                 }
                 line
             }}
-            <Show when=move || v()["delivery"]["job"]["state"] == "dead">
+            <Show when=move || dead_job().is_some()>
                 <button data-testid="retry-send" on:click=retry_send>"Retry sending"</button>
             </Show>
         </div>

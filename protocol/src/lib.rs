@@ -11,10 +11,12 @@
 //! - [`EmbedMessage`]: the `postMessage` frames between the host page's loader and the widget.
 //! - [`HistoryItem`], [`Feedback`], [`WidgetConfig`]: request/response types of the widget's
 //!   server functions.
+//! - [`console`]: what the operators' console sends and receives.
 //! - [`ApiError`]: the JSON error body of every HTTP error; [`codes`]: the codes it and the
 //!   error frames carry.
 
 pub mod codes;
+pub mod console;
 
 mod chat;
 mod embed;

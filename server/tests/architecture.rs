@@ -466,3 +466,29 @@ fn error_codes_come_from_the_protocol_crate() {
         loose.join("\n")
     );
 }
+
+#[test]
+fn the_console_reads_and_sends_the_protocol_types_not_loose_json() {
+    // The console's API has its types in `outpost_protocol::console`; the server builds them and
+    // the console reads them, so a renamed field breaks the build instead of a screen.
+    let console = root().join("app/src/console.rs");
+    let loose: Vec<String> = code_lines(&console)
+        .into_iter()
+        .filter(|(_, l)| {
+            l.contains("serde_json::Value")
+                || l.contains("json!(")
+                || (l.contains("use serde_json") && l.contains("Value"))
+        })
+        .map(|(n, l)| format!("{}:{n}: {l}", console.display()))
+        .collect();
+    assert!(
+        loose.is_empty(),
+        "untyped JSON in the console:\n{}",
+        loose.join("\n")
+    );
+    let text = std::fs::read_to_string(&console).unwrap();
+    assert!(
+        text.contains("outpost_protocol::console::"),
+        "the console names its types"
+    );
+}

@@ -16,6 +16,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
+use outpost_protocol::console;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -138,13 +139,6 @@ pub(crate) async fn conversation(
     authorized(&state, &project, ChannelRequest::Conversation { id }).await
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RegenerateBody {
-    #[serde(default)]
-    note: Option<String>,
-}
-
 /// The longest note an operator may give a regeneration.
 const MAX_NOTE: usize = 1000;
 /// The longest reply an operator may approve.
@@ -156,8 +150,8 @@ pub(crate) async fn regenerate(
     Path((project, id)): Path<(String, i64)>,
     body: Bytes,
 ) -> Result<ChannelReply, AppError> {
-    let b: RegenerateBody = if body.is_empty() {
-        RegenerateBody { note: None }
+    let b: console::Regenerate = if body.is_empty() {
+        console::Regenerate::default()
     } else {
         json_body(&body)?
     };
@@ -173,21 +167,13 @@ pub(crate) async fn regenerate(
     authorized(&state, &project, ChannelRequest::Regenerate { id, note }).await
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ApproveBody {
-    draft: i64,
-    #[serde(default)]
-    text: Option<String>,
-}
-
 pub(crate) async fn approve(
     _: OperatorOrAdmin,
     State(state): State<AppState>,
     Path((project, id)): Path<(String, i64)>,
     body: Bytes,
 ) -> Result<ChannelReply, AppError> {
-    let b: ApproveBody = json_body(&body)?;
+    let b: console::Approve = json_body(&body)?;
     if let Some(t) = &b.text
         && (t.trim().is_empty() || t.chars().count() > MAX_REPLY)
     {

@@ -24,6 +24,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use hmac::{Hmac, Mac};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use outpost_protocol::console;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -233,13 +234,6 @@ pub(crate) async fn page() -> Response {
     super::widget::page::shell(HeaderValue::from_static(CONSOLE_CSP), CONSOLE_PAGE)
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct LoginBody {
-    name: String,
-    password: String,
-}
-
 fn secure(headers: &HeaderMap) -> bool {
     // Behind TLS (Workers, a proxy) the cookie is `Secure`; plain local http keeps working.
     headers
@@ -269,7 +263,7 @@ pub(crate) async fn login(
             "The console is off: set OUTPOST_ADMIN_TOKEN to turn it on.",
         ));
     };
-    let b: LoginBody = super::json_body(&body)?;
+    let b: outpost_protocol::console::Login = super::json_body(&body)?;
     if b.name.is_empty() || b.name.len() > 100 || b.password.len() > 1000 {
         return Err(AppError::bad_request("name and password are required"));
     }
@@ -337,10 +331,17 @@ pub(crate) async fn me(
     let mut projects = Vec::new();
     for p in &op.projects {
         if let Ok(Some(project)) = state.projects.get(p).await {
-            projects.push(json!({"id": project.id, "title": project.title}));
+            projects.push(console::ProjectRef {
+                id: project.id,
+                title: project.title,
+            });
         }
     }
-    Ok(axum::Json(json!({"name": op.name, "projects": projects})).into_response())
+    let me = console::Me {
+        name: op.name,
+        projects,
+    };
+    Ok(axum::Json(me).into_response())
 }
 
 #[derive(Deserialize)]

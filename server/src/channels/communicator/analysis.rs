@@ -8,7 +8,7 @@
 //! category and the priority, the summary is extracted from the messages, and the analysis says
 //! it is the offline analyzer.
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use super::model::MessageRow;
 use crate::providers::{Message, Role};
@@ -25,24 +25,7 @@ pub const SCHEMA: &str = r#"{"type":"object","additionalProperties":false,"requi
 /// The longest summary kept (characters).
 pub const MAX_SUMMARY: usize = 400;
 
-/// A conversation's analysis.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Analysis {
-    /// One of the project's categories.
-    pub category: String,
-    /// 1 (most urgent) to 5 (least).
-    pub priority: u8,
-    /// A sentence or two.
-    pub summary: String,
-    /// Whether the contact waits for an answer.
-    pub needs_reply: bool,
-    /// The contact's language, in English ("Spanish"), when known.
-    pub language: Option<String>,
-    /// Who analysed: the model's name, or [`OFFLINE`].
-    pub analyzer: String,
-    /// Why the offline analysis stands in for the model's, if it does.
-    pub note: Option<String>,
-}
+pub use outpost_protocol::console::Analysis;
 
 /// Words that raise the priority to 1.
 const URGENT: [&str; 12] = [

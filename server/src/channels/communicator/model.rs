@@ -42,27 +42,7 @@ impl Platform {
     }
 }
 
-/// Who wrote a message.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Sender {
-    /// The platform's id for them.
-    pub id: String,
-    /// A name to show, when the platform gives one.
-    pub name: Option<String>,
-}
-
-/// A file attached to a message, by the platform's reference.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Attachment {
-    /// `photo`, `document`, `audio`, `file`, ...
-    pub kind: String,
-    /// The platform's id for the file.
-    pub id: String,
-    /// Its name, when known.
-    pub name: Option<String>,
-    /// Its MIME type, when known.
-    pub mime_type: Option<String>,
-}
+pub use outpost_protocol::console::{Attachment, Sender};
 
 /// A message received, normalized.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -147,4 +127,25 @@ pub struct MessageRow {
     pub message: Inbound,
     /// Its conversation, once grouped.
     pub conversation: Option<i64>,
+}
+
+impl MessageRow {
+    /// The message as the console shows it.
+    pub fn to_console(&self) -> outpost_protocol::console::Message {
+        let m = &self.message;
+        outpost_protocol::console::Message {
+            id: self.id,
+            direction: self.direction.clone(),
+            platform: m.platform.as_str().to_owned(),
+            account: m.account.clone(),
+            chat: m.chat.clone(),
+            thread: m.thread.clone(),
+            sender: m.sender.clone(),
+            text: m.text.clone(),
+            attachments: m.attachments.clone(),
+            sent_at: m.sent_at,
+            platform_id: m.platform_id.clone(),
+            conversation: self.conversation,
+        }
+    }
 }

@@ -339,7 +339,7 @@ pub async fn draft<S: Sql, K: Sql>(
         text.trim(),
         note,
         &ctx.deps.assistant.llm_name(),
-        &json!(summary.citations),
+        &summary.citations,
         crate::platform::now_unix(),
     )?;
     Ok(())

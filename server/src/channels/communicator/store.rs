@@ -23,74 +23,7 @@ pub mod draft_state {
     pub const RECORDED: &str = "recorded";
 }
 
-/// A conversation with its analysis.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Conversation {
-    /// Its id.
-    pub id: i64,
-    /// The platform.
-    pub platform: String,
-    /// The operator's account there.
-    pub account: String,
-    /// The chat.
-    pub chat: String,
-    /// The thread, where there is one.
-    pub thread: Option<String>,
-    /// Who the operator talks with (the first sender's name or id).
-    pub contact: String,
-    /// The first message's time (Unix seconds).
-    pub first_at: i64,
-    /// The last message's time (Unix seconds).
-    pub last_at: i64,
-    /// How many messages it holds.
-    pub messages: i64,
-    /// The newest message's id.
-    pub last_message: i64,
-    /// `open`, or `replied` once a reply was sent.
-    pub state: String,
-    /// The analysis, once made.
-    pub analysis: Option<Analysis>,
-    /// Up to which message it was analysed.
-    pub analyzed_upto: Option<i64>,
-}
-
-/// A draft reply.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Draft {
-    /// Its id.
-    pub id: i64,
-    /// The conversation it answers.
-    pub conversation: i64,
-    /// The text.
-    pub body: String,
-    /// The operator's note it was written with ("shorter"), if any.
-    pub note: Option<String>,
-    /// The model that wrote it.
-    pub model: String,
-    /// The sources it cites (JSON array of `{n, title, url}`).
-    pub citations: serde_json::Value,
-    /// `draft`, `superseded`, `approved`, `sent`, `recorded`.
-    pub state: String,
-    /// When written (Unix seconds).
-    pub created_at: i64,
-    /// Whether the operator edited it before approving.
-    pub edited: bool,
-    /// The last send failure, if any.
-    pub error: Option<String>,
-}
-
-/// A sent (or to be sent) part of a reply.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SendPart {
-    /// Its place (0, 1, ...).
-    pub part: i64,
-    /// The text.
-    pub body: String,
-    /// `pending` or `sent`.
-    pub state: String,
-    /// The platform's id for the sent message.
-    pub platform_id: Option<String>,
-}
+pub use outpost_protocol::console::{Conversation, Draft, SendPart};
 
 /// An inbox filter.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -175,7 +108,7 @@ fn draft_from_row(r: &Row) -> Result<Draft, SqlError> {
         body: col_string(r, 2)?,
         note: col_opt_string(r, 3),
         model: col_string(r, 4)?,
-        citations: serde_json::from_str(&col_string(r, 5)?).unwrap_or(serde_json::Value::Null),
+        citations: serde_json::from_str(&col_string(r, 5)?).unwrap_or_default(),
         state: col_string(r, 6)?,
         created_at: col_i64(r, 7)?,
         edited: col_i64(r, 8)? != 0,
@@ -474,7 +407,7 @@ impl<S: Sql> Communicator<'_, S> {
         body: &str,
         note: Option<&str>,
         model: &str,
-        citations: &serde_json::Value,
+        citations: &[outpost_protocol::Citation],
         now: i64,
     ) -> Result<i64, SqlError> {
         let mut id = 0;
@@ -492,7 +425,9 @@ impl<S: Sql> Communicator<'_, S> {
                     body.into(),
                     note.map(str::to_owned).into(),
                     model.into(),
-                    citations.to_string().into(),
+                    serde_json::to_string(citations)
+                        .map_err(|e| SqlError::Shape(e.to_string()))?
+                        .into(),
                     now.into(),
                 ],
             )?;

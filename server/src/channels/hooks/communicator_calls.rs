@@ -8,6 +8,7 @@ use crate::channels::communicator::store::InboxFilter;
 use crate::channels::communicator::{self as comm, PushConfig, SlackConfig, TelegramConfig};
 use crate::channels::jobs::{Ctx, Job};
 use crate::platform::sql::{Sql, SqlError};
+use outpost_protocol::console;
 
 use super::{ChannelReply, conversation_view, settings};
 
@@ -192,15 +193,22 @@ pub(super) async fn inbox<S: Sql, K: Sql>(
 ) -> Result<ChannelReply, SqlError> {
     let (store, project) = (ctx.store, ctx.project);
     let list = store.communicator().inbox(project, &filter)?;
-    let mut out = Vec::with_capacity(list.len());
-    for c in list {
-        let draft = store.communicator().drafts(c.id)?.into_iter().next();
-        out.push(json!({
-            "conversation": c,
-            "draft": draft.map(|d| json!({"id": d.id, "state": d.state})),
-        }));
+    let mut conversations = Vec::with_capacity(list.len());
+    for conversation in list {
+        let draft = store
+            .communicator()
+            .drafts(conversation.id)?
+            .into_iter()
+            .next();
+        conversations.push(console::InboxItem {
+            conversation,
+            draft: draft.map(|d| console::DraftRef {
+                id: d.id,
+                state: d.state,
+            }),
+        });
     }
-    Ok(ChannelReply::json(200, json!({"conversations": out})))
+    Ok(ChannelReply::typed(200, &console::Inbox { conversations }))
 }
 
 /// [`super::ChannelRequest::Conversation`].

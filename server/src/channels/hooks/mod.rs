@@ -18,6 +18,8 @@ mod whatsapp_calls;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use outpost_protocol::console;
+
 use super::communicator as comm;
 use super::communicator::store::InboxFilter;
 use super::github::{self, GitHubConfig};
@@ -186,6 +188,14 @@ impl ChannelReply {
         }
     }
 
+    /// A JSON reply of a typed body (the API's types live in `outpost_protocol`).
+    pub fn typed(status: u16, body: &impl Serialize) -> Self {
+        match serde_json::to_value(body) {
+            Ok(v) => Self::json(status, v),
+            Err(e) => Self::error(500, outpost_protocol::codes::INTERNAL, &e.to_string()),
+        }
+    }
+
     /// An error reply: `{"error": {"code", "message"}}`.
     pub fn error(status: u16, code: &str, message: &str) -> Self {
         Self::json(status, json!({"error": {"code": code, "message": message}}))
@@ -289,29 +299,46 @@ fn conversation_view<S: Sql>(
     };
     let messages = store.communicator().conversation_messages(id, 200)?;
     let drafts = store.communicator().drafts(id)?;
-    let mut delivery = Value::Null;
+    let mut delivery = None;
     if let Some(d) = drafts.iter().find(|d| {
         d.state != comm::store::draft_state::DRAFT
             && d.state != comm::store::draft_state::SUPERSEDED
     }) {
         let mut parts = Vec::new();
-        for p in store.communicator().parts(d.id)? {
-            let receipts = match (&p.platform_id, c.platform.as_str()) {
+        for part in store.communicator().parts(d.id)? {
+            let receipts = match (&part.platform_id, c.platform.as_str()) {
                 (Some(wamid), "whatsapp") => store.whatsapp().statuses(project, wamid)?,
                 _ => Vec::new(),
             };
-            parts.push(json!({"part": p, "receipts": receipts}));
+            parts.push(console::DeliveredPart { part, receipts });
         }
         let job = store
-            .jobs().job_by_dedupe(project, &format!("comm-send:{}", d.id))?
-            .map(|j| json!({"id": j.id, "state": j.state, "attempts": j.attempts, "last_error": j.last_error}));
-        delivery =
-            json!({"draft": d.id, "state": d.state, "error": d.error, "parts": parts, "job": job});
+            .jobs()
+            .job_by_dedupe(project, &format!("comm-send:{}", d.id))?
+            .map(|j| console::JobRef {
+                id: j.id,
+                state: j.state,
+                attempts: j.attempts,
+                last_error: j.last_error,
+            });
+        delivery = Some(console::Delivery {
+            draft: d.id,
+            state: d.state.clone(),
+            error: d.error.clone(),
+            parts,
+            job,
+        });
     }
-    Ok(ChannelReply::json(
-        200,
-        json!({"conversation": c, "messages": messages, "drafts": drafts, "delivery": delivery}),
-    ))
+    let view = console::ConversationView {
+        conversation: c,
+        messages: messages
+            .iter()
+            .map(comm::model::MessageRow::to_console)
+            .collect(),
+        drafts,
+        delivery,
+    };
+    Ok(ChannelReply::typed(200, &view))
 }
 
 fn bad_signature() -> ChannelReply {
