@@ -66,3 +66,15 @@ async fn a_widget_visitor_is_handed_to_the_team() {
     let s = server(stub, "0").await;
     communicator::a_widget_visitor_is_handed_to_the_team(&s.base).await;
 }
+
+/// The inbox is the server's own SQLite file: its message table goes away for a moment.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_handoff_outlasts_an_inbox_that_is_briefly_down() {
+    let stub = platform_stub::shared();
+    let s = server(stub, "0").await;
+    let db = vec![outpost::platform::native::server::main_db(s.data.path())];
+    communicator::a_handoff_outlasts_an_inbox_that_is_briefly_down(&s.base, &|down| {
+        communicator::take_inbox_table(&db, down)
+    })
+    .await;
+}

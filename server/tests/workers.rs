@@ -481,6 +481,25 @@ async fn communicator_hands_a_widget_visitor_to_the_team_on_workers() {
     common::communicator::a_widget_visitor_is_handed_to_the_team(&channels_worker().base).await;
 }
 
+/// The inbox is the project's `Knowledge` object: its message table (in the object's SQLite
+/// file that `wrangler dev` keeps under its state folder) goes away for a moment.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_handoff_outlasts_an_inbox_that_is_briefly_down_on_workers() {
+    let state = tempfile::tempdir().unwrap();
+    let w = start_channels_worker(state.path());
+    let objects = state.path().join("v3/do/outpost-Knowledge");
+    common::communicator::a_handoff_outlasts_an_inbox_that_is_briefly_down(&w.base, &|down| {
+        let files: Vec<_> = std::fs::read_dir(&objects)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "sqlite"))
+            .filter(|p| p.file_name().is_some_and(|n| n != "metadata.sqlite"))
+            .collect();
+        common::communicator::take_inbox_table(&files, down)
+    })
+    .await;
+}
+
 /// The every-minute cron polls bots in polling mode.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn communicator_polls_telegram_from_the_cron_on_workers() {

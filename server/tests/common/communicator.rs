@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use outpost::channels::communicator::slack::signature as slack_signature;
+use outpost_protocol::console;
 use serde_json::{Value, json};
 
 use super::channels::{
@@ -149,6 +150,10 @@ pub async fn inbox(base: &str, project: &str, query: &str) -> Vec<Value> {
     )
     .await;
     assert_eq!(s, 200, "{v}");
+    // The console reads it in its protocol type: every inbox a scenario sees must parse.
+    if let Err(e) = serde_json::from_value::<console::Inbox>(v.clone()) {
+        panic!("the inbox is not a console::Inbox: {e}: {v}");
+    }
     v["conversations"].as_array().cloned().unwrap_or_default()
 }
 
@@ -161,6 +166,9 @@ pub async fn conversation(base: &str, project: &str, id: i64) -> Value {
     )
     .await;
     assert_eq!(s, 200, "{v}");
+    if let Err(e) = serde_json::from_value::<console::ConversationView>(v.clone()) {
+        panic!("the conversation is not a console::ConversationView: {e}: {v}");
+    }
     v
 }
 
@@ -1050,10 +1058,11 @@ pub async fn operators_see_only_their_projects(base: &str) {
     assert_eq!(s, 200, "{v}");
     let cookie = cookie.expect("a session cookie");
     let (s, me) = as_operator("GET", format!("{base}/v1/console/me"), &cookie, None).await;
+    assert_eq!(s, 200, "{me}");
+    let me: console::Me = serde_json::from_value(me).expect("a console::Me");
     assert_eq!(
-        (s, me["projects"][0]["id"].as_str()),
-        (200, Some(mine.as_str())),
-        "{me}"
+        (me.name.as_str(), me.projects[0].id.as_str()),
+        (name.as_str(), mine.as_str())
     );
 
     let u = tg_update(
@@ -1301,4 +1310,84 @@ async fn c_later(base: &str, project: &str, conv: i64) {
         (v["delivery"]["draft"] == d && v["delivery"]["state"] == "sent").then_some(v)
     })
     .await;
+}
+
+/// A visitor's handoff reaches the inbox although the inbox's storage fails for a moment
+/// (`inbox_down(true)` takes its table away, `inbox_down(false)` brings it back): delivery is
+/// retried with growing waits on both targets, and nothing arrives twice.
+pub async fn a_handoff_outlasts_an_inbox_that_is_briefly_down(
+    base: &str,
+    inbox_down: &dyn Fn(bool),
+) {
+    use super::server::{Client, is_end, token};
+    use outpost_protocol::{ClientFrame, ServerFrame};
+    let project = project_with(base, &[]).await;
+    let visitor = format!("visitor-{}", unique());
+    let tok = token(&project, &visitor, &"s".repeat(32));
+    let session = super::suite::create_session(base, &project, &tok).await;
+    let url = super::suite::ws_url(base, &project, &session);
+    let (mut c, _) = Client::join(&url, &tok, 0).await;
+    c.ask("q1", "How long do refunds take?").await;
+    c.until(is_end).await;
+    // The inbox is open (on Workers its tables are made when first used).
+    assert!(inbox(base, &project, "").await.is_empty());
+
+    inbox_down(true);
+    c.send(&ClientFrame::Handoff).await;
+    c.until(|f| matches!(f, ServerFrame::Handoff { .. })).await;
+    // Down for longer than the first two waits (200 ms, 400 ms) together: attempts made
+    // back to back, with no wait between them, would all fail before it is back.
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    inbox_down(false);
+
+    let view = eventually("the handoff reaches the inbox once it is back", || async {
+        let list = inbox(base, &project, "").await;
+        let item = list
+            .iter()
+            .find(|i| i["conversation"]["chat"] == session.as_str())?;
+        Some(conversation(base, &project, item["conversation"]["id"].as_i64()?).await)
+    })
+    .await;
+    let texts: Vec<&str> = view["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        texts.len(),
+        3,
+        "question, answer and the request, once each: {texts:?}"
+    );
+    assert_eq!(texts[0], "How long do refunds take?");
+    assert_eq!(texts[2], "(The visitor asked to talk to a person.)");
+}
+
+/// Takes the communicator's message table of every SQLite file in `files` away (renamed) or
+/// brings it back: a storage failure of the inbox that the server sees as "no such table".
+pub fn take_inbox_table(files: &[std::path::PathBuf], away: bool) {
+    let (from, to) = if away {
+        ("comm_messages", "comm_messages_away")
+    } else {
+        ("comm_messages_away", "comm_messages")
+    };
+    let mut renamed = 0;
+    for f in files {
+        let db = rusqlite::Connection::open(f).unwrap();
+        db.busy_timeout(Duration::from_secs(5)).unwrap();
+        let has: bool = db
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1",
+                [from],
+                |r| r.get::<_, i64>(0),
+            )
+            .unwrap()
+            > 0;
+        if has {
+            db.execute_batch(&format!("ALTER TABLE {from} RENAME TO {to}"))
+                .unwrap();
+            renamed += 1;
+        }
+    }
+    assert!(renamed > 0, "no inbox table to rename in {files:?}");
 }
