@@ -90,10 +90,12 @@ impl Limits {
     pub fn check_question(&self, project: &str, user: &str) -> Result<(), u64> {
         let clock = WallClock;
         let wait = |nu: governor::NotUntil<_>| nu.wait_time_from(clock.now()).as_secs().max(1);
-        self.project.check_key(&project.to_owned()).map_err(wait)?;
+        // The visitor's own limit first: a question it refuses costs the project nothing, so
+        // one visitor asking in a loop cannot use up everybody else's budget.
         self.user
             .check_key(&(project.to_owned(), user.to_owned()))
             .map_err(wait)?;
+        self.project.check_key(&project.to_owned()).map_err(wait)?;
         // Keep memory bounded under many distinct visitors.
         if self.user.len() > 100_000 {
             self.user.retain_recent();
@@ -111,6 +113,19 @@ impl Default for Limits {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn questions_a_visitor_is_refused_cost_the_project_nothing() {
+        // The project allows 6 at once; one visitor tries 200 times, 2 of which it may ask.
+        let l = Limits::new(60, 2, 60);
+        let accepted = (0..200)
+            .filter(|_| l.check_question("p", "loop").is_ok())
+            .count();
+        assert_eq!(accepted, 2);
+        for other in ["a", "b", "c", "d"] {
+            assert!(l.check_question("p", other).is_ok(), "{other} may ask");
+        }
+    }
 
     #[test]
     fn a_burst_is_allowed_then_refused_with_a_wait() {

@@ -485,3 +485,9 @@ async fn suite_usage_is_counted_per_project() {
     let s = TestServer::start(None, "", NO_LIMITS).await;
     common::suite::usage_is_counted_per_project(&s.base).await;
 }
+
+#[tokio::test]
+async fn one_visitor_asking_in_a_loop_costs_no_one_else() {
+    let s = TestServer::start(None, "", (60, 2, 60)).await;
+    common::suite::one_visitor_asking_in_a_loop_costs_no_one_else(&s.base).await;
+}

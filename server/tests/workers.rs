@@ -175,6 +175,21 @@ async fn answers_stream_from_an_openai_compatible_provider_over_fetch() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn one_visitor_asking_in_a_loop_costs_no_one_else() {
+    let state = tempfile::tempdir().unwrap();
+    let w = Wrangler::start_with(
+        state.path(),
+        &[
+            ("OUTPOST_RATE_USER_PER_MINUTE", "60"),
+            ("OUTPOST_RATE_USER_BURST", "2"),
+            ("OUTPOST_RATE_PROJECT_PER_MINUTE", "60"),
+        ],
+    );
+    seed(&w.base).await;
+    common::suite::one_visitor_asking_in_a_loop_costs_no_one_else(&w.base).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_failed_answer_has_one_code_and_a_cleared_prompt_is_the_default() {
     let stub = common::openai_stub::start().await;
     let state = tempfile::tempdir().unwrap();

@@ -506,3 +506,36 @@ pub async fn a_failed_answer_has_one_code_and_a_cleared_prompt_is_the_default(
         system_of_last_ask()
     );
 }
+
+/// On a target started with limits of 2 questions at once per visitor and 60 a minute (6 at
+/// once) per project: one visitor asking 30 times in a row gets 2 answers and 28 refusals, and
+/// those refusals cost the project nothing: another visitor's first question is answered.
+pub async fn one_visitor_asking_in_a_loop_costs_no_one_else(base: &str) {
+    let t = acme_token("looping-visitor");
+    let session = create_session(base, "acme", &t).await;
+    let (mut c, _) = Client::join(&ws_url(base, "acme", &session), &t, 0).await;
+    for i in 0..30 {
+        c.ask(&format!("loop-{i}"), "How do I rotate the signing key?")
+            .await;
+    }
+    let mut refused = 0;
+    while refused < 28 {
+        match c.next().await.expect("the socket stays open") {
+            ServerFrame::Error { code, .. } if code == outpost_protocol::codes::RATE_LIMITED => {
+                refused += 1;
+            }
+            _ => {}
+        }
+    }
+    let t = acme_token("patient-visitor");
+    let session = create_session(base, "acme", &t).await;
+    let (mut c, _) = Client::join(&ws_url(base, "acme", &session), &t, 0).await;
+    c.ask("q1", "How do I rotate the signing key?").await;
+    let frames = c
+        .until(|f| is_end(f) || matches!(f, ServerFrame::Error { .. }))
+        .await;
+    assert!(
+        matches!(frames.last(), Some(ServerFrame::AnswerEnd { .. })),
+        "another visitor is answered: {frames:?}"
+    );
+}
