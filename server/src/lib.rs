@@ -14,6 +14,7 @@
 //! - [`auth`]: visitors' identity tokens (HS256 JWT).
 //! - [`registry`]: projects: secrets, allowed origins, widget look.
 //! - [`limits`]: per-visitor and per-project rate limits.
+//! - [`passwords`]: operators' password hashes, and where hashing runs.
 //! - [`session`]: the chat session as a state machine without I/O, and its storage.
 //! - [`chat`]: the session hub port and the answer generator both targets share.
 //! - [`render`]: answers from Markdown to safe HTML.
@@ -28,6 +29,7 @@ pub mod config;
 pub mod http;
 pub mod knowledge;
 pub mod limits;
+pub mod passwords;
 pub mod platform;
 pub mod project;
 pub mod providers;

@@ -35,11 +35,18 @@ pub const PROJECT_PER_MINUTE: u32 = 600;
 pub struct Limits {
     user: Keyed<(String, String)>,
     project: Keyed<String>,
-    login: Keyed<String>,
+    login_name: Keyed<(String, String)>,
+    login_addr: Keyed<String>,
+    login_all: Keyed<()>,
 }
 
-/// Console sign-in attempts per minute for one operator name (bursts of 5).
+/// Console sign-in attempts per minute for one operator name from one address (bursts of 5).
 pub const LOGIN_PER_MINUTE: u32 = 10;
+/// Console sign-in attempts per minute from one address, whatever the names (bursts of 20).
+pub const LOGIN_PER_ADDRESS_PER_MINUTE: u32 = 60;
+/// Console sign-in attempts per minute in all (bursts of 60): a bound on the hashing work a
+/// flood from many addresses can ask for.
+pub const LOGIN_TOTAL_PER_MINUTE: u32 = 600;
 
 fn nz(n: u32) -> NonZeroU32 {
     NonZeroU32::new(n.max(1)).expect("max(1) is non-zero")
@@ -60,27 +67,45 @@ impl Limits {
                 DefaultKeyedStateStore::default(),
                 WallClock,
             ),
-            login: RateLimiter::new(
+            login_name: RateLimiter::new(
                 Quota::per_minute(nz(LOGIN_PER_MINUTE)).allow_burst(nz(5)),
+                DefaultKeyedStateStore::default(),
+                WallClock,
+            ),
+            login_addr: RateLimiter::new(
+                Quota::per_minute(nz(LOGIN_PER_ADDRESS_PER_MINUTE)).allow_burst(nz(20)),
+                DefaultKeyedStateStore::default(),
+                WallClock,
+            ),
+            login_all: RateLimiter::new(
+                Quota::per_minute(nz(LOGIN_TOTAL_PER_MINUTE)).allow_burst(nz(60)),
                 DefaultKeyedStateStore::default(),
                 WallClock,
             ),
         }
     }
 
-    /// Whether operator `name` may try to sign in now; `Err(seconds)` to wait otherwise
-    /// (password guessing is slowed per name, whoever tries).
+    /// Whether someone at `addr` may try to sign in as operator `name` now; `Err(seconds)` to
+    /// wait otherwise. Guessing is slowed per name and address, per address, and in all; the
+    /// narrowest limit is checked first, so an attempt it refuses costs the wider ones nothing,
+    /// and failing sign-ins from one address does not lock the operator out elsewhere.
     ///
     /// # Errors
     /// The whole seconds to wait.
-    pub fn check_login(&self, name: &str) -> Result<(), u64> {
+    pub fn check_login(&self, name: &str, addr: &str) -> Result<(), u64> {
         let clock = WallClock;
-        if self.login.len() > 10_000 {
-            self.login.retain_recent();
+        let wait = |nu: governor::NotUntil<_>| nu.wait_time_from(clock.now()).as_secs().max(1);
+        if self.login_name.len() > 10_000 {
+            self.login_name.retain_recent();
         }
-        self.login
-            .check_key(&name.to_owned())
-            .map_err(|nu| nu.wait_time_from(clock.now()).as_secs().max(1))
+        if self.login_addr.len() > 10_000 {
+            self.login_addr.retain_recent();
+        }
+        self.login_name
+            .check_key(&(name.to_owned(), addr.to_owned()))
+            .map_err(wait)?;
+        self.login_addr.check_key(&addr.to_owned()).map_err(wait)?;
+        self.login_all.check_key(&()).map_err(wait)
     }
 
     /// Whether `user` of `project` may ask now; `Err(seconds)` to wait otherwise.
@@ -113,6 +138,22 @@ impl Default for Limits {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sign_ins_are_limited_per_name_and_address_per_address_and_in_all() {
+        let l = Limits::default();
+        // One address guessing one name: 5 at once.
+        let tried = (0..20).filter(|_| l.check_login("ana", "10.0.0.1").is_ok());
+        assert_eq!(tried.count(), 5);
+        // The same name from elsewhere is not locked out.
+        assert!(l.check_login("ana", "10.0.0.2").is_ok());
+        // One address trying many names: 20 at once in all (5 were spent above).
+        let tried = (0..40).filter(|i| l.check_login(&format!("n{i}"), "10.0.0.1").is_ok());
+        assert_eq!(tried.count(), 15);
+        // Many addresses: 60 at once in all (21 spent).
+        let tried = (0..100).filter(|i| l.check_login("bo", &format!("10.1.0.{i}")).is_ok());
+        assert_eq!(tried.count(), 39);
+    }
 
     #[test]
     fn questions_a_visitor_is_refused_cost_the_project_nothing() {

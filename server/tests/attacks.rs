@@ -162,3 +162,85 @@ async fn hostile_model_output_is_rendered_inert_and_nothing_panics() {
         );
     }
 }
+
+/// A client whose requests come from `127.0.0.{last}` (all of 127/8 is loopback): another
+/// address, as the server sees it.
+fn from(last: u8) -> reqwest::Client {
+    let ip = std::net::Ipv4Addr::new(127, 0, 0, last);
+    reqwest::Client::builder()
+        .local_address(std::net::IpAddr::V4(ip))
+        .build()
+        .unwrap()
+}
+
+async fn sign_in(c: &reqwest::Client, base: &str, name: &str) -> reqwest::Response {
+    c.post(format!("{base}/v1/console/login"))
+        .json(&serde_json::json!({"name": name, "password": "a wrong but long passphrase"}))
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Argon2id runs off the async runtime: during a flood of sign-ins `/health` answers in less
+/// than half the time one sign-in takes. One address hammering sign-ins is refused (429 with a
+/// wait) while another address still gets its answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sign_in_flood_hashes_off_the_runtime_and_is_limited_per_address() {
+    let _turn = one_at_a_time().await;
+    let s = TestServer::start(None, "", NO_LIMITS).await;
+    let base = s.base.clone();
+    let started = std::time::Instant::now();
+    assert_eq!(sign_in(&from(2), &base, "solo").await.status(), 401);
+    let one = started.elapsed();
+
+    let mut flood = tokio::task::JoinSet::new();
+    for addr in 10..13u8 {
+        for i in 0..12 {
+            let base = base.clone();
+            flood.spawn(async move {
+                sign_in(&from(addr), &base, &format!("flood{i}"))
+                    .await
+                    .status()
+            });
+        }
+    }
+    let health = from(200);
+    let mut slowest = std::time::Duration::ZERO;
+    let mut probes = 0;
+    while !flood.is_empty() {
+        let t = std::time::Instant::now();
+        let r = health.get(format!("{base}/health")).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        slowest = slowest.max(t.elapsed());
+        probes += 1;
+        while let Some(done) = flood.try_join_next() {
+            assert_eq!(done.unwrap(), 401);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    assert!(probes >= 3, "the flood outlasted {probes} probes");
+    assert!(
+        slowest * 2 < one,
+        "/health took up to {slowest:?} during the flood; one sign-in takes {one:?}"
+    );
+
+    let hammer = from(3);
+    let mut refused = None;
+    for i in 0..30 {
+        let r = sign_in(&hammer, &base, &format!("guess{i}")).await;
+        if r.status() == 429 {
+            refused = Some(r);
+            break;
+        }
+        assert_eq!(r.status(), 401);
+    }
+    let r = refused.expect("one address is limited");
+    assert!(r.headers().get("retry-after").is_some());
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(v["error"]["code"], "rate_limited");
+    assert_eq!(
+        sign_in(&from(4), &base, "guess0").await.status(),
+        401,
+        "another address is still answered"
+    );
+}

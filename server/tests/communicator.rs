@@ -78,3 +78,10 @@ async fn a_handoff_outlasts_an_inbox_that_is_briefly_down() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operator_names_cannot_be_told_apart_by_timing() {
+    let stub = platform_stub::shared();
+    let s = server(stub, "0").await;
+    communicator::operator_names_cannot_be_told_apart_by_timing(&s.base).await;
+}

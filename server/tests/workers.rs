@@ -515,6 +515,12 @@ async fn a_handoff_outlasts_an_inbox_that_is_briefly_down_on_workers() {
     .await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operator_names_cannot_be_told_apart_by_timing_on_workers() {
+    common::communicator::operator_names_cannot_be_told_apart_by_timing(&channels_worker().base)
+        .await;
+}
+
 /// The every-minute cron polls bots in polling mode.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn communicator_polls_telegram_from_the_cron_on_workers() {

@@ -67,7 +67,7 @@ pub async fn run(args: Args, env: &Env) -> Result<()> {
     }
     registry.put_operator(&crate::registry::Operator {
         name: name.clone(),
-        password_hash: console::hash_password(&password).map_err(|e| anyhow!(e))?,
+        password_hash: crate::passwords::hash(&password).map_err(|e| anyhow!(e))?,
         projects: projects.clone(),
     })?;
     println!(

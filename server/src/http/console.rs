@@ -15,9 +15,6 @@
 //! ([`authorize`]). A cookie-authenticated `POST` must be JSON (`Content-Type:
 //! application/json`), which a cross-site form cannot send.
 
-use argon2::Argon2;
-use argon2::password_hash::rand_core::OsRng;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
@@ -111,34 +108,6 @@ fn session_key(state: &AppState) -> Option<Vec<u8>> {
 
 fn fingerprint(hash: &str) -> String {
     hex::encode(&Sha256::digest(hash.as_bytes())[..8])
-}
-
-/// Hashes a password (Argon2id, a random salt).
-///
-/// # Errors
-/// A message when hashing fails.
-pub fn hash_password(password: &str) -> Result<String, String> {
-    let salt = SaltString::generate(&mut OsRng);
-    Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| e.to_string())
-}
-
-/// Whether `password` matches `hash`.
-pub fn password_ok(password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash).is_ok_and(|h| {
-        Argon2::default()
-            .verify_password(password.as_bytes(), &h)
-            .is_ok()
-    })
-}
-
-/// A hash no password matches, checked when the name is unknown so that an unknown name takes
-/// as long as a wrong password.
-fn decoy_hash() -> &'static str {
-    static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    DECOY.get_or_init(|| hash_password("no password matches this decoy").unwrap_or_default())
 }
 
 fn cookie_value(headers: &HeaderMap) -> Option<String> {
@@ -253,6 +222,7 @@ fn set_cookie(value: &str, max_age: u64, secure: bool) -> HeaderValue {
 
 pub(crate) async fn login(
     State(state): State<AppState>,
+    addr: super::extract::ClientAddr,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, AppError> {
@@ -267,7 +237,7 @@ pub(crate) async fn login(
     if b.name.is_empty() || b.name.len() > 100 || b.password.len() > 1000 {
         return Err(AppError::bad_request("name and password are required"));
     }
-    if let Err(wait) = state.limits.check_login(&b.name) {
+    if let Err(wait) = state.limits.check_login(&b.name, &addr.0) {
         let mut e = AppError::new(
             StatusCode::TOO_MANY_REQUESTS,
             outpost_protocol::codes::RATE_LIMITED,
@@ -281,10 +251,14 @@ pub(crate) async fn login(
         .operator(&b.name)
         .await
         .map_err(AppError::internal)?;
-    let hash = op
-        .as_ref()
-        .map_or_else(|| decoy_hash().to_owned(), |o| o.password_hash.clone());
-    let Some(op) = op.filter(|_| password_ok(&b.password, &hash)) else {
+    // Every attempt checks a hash (a decoy when the name is unknown): a wrong name costs the
+    // same time as a wrong password, so names cannot be listed by timing.
+    let hash = op.as_ref().map_or_else(
+        || crate::passwords::decoy().to_owned(),
+        |o| o.password_hash.clone(),
+    );
+    let matches = state.hashing.verify(b.password, hash).await;
+    let Some(op) = op.filter(|_| matches) else {
         return Err(AppError::new(
             StatusCode::UNAUTHORIZED,
             outpost_protocol::codes::BAD_CREDENTIALS,
@@ -387,7 +361,11 @@ pub(crate) async fn put_operator(
     }
     let op = Operator {
         name: name.clone(),
-        password_hash: hash_password(&b.password).map_err(AppError::internal)?,
+        password_hash: state
+            .hashing
+            .hash(b.password)
+            .await
+            .map_err(AppError::internal)?,
         projects: b.projects,
     };
     state
@@ -429,16 +407,6 @@ pub(crate) async fn delete_operator(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn passwords_are_hashed_and_checked() {
-        let h = hash_password("correct horse battery").unwrap();
-        assert!(h.starts_with("$argon2id$"));
-        assert!(password_ok("correct horse battery", &h));
-        assert!(!password_ok("correct horse batterz", &h));
-        assert!(!password_ok("anything", "not a hash"));
-        assert_ne!(h, hash_password("correct horse battery").unwrap(), "salted");
-    }
 
     #[test]
     fn the_session_cookie_is_found_among_others() {

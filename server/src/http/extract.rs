@@ -8,6 +8,8 @@
 //! - [`super::console::OperatorOrAdmin`]: the admin, or a signed-in operator of the project in the
 //!   path (next to the console's sessions).
 //!
+//! [`ClientAddr`] is not a check but the caller's network address, for limits per address.
+//!
 //! Signed webhooks have no extractor: their signature is checked by their channel against the
 //! project's secret, next to the project's channel tables ([`crate::channels::hooks::handle`]).
 
@@ -22,6 +24,25 @@ use super::{AppError, AppState, bearer, project};
 use crate::auth::Claims;
 use crate::project::ProjectId;
 use crate::registry::Project;
+
+/// The caller's network address, for limits per address, put in the request's extensions by
+/// the platform's entry: natively the TCP peer, on Workers the `CF-Connecting-IP` that
+/// Cloudflare's edge sets (a client cannot choose either). `unknown` when neither is there
+/// (an in-process test).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientAddr(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(parts
+            .extensions
+            .get::<ClientAddr>()
+            .cloned()
+            .unwrap_or_else(|| ClientAddr("unknown".into())))
+    }
+}
 
 /// The `{project}` segment of the request's path.
 pub(crate) async fn path_project(parts: &mut Parts, state: &AppState) -> Result<String, AppError> {

@@ -159,6 +159,8 @@ pub struct AppState {
     pub hub: Arc<dyn SessionHub>,
     /// Rate limits.
     pub limits: Arc<crate::limits::Limits>,
+    /// Where operators' passwords are hashed and checked.
+    pub hashing: Arc<dyn crate::passwords::Hashing>,
     /// Projects' documents.
     pub library: Arc<dyn Library>,
     /// The operators' bearer token for `/v1/admin/*`; the admin API is off without one.

@@ -1391,3 +1391,44 @@ pub fn take_inbox_table(files: &[std::path::PathBuf], away: bool) {
     }
     assert!(renamed > 0, "no inbox table to rename in {files:?}");
 }
+
+/// The median time of `n` sign-ins as `name` with a wrong password.
+async fn sign_in_time(base: &str, names: &[String]) -> Duration {
+    let mut times = Vec::new();
+    for name in names {
+        let started = Instant::now();
+        let (s, v, _) = console_login(base, name, "a wrong but long passphrase").await;
+        times.push(started.elapsed());
+        assert_eq!(s, 401, "{v}");
+    }
+    times.sort();
+    times[times.len() / 2]
+}
+
+/// A wrong password for a real operator and any password for a name that does not exist take
+/// the same time (both check an Argon2id hash), so operators' names cannot be listed by timing.
+pub async fn operator_names_cannot_be_told_apart_by_timing(base: &str) {
+    let real = format!("timing{}", unique());
+    let project = project_with(base, &[]).await;
+    let (s, v) = admin(
+        "PUT",
+        format!("{base}/v1/admin/operators/{real}"),
+        Some(json!({"password": "the right passphrase", "projects": [project]})),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    // Alternating, so that a slower moment of the machine hits both.
+    let mut known = Vec::new();
+    let mut unknown = Vec::new();
+    for i in 0..4 {
+        known.push(sign_in_time(base, std::slice::from_ref(&real)).await);
+        unknown.push(sign_in_time(base, &[format!("nobody{i}x{}", unique())]).await);
+    }
+    known.sort();
+    unknown.sort();
+    let (known, unknown) = (known[2], unknown[2]);
+    assert!(
+        unknown * 2 >= known && known * 2 >= unknown,
+        "a wrong password takes {known:?}, an unknown name {unknown:?}"
+    );
+}

@@ -42,6 +42,8 @@ fn state(env: &Env) -> worker::Result<AppState> {
         }),
         hub: Arc::new(DoHub::new(env.clone())),
         limits: limits(env),
+        // One isolate per request: nothing else waits on its CPU.
+        hashing: Arc::new(crate::passwords::Inline),
         library: Arc::new(DoLibrary(SendWrapper(env.clone()))),
         admin_token: deployment.admin_token.map(Arc::from),
         service,
@@ -173,6 +175,15 @@ async fn fetch(
     _ctx: Context,
 ) -> worker::Result<axum::http::Response<axum::body::Body>> {
     let state = state(&env)?;
+    let mut req = req;
+    let addr = req
+        .headers()
+        .get("cf-connecting-ip")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("unknown")
+        .to_owned();
+    req.extensions_mut()
+        .insert(crate::http::extract::ClientAddr(addr));
     let resp = app(state, env).oneshot(req).await;
     Ok(match resp {
         Ok(r) => r,

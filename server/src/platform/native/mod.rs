@@ -5,6 +5,7 @@
 pub mod assets;
 pub mod channels;
 pub mod fs;
+pub mod hashing;
 pub mod http;
 pub mod hub;
 pub mod metrics;

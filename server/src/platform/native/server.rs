@@ -211,15 +211,18 @@ impl Running {
 
 /// Sets `TCP_NODELAY` on every accepted connection: answers stream as many small frames, and
 /// Nagle's algorithm with the peer's delayed ACK would hold each one back up to 40 ms.
+/// (A named type, not `impl Listener`: axum gives the peer's address to handlers only for
+/// listeners it can see.)
 pub fn nodelay(
     listener: TcpListener,
-) -> impl axum::serve::Listener<Io = tokio::net::TcpStream, Addr = SocketAddr> {
+) -> axum::serve::TapIo<TcpListener, fn(&mut tokio::net::TcpStream)> {
     use axum::serve::ListenerExt;
-    listener.tap_io(|stream| {
+    fn set(stream: &mut tokio::net::TcpStream) {
         if let Err(e) = stream.set_nodelay(true) {
             tracing::debug!(error = %e, "cannot set TCP_NODELAY");
         }
-    })
+    }
+    listener.tap_io(set as fn(&mut tokio::net::TcpStream))
 }
 
 /// Builds the native app: every route of the table, and the platform's own: the socket, the
@@ -238,6 +241,7 @@ pub fn app(state: AppState, assets_dir: PathBuf, metrics: Arc<Metrics>) -> Route
             }),
         )
         .layer(axum::Extension(metrics))
+        .layer(axum::middleware::map_request(client_addr))
         .layer(CompressionLayer::new())
         .layer(
             TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<axum::body::Body>| {
@@ -247,6 +251,20 @@ pub fn app(state: AppState, assets_dir: PathBuf, metrics: Arc<Metrics>) -> Route
         )
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(RandomRequestId))
+}
+
+/// The TCP peer is the client's address (limits per address); a request without one (an
+/// in-process test) has none.
+async fn client_addr(mut req: axum::extract::Request) -> axum::extract::Request {
+    let peer = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_string());
+    if let Some(ip) = peer {
+        req.extensions_mut()
+            .insert(crate::http::extract::ClientAddr(ip));
+    }
+    req
 }
 
 /// Request ids: 64 random bits in hex, unless the client sent `x-request-id` (then it is kept).
@@ -297,6 +315,7 @@ pub async fn start(opts: ServerOptions) -> Result<Running, String> {
         projects: projects.clone(),
         hub: Arc::new(hub.clone()),
         limits: Arc::new(opts.limits),
+        hashing: Arc::new(super::hashing::BlockingHashing::new()),
         library: Arc::new(library),
         admin_token: opts.admin_token.map(Arc::from),
         service: "outpost",
@@ -307,6 +326,7 @@ pub async fn start(opts: ServerOptions) -> Result<Running, String> {
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let app = app(state, opts.assets_dir.clone(), metrics);
     let mut tasks = vec![tokio::spawn(async move {
+        let app = app.into_make_service_with_connect_info::<SocketAddr>();
         if let Err(e) = axum::serve(nodelay(listener), app).await {
             tracing::error!(error = %e, "server stopped");
         }
