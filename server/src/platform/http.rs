@@ -89,6 +89,42 @@ pub enum HttpError {
     Other(String),
 }
 
+impl HttpError {
+    /// The same error without `url`'s path, query or credentials in its text: some platforms put
+    /// a secret in the URL (Telegram's bot token is a path segment), and error texts are stored
+    /// where operators read them, logged and traced. Every adapter passes its errors through
+    /// this at the port's boundary.
+    #[must_use]
+    pub fn redacted(self, url: &str) -> HttpError {
+        let redact = |text: String| redact_url(&text, url);
+        match self {
+            HttpError::Timeout => HttpError::Timeout,
+            HttpError::Connect(m) => HttpError::Connect(redact(m)),
+            HttpError::Other(m) => HttpError::Other(redact(m)),
+        }
+    }
+}
+
+/// `text` with every appearance of `url`, or of its path and query, replaced by the URL's
+/// origin and `/…`.
+pub fn redact_url(text: &str, url: &str) -> String {
+    let (origin, rest) = match url.find("://") {
+        Some(i) => {
+            let after = &url[i + 3..];
+            let end = after.find(['/', '?', '#']).unwrap_or(after.len());
+            // Credentials before the host go too.
+            let host = after[..end].rsplit('@').next().unwrap_or("");
+            (format!("{}://{host}", &url[..i]), &after[end..])
+        }
+        None => (String::new(), url),
+    };
+    let mut out = text.replace(url, &format!("{origin}/…"));
+    if rest.len() > 1 {
+        out = out.replace(rest, "/…");
+    }
+    out
+}
+
 /// Sends HTTP requests.
 #[async_trait]
 pub trait HttpClient: Send + Sync {
@@ -97,4 +133,26 @@ pub trait HttpClient: Send + Sync {
     /// # Errors
     /// [`HttpError`] when no response could be had.
     async fn send(&self, request: HttpRequest) -> Result<HttpResponse, HttpError>;
+}
+
+#[cfg(test)]
+mod redaction {
+    use super::*;
+
+    #[test]
+    fn a_secret_in_a_url_never_reaches_an_error_text() {
+        let url = "https://api.telegram.org/bot123456:AAsecret/sendMessage?x=1";
+        let e = HttpError::Connect(format!("error sending request for url ({url}): refused"))
+            .redacted(url);
+        assert_eq!(
+            e.to_string(),
+            "connection failed: error sending request for url (https://api.telegram.org/…): refused"
+        );
+        let e =
+            HttpError::Other("GET /bot123456:AAsecret/sendMessage?x=1 failed".into()).redacted(url);
+        assert!(!e.to_string().contains("AAsecret"), "{e}");
+        let e = HttpError::Other("at https://u:pw@h.example/p".into())
+            .redacted("https://u:pw@h.example/p");
+        assert_eq!(e.to_string(), "at https://h.example/…");
+    }
 }

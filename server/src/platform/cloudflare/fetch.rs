@@ -36,6 +36,7 @@ fn other(e: impl std::fmt::Display) -> HttpError {
 #[async_trait]
 impl HttpClient for FetchClient {
     async fn send(&self, request: HttpRequest) -> Result<HttpResponse, HttpError> {
+        let url = request.url.clone();
         SendFuture::new(async move {
             let headers = Headers::new();
             for (k, v) in &request.headers {
@@ -61,8 +62,12 @@ impl HttpClient for FetchClient {
                 .map(|(k, v)| (k.to_ascii_lowercase(), v))
                 .collect();
             let body = resp.stream().map_err(other)?;
-            let body =
-                SendStream(Box::pin(body)).map(|chunk| chunk.map(Bytes::from).map_err(other));
+            let body_url = request.url.clone();
+            let body = SendStream(Box::pin(body)).map(move |chunk| {
+                chunk
+                    .map(Bytes::from)
+                    .map_err(|e| other(e).redacted(&body_url))
+            });
             Ok(HttpResponse {
                 status,
                 headers,
@@ -70,5 +75,6 @@ impl HttpClient for FetchClient {
             })
         })
         .await
+        .map_err(|e: HttpError| e.redacted(&url))
     }
 }

@@ -30,14 +30,28 @@ impl ReqwestClient {
     }
 }
 
+/// reqwest's error with its URL left out (it may carry a secret: see [`HttpError::redacted`]).
 fn map_err(e: reqwest::Error) -> HttpError {
+    let e = e.without_url();
     if e.is_timeout() {
         HttpError::Timeout
     } else if e.is_connect() {
-        HttpError::Connect(e.to_string())
+        HttpError::Connect(error_chain(&e))
     } else {
-        HttpError::Other(e.to_string())
+        HttpError::Other(error_chain(&e))
     }
+}
+
+/// The error and its sources ("error sending request: connection refused").
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
 }
 
 #[async_trait]
@@ -49,18 +63,55 @@ impl HttpClient for ReqwestClient {
         for (name, value) in &request.headers {
             builder = builder.header(name, value);
         }
-        let response = builder.body(request.body).send().await.map_err(map_err)?;
+        let url = request.url.clone();
+        let response = builder
+            .body(request.body)
+            .send()
+            .await
+            .map_err(|e| map_err(e).redacted(&url))?;
         let status = response.status().as_u16();
         let headers = response
             .headers()
             .iter()
             .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
             .collect();
-        let body = response.bytes_stream().map(|r| r.map_err(map_err)).boxed();
+        let body = response
+            .bytes_stream()
+            .map(move |r| r.map_err(|e| map_err(e).redacted(&url)))
+            .boxed();
         Ok(HttpResponse {
             status,
             headers,
             body,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_failed_request_names_no_secret_of_its_url() {
+        // Nothing listens on port 9 of this machine: the connection is refused.
+        let url = "http://127.0.0.1:9/bot123456:AAsecret-token/sendMessage";
+        let client = ReqwestClient::new(Duration::from_secs(2), Duration::from_secs(2)).unwrap();
+        let Err(e) = client
+            .send(HttpRequest {
+                method: "POST".into(),
+                url: url.into(),
+                headers: Vec::new(),
+                body: Vec::new(),
+            })
+            .await
+        else {
+            panic!("nothing listens there");
+        };
+        let text = e.to_string();
+        assert!(!text.contains("AAsecret"), "{text}");
+        assert!(
+            text.contains("onnect") || text.contains("refused"),
+            "{text}"
+        );
     }
 }
