@@ -52,20 +52,36 @@ pub fn find_markdown_in(
     }
     let mut found = Vec::new();
     let mut skipped = Vec::new();
+    let real_root = std::fs::canonicalize(root)?;
     for include in includes {
         let start = root.join(include);
-        std::fs::metadata(&start)
+        let real = std::fs::canonicalize(&start)
             .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", start.display())))?;
-        walk(root, &start, &mut found, &mut skipped);
+        if !real.starts_with(&real_root) {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::PermissionDenied,
+                format!("{} is outside {}", start.display(), root.display()),
+            ));
+        }
+        walk(root, &real_root, &start, &mut found, &mut skipped);
     }
     found.sort_by(|a, b| a.rel_path.cmp(&b.rel_path));
     found.dedup_by(|a, b| a.rel_path == b.rel_path);
     Ok((found, skipped))
 }
 
-fn walk(root: &Path, start: &Path, found: &mut Vec<FoundFile>, skipped: &mut Vec<SkippedFile>) {
+/// Walks `start` without following links: a link is read only when it is a file that resolves
+/// inside the folder (`real_root`); any other is reported as skipped, so no link can publish a
+/// file from elsewhere on the machine.
+fn walk(
+    root: &Path,
+    real_root: &Path,
+    start: &Path,
+    found: &mut Vec<FoundFile>,
+    skipped: &mut Vec<SkippedFile>,
+) {
     let walker = walkdir::WalkDir::new(start)
-        .follow_links(true)
+        .follow_links(false)
         .sort_by_file_name()
         .into_iter()
         .filter_entry(|e| {
@@ -90,18 +106,46 @@ fn walk(root: &Path, start: &Path, found: &mut Vec<FoundFile>, skipped: &mut Vec
                 continue;
             }
         };
-        if !entry.file_type().is_file() || !is_markdown(entry.path()) {
-            continue;
-        }
         let rel_path = entry
             .path()
             .strip_prefix(root)
             .map(rel_string)
             .unwrap_or_else(|_| entry.path().display().to_string());
-        match entry.metadata() {
+        let mut abs_path = entry.path().to_path_buf();
+        if entry.path_is_symlink() && entry.depth() > 0 {
+            let target = std::fs::canonicalize(entry.path());
+            match target {
+                Ok(t) if !t.starts_with(real_root) => {
+                    skipped.push(SkippedFile {
+                        rel_path,
+                        reason: "a link to outside the folder: not followed".into(),
+                    });
+                    continue;
+                }
+                Ok(t) if t.is_dir() => {
+                    skipped.push(SkippedFile {
+                        rel_path,
+                        reason: "a link to a folder: not followed".into(),
+                    });
+                    continue;
+                }
+                Ok(t) if is_markdown(entry.path()) => abs_path = t,
+                Ok(_) => continue,
+                Err(e) => {
+                    skipped.push(SkippedFile {
+                        rel_path,
+                        reason: format!("a broken link: {e}"),
+                    });
+                    continue;
+                }
+            }
+        } else if !entry.file_type().is_file() || !is_markdown(entry.path()) {
+            continue;
+        }
+        match std::fs::metadata(&abs_path) {
             Ok(m) => found.push(FoundFile {
                 rel_path,
-                abs_path: entry.path().to_path_buf(),
+                abs_path,
                 size: m.len(),
             }),
             Err(e) => skipped.push(SkippedFile {
@@ -143,4 +187,47 @@ fn rel_string(p: &Path) -> String {
         .map(|c| c.as_os_str().to_string_lossy().into_owned())
         .collect::<Vec<_>>()
         .join("/")
+}
+
+#[cfg(all(test, unix))]
+mod links {
+    use super::*;
+
+    #[test]
+    fn links_never_reach_outside_the_folder_and_say_why_they_were_skipped() {
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("secret.md"), "# Secret\n\nhunter2").unwrap();
+        std::fs::create_dir(outside.path().join("more")).unwrap();
+        let docs = tempfile::tempdir().unwrap();
+        let d = docs.path();
+        std::fs::write(d.join("guide.md"), "# Guide").unwrap();
+        std::fs::create_dir(d.join("sub")).unwrap();
+        let link = std::os::unix::fs::symlink;
+        link(outside.path().join("secret.md"), d.join("leak.md")).unwrap();
+        link(outside.path().join("more"), d.join("elsewhere")).unwrap();
+        link(d.join("guide.md"), d.join("sub/alias.md")).unwrap();
+        link(d.join("sub"), d.join("loop")).unwrap();
+        link(d.join("gone.md"), d.join("broken.md")).unwrap();
+
+        let (found, skipped) = find_markdown(d).unwrap();
+        let found: Vec<_> = found.iter().map(|f| f.rel_path.as_str()).collect();
+        assert_eq!(found, ["guide.md", "sub/alias.md"]);
+        let skipped: Vec<_> = skipped
+            .iter()
+            .map(|s| (s.rel_path.as_str(), s.reason.split(':').next().unwrap()))
+            .collect();
+        assert_eq!(
+            skipped,
+            [
+                ("broken.md", "a broken link"),
+                ("elsewhere", "a link to outside the folder"),
+                ("leak.md", "a link to outside the folder"),
+                ("loop", "a link to a folder"),
+            ]
+        );
+        // An include that leads outside is refused as a whole.
+        link(outside.path().to_path_buf(), d.join("out")).unwrap();
+        let e = find_markdown_in(d, &[PathBuf::from("out")]).unwrap_err();
+        assert!(e.to_string().contains("outside"), "{e}");
+    }
 }
