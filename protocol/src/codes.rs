@@ -20,6 +20,10 @@ pub const BAD_FRAME: &str = "bad_frame";
 pub const TOO_LARGE: &str = "too_large";
 /// A socket's first frame must be `hello` with the token.
 pub const HELLO_FIRST: &str = "hello_first";
+/// A socket did not say `hello` within the deadline (a few seconds) and is closed.
+pub const HELLO_TIMEOUT: &str = "hello_timeout";
+/// Too many sockets are open from one address, or in all.
+pub const TOO_MANY_SOCKETS: &str = "too_many_sockets";
 /// A request that is not understood.
 pub const BAD_REQUEST: &str = "bad_request";
 /// The session (or another named thing) does not exist, or is not the caller's.

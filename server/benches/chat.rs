@@ -528,7 +528,8 @@ async fn main() {
         demo_addr: None,
         public_dir: data.path().join("none"),
         assistant: Assistant::new(Arc::new(llm), None),
-        limits: Limits::new(100_000, 10_000, 1_000_000),
+        // Every bench socket comes from 127.0.0.1.
+        limits: Limits::new(100_000, 10_000, 1_000_000).with_sockets(100_000, 100_000),
         admin_token: None,
         demo_target: None,
         channels: outpost::config::Config::from_lookup(|_| None)

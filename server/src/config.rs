@@ -17,6 +17,8 @@
 //! | `OUTPOST_RATE_USER_PER_MINUTE` | `20` | questions per minute one visitor may ask |
 //! | `OUTPOST_RATE_USER_BURST` | `5` | questions one visitor may ask at once |
 //! | `OUTPOST_RATE_PROJECT_PER_MINUTE` | `600` | questions per minute for a whole project |
+//! | `OUTPOST_SOCKETS_PER_ADDRESS` | `128` | chat sockets one client address may hold open (native) |
+//! | `OUTPOST_SOCKETS_MAX` | `20000` | chat sockets the server holds open in all (native) |
 //! | `OUTPOST_STREAM_PACE_MS` | `0` | least time between two streamed pieces (smooths bursts; the demo sets it so the offline model reads like typing) |
 
 use thiserror::Error;
@@ -79,6 +81,10 @@ pub mod keys {
     pub const RATE_USER_BURST: &str = "OUTPOST_RATE_USER_BURST";
     /// `OUTPOST_RATE_USER_PER_MINUTE`.
     pub const RATE_USER_PER_MINUTE: &str = "OUTPOST_RATE_USER_PER_MINUTE";
+    /// `OUTPOST_SOCKETS_MAX`.
+    pub const SOCKETS_MAX: &str = "OUTPOST_SOCKETS_MAX";
+    /// `OUTPOST_SOCKETS_PER_ADDRESS`.
+    pub const SOCKETS_PER_ADDRESS: &str = "OUTPOST_SOCKETS_PER_ADDRESS";
     /// `OUTPOST_SERVICE`.
     pub const SERVICE: &str = "OUTPOST_SERVICE";
     /// `OUTPOST_SERVICES`.
@@ -130,6 +136,8 @@ pub mod keys {
         SERVICE,
         SERVICES,
         SLACK_API_URL,
+        SOCKETS_MAX,
+        SOCKETS_PER_ADDRESS,
         STREAM_PACE_MS,
         TELEGRAM_API_URL,
         TELEGRAM_POLL_SECS,
@@ -203,6 +211,8 @@ pub struct Config {
     pub admin_token: Option<String>,
     /// Questions per minute per visitor, the visitor's burst, questions per minute per project.
     pub rate_limits: (u32, u32, u32),
+    /// Open chat sockets per client address and in all (native).
+    pub socket_caps: (u32, u32),
     /// Where the channels' platforms are, and how their jobs retry.
     pub channels: ChannelsConfig,
 }
@@ -344,6 +354,13 @@ impl Config {
             number(keys::RATE_USER_BURST, USER_BURST)?,
             number(keys::RATE_PROJECT_PER_MINUTE, PROJECT_PER_MINUTE)?,
         );
+        let socket_caps = (
+            number(
+                keys::SOCKETS_PER_ADDRESS,
+                crate::limits::SOCKETS_PER_ADDRESS,
+            )?,
+            number(keys::SOCKETS_MAX, crate::limits::SOCKETS_MAX)?,
+        );
         let millis = |key: &'static str, default: u64| -> Result<u64, ConfigError> {
             match get(key) {
                 None => Ok(default),
@@ -380,6 +397,7 @@ impl Config {
             channels,
             stream_pace_ms,
             rate_limits,
+            socket_caps,
             admin_token: get(keys::ADMIN_TOKEN),
             data_dir: get(keys::DATA_DIR).unwrap_or_else(|| ".outpost/data".into()),
             llm,

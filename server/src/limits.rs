@@ -31,8 +31,14 @@ pub const USER_BURST: u32 = 5;
 /// Questions per minute a whole project may receive.
 pub const PROJECT_PER_MINUTE: u32 = 600;
 
+/// Sockets one client address may hold open at once (native).
+pub const SOCKETS_PER_ADDRESS: u32 = 128;
+/// Sockets the server holds open at once in all (native).
+pub const SOCKETS_MAX: u32 = 20_000;
+
 /// The limiters.
 pub struct Limits {
+    sockets: std::sync::Arc<SocketCount>,
     user: Keyed<(String, String)>,
     project: Keyed<String>,
     login_name: Keyed<(String, String)>,
@@ -57,6 +63,7 @@ impl Limits {
     /// per project.
     pub fn new(user_per_minute: u32, user_burst: u32, project_per_minute: u32) -> Self {
         Limits {
+            sockets: std::sync::Arc::new(SocketCount::new(SOCKETS_PER_ADDRESS, SOCKETS_MAX)),
             user: RateLimiter::new(
                 Quota::per_minute(nz(user_per_minute)).allow_burst(nz(user_burst)),
                 DefaultKeyedStateStore::default(),
@@ -83,6 +90,23 @@ impl Limits {
                 WallClock,
             ),
         }
+    }
+
+    /// The same limits with at most `per_address` sockets open per client address and `total`
+    /// in all.
+    #[must_use]
+    pub fn with_sockets(mut self, per_address: u32, total: u32) -> Self {
+        self.sockets = std::sync::Arc::new(SocketCount::new(per_address, total));
+        self
+    }
+
+    /// A place for one more socket from `addr`, held until the permit is dropped; `Err` with a
+    /// sentence when that address, or the server, holds as many as it may.
+    ///
+    /// # Errors
+    /// Why not, for the client.
+    pub fn open_socket(&self, addr: &str) -> Result<SocketPermit, String> {
+        self.sockets.open(addr)
     }
 
     /// Whether someone at `addr` may try to sign in as operator `name` now; `Err(seconds)` to
@@ -129,6 +153,69 @@ impl Limits {
     }
 }
 
+/// Open sockets, per client address and in all.
+#[derive(Debug)]
+struct SocketCount {
+    per_address: u32,
+    total: u32,
+    open: std::sync::Mutex<(std::collections::HashMap<String, u32>, u32)>,
+}
+
+impl SocketCount {
+    fn new(per_address: u32, total: u32) -> Self {
+        SocketCount {
+            per_address,
+            total,
+            open: std::sync::Mutex::default(),
+        }
+    }
+
+    fn open(self: &std::sync::Arc<Self>, addr: &str) -> Result<SocketPermit, String> {
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        let (by_addr, all) = &mut *open;
+        if *all >= self.total {
+            return Err(format!(
+                "The server holds its most sockets ({}); try again later.",
+                self.total
+            ));
+        }
+        let mine = by_addr.entry(addr.to_owned()).or_insert(0);
+        if *mine >= self.per_address {
+            return Err(format!(
+                "At most {} sockets may be open from one address.",
+                self.per_address
+            ));
+        }
+        *mine += 1;
+        *all += 1;
+        Ok(SocketPermit {
+            count: self.clone(),
+            addr: addr.to_owned(),
+        })
+    }
+}
+
+/// One open socket's place; dropping it frees the place.
+#[derive(Debug)]
+pub struct SocketPermit {
+    count: std::sync::Arc<SocketCount>,
+    addr: String,
+}
+
+impl Drop for SocketPermit {
+    fn drop(&mut self) {
+        let mut open = self.count.open.lock().unwrap_or_else(|e| e.into_inner());
+        let (by_addr, all) = &mut *open;
+        *all = all.saturating_sub(1);
+        if let Some(n) = by_addr.get_mut(&self.addr) {
+            *n -= 1;
+            if *n == 0 {
+                by_addr.remove(&self.addr);
+            }
+        }
+    }
+}
+
 impl Default for Limits {
     fn default() -> Self {
         Limits::new(USER_PER_MINUTE, USER_BURST, PROJECT_PER_MINUTE)
@@ -138,6 +225,18 @@ impl Default for Limits {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sockets_are_capped_per_address_and_in_all_and_freed_when_closed() {
+        let l = Limits::default().with_sockets(2, 3);
+        let a1 = l.open_socket("a").unwrap();
+        let _a2 = l.open_socket("a").unwrap();
+        assert!(l.open_socket("a").unwrap_err().contains("one address"));
+        let _b1 = l.open_socket("b").unwrap();
+        assert!(l.open_socket("c").unwrap_err().contains("most sockets"));
+        drop(a1);
+        assert!(l.open_socket("a").is_ok());
+    }
 
     #[test]
     fn sign_ins_are_limited_per_name_and_address_per_address_and_in_all() {

@@ -244,3 +244,67 @@ async fn a_sign_in_flood_hashes_off_the_runtime_and_is_limited_per_address() {
         "another address is still answered"
     );
 }
+
+/// Opens a chat socket from `127.0.0.{last}`: the socket, or the HTTP status it was refused with.
+async fn socket_from(
+    last: u8,
+    url: &str,
+) -> Result<
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+    u16,
+> {
+    let host: std::net::SocketAddr = url
+        .trim_start_matches("ws://")
+        .split('/')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket
+        .bind((std::net::Ipv4Addr::new(127, 0, 0, last), 0).into())
+        .unwrap();
+    let tcp = socket.connect(host).await.unwrap();
+    match tokio_tungstenite::client_async(url, tokio_tungstenite::MaybeTlsStream::Plain(tcp)).await
+    {
+        Ok((ws, _)) => Ok(ws),
+        Err(tokio_tungstenite::tungstenite::Error::Http(r)) => {
+            let body = String::from_utf8_lossy(r.body().as_deref().unwrap_or_default()).to_string();
+            assert!(body.contains("too_many_sockets"), "{body}");
+            Err(r.status().as_u16())
+        }
+        Err(e) => panic!("{e}"),
+    }
+}
+
+/// One address holds at most its share of sockets (the rest get 429), others still connect,
+/// and a closed socket frees its place; the server holds at most its total.
+#[tokio::test(flavor = "multi_thread")]
+async fn open_sockets_are_capped_per_address_and_in_all() {
+    let _turn = one_at_a_time().await;
+    let mut s = TestServer::start(None, "", NO_LIMITS).await;
+    s.socket_caps = (3, 5);
+    s.restart().await;
+    let t = common::server::acme_token("many-sockets");
+    let session = s.create_session("acme", &t).await;
+    let url = s.ws_url("acme", &session);
+    let mut mine = Vec::new();
+    for _ in 0..3 {
+        mine.push(socket_from(20, &url).await.expect("within the share"));
+    }
+    assert_eq!(socket_from(20, &url).await.err(), Some(429));
+    let other = socket_from(21, &url)
+        .await
+        .expect("another address connects");
+    let _last = socket_from(22, &url).await.expect("the fifth in all");
+    assert_eq!(
+        socket_from(23, &url).await.err(),
+        Some(429),
+        "the total is held"
+    );
+    drop(other);
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let _again = socket_from(23, &url)
+        .await
+        .expect("a closed socket frees its place");
+}

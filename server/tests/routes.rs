@@ -8,7 +8,6 @@ use async_trait::async_trait;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use futures::channel::mpsc::unbounded;
 use outpost::auth::{AUDIENCE, Claims, mint};
 use outpost::channels::hooks::{ChannelReply, ChannelRequest};
 use outpost::chat::{HubError, SessionHub, Subscription};
@@ -76,7 +75,7 @@ impl SessionHub for Hub {
         }))
     }
     async fn join(&self, _: &str, _: u64) -> Result<Subscription, HubError> {
-        let (_, frames) = unbounded();
+        let (_, frames) = outpost::chat::queue::queue(0);
         Ok(Subscription { conn: 1, frames })
     }
     async fn input(&self, _: &str, _: Input) -> Result<Vec<ServerFrame>, HubError> {

@@ -491,3 +491,96 @@ async fn one_visitor_asking_in_a_loop_costs_no_one_else() {
     let s = TestServer::start(None, "", (60, 2, 60)).await;
     common::suite::one_visitor_asking_in_a_loop_costs_no_one_else(&s.base).await;
 }
+
+/// A socket that does not read holds a bounded queue: once it holds more than
+/// `SOCKET_QUEUE_BYTES` of live frames it is dropped (its queue ends after what it holds), and
+/// it resumes by seq with nothing lost. Memory per socket stays bounded however many such
+/// sockets one visitor opens.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_socket_that_does_not_read_is_dropped_and_resumes_by_seq() {
+    use outpost::chat::SessionHub;
+    use outpost::chat::queue::{SOCKET_QUEUE_BYTES, weight};
+    use outpost::platform::native::hub::{KnowledgeDir, NativeHub};
+    use outpost::platform::native::sqlite::SqliteFile;
+    use outpost::session::Input;
+    use outpost::session::store::{SessionOwner, SessionStore};
+    use std::sync::Arc;
+
+    let data = tempfile::tempdir().unwrap();
+    let store = SessionStore::open(SqliteFile::open(&data.path().join("sessions.sqlite")).unwrap())
+        .unwrap();
+    let hub = NativeHub::new(
+        store,
+        Arc::new(KnowledgeDir::new(data.path())),
+        outpost::rag::Assistant::new(Arc::new(outpost::providers::extractive::Extractive), None),
+        Arc::default(),
+    );
+    let owner = SessionOwner {
+        project: "acme".into(),
+        subject: "v".into(),
+    };
+    let session = hub.create(owner).await.unwrap();
+    let mut slow = hub.join(&session, 0).await.unwrap();
+    let mut reader = hub.join(&session, 0).await.unwrap();
+    let (mut live, mut last) = (0, 0);
+    let mut i = 0;
+    while live <= SOCKET_QUEUE_BYTES + 10_000 {
+        i += 1;
+        let ask = Input::Ask {
+            conn: Some(reader.conn),
+            client_id: format!("q{i}"),
+            text: "How do I rotate the signing key?".into(),
+        };
+        hub.input(&session, ask).await.unwrap();
+        loop {
+            let f = reader
+                .frames
+                .next()
+                .await
+                .expect("the reading socket stays");
+            if let Some(s) = f.seq() {
+                live += weight(&f);
+                last = s;
+            }
+            if is_end(&f) {
+                break;
+            }
+        }
+    }
+    let (mut held, mut seen) = (0, 0);
+    let mut first = true;
+    let wait = std::time::Duration::from_secs(5);
+    while let Some(f) = tokio::time::timeout(wait, slow.frames.next())
+        .await
+        .expect("the slow socket is dropped, not kept forever")
+    {
+        // `ready` is the replay's; the rest were live.
+        if !std::mem::take(&mut first) {
+            held += weight(&f);
+        }
+        if let Some(s) = f.seq() {
+            seen = s;
+        }
+    }
+    assert!(
+        held > 0 && held <= SOCKET_QUEUE_BYTES,
+        "the slow socket held {held} bytes"
+    );
+    assert!(
+        seen < last,
+        "it was dropped before the end ({seen} < {last})"
+    );
+    let mut again = hub.join(&session, seen).await.unwrap();
+    let mut resumed = Vec::new();
+    while resumed.last().copied() != Some(last) {
+        let f = again.frames.next().await.expect("the rest arrives");
+        resumed.extend(f.seq());
+    }
+    assert_eq!(resumed.first().copied(), Some(seen + 1), "nothing is lost");
+}
+
+#[tokio::test]
+async fn a_socket_that_never_says_hello_is_closed() {
+    let s = TestServer::start(None, "", NO_LIMITS).await;
+    common::suite::a_socket_that_never_says_hello_is_closed(&s.base).await;
+}

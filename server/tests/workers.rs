@@ -190,6 +190,11 @@ async fn one_visitor_asking_in_a_loop_costs_no_one_else() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_socket_that_never_says_hello_is_closed() {
+    suite::a_socket_that_never_says_hello_is_closed(&shared().base).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_failed_answer_has_one_code_and_a_cleared_prompt_is_the_default() {
     let stub = common::openai_stub::start().await;
     let state = tempfile::tempdir().unwrap();

@@ -8,16 +8,17 @@
 //! - [`effects`]: the executor of the session's effects over a session-I/O port, and handoff
 //!   delivery with its retries.
 //! - [`socket`]: the socket protocol (hello → verify → join → frames, pings, resume by seq).
+//! - [`queue`]: a socket's queue of frames, bounded in bytes.
 //! - [`SessionHub`]: the port through which HTTP and WebSocket handlers reach sessions (an
 //!   actor per session natively, a Durable Object stub on Workers); [`HandoffSink`]: where a
 //!   handed-off conversation goes.
 
 pub mod answer;
 pub mod effects;
+pub mod queue;
 pub mod socket;
 
 use async_trait::async_trait;
-use futures::channel::mpsc::UnboundedReceiver;
 use outpost_protocol::ServerFrame;
 use thiserror::Error;
 
@@ -40,8 +41,9 @@ pub enum HubError {
 pub struct Subscription {
     /// The socket's id, for [`SessionHub::leave`] and inputs.
     pub conn: ConnId,
-    /// Frames for this socket, in order.
-    pub frames: UnboundedReceiver<ServerFrame>,
+    /// Frames for this socket, in order: a queue bounded in bytes ([`queue`]); it ends when
+    /// the socket falls too far behind (it then resumes by seq).
+    pub frames: queue::FrameReceiver,
 }
 
 /// Where a conversation goes when its visitor asks for a person: the project's communicator

@@ -3,8 +3,8 @@
 //! `Stream` of incoming messages and `Sink` of outgoing text, so tests drive it with channels),
 //! the `ChatSession` Durable Object from its hibernation callbacks, message by message.
 //!
-//! 1. The first frame must be `hello {token, after}` (the token is never in the URL); `ping` is
-//!    answered before it too.
+//! 1. The first frame must be `hello {token, after}` (the token is never in the URL), within
+//!    [`HELLO_DEADLINE`] of the socket opening, pings or not; `ping` is answered before it too.
 //! 2. The token is verified for the project and the session's owner checked ([`owns`]), then
 //!    the socket joins: `ready`, the frames after `after`, then live frames. A bad token or a
 //!    session of someone else gets an `error` frame and the socket is closed.
@@ -22,6 +22,22 @@ use crate::limits::Limits;
 use crate::registry::Project;
 use crate::session::store::SessionOwner;
 use crate::session::{ConnId, Input};
+
+/// How long a socket may take to say hello before it is closed with [`hello_timeout`]: a socket
+/// that never authenticates holds nothing for long.
+pub const HELLO_DEADLINE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The frame a socket gets when it did not say hello in time.
+pub fn hello_timeout() -> ServerFrame {
+    error(
+        codes::HELLO_TIMEOUT,
+        format!(
+            "Say hello with the token within {} s of opening the socket.",
+            HELLO_DEADLINE.as_secs()
+        ),
+        None,
+    )
+}
 
 /// A message from the client, as the platform's socket delivers it.
 #[derive(Debug)]
@@ -218,9 +234,11 @@ async fn send<O: Sink<String> + Unpin>(out: &mut O, frame: &ServerFrame) -> bool
 }
 
 /// Runs one socket of `session` in `project` through `hub` until either side closes.
+#[allow(clippy::too_many_arguments)]
 pub async fn drive<I, O>(
     hub: &dyn SessionHub,
     limits: &Limits,
+    clock: &dyn super::answer::Clock,
     project: Project,
     session: String,
     mut incoming: I,
@@ -229,9 +247,18 @@ pub async fn drive<I, O>(
     I: Stream<Item = Incoming> + Unpin,
     O: Sink<String> + Unpin,
 {
-    // 1–2: until the socket has joined.
+    // 1–2: until the socket has joined, within the hello deadline.
+    let mut deadline = clock.sleep(HELLO_DEADLINE).fuse();
     let sub = loop {
-        let Some(msg) = incoming.next().await else {
+        let msg = select! {
+            msg = incoming.next().fuse() => msg,
+            () = deadline => {
+                let _ = send(&mut outgoing, &hello_timeout()).await;
+                let _ = outgoing.close().await;
+                return;
+            }
+        };
+        let Some(msg) = msg else {
             return;
         };
         match step(&Phase::Pending, &project, limits, msg) {

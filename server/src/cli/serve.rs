@@ -72,7 +72,8 @@ pub async fn run(args: Args, env: &Env) -> Result<()> {
         env.config.admin_token.clone(),
         {
             let (u, b, p) = env.config.rate_limits;
-            Limits::new(u, b, p)
+            let (per_address, total) = env.config.socket_caps;
+            Limits::new(u, b, p).with_sockets(per_address, total)
         },
         env.config.channels.clone(),
     )

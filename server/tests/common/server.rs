@@ -36,6 +36,8 @@ pub struct TestServer {
     pub llm_base: Option<String>,
     pub model: String,
     pub limits: (u32, u32, u32),
+    /// Open sockets per client address and in all (set, then `restart`).
+    pub socket_caps: (u32, u32),
     /// The channels' endpoints (set, then `restart`, to point them at stubs).
     pub channels: outpost::config::ChannelsConfig,
 }
@@ -137,6 +139,10 @@ impl TestServer {
             llm_base,
             model: model.into(),
             limits,
+            socket_caps: (
+                outpost::limits::SOCKETS_PER_ADDRESS,
+                outpost::limits::SOCKETS_MAX,
+            ),
         };
         s.restart().await;
         s
@@ -156,7 +162,7 @@ impl TestServer {
             demo_addr: None,
             public_dir: self.data.path().join("no-public"),
             assistant: assistant(&self.llm_base, &self.model),
-            limits: Limits::new(u, b, p),
+            limits: Limits::new(u, b, p).with_sockets(self.socket_caps.0, self.socket_caps.1),
             admin_token: Some(ADMIN_TOKEN.into()),
             demo_target: None,
             channels: self.channels.clone(),

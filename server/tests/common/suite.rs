@@ -539,3 +539,48 @@ pub async fn one_visitor_asking_in_a_loop_costs_no_one_else(base: &str) {
         "another visitor is answered: {frames:?}"
     );
 }
+
+/// A socket that never says hello is closed within the hello deadline (with a
+/// `hello_timeout` error), however many pings it sends meanwhile.
+pub async fn a_socket_that_never_says_hello_is_closed(base: &str) {
+    use futures::SinkExt;
+    use tokio_tungstenite::tungstenite::Message;
+    let t = acme_token("silent-visitor");
+    let session = create_session(base, "acme", &t).await;
+    let (mut ws, _) = tokio_tungstenite::connect_async(ws_url(base, "acme", &session))
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let deadline = outpost::chat::socket::HELLO_DEADLINE;
+    let mut timed_out = false;
+    loop {
+        ws.send(Message::Ping(vec![1].into())).await.ok();
+        ws.send(Message::Text(r#"{"type":"ping"}"#.into()))
+            .await
+            .ok();
+        match tokio::time::timeout(std::time::Duration::from_millis(500), ws.next()).await {
+            Err(_) => {}
+            Ok(Some(Ok(Message::Text(t)))) => {
+                let f: ServerFrame = serde_json::from_str(&t).unwrap();
+                match f {
+                    ServerFrame::Pong => {}
+                    ServerFrame::Error { code, .. } => {
+                        assert_eq!(code, outpost_protocol::codes::HELLO_TIMEOUT);
+                        timed_out = true;
+                    }
+                    other => panic!("unexpected {other:?}"),
+                }
+            }
+            Ok(Some(Ok(Message::Pong(_)))) => {}
+            Ok(Some(Ok(Message::Close(_))) | Some(Err(_)) | None) => break,
+            Ok(Some(Ok(other))) => panic!("unexpected {other:?}"),
+        }
+        assert!(
+            started.elapsed() < deadline + std::time::Duration::from_secs(5),
+            "the silent socket is still open after {:?}",
+            started.elapsed()
+        );
+    }
+    assert!(timed_out, "it was told why");
+    assert!(started.elapsed() >= deadline - std::time::Duration::from_millis(500));
+}

@@ -8,7 +8,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_trait::async_trait;
 use futures::StreamExt;
-use futures::channel::mpsc::unbounded;
 use outpost_protocol::ServerFrame;
 use worker::send::{SendFuture, SendWrapper};
 use worker::{Env, Headers, Method, Request, RequestInit, WebSocket, WebsocketEvent};
@@ -120,7 +119,7 @@ impl SessionHub for DoHub {
                 .websocket()
                 .ok_or_else(|| HubError::Storage("the session object did not upgrade".into()))?;
             ws.accept().map_err(storage)?;
-            let (tx, frames) = unbounded();
+            let (tx, frames) = crate::chat::queue::queue(crate::chat::queue::SOCKET_QUEUE_BYTES);
             let conn = self.next.fetch_add(1, Ordering::Relaxed);
             self.subscriptions
                 .lock()
@@ -135,7 +134,8 @@ impl SessionHub for DoHub {
                                 let Ok(frame) = serde_json::from_str::<ServerFrame>(&text) else {
                                     continue;
                                 };
-                                if tx.unbounded_send(frame).is_err() {
+                                // A reader too far behind is let go; it resumes by seq.
+                                if !tx.try_send(&frame) {
                                     break;
                                 }
                             }

@@ -28,7 +28,9 @@ use super::sql::DoSql;
 use crate::chat::HandoffSink;
 use crate::chat::answer::{self, AnswerFailure, Observer, Question, Report, Retrieved, Retriever};
 use crate::chat::effects::{SessionIo, deliver_handoff, execute};
-use crate::chat::socket::{Incoming, Phase, Step, error, not_owned, owns, step};
+use crate::chat::socket::{
+    HELLO_DEADLINE, Incoming, Phase, Step, error, hello_timeout, not_owned, owns, step,
+};
 use crate::providers::Message;
 use crate::rag::Assistant;
 use crate::registry::Project;
@@ -493,6 +495,24 @@ impl DurableObject for ChatSessionObject {
                     project,
                     phase: Phase::Pending,
                 })?;
+                // A socket still waiting for its hello at the deadline is closed.
+                let ws = pair.server.clone();
+                inner.state.wait_until(async move {
+                    crate::chat::answer::Clock::sleep(&super::WorkersClock, HELLO_DEADLINE).await;
+                    let pending = matches!(
+                        ws.deserialize_attachment::<Peer>(),
+                        Ok(Some(Peer::Visitor {
+                            phase: Phase::Pending,
+                            ..
+                        }))
+                    );
+                    if pending {
+                        if let Ok(text) = serde_json::to_string(&hello_timeout()) {
+                            let _ = ws.send_with_str(&text);
+                        }
+                        let _ = ws.close(Some(1008), Some("no hello"));
+                    }
+                });
                 Response::from_websocket(pair.client)
             }
             SessionCall::Subscribe { after } => {

@@ -22,6 +22,7 @@ use crate::chat::answer::{
     self, Clock, Observer, ProjectKnowledge, Question, Report, Retrieved, Retriever,
 };
 use crate::chat::effects::{SessionIo, deliver_handoff, execute};
+use crate::chat::queue::{FrameReceiver, FrameSender, SOCKET_QUEUE_BYTES, queue, weight};
 use crate::chat::{HubError, SessionHub, Subscription};
 use crate::knowledge::Knowledge;
 use crate::project::ProjectId;
@@ -79,8 +80,7 @@ impl KnowledgeSource for KnowledgeDir {
 enum Command {
     Join {
         after: u64,
-        socket: UnboundedSender<ServerFrame>,
-        reply: oneshot::Sender<ConnId>,
+        reply: oneshot::Sender<(ConnId, FrameReceiver)>,
     },
     Leave {
         conn: ConnId,
@@ -264,7 +264,7 @@ async fn run_actor(
     }
     shared.metrics.active_sessions.inc();
     let _running = Running(shared.metrics.clone());
-    let mut sockets: HashMap<ConnId, UnboundedSender<ServerFrame>> = HashMap::new();
+    let mut sockets: HashMap<ConnId, FrameSender> = HashMap::new();
     let mut ctx = Ctx {
         shared: &shared,
         owner: &owner,
@@ -312,20 +312,29 @@ impl Ctx<'_> {
     fn handle(
         &mut self,
         session: &mut Session,
-        sockets: &mut HashMap<ConnId, UnboundedSender<ServerFrame>>,
+        sockets: &mut HashMap<ConnId, FrameSender>,
         cmd: Command,
     ) {
         match cmd {
-            Command::Join {
-                after,
-                socket,
-                reply,
-            } => {
+            Command::Join { after, reply } => {
                 let conn = self.shared.next_conn.fetch_add(1, Ordering::Relaxed);
-                sockets.insert(conn, socket);
                 let effects = session.apply(Input::Join { conn, after });
+                // Room for the replay, then a budget of live frames: a socket that falls
+                // further behind is dropped (see `ActorIo::send`).
+                let replay: usize = effects
+                    .iter()
+                    .filter_map(|e| match e {
+                        Effect::Send {
+                            conn: Some(c),
+                            frame,
+                        } if *c == conn => Some(weight(frame)),
+                        _ => None,
+                    })
+                    .sum();
+                let (socket, frames) = queue(replay + SOCKET_QUEUE_BYTES);
+                sockets.insert(conn, socket);
                 self.run(session, sockets, effects, None);
-                let _ = reply.send(conn);
+                let _ = reply.send((conn, frames));
             }
             Command::Leave { conn } => {
                 sockets.remove(&conn);
@@ -347,7 +356,7 @@ impl Ctx<'_> {
     fn run(
         &mut self,
         session: &Session,
-        sockets: &mut HashMap<ConnId, UnboundedSender<ServerFrame>>,
+        sockets: &mut HashMap<ConnId, FrameSender>,
         effects: Vec<Effect>,
         direct: Option<&mut Vec<ServerFrame>>,
     ) {
@@ -364,7 +373,7 @@ impl Ctx<'_> {
 struct ActorIo<'a, 'b> {
     ctx: &'a Ctx<'b>,
     session: &'a str,
-    sockets: &'a mut HashMap<ConnId, UnboundedSender<ServerFrame>>,
+    sockets: &'a mut HashMap<ConnId, FrameSender>,
 }
 
 impl SessionIo for ActorIo<'_, '_> {
@@ -376,17 +385,24 @@ impl SessionIo for ActorIo<'_, '_> {
             .map_err(|e| e.to_string())
     }
 
+    // A socket that is gone, or whose queue is full because it does not read, is dropped: its
+    // queue ends after what it holds, the socket closes, and the client resumes by seq.
     fn send(&mut self, conn: ConnId, frame: &ServerFrame) {
         if let Some(s) = self.sockets.get(&conn)
-            && s.unbounded_send(frame.clone()).is_err()
+            && !s.try_send(frame)
         {
             self.sockets.remove(&conn);
         }
     }
 
     fn broadcast(&mut self, frame: &ServerFrame) {
-        self.sockets
-            .retain(|_, s| s.unbounded_send(frame.clone()).is_ok());
+        self.sockets.retain(|conn, s| {
+            let kept = s.try_send(frame);
+            if !kept {
+                tracing::info!(conn, "a socket that does not keep up is dropped");
+            }
+            kept
+        });
     }
 
     fn handoff(&mut self, messages: Vec<crate::session::HandoffMessage>) {
@@ -548,17 +564,9 @@ impl SessionHub for NativeHub {
     }
 
     async fn join(&self, session: &str, after: u64) -> Result<Subscription, HubError> {
-        let (socket, frames) = unbounded();
-        let (reply, conn) = oneshot::channel();
-        self.send(
-            session,
-            Command::Join {
-                after,
-                socket,
-                reply,
-            },
-        )?;
-        let conn = conn
+        let (reply, joined) = oneshot::channel();
+        self.send(session, Command::Join { after, reply })?;
+        let (conn, frames) = joined
             .await
             .map_err(|_| HubError::Storage("session actor stopped".into()))?;
         Ok(Subscription { conn, frames })

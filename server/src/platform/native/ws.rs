@@ -1,5 +1,6 @@
 //! The native WebSocket route: axum's upgrade, adapted to the portable socket protocol
-//! ([`crate::chat::socket`]), with a hello deadline and an idle timeout.
+//! ([`crate::chat::socket`]), with a hello deadline, an idle timeout, a frame size cap and a
+//! cap on open sockets per client address and in all.
 
 use std::time::Duration;
 
@@ -16,6 +17,7 @@ use tracing::Instrument;
 use super::metrics::Metrics;
 
 use crate::chat::socket::{Incoming, drive};
+use crate::http::extract::ClientAddr;
 use crate::http::{AppError, AppState, project};
 
 /// A socket that sends nothing (not even a ping) for this long is closed. The widget pings
@@ -42,14 +44,27 @@ pub fn routes() -> Router<AppState> {
 async fn upgrade(
     State(state): State<AppState>,
     Path((project_id, session)): Path<(String, String)>,
+    addr: ClientAddr,
     metrics: Option<axum::Extension<Arc<Metrics>>>,
     ws: WebSocketUpgrade,
 ) -> Result<Response, AppError> {
     let project = project(&state, &project_id).await?;
+    // Held for the socket's life: one address, or everyone together, holds a bounded number.
+    let permit = state.limits.open_socket(&addr.0).map_err(|message| {
+        let mut e = AppError::new(
+            axum::http::StatusCode::TOO_MANY_REQUESTS,
+            outpost_protocol::codes::TOO_MANY_SOCKETS,
+            message,
+        );
+        e.retry_after = Some(10);
+        e
+    })?;
     // The socket's life is logged under the upgrade request's span (and its request id).
     let span = tracing::Span::current();
     Ok(ws
         .max_message_size(MAX_MESSAGE_BYTES)
+        // A frame larger than a message is refused as it arrives, not buffered first.
+        .max_frame_size(MAX_MESSAGE_BYTES)
         .read_buffer_size(READ_BUFFER_BYTES)
         // Every frame is written at once (a chat stream is many small frames, each flushed).
         .write_buffer_size(0)
@@ -61,6 +76,7 @@ async fn upgrade(
                 }
                 tracing::info!(session = %session, "socket opened");
                 run(state, project, session, socket).await;
+                drop(permit);
                 tracing::info!("socket closed");
                 if let Some(m) = &metrics {
                     m.open_sockets.dec();
@@ -95,6 +111,7 @@ async fn run(
     drive(
         state.hub.as_ref(),
         &state.limits,
+        &super::hub::TokioClock,
         project,
         session,
         incoming,
