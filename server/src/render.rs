@@ -14,6 +14,9 @@ use outpost_protocol::{Citation, escape_html};
 /// Opens every code block: a wrapper holding a copy button.
 const COPY_BUTTON: &str = "<div class=\"op-code\"><button type=\"button\" class=\"op-copy\" aria-label=\"Copy code\">Copy</button>";
 
+/// What every link to another page carries: a new tab, no opener, no referrer.
+const NEW_TAB: &str = " target=\"_blank\" rel=\"noopener noreferrer\"";
+
 /// Whether a link target may be a link.
 pub fn safe_url(url: &str) -> bool {
     let lower = url.trim().to_ascii_lowercase();
@@ -38,8 +41,9 @@ fn cite_markers(text: &str, citations: &[Citation]) -> String {
                     .filter(|u| safe_url(u))
                     .map(escape_html)
                     .unwrap_or_else(|| format!("#cite-{}", cit.n));
+                let target = if href.starts_with('#') { "" } else { NEW_TAB };
                 out.push_str(&format!(
-                    "<a class=\"cite\" href=\"{href}\" data-cite=\"{n}\" title=\"{title}\">[{n}]</a>",
+                    "<a class=\"cite\" href=\"{href}\" data-cite=\"{n}\" title=\"{title}\"{target}>[{n}]</a>",
                     n = cit.n,
                     title = escape_html(&cit.path)
                 ));
@@ -79,21 +83,26 @@ pub fn answer_html(markdown: &str, citations: &[Citation]) -> String {
                 in_code_block = false;
                 return vec![Event::End(TagEnd::CodeBlock), Event::Html("</div>".into())];
             }
+            // A link opens a new tab, never the widget's own frame, and gives the page it opens
+            // neither a handle on the widget nor the widget's address.
             Event::Start(Tag::Link {
-                link_type,
-                dest_url,
-                title,
-                id,
+                dest_url, title, ..
             }) => {
                 let ok = safe_url(&dest_url);
                 dropped_links.push(!ok);
                 if ok {
-                    Event::Start(Tag::Link {
-                        link_type,
-                        dest_url,
-                        title,
-                        id,
-                    })
+                    let title = if title.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" title=\"{}\"", escape_html(&title))
+                    };
+                    Event::Html(
+                        format!(
+                            "<a href=\"{}\"{title}{NEW_TAB}>",
+                            escape_html(dest_url.trim())
+                        )
+                        .into(),
+                    )
                 } else {
                     Event::Text(CowStr::Borrowed(""))
                 }
@@ -102,7 +111,7 @@ pub fn answer_html(markdown: &str, citations: &[Citation]) -> String {
                 if dropped_links.pop().unwrap_or(false) {
                     Event::Text(CowStr::Borrowed(""))
                 } else {
-                    Event::End(TagEnd::Link)
+                    Event::Html("</a>".into())
                 }
             }
             // An image would load from anywhere: shown as its alt text instead.
@@ -144,7 +153,12 @@ mod tests {
         assert!(h.contains("<h1>Title</h1>"));
         assert!(h.contains("<li><strong>two</strong></li>"));
         assert!(h.contains("<div class=\"op-code\"><button type=\"button\" class=\"op-copy\" aria-label=\"Copy code\">Copy</button>\n<pre><code class=\"language-sh\">run &lt;x&gt;\n</code></pre>\n</div>"), "{h}");
-        assert!(h.contains("<a href=\"https://example.com\">site</a>"));
+        assert!(
+            h.contains(
+                "<a href=\"https://example.com\" target=\"_blank\" rel=\"noopener noreferrer\">site</a>"
+            ),
+            "links open a new tab without an opener: {h}"
+        );
     }
 
     #[test]
@@ -236,8 +250,11 @@ mod tests {
             "Rotate it [1]. See [2] and [9] and [x].",
             &[cit(1, Some("https://docs.example/a")), cit(2, None)],
         );
-        assert!(h.contains("<a class=\"cite\" href=\"https://docs.example/a\" data-cite=\"1\" title=\"docs/a.md\">[1]</a>"), "{h}");
-        assert!(h.contains("href=\"#cite-2\""), "{h}");
+        assert!(h.contains("<a class=\"cite\" href=\"https://docs.example/a\" data-cite=\"1\" title=\"docs/a.md\" target=\"_blank\" rel=\"noopener noreferrer\">[1]</a>"), "{h}");
+        assert!(
+            h.contains("href=\"#cite-2\" data-cite=\"2\" title=\"docs/a.md\">"),
+            "an in-panel anchor stays in the panel: {h}"
+        );
         assert!(
             h.contains("[9]") && h.contains("[x]"),
             "unknown markers stay text: {h}"

@@ -25,7 +25,18 @@ async fn metrics_count_sockets_questions_tokens_and_latencies() {
         .filter(|f| matches!(f, outpost_protocol::ServerFrame::Delta { .. }))
         .count() as f64;
 
+    // Every tenant's id is in them: not for anyone without the admin token.
     let r = reqwest::get(format!("{}/metrics", s.base)).await.unwrap();
+    assert_eq!(r.status(), 401);
+    let scrape = || async {
+        reqwest::Client::new()
+            .get(format!("{}/metrics", s.base))
+            .bearer_auth(common::server::ADMIN_TOKEN)
+            .send()
+            .await
+            .unwrap()
+    };
+    let r = scrape().await;
     assert!(
         r.headers()["content-type"]
             .to_str()
@@ -48,12 +59,7 @@ async fn metrics_count_sockets_questions_tokens_and_latencies() {
 
     drop(c);
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    let text = reqwest::get(format!("{}/metrics", s.base))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = scrape().await.text().await.unwrap();
     assert_eq!(
         metric(&text, "outpost_open_sockets"),
         0.0,

@@ -144,15 +144,30 @@ impl AnswerFailure {
         }
     }
 
-    /// The session input that ends answer `answer_id` with this failure.
+    /// What the visitor reads: a sentence per kind of failure. The detail (provider messages,
+    /// URLs, file paths) is for the operators' logs, never for visitors.
+    pub fn visitor_message(&self) -> &'static str {
+        match self {
+            AnswerFailure::Configuration(_) => {
+                "The assistant is not set up to answer right now. Please try again later."
+            }
+            AnswerFailure::Knowledge(_) => {
+                "The assistant cannot read its documentation right now. Please try again."
+            }
+            AnswerFailure::Provider(_) => {
+                "The assistant could not reach its language model. Please try again."
+            }
+        }
+    }
+
+    /// The session input that ends answer `answer_id` with this failure (the detail is logged
+    /// here, for the operators).
     pub fn input(&self, answer_id: String) -> Input {
+        tracing::warn!(answer = %answer_id, code = self.code(), detail = self.detail(), "an answer failed");
         Input::Failed {
             answer_id,
             code: self.code().into(),
-            message: format!(
-                "The assistant could not answer: {}. Please try again.",
-                self.detail()
-            ),
+            message: self.visitor_message().into(),
         }
     }
 }

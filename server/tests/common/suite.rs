@@ -497,6 +497,13 @@ pub async fn a_failed_answer_has_one_code_and_a_cleared_prompt_is_the_default(
         matches!(frames.last(), Some(ServerFrame::AnswerError { code, .. }) if code == outpost_protocol::codes::PROVIDER_ERROR),
         "{frames:?}"
     );
+    // The visitor reads a sentence, never the provider's message, URL or status.
+    let Some(ServerFrame::AnswerError { message, .. }) = frames.last() else {
+        unreachable!()
+    };
+    for internal in ["http", "127.0.0.1", "500", "stub"] {
+        assert!(!message.contains(internal), "{message}");
+    }
     assert!(system_of_last_ask().starts_with("You are Acme's helper."));
     settings(base, serde_json::json!({"system_prompt": ""})).await;
     ask_once(base, "prompt-2", "How do I rotate the signing key?").await;

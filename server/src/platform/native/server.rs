@@ -230,13 +230,20 @@ pub fn nodelay(
 pub fn app(state: AppState, assets_dir: PathBuf, metrics: Arc<Metrics>) -> Router {
     let scrape = metrics.clone();
     let platform = ws::routes().merge(assets::routes(assets_dir));
+    // The metrics name every tenant: only the admin token reads them (Prometheus sends it as
+    // `authorization: { credentials: … }`).
+    let admin = state.clone();
     router(state, &Service::ALL, platform)
         .route(
             "/metrics",
-            get(move || {
-                let m = scrape.clone();
+            get(move |headers: axum::http::HeaderMap| {
+                let (m, admin) = (scrape.clone(), admin.clone());
                 async move {
-                    ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], m.render())
+                    crate::http::extract::admin_only(&admin, &headers)?;
+                    Ok::<_, crate::http::AppError>((
+                        [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
+                        m.render(),
+                    ))
                 }
             }),
         )
