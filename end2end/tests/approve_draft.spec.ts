@@ -1,7 +1,7 @@
 import { expect, test } from "@playwright/test";
 import { ConsolePage, TelegramStub, admin, telegramMessage, unique } from "./fixtures/console";
 
-const SECRET = "e2e-telegram-secret";
+const SECRET = "e2e-telegram-secret-0123456789abcdef";
 const stub = new TelegramStub();
 
 test.beforeAll(async () => {

@@ -201,7 +201,7 @@ mod webhooks {
     use outpost::rag::Assistant;
     use proptest::prelude::*;
 
-    const SECRET: &str = "fuzz-secret";
+    const SECRET: &str = "fuzz-secret-0123456789abcdef-0123456789";
     const PUSH_TOKEN: &str = "fuzz-push-token-fuzz-push-token-fuzz-push";
 
     /// The credential a source presents for `body`, as each platform computes it.
@@ -243,7 +243,7 @@ mod webhooks {
                     "whatsapp",
                     Some(
                         &serde_json::json!({"phone_number_id": "1",
-                    "access_token": "t", "app_secret": SECRET, "verify_token": "v"})
+                    "access_token": "t", "app_secret": SECRET, "verify_token": SECRET})
                         .to_string(),
                     ),
                 )

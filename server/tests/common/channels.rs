@@ -12,11 +12,11 @@ use super::platform_stub::{GITHUB_TOKEN, GRAPH_TOKEN, PlatformStub, SendFailure}
 use super::server::ADMIN_TOKEN;
 
 /// The Meta app secret the test projects use.
-pub const APP_SECRET: &str = "meta-app-secret";
+pub const APP_SECRET: &str = "6c3b2f0e9a1d4b7c8e5f2a9d0b1c4e7f";
 /// The verify token the test projects use.
-pub const VERIFY_TOKEN: &str = "verify-me-please";
+pub const VERIFY_TOKEN: &str = "verify-me-please-0123456789abcdef";
 /// The GitHub webhook secret the test projects use.
-pub const HOOK_SECRET: &str = "It's a Secret to Everybody";
+pub const HOOK_SECRET: &str = "It's a Secret to Everybody, 32 chars or more";
 
 /// A number unique to this process and call.
 pub fn unique() -> u64 {
@@ -496,6 +496,52 @@ pub async fn whatsapp_media_window_and_failures(base: &str, stub: &PlatformStub)
             .unwrap()
             .contains("phone_number_id")
     );
+    // Weak secrets are refused, saying what a strong one is, for every channel that checks one.
+    for (kind, body, field) in [
+        (
+            "whatsapp",
+            json!({"phone_number_id": "1", "access_token": "x", "app_secret": APP_SECRET, "verify_token": "v"}),
+            "verify_token",
+        ),
+        (
+            "whatsapp",
+            json!({"phone_number_id": "1", "access_token": "x", "app_secret": "short", "verify_token": VERIFY_TOKEN}),
+            "app_secret",
+        ),
+        (
+            "github",
+            json!({"repository": "acme/docs", "webhook_secret": "x"}),
+            "webhook_secret",
+        ),
+        (
+            "telegram",
+            json!({"bot_token": "1:a", "secret_token": "s"}),
+            "secret_token",
+        ),
+        (
+            "telegram",
+            json!({"bot_token": "1:a", "secret_token": "a".repeat(40)}),
+            "secret_token",
+        ),
+        (
+            "slack",
+            json!({"bot_token": "xoxb-1", "signing_secret": "12345678"}),
+            "signing_secret",
+        ),
+    ] {
+        let (s, v) = admin(
+            "PUT",
+            format!("{base}/v1/admin/projects/{project}/channels/{kind}"),
+            Some(body),
+        )
+        .await;
+        let message = v["error"]["message"].as_str().unwrap_or_default();
+        assert_eq!(s, 400, "{kind}: {v}");
+        assert!(
+            message.contains(field) && message.contains("at least 32"),
+            "{kind}: {message}"
+        );
+    }
 }
 
 /// Posts a GitHub delivery.

@@ -17,7 +17,7 @@ use super::channels::{
 use super::platform_stub::{GRAPH_TOKEN, PlatformStub, PostFailure};
 
 /// The Telegram webhook secret the test bots use.
-pub const TG_SECRET: &str = "tg-secret_token-42";
+pub const TG_SECRET: &str = "tg-secret_token-42-0123456789abcdef";
 /// The Slack signing secret the test apps use.
 pub const SLACK_SECRET: &str = "8f742231b10e8888abcd99yyyzzz85a5";
 
@@ -519,7 +519,7 @@ pub async fn drafts_are_approved_and_sent(base: &str, stub: &PlatformStub) {
         format!("C{n}"),
         format!("1066{n}"),
     );
-    let push_token = "p".repeat(40);
+    let push_token = format!("push-token-{}", "0123456789abcdef".repeat(2));
     let project = project_with(
         base,
         &[
@@ -544,7 +544,7 @@ pub async fn drafts_are_approved_and_sent(base: &str, stub: &PlatformStub) {
         format!("{base}/v1/admin/projects/{project}/channels/whatsapp"),
         Some(
             json!({"phone_number_id": number, "access_token": GRAPH_TOKEN, "app_secret": APP_SECRET,
-            "verify_token": "verify-me-please", "inbox": true}),
+            "verify_token": "verify-me-please-0123456789abcdef", "inbox": true}),
         ),
     )
     .await;

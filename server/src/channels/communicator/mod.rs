@@ -159,11 +159,14 @@ impl TelegramConfig {
         if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) || rest.is_empty() {
             return Err("bot_token must be the token @BotFather gave (123456:ABC...)".into());
         }
-        if self.mode == TelegramMode::Webhook && !telegram::valid_secret(&self.secret_token) {
-            return Err(
-                "secret_token must be 1-256 characters of A-Z, a-z, 0-9, _ and - (webhook mode)"
-                    .into(),
-            );
+        if self.mode == TelegramMode::Webhook {
+            if !telegram::valid_secret(&self.secret_token) {
+                return Err(
+                    "secret_token must be 1-256 characters of A-Z, a-z, 0-9, _ and - (webhook mode)"
+                        .into(),
+                );
+            }
+            crate::channels::webhook::strong_secret("secret_token", &self.secret_token)?;
         }
         Ok(())
     }
@@ -198,9 +201,8 @@ impl SlackConfig {
         if !self.bot_token.starts_with("xox") {
             return Err("bot_token must be a Slack bot token (xoxb-...)".into());
         }
-        if self.signing_secret.trim().len() < 8 {
-            return Err("signing_secret is required".into());
-        }
+        // Slack's signing secrets are 32 hex digits.
+        crate::channels::webhook::strong_secret("signing_secret", &self.signing_secret)?;
         Ok(())
     }
 
@@ -235,9 +237,7 @@ impl PushConfig {
     /// # Errors
     /// A sentence naming what is wrong.
     pub fn validate(&self) -> Result<(), String> {
-        if self.token.len() < 32 {
-            return Err("token must be at least 32 characters".into());
-        }
+        crate::channels::webhook::strong_secret("token", &self.token)?;
         if let Some(u) = &self.reply_url
             && !(u.starts_with("https://") || u.starts_with("http://"))
         {

@@ -84,9 +84,7 @@ impl GitHubConfig {
         if self.prefix.contains("..") || self.prefix.starts_with('/') {
             return Err("prefix must be a folder inside the repository".into());
         }
-        if self.webhook_secret.trim().is_empty() {
-            return Err("webhook_secret is required".into());
-        }
+        crate::channels::webhook::strong_secret("webhook_secret", &self.webhook_secret)?;
         Ok(())
     }
 

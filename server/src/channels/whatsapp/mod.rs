@@ -73,6 +73,9 @@ impl WhatsAppConfig {
                 return Err(format!("{name} is required"));
             }
         }
+        // Meta's app secret is 32 hex digits; the verify token is the operator's own choice.
+        crate::channels::webhook::strong_secret("app_secret", &self.app_secret)?;
+        crate::channels::webhook::strong_secret("verify_token", &self.verify_token)?;
         Ok(())
     }
 
