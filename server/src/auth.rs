@@ -116,6 +116,27 @@ pub fn mint(claims: &Claims, secret: &[u8]) -> Result<String, jsonwebtoken::erro
     )
 }
 
+/// The fewest characters a secret that Outpost checks must have: a shared secret anyone could
+/// guess, or try against a webhook, protects nothing.
+pub const MIN_SECRET_CHARS: usize = 32;
+
+/// Checks that `value` (the setting `name`) is a strong secret; a sentence saying why not.
+///
+/// # Errors
+/// When it is shorter than [`MIN_SECRET_CHARS`] or one character repeated.
+pub fn strong_secret(name: &str, value: &str) -> Result<(), String> {
+    let v = value.trim();
+    let mut chars = v.chars();
+    let first = chars.next();
+    if v.chars().count() < MIN_SECRET_CHARS || chars.all(|c| Some(c) == first) {
+        return Err(format!(
+            "{name} must be at least {MIN_SECRET_CHARS} random characters \
+             (for example the output of `openssl rand -hex 32`)"
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

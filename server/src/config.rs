@@ -393,12 +393,19 @@ impl Config {
             max_attempts: millis(keys::JOB_MAX_ATTEMPTS, 10)?.max(1),
             sync_interval_secs: millis(keys::GITHUB_SYNC_INTERVAL_SECS, 3_600)?,
         };
+        let admin_token = get(keys::ADMIN_TOKEN);
+        if let Some(t) = &admin_token {
+            crate::auth::strong_secret(keys::ADMIN_TOKEN, t).map_err(|message| ConfigError {
+                key: keys::ADMIN_TOKEN,
+                message,
+            })?;
+        }
         Ok(Config {
             channels,
             stream_pace_ms,
             rate_limits,
             socket_caps,
-            admin_token: get(keys::ADMIN_TOKEN),
+            admin_token,
             data_dir: get(keys::DATA_DIR).unwrap_or_else(|| ".outpost/data".into()),
             llm,
             embeddings,
@@ -473,6 +480,21 @@ mod tests {
         assert_eq!(c.llm, LlmConfig::Extractive);
         assert_eq!(c.embeddings, EmbeddingsConfig::None);
         assert_eq!(c.provider_timeout_secs, 30);
+    }
+
+    #[test]
+    fn a_weak_admin_token_is_refused_and_says_what_a_strong_one_is() {
+        for weak in [
+            "secret",
+            "x".repeat(40).as_str(),
+            "0123456789abcdef0123456789abcde",
+        ] {
+            let e = cfg(&[(keys::ADMIN_TOKEN, weak)]).unwrap_err();
+            assert_eq!(e.key, keys::ADMIN_TOKEN);
+            assert!(e.message.contains("at least 32"), "{}", e.message);
+        }
+        let c = cfg(&[(keys::ADMIN_TOKEN, "0123456789abcdef0123456789abcdef")]).unwrap();
+        assert!(c.admin_token.is_some());
     }
 
     #[test]

@@ -25,7 +25,30 @@ CREATE TABLE IF NOT EXISTS operators (
     password_hash TEXT NOT NULL,
     projects      TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
 ";
+
+/// The deployment's own value under `?1`.
+pub const META_GET_SQL: &str = "SELECT value FROM meta WHERE key = ?1";
+/// Stores `?2` under `?1` unless a value is there: the first writer wins.
+pub const META_INIT_SQL: &str =
+    "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO NOTHING";
+/// Stores `?2` under `?1`, replacing what was there.
+pub const META_SET_SQL: &str = "INSERT INTO meta (key, value) VALUES (?1, ?2)
+     ON CONFLICT(key) DO UPDATE SET value = excluded.value";
+/// The key of the random salt the console's cookie key is derived with.
+pub const CONSOLE_SALT: &str = "console_salt";
+
+/// 32 random bytes in hex: a new salt.
+pub fn new_salt() -> String {
+    use argon2::password_hash::rand_core::{OsRng, RngCore};
+    let mut b = [0u8; 32];
+    OsRng.fill_bytes(&mut b);
+    hex::encode(b)
+}
 
 /// An operator by name (`?1`).
 pub const OPERATOR_GET_SQL: &str =
@@ -256,6 +279,39 @@ impl<S: Sql> Registry<S> {
     pub fn delete_operator(&self, name: &str) -> Result<(), SqlError> {
         self.sql.execute(OPERATOR_DELETE_SQL, &[name.into()])?;
         Ok(())
+    }
+
+    /// The deployment's own value under `key`.
+    ///
+    /// # Errors
+    /// [`SqlError`] on a database failure.
+    pub fn meta(&self, key: &str) -> Result<Option<String>, SqlError> {
+        let rows = self.sql.query(META_GET_SQL, &[key.into()])?;
+        rows.first().map(|r| col_string(r, 0)).transpose()
+    }
+
+    /// Stores `value` under `key`.
+    ///
+    /// # Errors
+    /// [`SqlError`] on a database failure.
+    pub fn set_meta(&self, key: &str, value: &str) -> Result<(), SqlError> {
+        self.sql
+            .execute(META_SET_SQL, &[key.into(), value.into()])?;
+        Ok(())
+    }
+
+    /// The console cookie key's salt, made (randomly) the first time it is asked for.
+    ///
+    /// # Errors
+    /// [`SqlError`] on a database failure.
+    pub fn console_salt(&self) -> Result<String, SqlError> {
+        self.sql
+            .execute(META_INIT_SQL, &[CONSOLE_SALT.into(), new_salt().into()])?;
+        let rows = self.sql.query(META_GET_SQL, &[CONSOLE_SALT.into()])?;
+        rows.first()
+            .map(|r| col_string(r, 0))
+            .transpose()?
+            .ok_or_else(|| SqlError::Shape("the salt was not stored".into()))
     }
 
     /// Every project id.

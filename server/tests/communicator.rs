@@ -85,3 +85,10 @@ async fn operator_names_cannot_be_told_apart_by_timing() {
     let s = server(stub, "0").await;
     communicator::operator_names_cannot_be_told_apart_by_timing(&s.base).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_sessions_end_at_sign_out_and_sign_in_takes_json_only() {
+    let stub = platform_stub::shared();
+    let s = server(stub, "0").await;
+    communicator::console_sessions_end_at_sign_out_and_sign_in_takes_json_only(&s.base).await;
+}

@@ -56,6 +56,15 @@ impl ProjectDirectory for Directory {
     async fn operator(&self, _: &str) -> Result<Option<Operator>, String> {
         Ok(None)
     }
+    async fn console_salt(&self) -> Result<String, String> {
+        Ok("00".repeat(32))
+    }
+    async fn meta(&self, _: &str) -> Result<Option<String>, String> {
+        Ok(None)
+    }
+    async fn set_meta(&self, _: &str, _: &str) -> Result<(), String> {
+        Ok(())
+    }
     async fn put_operator(&self, _: &str, _: Option<&Operator>) -> Result<(), String> {
         Ok(())
     }

@@ -95,6 +95,38 @@ async fn bad_admin_calls_are_refused_with_clear_errors() {
     assert_eq!(r.status(), 400);
 }
 
+/// A Worker reads its admin token per request: a weak one keeps the admin API and the console
+/// off, saying why.
+#[tokio::test]
+async fn a_weak_admin_token_keeps_the_admin_api_off() {
+    let state = tempfile::tempdir().unwrap();
+    let w = Wrangler::start_with(state.path(), &[("OUTPOST_ADMIN_TOKEN", "too-short")]);
+    let r = reqwest::Client::new()
+        .put(format!("{}/v1/admin/projects/acme", w.base))
+        .bearer_auth("too-short")
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(v["error"]["code"], outpost_protocol::codes::ADMIN_DISABLED);
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("at least 32"),
+        "{v}"
+    );
+    let r = reqwest::Client::new()
+        .post(format!("{}/v1/console/login", w.base))
+        .json(&serde_json::json!({"name": "ana", "password": "whatever it is"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403, "the console is off too");
+}
+
 #[tokio::test]
 async fn history_survives_a_wrangler_dev_restart() {
     let state = tempfile::tempdir().unwrap();
@@ -525,6 +557,14 @@ async fn a_handoff_outlasts_an_inbox_that_is_briefly_down_on_workers() {
 async fn operator_names_cannot_be_told_apart_by_timing_on_workers() {
     common::communicator::operator_names_cannot_be_told_apart_by_timing(&channels_worker().base)
         .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_sessions_end_at_sign_out_and_sign_in_takes_json_only_on_workers() {
+    common::communicator::console_sessions_end_at_sign_out_and_sign_in_takes_json_only(
+        &channels_worker().base,
+    )
+    .await;
 }
 
 /// The every-minute cron polls bots in polling mode.

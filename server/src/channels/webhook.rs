@@ -29,26 +29,7 @@ pub fn same_secret(given: &str, expected: &str) -> bool {
     a.iter().zip(b.iter()).fold(0u8, |d, (x, y)| d | (x ^ y)) == 0
 }
 
-/// The fewest characters a secret that Outpost checks must have: a shared secret anyone could
-/// guess, or try against a webhook, protects nothing.
-pub const MIN_SECRET_CHARS: usize = 32;
-
-/// Checks that `value` (the setting `name`) is a strong secret; a sentence saying why not.
-///
-/// # Errors
-/// When it is shorter than [`MIN_SECRET_CHARS`] or one character repeated.
-pub fn strong_secret(name: &str, value: &str) -> Result<(), String> {
-    let v = value.trim();
-    let mut chars = v.chars();
-    let first = chars.next();
-    if v.chars().count() < MIN_SECRET_CHARS || chars.all(|c| Some(c) == first) {
-        return Err(format!(
-            "{name} must be at least {MIN_SECRET_CHARS} random characters \
-             (for example the output of `openssl rand -hex 32`)"
-        ));
-    }
-    Ok(())
-}
+pub use crate::auth::{MIN_SECRET_CHARS, strong_secret};
 
 /// The `X-Hub-Signature-256` value for `body` (what a sender computes; used by tests and stubs).
 pub fn hub_signature(secret: &[u8], body: &[u8]) -> String {

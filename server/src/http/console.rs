@@ -19,7 +19,6 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use hmac::{Hmac, Mac};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use outpost_protocol::console;
 use serde::{Deserialize, Serialize};
@@ -83,8 +82,16 @@ struct SessionClaims {
     aud: String,
     exp: u64,
     iat: u64,
+    /// When it was issued, in milliseconds: signing out ends every session issued before.
+    #[serde(default)]
+    ims: u64,
     /// A fingerprint of the password hash: a new password ends older sessions.
     pwd: String,
+}
+
+/// The key under which the time (ms) an operator last signed out is kept.
+fn signed_out_key(name: &str) -> String {
+    format!("signed_out:{name}")
 }
 
 /// Who is calling a communicator route.
@@ -96,14 +103,28 @@ pub enum Caller {
     Operator(String),
 }
 
-/// The session signing key: derived from the admin token, so the console needs no secret of its
-/// own (and is off without one, like the admin API).
-fn session_key(state: &AppState) -> Option<Vec<u8>> {
-    let admin = state.admin_token.as_deref()?;
-    let mut mac =
-        Hmac::<Sha256>::new_from_slice(admin.as_bytes()).expect("HMAC takes keys of any length");
-    mac.update(b"outpost console sessions v1");
-    Some(mac.finalize().into_bytes().to_vec())
+/// The session signing key: HKDF-SHA256 of the admin token with a random salt stored with the
+/// projects, so the console needs no secret of its own (and is off without a strong admin
+/// token, like the admin API), a cookie cannot be checked against guessed admin tokens without
+/// the salt, and a new admin token ends every session.
+async fn session_key(state: &AppState) -> Result<Option<Vec<u8>>, AppError> {
+    let Some(admin) = state.admin_token.as_deref() else {
+        return Ok(None);
+    };
+    if crate::auth::strong_secret("OUTPOST_ADMIN_TOKEN", admin).is_err() {
+        return Ok(None);
+    }
+    let salt = state
+        .projects
+        .console_salt()
+        .await
+        .map_err(AppError::internal)?;
+    let salt = hex::decode(salt).map_err(AppError::internal)?;
+    let mut key = vec![0u8; 32];
+    hkdf::Hkdf::<Sha256>::new(Some(&salt), admin.as_bytes())
+        .expand(b"outpost console sessions v2", &mut key)
+        .map_err(|e| AppError::internal(e.to_string()))?;
+    Ok(Some(key))
 }
 
 fn fingerprint(hash: &str) -> String {
@@ -126,7 +147,10 @@ fn cookie_value(headers: &HeaderMap) -> Option<String> {
 
 /// The operator whose session `headers` carry, if it is valid and they still exist.
 async fn session(state: &AppState, headers: &HeaderMap) -> Result<Option<Operator>, AppError> {
-    let (Some(token), Some(key)) = (cookie_value(headers), session_key(state)) else {
+    let Some(token) = cookie_value(headers) else {
+        return Ok(None);
+    };
+    let Some(key) = session_key(state).await? else {
         return Ok(None);
     };
     if token.len() > crate::auth::MAX_TOKEN_BYTES {
@@ -141,6 +165,15 @@ async fn session(state: &AppState, headers: &HeaderMap) -> Result<Option<Operato
     else {
         return Ok(None);
     };
+    let signed_out = state
+        .projects
+        .meta(&signed_out_key(&data.claims.sub))
+        .await
+        .map_err(AppError::internal)?
+        .and_then(|t| t.parse::<u64>().ok());
+    if signed_out.is_some_and(|t| data.claims.ims <= t) {
+        return Ok(None);
+    }
     let op = state
         .projects
         .operator(&data.claims.sub)
@@ -183,40 +216,43 @@ pub async fn authorize(
             "This project's inbox is not yours.",
         ));
     }
-    if method == Method::POST
-        && !headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("application/json"))
-    {
-        return Err(AppError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            outpost_protocol::codes::UNSUPPORTED_MEDIA_TYPE,
-            "Send JSON (Content-Type: application/json).",
-        ));
+    if method == Method::POST {
+        json_content_type(headers)?;
     }
     crate::http::project(state, project).await?;
     Ok(Caller::Operator(op.name))
+}
+
+/// 415 unless the request says its body is JSON (which a cross-site form cannot send).
+fn json_content_type(headers: &HeaderMap) -> Result<(), AppError> {
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("application/json")
+        });
+    if json {
+        Ok(())
+    } else {
+        Err(AppError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            outpost_protocol::codes::UNSUPPORTED_MEDIA_TYPE,
+            "Send JSON (Content-Type: application/json).",
+        ))
+    }
 }
 
 pub(crate) async fn page() -> Response {
     super::widget::page::shell(HeaderValue::from_static(CONSOLE_CSP), CONSOLE_PAGE)
 }
 
-fn secure(headers: &HeaderMap) -> bool {
-    // Behind TLS (Workers, a proxy) the cookie is `Secure`; plain local http keeps working.
-    headers
-        .get("x-forwarded-proto")
-        .or_else(|| headers.get("cf-visitor"))
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("https"))
-}
-
-fn set_cookie(value: &str, max_age: u64, secure: bool) -> HeaderValue {
-    let s = format!(
-        "{COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{}",
-        if secure { "; Secure" } else { "" }
-    );
+/// The session cookie: always `Secure` (browsers keep such cookies for `http://localhost` and
+/// `127.0.0.1` too, so local use works), never set from a header a proxy or client controls.
+fn set_cookie(value: &str, max_age: u64) -> HeaderValue {
+    let s =
+        format!("{COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict; Secure; Max-Age={max_age}");
     HeaderValue::from_str(&s).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
@@ -226,13 +262,16 @@ pub(crate) async fn login(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, AppError> {
-    let Some(key) = session_key(&state) else {
+    let Some(key) = session_key(&state).await? else {
         return Err(AppError::new(
             StatusCode::FORBIDDEN,
             outpost_protocol::codes::CONSOLE_DISABLED,
-            "The console is off: set OUTPOST_ADMIN_TOKEN to turn it on.",
+            "The console is off: set OUTPOST_ADMIN_TOKEN (32 or more random characters) to turn it on.",
         ));
     };
+    // JSON only: a cross-site form can send `text/plain` that parses as JSON, and would sign a
+    // victim's browser into the sender's account.
+    json_content_type(&headers)?;
     let b: outpost_protocol::console::Login = super::json_body(&body)?;
     if b.name.is_empty() || b.name.len() > 100 || b.password.len() > 1000 {
         return Err(AppError::bad_request("name and password are required"));
@@ -271,6 +310,7 @@ pub(crate) async fn login(
         aud: AUDIENCE.into(),
         exp: now + SESSION_SECS,
         iat: now,
+        ims: crate::platform::now_millis(),
         pwd: fingerprint(&op.password_hash),
     };
     let token = jsonwebtoken::encode(
@@ -280,21 +320,33 @@ pub(crate) async fn login(
     )
     .map_err(AppError::internal)?;
     Ok((
-        [(
-            header::SET_COOKIE,
-            set_cookie(&token, SESSION_SECS, secure(&headers)),
-        )],
+        [(header::SET_COOKIE, set_cookie(&token, SESSION_SECS))],
         axum::Json(json!({"name": op.name, "projects": op.projects})),
     )
         .into_response())
 }
 
-pub(crate) async fn logout(headers: HeaderMap) -> Response {
-    (
-        [(header::SET_COOKIE, set_cookie("", 0, secure(&headers)))],
+/// Signs out: every session of the operator issued until now ends (on every device), and the
+/// cookie is cleared.
+pub(crate) async fn logout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    if let Some(op) = session(&state, &headers).await? {
+        state
+            .projects
+            .set_meta(
+                &signed_out_key(&op.name),
+                &crate::platform::now_millis().to_string(),
+            )
+            .await
+            .map_err(AppError::internal)?;
+    }
+    Ok((
+        [(header::SET_COOKIE, set_cookie("", 0))],
         axum::Json(json!({"ok": true})),
     )
-        .into_response()
+        .into_response())
 }
 
 pub(crate) async fn me(
@@ -416,8 +468,11 @@ mod tests {
             HeaderValue::from_static("a=1; outpost_console=tok.en.x; b=2"),
         );
         assert_eq!(cookie_value(&h).as_deref(), Some("tok.en.x"));
-        let c = set_cookie("v", 60, true);
+        let c = set_cookie("v", 60);
         let s = c.to_str().unwrap();
-        assert!(s.contains("HttpOnly") && s.contains("SameSite=Strict") && s.ends_with("Secure"));
+        assert!(
+            s.contains("HttpOnly") && s.contains("SameSite=Strict") && s.contains("; Secure;"),
+            "Secure whatever the request's headers say: {s}"
+        );
     }
 }

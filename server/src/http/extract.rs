@@ -110,6 +110,15 @@ pub fn admin_only(state: &AppState, headers: &HeaderMap) -> Result<(), AppError>
             "The admin API is off: set OUTPOST_ADMIN_TOKEN to turn it on.",
         ));
     };
+    // The native server refuses to start with a weak token; a Worker reads its token per
+    // request, so it says so here.
+    if let Err(why) = crate::auth::strong_secret("OUTPOST_ADMIN_TOKEN", expected) {
+        return Err(AppError::new(
+            StatusCode::FORBIDDEN,
+            outpost_protocol::codes::ADMIN_DISABLED,
+            format!("The admin API is off: {why}."),
+        ));
+    }
     let given = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())

@@ -78,6 +78,25 @@ pub trait ProjectDirectory: Send + Sync {
         name: &str,
         operator: Option<&crate::registry::Operator>,
     ) -> Result<(), String>;
+
+    /// The random salt the console's cookie key is derived with (stored with the projects,
+    /// made on first use).
+    ///
+    /// # Errors
+    /// A message when the directory cannot be read or written.
+    async fn console_salt(&self) -> Result<String, String>;
+
+    /// The deployment's own value under `key` (for example when an operator last signed out).
+    ///
+    /// # Errors
+    /// A message when the directory cannot be read.
+    async fn meta(&self, key: &str) -> Result<Option<String>, String>;
+
+    /// Stores `value` under `key`.
+    ///
+    /// # Errors
+    /// A message when the directory cannot be written.
+    async fn set_meta(&self, key: &str, value: &str) -> Result<(), String>;
 }
 
 /// Projects' documents, for operators (knowledge files natively, one Knowledge Durable Object

@@ -1432,3 +1432,79 @@ pub async fn operator_names_cannot_be_told_apart_by_timing(base: &str) {
         "a wrong password takes {known:?}, an unknown name {unknown:?}"
     );
 }
+
+/// Signing out ends the session on the server (the old cookie no longer works anywhere); a new
+/// sign-in works at once; sign-in takes JSON only (a cross-site `text/plain` form cannot sign a
+/// browser into someone's account); the cookie is always `Secure`.
+pub async fn console_sessions_end_at_sign_out_and_sign_in_takes_json_only(base: &str) {
+    let name = format!("leaving{}", unique());
+    let project = project_with(base, &[]).await;
+    let password = "a long enough passphrase";
+    let (s, v) = admin(
+        "PUT",
+        format!("{base}/v1/admin/operators/{name}"),
+        Some(json!({"password": password, "projects": [project]})),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+
+    let r = reqwest::Client::new()
+        .post(format!("{base}/v1/console/login"))
+        .header("content-type", "text/plain")
+        .body(json!({"name": name, "password": password}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 415, "a form's text/plain body is not a sign-in");
+    assert!(r.headers().get("set-cookie").is_none());
+
+    let r = reqwest::Client::new()
+        .post(format!("{base}/v1/console/login"))
+        .header("x-forwarded-proto", "http")
+        .json(&json!({"name": name, "password": password}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let set = r.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(
+        set.contains("; Secure"),
+        "whatever a proxy header says: {set}"
+    );
+    let cookie = set.split(';').next().unwrap().to_owned();
+    let (s, _) = as_operator("GET", format!("{base}/v1/console/me"), &cookie, None).await;
+    assert_eq!(s, 200);
+
+    let (s, _) = as_operator(
+        "POST",
+        format!("{base}/v1/console/logout"),
+        &cookie,
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(s, 200);
+    let (s, _) = as_operator("GET", format!("{base}/v1/console/me"), &cookie, None).await;
+    assert_eq!(
+        s, 401,
+        "the signed-out session is over, also where the cookie was copied"
+    );
+    let (s, _) = as_operator(
+        "GET",
+        format!("{base}/v1/admin/projects/{project}/inbox"),
+        &cookie,
+        None,
+    )
+    .await;
+    assert_eq!(s, 401);
+
+    let (s, v, again) = console_login(base, &name, password).await;
+    assert_eq!(s, 200, "{v}");
+    let (s, _) = as_operator(
+        "GET",
+        format!("{base}/v1/console/me"),
+        &again.unwrap(),
+        None,
+    )
+    .await;
+    assert_eq!(s, 200, "a new sign-in works at once");
+}

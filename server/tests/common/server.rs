@@ -15,7 +15,7 @@ use outpost::platform::native::server::{Running, ServerOptions, open_registry, s
 
 /// The admin token of test servers.
 #[allow(dead_code)]
-pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
+pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789abcdef";
 use outpost::project::ProjectId;
 use outpost::providers::extractive::Extractive;
 use outpost::providers::openai::{Endpoint, OpenAiChat};

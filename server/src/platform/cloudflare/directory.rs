@@ -143,6 +143,56 @@ impl ProjectDirectory for D1Projects {
         .await
     }
 
+    async fn console_salt(&self) -> Result<String, String> {
+        SendFuture::new(async {
+            ensure_schema(&self.db).await?;
+            run(
+                &self.db,
+                registry::META_INIT_SQL,
+                &[registry::CONSOLE_SALT.into(), registry::new_salt().into()],
+            )
+            .await?;
+            let rows = run(
+                &self.db,
+                registry::META_GET_SQL,
+                &[registry::CONSOLE_SALT.into()],
+            )
+            .await?;
+            rows.first()
+                .map(|r| crate::platform::sql::col_string(r, 0))
+                .transpose()
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| "the salt was not stored".to_owned())
+        })
+        .await
+    }
+
+    async fn meta(&self, key: &str) -> Result<Option<String>, String> {
+        SendFuture::new(async {
+            ensure_schema(&self.db).await?;
+            let rows = run(&self.db, registry::META_GET_SQL, &[key.into()]).await?;
+            rows.first()
+                .map(|r| crate::platform::sql::col_string(r, 0))
+                .transpose()
+                .map_err(|e| e.to_string())
+        })
+        .await
+    }
+
+    async fn set_meta(&self, key: &str, value: &str) -> Result<(), String> {
+        SendFuture::new(async {
+            ensure_schema(&self.db).await?;
+            run(
+                &self.db,
+                registry::META_SET_SQL,
+                &[key.into(), value.into()],
+            )
+            .await?;
+            Ok(())
+        })
+        .await
+    }
+
     async fn put_operator(
         &self,
         name: &str,

@@ -63,6 +63,18 @@ impl ProjectDirectory for SqliteProjects {
         self.0.operator(name).map_err(|e| e.to_string())
     }
 
+    async fn console_salt(&self) -> Result<String, String> {
+        self.0.console_salt().map_err(|e| e.to_string())
+    }
+
+    async fn meta(&self, key: &str) -> Result<Option<String>, String> {
+        self.0.meta(key).map_err(|e| e.to_string())
+    }
+
+    async fn set_meta(&self, key: &str, value: &str) -> Result<(), String> {
+        self.0.set_meta(key, value).map_err(|e| e.to_string())
+    }
+
     async fn put_operator(
         &self,
         name: &str,
