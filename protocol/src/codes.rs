@@ -22,6 +22,8 @@ pub const TOO_LARGE: &str = "too_large";
 pub const HELLO_FIRST: &str = "hello_first";
 /// A socket did not say `hello` within the deadline (a few seconds) and is closed.
 pub const HELLO_TIMEOUT: &str = "hello_timeout";
+/// A visitor has opened as many sessions as one may.
+pub const TOO_MANY_SESSIONS: &str = "too_many_sessions";
 /// Too many sockets are open from one address, or in all.
 pub const TOO_MANY_SOCKETS: &str = "too_many_sockets";
 /// A request that is not understood.

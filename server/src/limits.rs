@@ -36,11 +36,79 @@ pub const SOCKETS_PER_ADDRESS: u32 = 128;
 /// Sockets the server holds open at once in all (native).
 pub const SOCKETS_MAX: u32 = 20_000;
 
+/// What else a visitor writes besides questions; each kind has its own limits per visitor and
+/// per project ([`Write::quotas`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Write {
+    /// A new session (`POST …/sessions`).
+    Session,
+    /// A request to talk to a person (each one queues analysis and draft model calls).
+    Handoff,
+    /// A rating of an answer.
+    Feedback,
+}
+
+impl Write {
+    /// Per visitor: a minute's allowance and a burst; per project: a minute's allowance.
+    pub fn quotas(self) -> (u32, u32, u32) {
+        match self {
+            // A busy site's visitors arrive in bursts: a tenth of a minute's allowance at once.
+            Write::Session => (10, 5, 6000),
+            Write::Handoff => (3, 2, 600),
+            Write::Feedback => (30, 10, 6000),
+        }
+    }
+}
+
+/// The most sessions one visitor may open in a project, ever (each is stored).
+pub const SESSIONS_PER_VISITOR: u32 = 200;
+
+/// A limit per visitor of a project and one per project, the visitor's checked first.
+struct PerVisitor {
+    visitor: Keyed<(String, String)>,
+    project: Keyed<String>,
+}
+
+impl PerVisitor {
+    fn new(per_minute: u32, burst: u32, project_per_minute: u32) -> Self {
+        PerVisitor {
+            visitor: RateLimiter::new(
+                Quota::per_minute(nz(per_minute)).allow_burst(nz(burst)),
+                DefaultKeyedStateStore::default(),
+                WallClock,
+            ),
+            project: RateLimiter::new(
+                Quota::per_minute(nz(project_per_minute)).allow_burst(nz(project_per_minute / 10)),
+                DefaultKeyedStateStore::default(),
+                WallClock,
+            ),
+        }
+    }
+
+    /// The visitor's own limit first: what it refuses costs the project nothing, so one visitor
+    /// in a loop cannot use up everybody else's budget.
+    fn check(&self, project: &str, visitor: &str) -> Result<(), u64> {
+        let clock = WallClock;
+        let wait = |nu: governor::NotUntil<_>| nu.wait_time_from(clock.now()).as_secs().max(1);
+        self.visitor
+            .check_key(&(project.to_owned(), visitor.to_owned()))
+            .map_err(wait)?;
+        self.project.check_key(&project.to_owned()).map_err(wait)?;
+        // Keep memory bounded under many distinct visitors.
+        if self.visitor.len() > 100_000 {
+            self.visitor.retain_recent();
+        }
+        Ok(())
+    }
+}
+
 /// The limiters.
 pub struct Limits {
     sockets: std::sync::Arc<SocketCount>,
-    user: Keyed<(String, String)>,
-    project: Keyed<String>,
+    sessions: PerVisitor,
+    handoffs: PerVisitor,
+    feedback: PerVisitor,
+    questions: PerVisitor,
     login_name: Keyed<(String, String)>,
     login_addr: Keyed<String>,
     login_all: Keyed<()>,
@@ -62,18 +130,16 @@ impl Limits {
     /// Limits of `user_per_minute` (bursts of `user_burst`) per visitor and `project_per_minute`
     /// per project.
     pub fn new(user_per_minute: u32, user_burst: u32, project_per_minute: u32) -> Self {
+        let writes = |w: Write| {
+            let (per_minute, burst, project) = w.quotas();
+            PerVisitor::new(per_minute, burst, project)
+        };
         Limits {
             sockets: std::sync::Arc::new(SocketCount::new(SOCKETS_PER_ADDRESS, SOCKETS_MAX)),
-            user: RateLimiter::new(
-                Quota::per_minute(nz(user_per_minute)).allow_burst(nz(user_burst)),
-                DefaultKeyedStateStore::default(),
-                WallClock,
-            ),
-            project: RateLimiter::new(
-                Quota::per_minute(nz(project_per_minute)).allow_burst(nz(project_per_minute / 10)),
-                DefaultKeyedStateStore::default(),
-                WallClock,
-            ),
+            sessions: writes(Write::Session),
+            handoffs: writes(Write::Handoff),
+            feedback: writes(Write::Feedback),
+            questions: PerVisitor::new(user_per_minute, user_burst, project_per_minute),
             login_name: RateLimiter::new(
                 Quota::per_minute(nz(LOGIN_PER_MINUTE)).allow_burst(nz(5)),
                 DefaultKeyedStateStore::default(),
@@ -109,6 +175,20 @@ impl Limits {
         self.sockets.open(addr)
     }
 
+    /// Whether `visitor` of `project` may make a write of kind `what` now; `Err(seconds)` to
+    /// wait otherwise.
+    ///
+    /// # Errors
+    /// The whole seconds to wait.
+    pub fn check_write(&self, what: Write, project: &str, visitor: &str) -> Result<(), u64> {
+        match what {
+            Write::Session => &self.sessions,
+            Write::Handoff => &self.handoffs,
+            Write::Feedback => &self.feedback,
+        }
+        .check(project, visitor)
+    }
+
     /// Whether someone at `addr` may try to sign in as operator `name` now; `Err(seconds)` to
     /// wait otherwise. Guessing is slowed per name and address, per address, and in all; the
     /// narrowest limit is checked first, so an attempt it refuses costs the wider ones nothing,
@@ -137,19 +217,7 @@ impl Limits {
     /// # Errors
     /// The whole seconds to wait before asking again.
     pub fn check_question(&self, project: &str, user: &str) -> Result<(), u64> {
-        let clock = WallClock;
-        let wait = |nu: governor::NotUntil<_>| nu.wait_time_from(clock.now()).as_secs().max(1);
-        // The visitor's own limit first: a question it refuses costs the project nothing, so
-        // one visitor asking in a loop cannot use up everybody else's budget.
-        self.user
-            .check_key(&(project.to_owned(), user.to_owned()))
-            .map_err(wait)?;
-        self.project.check_key(&project.to_owned()).map_err(wait)?;
-        // Keep memory bounded under many distinct visitors.
-        if self.user.len() > 100_000 {
-            self.user.retain_recent();
-        }
-        Ok(())
+        self.questions.check(project, user)
     }
 }
 
@@ -225,6 +293,32 @@ impl Default for Limits {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn writes_are_limited_per_kind_per_visitor_then_per_project() {
+        let l = Limits::default();
+        let handoffs = (0..10)
+            .filter(|_| l.check_write(Write::Handoff, "p", "v").is_ok())
+            .count();
+        assert_eq!(handoffs, 2);
+        assert!(
+            l.check_write(Write::Feedback, "p", "v").is_ok(),
+            "another kind"
+        );
+        assert!(
+            l.check_write(Write::Handoff, "p", "w").is_ok(),
+            "another visitor"
+        );
+        assert!(
+            l.check_write(Write::Handoff, "q", "v").is_ok(),
+            "another project"
+        );
+        // The project's own allowance: 600 a minute, 60 at once.
+        let many = (0..100)
+            .filter(|i| l.check_write(Write::Handoff, "r", &format!("v{i}")).is_ok())
+            .count();
+        assert_eq!(many, 60);
+    }
 
     #[test]
     fn sockets_are_capped_per_address_and_in_all_and_freed_when_closed() {

@@ -29,7 +29,20 @@ CREATE TABLE IF NOT EXISTS meta (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS visitor_sessions (
+    project TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    count   INTEGER NOT NULL,
+    PRIMARY KEY (project, subject)
+);
 ";
+
+/// How many sessions visitor `?2` of project `?1` has opened.
+pub const VISITOR_SESSIONS_SQL: &str =
+    "SELECT count FROM visitor_sessions WHERE project = ?1 AND subject = ?2";
+/// Counts one more session of visitor `?2` of project `?1`.
+pub const VISITOR_SESSION_ADD_SQL: &str = "INSERT INTO visitor_sessions (project, subject, count)
+     VALUES (?1, ?2, 1) ON CONFLICT(project, subject) DO UPDATE SET count = count + 1";
 
 /// The deployment's own value under `?1`.
 pub const META_GET_SQL: &str = "SELECT value FROM meta WHERE key = ?1";
@@ -279,6 +292,28 @@ impl<S: Sql> Registry<S> {
     pub fn delete_operator(&self, name: &str) -> Result<(), SqlError> {
         self.sql.execute(OPERATOR_DELETE_SQL, &[name.into()])?;
         Ok(())
+    }
+
+    /// Counts a new session of visitor `subject` of `project`; `false` (nothing counted) when
+    /// they have opened `cap` already.
+    ///
+    /// # Errors
+    /// [`SqlError`] on a database failure.
+    pub fn add_session(&self, project: &str, subject: &str, cap: u32) -> Result<bool, SqlError> {
+        let rows = self
+            .sql
+            .query(VISITOR_SESSIONS_SQL, &[project.into(), subject.into()])?;
+        let opened = rows
+            .first()
+            .and_then(|r| r.first())
+            .and_then(SqlValue::as_i64)
+            .unwrap_or(0);
+        if opened >= i64::from(cap) {
+            return Ok(false);
+        }
+        self.sql
+            .execute(VISITOR_SESSION_ADD_SQL, &[project.into(), subject.into()])?;
+        Ok(true)
     }
 
     /// The deployment's own value under `key`.

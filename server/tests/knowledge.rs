@@ -225,7 +225,7 @@ async fn bad_files_are_skipped_and_nothing_indexed_is_lost() {
         reason("security.md")
     );
     assert!(reason("huge.md").contains("too large"));
-    assert!(reason("dangling.md").contains("cannot be read"));
+    assert!(reason("dangling.md").contains("a broken link"));
     assert_eq!(r.removed, 0, "a bad file is not a deleted file");
 
     let (_, s) = answer(&k, "How do I rotate the signing key?").await;

@@ -584,3 +584,63 @@ async fn a_socket_that_never_says_hello_is_closed() {
     let s = TestServer::start(None, "", NO_LIMITS).await;
     common::suite::a_socket_that_never_says_hello_is_closed(&s.base).await;
 }
+
+/// A rating must name a finished answer of its own session: anything else (a visitor's own
+/// message, an unknown id, another session's answer) stores nothing. The same SQL runs in the
+/// `ChatSession` object (the widget's Playwright test rates a real answer there).
+#[test]
+fn a_rating_must_name_an_answer_of_its_session() {
+    use outpost::platform::native::sqlite::SqliteFile;
+    use outpost::session::store::{SessionOwner, SessionStore};
+    use outpost_protocol::{Author, Feedback};
+    let store = SessionStore::open(SqliteFile::in_memory().unwrap()).unwrap();
+    let owner = SessionOwner {
+        project: "acme".into(),
+        subject: "v".into(),
+    };
+    for s in ["s1", "s2"] {
+        store.create(s, &owner, 0).unwrap();
+    }
+    let frames = [
+        ServerFrame::Message {
+            seq: 1,
+            id: "m1".into(),
+            author: Author::User,
+            text: "q".into(),
+            html: None,
+            citations: vec![],
+            client_id: None,
+        },
+        ServerFrame::AnswerStart {
+            seq: 2,
+            id: "a2".into(),
+        },
+        ServerFrame::AnswerEnd {
+            seq: 3,
+            id: "a2".into(),
+            html: "<p>a</p>".into(),
+            citations: vec![],
+        },
+    ];
+    for f in &frames {
+        store.append("s1", f).unwrap();
+    }
+    let rate = |session: &str, id: &str| {
+        let fb = Feedback {
+            message_id: id.into(),
+            helpful: true,
+            comment: None,
+        };
+        store.record_feedback(session, &fb, 0).unwrap()
+    };
+    assert!(rate("s1", "a2"), "an answer of the session");
+    assert!(!rate("s1", "m1"), "the visitor's own message");
+    assert!(!rate("s1", "a9"), "no such answer");
+    assert!(!rate("s2", "a2"), "another session's answer");
+}
+
+#[tokio::test]
+async fn a_visitors_sessions_and_handoffs_are_limited() {
+    let s = TestServer::start(None, "", NO_LIMITS).await;
+    common::suite::a_visitors_sessions_and_handoffs_are_limited(&s.base).await;
+}

@@ -221,6 +221,11 @@ async fn one_visitor_asking_in_a_loop_costs_no_one_else() {
     common::suite::one_visitor_asking_in_a_loop_costs_no_one_else(&w.base).await;
 }
 
+#[tokio::test]
+async fn a_visitors_sessions_and_handoffs_are_limited() {
+    suite::a_visitors_sessions_and_handoffs_are_limited(&shared().base).await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_socket_that_never_says_hello_is_closed() {
     suite::a_socket_that_never_says_hello_is_closed(&shared().base).await;

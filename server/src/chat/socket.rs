@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use super::SessionHub;
 use crate::auth::{self, Claims};
-use crate::limits::Limits;
+use crate::limits::{Limits, Write};
 use crate::registry::Project;
 use crate::session::store::SessionOwner;
 use crate::session::{ConnId, Input};
@@ -122,7 +122,16 @@ pub fn question_input(
             })
         }
         ClientFrame::Retry => Ok(Input::Retry { conn }),
-        ClientFrame::Handoff => Ok(Input::Handoff { conn }),
+        ClientFrame::Handoff => {
+            limits
+                .check_write(Write::Handoff, &project.id, &claims.sub)
+                .map_err(|wait| Refusal {
+                    code: codes::RATE_LIMITED,
+                    message: format!("Too many requests for a person. Please wait {wait} s."),
+                    retry_after: Some(wait),
+                })?;
+            Ok(Input::Handoff { conn })
+        }
         ClientFrame::Hello { .. } | ClientFrame::Ping => Err(Refusal {
             code: codes::BAD_REQUEST,
             message: "only ask and retry frames can be posted".into(),

@@ -111,7 +111,7 @@ async fn session_key(state: &AppState) -> Result<Option<Vec<u8>>, AppError> {
     let Some(admin) = state.admin_token.as_deref() else {
         return Ok(None);
     };
-    if crate::auth::strong_secret("OUTPOST_ADMIN_TOKEN", admin).is_err() {
+    if crate::auth::strong_secret(crate::config::keys::ADMIN_TOKEN, admin).is_err() {
         return Ok(None);
     }
     let salt = state

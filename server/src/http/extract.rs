@@ -112,7 +112,7 @@ pub fn admin_only(state: &AppState, headers: &HeaderMap) -> Result<(), AppError>
     };
     // The native server refuses to start with a weak token; a Worker reads its token per
     // request, so it says so here.
-    if let Err(why) = crate::auth::strong_secret("OUTPOST_ADMIN_TOKEN", expected) {
+    if let Err(why) = crate::auth::strong_secret(crate::config::keys::ADMIN_TOKEN, expected) {
         return Err(AppError::new(
             StatusCode::FORBIDDEN,
             outpost_protocol::codes::ADMIN_DISABLED,

@@ -86,6 +86,13 @@ pub trait ProjectDirectory: Send + Sync {
     /// A message when the directory cannot be read or written.
     async fn console_salt(&self) -> Result<String, String>;
 
+    /// Counts a new session of visitor `subject` of `project`; `false` (nothing counted) when
+    /// they have opened `cap` already.
+    ///
+    /// # Errors
+    /// A message when the directory cannot be read or written.
+    async fn add_session(&self, project: &str, subject: &str, cap: u32) -> Result<bool, String>;
+
     /// The deployment's own value under `key` (for example when an operator last signed out).
     ///
     /// # Errors
@@ -211,6 +218,17 @@ impl AppError {
             message: message.into(),
             retry_after: None,
         }
+    }
+
+    /// 429 with a wait: "`what`. Please wait `wait` s."
+    pub fn rate_limited(what: &str, wait: u64) -> Self {
+        let mut e = AppError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            outpost_protocol::codes::RATE_LIMITED,
+            format!("{what}. Please wait {wait} s."),
+        );
+        e.retry_after = Some(wait);
+        e
     }
 
     /// 404 for a missing thing.

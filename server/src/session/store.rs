@@ -107,7 +107,8 @@ impl<S: Sql> SessionStore<S> {
             .collect()
     }
 
-    /// Records (or replaces) a visitor's rating of an answer.
+    /// Records (or replaces) a visitor's rating of an answer of session `id`; `false` (and
+    /// nothing stored) when `fb.message_id` names no finished answer of it.
     ///
     /// # Errors
     /// [`SqlError`] on a database failure.
@@ -116,7 +117,15 @@ impl<S: Sql> SessionStore<S> {
         id: &str,
         fb: &outpost_protocol::Feedback,
         now_unix: i64,
-    ) -> Result<(), SqlError> {
+    ) -> Result<bool, SqlError> {
+        let answer = self.sql.query(
+            "SELECT 1 FROM frames WHERE session_id = ?1 AND json_extract(body, '$.id') = ?2
+               AND json_extract(body, '$.type') = 'answer_end' LIMIT 1",
+            &[id.into(), fb.message_id.as_str().into()],
+        )?;
+        if answer.is_empty() {
+            return Ok(false);
+        }
         self.sql.execute(
             "INSERT INTO feedback (session_id, message_id, helpful, comment, created_at) VALUES (?1, ?2, ?3, ?4, ?5)
              ON CONFLICT(session_id, message_id) DO UPDATE SET helpful = excluded.helpful,
@@ -129,7 +138,7 @@ impl<S: Sql> SessionStore<S> {
                 SqlValue::Integer(now_unix),
             ],
         )?;
-        Ok(())
+        Ok(true)
     }
 
     /// Appends a conversation frame (it must carry a `seq`).

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use eventsource_stream::Eventsource;
 use futures::StreamExt;
-use outpost_protocol::{Author, ServerFrame};
+use outpost_protocol::{Author, ClientFrame, ServerFrame};
 
 use super::server::{
     ACME_SECRET, ADMIN_TOKEN, Client, GLOBEX_SECRET, acme_token, answer_text, is_end, seqs, token,
@@ -590,4 +590,57 @@ pub async fn a_socket_that_never_says_hello_is_closed(base: &str) {
     }
     assert!(timed_out, "it was told why");
     assert!(started.elapsed() >= deadline - std::time::Duration::from_millis(500));
+}
+
+/// A visitor's other writes are limited too: new sessions (5 at once, then 429 with a wait)
+/// and requests for a person (2 at once, then a `rate_limited` error frame); another visitor of
+/// the project is not affected.
+pub async fn a_visitors_sessions_and_handoffs_are_limited(base: &str) {
+    let http = reqwest::Client::new();
+    let create = |token: String| {
+        let http = http.clone();
+        async move {
+            http.post(format!("{base}/v1/projects/acme/sessions"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let t = acme_token(&format!("many-sessions-{}", std::process::id()));
+    let mut refused = None;
+    for _ in 0..10 {
+        let r = create(t.clone()).await;
+        if r.status() == 429 {
+            refused = Some(r);
+            break;
+        }
+        assert_eq!(r.status(), 201);
+    }
+    let r = refused.expect("new sessions are limited");
+    assert!(r.headers().get("retry-after").is_some());
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(v["error"]["code"], outpost_protocol::codes::RATE_LIMITED);
+    let other = acme_token(&format!("one-session-{}", std::process::id()));
+    assert_eq!(create(other.clone()).await.status(), 201, "another visitor");
+
+    let session = create_session(base, "acme", &other).await;
+    let (mut c, _) = Client::join(&ws_url(base, "acme", &session), &other, 0).await;
+    let mut limited = false;
+    for _ in 0..4 {
+        c.send(&ClientFrame::Handoff).await;
+        let f = c
+            .until(|f| matches!(f, ServerFrame::Handoff { .. } | ServerFrame::Error { .. }))
+            .await;
+        if let Some(ServerFrame::Error {
+            code, retry_after, ..
+        }) = f.last()
+            && code == outpost_protocol::codes::RATE_LIMITED
+        {
+            assert!(retry_after.is_some());
+            limited = true;
+            break;
+        }
+    }
+    assert!(limited, "requests for a person are limited");
 }

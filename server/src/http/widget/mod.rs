@@ -26,6 +26,7 @@ use super::extract::Visitor;
 use super::{AppError, AppState};
 use crate::auth::Claims;
 use crate::chat::socket::{owns, question_input};
+use crate::limits::{SESSIONS_PER_VISITOR, Write};
 use crate::registry::Project;
 use crate::session::store::SessionOwner;
 
@@ -52,6 +53,25 @@ pub(crate) async fn create_session(
     Visitor { project, claims }: Visitor,
     State(state): State<AppState>,
 ) -> Result<Response, AppError> {
+    state
+        .limits
+        .check_write(Write::Session, &project.id, &claims.sub)
+        .map_err(|wait| AppError::rate_limited("Too many new conversations", wait))?;
+    let counted = state
+        .projects
+        .add_session(&project.id, &claims.sub, SESSIONS_PER_VISITOR)
+        .await
+        .map_err(AppError::internal)?;
+    if !counted {
+        return Err(AppError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            codes::TOO_MANY_SESSIONS,
+            format!(
+                "This visitor has opened {SESSIONS_PER_VISITOR} conversations, the most one may; \
+                 go on in one of them."
+            ),
+        ));
+    }
     let id = state
         .hub
         .create(SessionOwner {

@@ -19,6 +19,8 @@ use crate::http::{AppError, AppState, project};
 
 /// The longest feedback comment kept.
 pub const MAX_COMMENT_CHARS: usize = 2000;
+/// The longest answer id a rating may name (ids are short: `a12`).
+pub const MAX_MESSAGE_ID_CHARS: usize = 64;
 
 struct StateBackend(AppState);
 
@@ -77,14 +79,23 @@ impl WidgetBackend for StateBackend {
         authorize_session(&self.0, &p, &claims, session)
             .await
             .map_err(message)?;
+        if feedback.message_id.len() > MAX_MESSAGE_ID_CHARS {
+            return Err("There is no such answer in this session.".into());
+        }
         if let Some(c) = feedback.comment.as_mut() {
             *c = c.chars().take(MAX_COMMENT_CHARS).collect();
         }
         self.0
-            .hub
-            .feedback(session, feedback)
-            .await
-            .map_err(|e| message(e.into()))
+            .limits
+            .check_write(crate::limits::Write::Feedback, &p.id, &claims.sub)
+            .map_err(|wait| format!("Too many ratings. Please wait {wait} s."))?;
+        match self.0.hub.feedback(session, feedback).await {
+            Ok(()) => Ok(()),
+            Err(crate::chat::HubError::NotFound) => {
+                Err("There is no such answer in this session.".into())
+            }
+            Err(e) => Err(message(e.into())),
+        }
     }
 }
 

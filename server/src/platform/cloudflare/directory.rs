@@ -167,6 +167,25 @@ impl ProjectDirectory for D1Projects {
         .await
     }
 
+    async fn add_session(&self, project: &str, subject: &str, cap: u32) -> Result<bool, String> {
+        SendFuture::new(async {
+            ensure_schema(&self.db).await?;
+            let params = [project.into(), subject.into()];
+            let rows = run(&self.db, registry::VISITOR_SESSIONS_SQL, &params).await?;
+            let opened = rows
+                .first()
+                .and_then(|r| r.first())
+                .and_then(crate::platform::sql::SqlValue::as_i64)
+                .unwrap_or(0);
+            if opened >= i64::from(cap) {
+                return Ok(false);
+            }
+            run(&self.db, registry::VISITOR_SESSION_ADD_SQL, &params).await?;
+            Ok(true)
+        })
+        .await
+    }
+
     async fn meta(&self, key: &str) -> Result<Option<String>, String> {
         SendFuture::new(async {
             ensure_schema(&self.db).await?;

@@ -461,10 +461,17 @@ impl DurableObject for ChatSessionObject {
             }
             SessionCall::Owner => Response::from_json(&inner.store.owner(&id).map_err(err)?),
             SessionCall::Feedback { feedback } => {
-                inner
+                let recorded = inner
                     .store
                     .record_feedback(&id, &feedback, crate::platform::now_unix())
                     .map_err(err)?;
+                if !recorded {
+                    return json_error(
+                        404,
+                        outpost_protocol::codes::NOT_FOUND,
+                        "There is no such answer in this session.",
+                    );
+                }
                 Response::from_json(&serde_json::json!({"ok": true}))
             }
             SessionCall::Input { input } => {

@@ -594,10 +594,16 @@ impl SessionHub for NativeHub {
         session: &str,
         feedback: outpost_protocol::Feedback,
     ) -> Result<(), HubError> {
-        self.shared
+        let recorded = self
+            .shared
             .store
             .record_feedback(session, &feedback, now_unix())
-            .map_err(|e| HubError::Storage(e.to_string()))
+            .map_err(|e| HubError::Storage(e.to_string()))?;
+        if recorded {
+            Ok(())
+        } else {
+            Err(HubError::NotFound)
+        }
     }
 
     async fn history(&self, session: &str) -> Result<Vec<ServerFrame>, HubError> {

@@ -67,6 +67,12 @@ impl ProjectDirectory for SqliteProjects {
         self.0.console_salt().map_err(|e| e.to_string())
     }
 
+    async fn add_session(&self, project: &str, subject: &str, cap: u32) -> Result<bool, String> {
+        self.0
+            .add_session(project, subject, cap)
+            .map_err(|e| e.to_string())
+    }
+
     async fn meta(&self, key: &str) -> Result<Option<String>, String> {
         self.0.meta(key).map_err(|e| e.to_string())
     }
