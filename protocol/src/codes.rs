@@ -34,6 +34,8 @@ pub const NOT_FOUND: &str = "not_found";
 pub const RATE_LIMITED: &str = "rate_limited";
 /// No identity token was given.
 pub const MISSING_TOKEN: &str = "missing_token";
+/// The identity token expires more than 24 hours after it is used: mint shorter-lived ones.
+pub const TOKEN_TOO_LONG_LIVED: &str = "token_too_long_lived";
 /// The identity token has expired: mint a new one.
 pub const TOKEN_EXPIRED: &str = "token_expired";
 /// The identity token is not valid yet (its `nbf` is ahead of the server's clock).

@@ -18,6 +18,11 @@ pub const LEEWAY_SECS: u64 = 30;
 /// Tokens longer than this are refused before any parsing: a real one is a few hundred bytes.
 pub const MAX_TOKEN_BYTES: usize = 4096;
 
+/// The longest a token may still be valid for when it is used (`exp` − now): 24 hours. A
+/// leaked token of a year would let its holder act as the visitor for a year; sites mint
+/// short-lived tokens on each page load.
+pub const MAX_TOKEN_LIFETIME_SECS: u64 = 24 * 60 * 60;
+
 /// The claims of an identity token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Claims {
@@ -55,6 +60,9 @@ pub enum AuthError {
     /// The token is for another project.
     #[error("the identity token is for another project")]
     WrongProject,
+    /// The token expires further in the future than [`MAX_TOKEN_LIFETIME_SECS`] allows.
+    #[error("the identity token lives too long: mint tokens that expire within 24 hours")]
+    TooLongLived,
 }
 
 impl AuthError {
@@ -67,6 +75,7 @@ impl AuthError {
             AuthError::NotYetValid => codes::TOKEN_NOT_YET_VALID,
             AuthError::Invalid => codes::INVALID_TOKEN,
             AuthError::WrongProject => codes::WRONG_PROJECT,
+            AuthError::TooLongLived => codes::TOKEN_TOO_LONG_LIVED,
         }
     }
 }
@@ -97,6 +106,10 @@ pub fn verify(token: &str, secret: &[u8], project: &str) -> Result<Claims, AuthE
         })?;
     if data.claims.project != project {
         return Err(AuthError::WrongProject);
+    }
+    let now = crate::platform::now_unix().max(0) as u64;
+    if data.claims.exp > now + MAX_TOKEN_LIFETIME_SECS + LEEWAY_SECS {
+        return Err(AuthError::TooLongLived);
     }
     if data.claims.sub.is_empty() || data.claims.sub.len() > 256 {
         return Err(AuthError::Invalid);

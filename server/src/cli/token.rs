@@ -17,8 +17,8 @@ pub struct Args {
     /// The visitor's id.
     #[arg(long, default_value = "visitor")]
     pub sub: String,
-    /// Lifetime in seconds.
-    #[arg(long, default_value_t = 3600)]
+    /// Lifetime in seconds (at most a day: longer tokens are refused).
+    #[arg(long, default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..=crate::auth::MAX_TOKEN_LIFETIME_SECS))]
     pub ttl: u64,
 }
 

@@ -303,6 +303,34 @@ pub async fn bad_tokens_are_refused_with_clear_errors(base: &str) {
         "{first:?}"
     );
     assert_eq!(c.next().await, None, "closed");
+
+    // A token valid for a month is refused: a leaked one would last that long.
+    let now = super::server::now();
+    let month = outpost::auth::mint(
+        &outpost::auth::Claims {
+            sub: "suite-long".into(),
+            project: "acme".into(),
+            exp: now + 30 * 24 * 3600,
+            nbf: None,
+            iat: Some(now),
+            aud: outpost::auth::AUDIENCE.into(),
+        },
+        super::server::ACME_SECRET.as_bytes(),
+    )
+    .unwrap();
+    let r = reqwest::Client::new()
+        .post(format!("{base}/v1/projects/acme/sessions"))
+        .bearer_auth(&month)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(
+        v["error"]["code"],
+        outpost_protocol::codes::TOKEN_TOO_LONG_LIVED,
+        "{v}"
+    );
 }
 
 /// At least 1,000 generated bad tokens (wrong signature, `alg: none`, expired, not yet valid,
