@@ -558,7 +558,7 @@ fn the_socket_protocol_steps_from_hello_to_questions() {
     };
     assert_eq!(claims.sub, "v1");
 
-    let joined = Phase::Joined { conn: 9, claims };
+    let joined = Phase::joined(9, claims, &p);
     assert!(
         matches!(step(&joined, &p, &limits, text(&hello)), Step::Reply(ServerFrame::Error { code, .. }) if code == codes::BAD_FRAME)
     );
@@ -574,4 +574,39 @@ fn the_socket_protocol_steps_from_hello_to_questions() {
         step(&joined, &p, &limits, text(&ClientFrame::Handoff)),
         Step::Input(Input::Handoff { conn: Some(9) })
     ));
+}
+
+/// Before a joined socket's question reaches the session, its token is checked against the
+/// project as it is now: a rotated secret, a deleted project or a token expired since the
+/// socket opened end it (both drivers call the same `recheck`).
+#[test]
+fn a_joined_socket_is_rechecked_against_the_project_as_it_is_now() {
+    use outpost::chat::socket::recheck;
+    let p = project();
+    let now = outpost::platform::now_unix() as u64;
+    let claims = |exp: u64| outpost::auth::Claims {
+        sub: "v1".into(),
+        project: "acme".into(),
+        exp,
+        nbf: None,
+        iat: None,
+        aud: outpost::auth::AUDIENCE.into(),
+    };
+    let joined = Phase::joined(1, claims(now + 600), &p);
+    assert_eq!(recheck(&joined, Some(&p)), Ok(()));
+    let mut rotated = p.clone();
+    rotated.secret = "a-new-secret-a-new-secret-a-new-secret".into();
+    let code = |r: Result<(), Box<ServerFrame>>| match r.map_err(|f| *f) {
+        Err(ServerFrame::Error { code, .. }) => code,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(code(recheck(&joined, Some(&rotated))), codes::INVALID_TOKEN);
+    assert_eq!(code(recheck(&joined, None)), codes::NOT_FOUND);
+    let expired = Phase::joined(1, claims(now - 3600), &p);
+    assert_eq!(code(recheck(&expired, Some(&p))), codes::TOKEN_EXPIRED);
+    assert_eq!(
+        recheck(&Phase::Pending, None),
+        Ok(()),
+        "nothing to recheck before hello"
+    );
 }

@@ -92,3 +92,10 @@ async fn console_sessions_end_at_sign_out_and_sign_in_takes_json_only() {
     let s = server(stub, "0").await;
     communicator::console_sessions_end_at_sign_out_and_sign_in_takes_json_only(&s.base).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotated_secret_ends_open_sockets_at_their_next_question() {
+    let stub = platform_stub::shared();
+    let s = server(stub, "0").await;
+    communicator::a_rotated_secret_ends_open_sockets_at_their_next_question(&s.base).await;
+}

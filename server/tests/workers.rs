@@ -572,6 +572,14 @@ async fn console_sessions_end_at_sign_out_and_sign_in_takes_json_only_on_workers
     .await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotated_secret_ends_open_sockets_at_their_next_question_on_workers() {
+    common::communicator::a_rotated_secret_ends_open_sockets_at_their_next_question(
+        &channels_worker().base,
+    )
+    .await;
+}
+
 /// The every-minute cron polls bots in polling mode.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn communicator_polls_telegram_from_the_cron_on_workers() {

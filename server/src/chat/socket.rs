@@ -164,7 +164,72 @@ pub enum Phase {
         conn: ConnId,
         /// The verified token's claims.
         claims: Claims,
+        /// A fingerprint of the project secret the token was verified with ([`key_of`]): a
+        /// rotated secret ends the socket at its next question ([`recheck`]).
+        #[serde(default)]
+        key: String,
     },
+}
+
+impl Phase {
+    /// Joined as socket `conn`, with `claims` verified against `project`'s secret.
+    pub fn joined(conn: ConnId, claims: Claims, project: &Project) -> Phase {
+        Phase::Joined {
+            conn,
+            claims,
+            key: key_of(&project.secret),
+        }
+    }
+}
+
+/// A short fingerprint of a project secret (never the secret itself: it is kept with the
+/// socket, in a Durable Object's attachment on Workers).
+pub fn key_of(secret: &str) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(&Sha256::digest(secret.as_bytes())[..8])
+}
+
+/// Where the driver reads a project afresh (the registry natively, D1 on Workers).
+#[async_trait::async_trait]
+pub trait Projects: Send + Sync {
+    /// The project as it is now, or `None` when it no longer exists.
+    async fn project(&self, id: &str) -> Option<Project>;
+}
+
+/// Before a joined socket's question, retry or handoff goes to the session: is its token still
+/// good? `current` is the project as it is now. A token that has expired since the socket
+/// opened, or was signed with a secret since rotated (`outpost project --rotate-secret`), ends
+/// the socket with the frame to close with; the client mints a new token and reconnects.
+///
+/// # Errors
+/// The frame to close the socket with.
+pub fn recheck(phase: &Phase, current: Option<&Project>) -> Result<(), Box<ServerFrame>> {
+    let Phase::Joined { claims, key, .. } = phase else {
+        return Ok(());
+    };
+    let Some(project) = current else {
+        return Err(Box::new(error(
+            codes::NOT_FOUND,
+            "This project no longer exists.",
+            None,
+        )));
+    };
+    if key_of(&project.secret) != *key {
+        return Err(Box::new(error(
+            codes::INVALID_TOKEN,
+            "The site's signing secret has changed: this token is no longer valid.",
+            None,
+        )));
+    }
+    let now = crate::platform::now_unix().max(0) as u64;
+    if claims.exp + auth::LEEWAY_SECS < now {
+        return Err(Box::new(error(
+            codes::TOKEN_EXPIRED,
+            "The identity token has expired: reconnect with a new one.",
+            None,
+        )));
+    }
+    Ok(())
 }
 
 /// What the driver does with one incoming message.
@@ -208,7 +273,7 @@ pub fn step(phase: &Phase, project: &Project, limits: &Limits, msg: Incoming) ->
         (Phase::Joined { .. }, ClientFrame::Hello { .. }) => {
             Step::Reply(error(codes::BAD_FRAME, "Already joined.", None))
         }
-        (Phase::Joined { conn, claims }, frame) => {
+        (Phase::Joined { conn, claims, .. }, frame) => {
             match question_input(limits, project, claims, frame, Some(*conn)) {
                 Ok(input) => Step::Input(input),
                 Err(r) => Step::Reply(r.frame()),
@@ -247,6 +312,7 @@ async fn send<O: Sink<String> + Unpin>(out: &mut O, frame: &ServerFrame) -> bool
 pub async fn drive<I, O>(
     hub: &dyn SessionHub,
     limits: &Limits,
+    projects: &dyn Projects,
     clock: &dyn super::answer::Clock,
     project: Project,
     session: String,
@@ -296,10 +362,7 @@ pub async fn drive<I, O>(
         }
     };
     let (mut sub, claims) = sub;
-    let phase = Phase::Joined {
-        conn: sub.conn,
-        claims,
-    };
+    let phase = Phase::joined(sub.conn, claims, &project);
     // 3. the conversation
     loop {
         select! {
@@ -307,10 +370,18 @@ pub async fn drive<I, O>(
                 let Some(msg) = msg else { break };
                 let reply = match step(&phase, &project, limits, msg) {
                     Step::Reply(frame) => Some(frame),
-                    Step::Input(input) => match hub.input(&session, input).await {
-                        Ok(_) => None,
-                        Err(e) => Some(error(codes::UNAVAILABLE, e.to_string(), None)),
-                    },
+                    Step::Input(input) => {
+                        let current = projects.project(&project.id).await;
+                        if let Err(frame) = recheck(&phase, current.as_ref()) {
+                            let _ = send(&mut outgoing, &frame).await;
+                            let _ = outgoing.close().await;
+                            break;
+                        }
+                        match hub.input(&session, input).await {
+                            Ok(_) => None,
+                            Err(e) => Some(error(codes::UNAVAILABLE, e.to_string(), None)),
+                        }
+                    }
                     // Only a socket that has not joined is refused or joins.
                     Step::Refuse(frame) => Some(frame),
                     Step::Join { .. } => None,

@@ -106,6 +106,22 @@ pub trait ProjectDirectory: Send + Sync {
     async fn set_meta(&self, key: &str, value: &str) -> Result<(), String>;
 }
 
+/// The directory as the socket protocol reads projects afresh ([`crate::chat::socket::recheck`]).
+pub struct FreshProjects<'a>(pub &'a dyn ProjectDirectory);
+
+#[async_trait]
+impl crate::chat::socket::Projects for FreshProjects<'_> {
+    async fn project(&self, id: &str) -> Option<Project> {
+        match self.0.get(id).await {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!(project = id, error = %e, "cannot read the project");
+                None
+            }
+        }
+    }
+}
+
 /// Projects' documents, for operators (knowledge files natively, one Knowledge Durable Object
 /// per project on Workers).
 #[async_trait]

@@ -1508,3 +1508,33 @@ pub async fn console_sessions_end_at_sign_out_and_sign_in_takes_json_only(base: 
     .await;
     assert_eq!(s, 200, "a new sign-in works at once");
 }
+
+/// Rotating a project's secret (`outpost project --rotate-secret`, or the admin API) binds the
+/// sockets already open: the next question on a socket joined with a token of the old secret
+/// ends it with `invalid_token` (the client mints a new token and reconnects).
+pub async fn a_rotated_secret_ends_open_sockets_at_their_next_question(base: &str) {
+    use super::server::{Client, is_end, token};
+    use outpost_protocol::ServerFrame;
+    let project = format!("rot{}", unique());
+    new_project(base, &project, &[("refunds.md", REFUND_DOC)]).await;
+    let tok = token(&project, "rotating-visitor", &"s".repeat(32));
+    let session = super::suite::create_session(base, &project, &tok).await;
+    let (mut c, _) = Client::join(&super::suite::ws_url(base, &project, &session), &tok, 0).await;
+    c.ask("q1", "How long do refunds take?").await;
+    c.until(is_end).await;
+
+    let (s, v) = admin(
+        "PUT",
+        format!("{base}/v1/admin/projects/{project}"),
+        Some(json!({"secret": "t".repeat(32), "allowed_origins": ["http://127.0.0.1:9"]})),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    c.ask("q2", "And to a card?").await;
+    let f = c.next().await.expect("told why");
+    assert!(
+        matches!(&f, ServerFrame::Error { code, .. } if code == outpost_protocol::codes::INVALID_TOKEN),
+        "{f:?}"
+    );
+    assert_eq!(c.next().await, None, "and closed");
+}

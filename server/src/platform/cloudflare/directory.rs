@@ -19,6 +19,19 @@ pub struct D1Projects {
     pub cache: Option<SendWrapper<KvStore>>,
 }
 
+impl D1Projects {
+    /// The directory of the `DB` binding, cached in `CONFIG_CACHE` when bound.
+    ///
+    /// # Errors
+    /// When the `DB` binding is missing.
+    pub fn from_env(env: &worker::Env) -> worker::Result<D1Projects> {
+        Ok(D1Projects {
+            db: SendWrapper(env.d1("DB")?),
+            cache: env.kv("CONFIG_CACHE").ok().map(SendWrapper),
+        })
+    }
+}
+
 /// How long a cached project may be stale (KV's shortest TTL is 60 s); writes through this
 /// Worker invalidate at once.
 const CACHE_TTL_SECS: u64 = 60;

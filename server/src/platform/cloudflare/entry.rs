@@ -36,10 +36,7 @@ fn state(env: &Env) -> worker::Result<AppState> {
             ))
         })?;
     Ok(AppState {
-        projects: Arc::new(D1Projects {
-            db: SendWrapper(env.d1("DB")?),
-            cache: env.kv("CONFIG_CACHE").ok().map(SendWrapper),
-        }),
+        projects: Arc::new(D1Projects::from_env(env)?),
         hub: Arc::new(DoHub::new(env.clone())),
         limits: limits(env),
         // One isolate per request: nothing else waits on its CPU.

@@ -29,8 +29,10 @@ use crate::chat::HandoffSink;
 use crate::chat::answer::{self, AnswerFailure, Observer, Question, Report, Retrieved, Retriever};
 use crate::chat::effects::{SessionIo, deliver_handoff, execute};
 use crate::chat::socket::{
-    HELLO_DEADLINE, Incoming, Phase, Step, error, hello_timeout, not_owned, owns, step,
+    HELLO_DEADLINE, Incoming, Phase, Projects, Step, error, hello_timeout, not_owned, owns,
+    recheck, step,
 };
+use crate::http::FreshProjects;
 use crate::providers::Message;
 use crate::rag::Assistant;
 use crate::registry::Project;
@@ -78,6 +80,9 @@ struct Inner {
     store: SessionStore<DoSql>,
     live: RefCell<Option<Live>>,
     assistant: OnceCell<Assistant>,
+    /// Held while a socket's message is handled: a question waits for its project to be read
+    /// afresh, and later messages must not overtake it.
+    turn: futures::lock::Mutex<()>,
 }
 
 /// One chat session.
@@ -352,7 +357,7 @@ impl Inner {
     }
 
     /// A visitor's socket said something: the core's protocol decides what it does.
-    fn on_message(self: &Rc<Self>, ws: &WebSocket, peer: Peer, text: Incoming) {
+    async fn on_message(self: &Rc<Self>, ws: &WebSocket, peer: Peer, text: Incoming) {
         let Peer::Visitor {
             session,
             project,
@@ -379,16 +384,30 @@ impl Inner {
                 }
                 self.join(ws, after, |conn| Peer::Visitor {
                     session,
+                    phase: Phase::joined(conn, claims, &project),
                     project,
-                    phase: Phase::Joined { conn, claims },
                 });
             }
-            Step::Input(input) => match self.ensure(&session) {
-                Ok(()) => self.apply(input, None),
-                Err(e) => {
-                    send(ws, &error(codes::UNAVAILABLE, e, None));
+            Step::Input(input) => {
+                // The token is checked again against the project as it is now (also after
+                // the object hibernated): an expired token or a rotated secret ends the socket.
+                let current = match super::directory::D1Projects::from_env(&self.env) {
+                    Ok(d) => FreshProjects(&d).project(&project.id).await,
+                    Err(e) => {
+                        send(ws, &error(codes::UNAVAILABLE, e.to_string(), None));
+                        return;
+                    }
+                };
+                if let Err(frame) = recheck(&phase, current.as_ref()) {
+                    return refuse(ws, &frame);
                 }
-            },
+                match self.ensure(&session) {
+                    Ok(()) => self.apply(input, None),
+                    Err(e) => {
+                        send(ws, &error(codes::UNAVAILABLE, e, None));
+                    }
+                }
+            }
         }
     }
 
@@ -434,6 +453,7 @@ impl DurableObject for ChatSessionObject {
                 store,
                 live: RefCell::new(None),
                 assistant: OnceCell::new(),
+                turn: futures::lock::Mutex::new(()),
             }),
         }
     }
@@ -549,7 +569,8 @@ impl DurableObject for ChatSessionObject {
             WebSocketIncomingMessage::String(s) => Incoming::Text(s),
             WebSocketIncomingMessage::Binary(_) => Incoming::Binary,
         };
-        self.inner.on_message(&ws, peer, incoming);
+        let _turn = self.inner.turn.lock().await;
+        self.inner.on_message(&ws, peer, incoming).await;
         Ok(())
     }
 

@@ -111,6 +111,7 @@ async fn run(
     drive(
         state.hub.as_ref(),
         &state.limits,
+        &crate::http::FreshProjects(state.projects.as_ref()),
         &super::hub::TokioClock,
         project,
         session,
