@@ -99,3 +99,12 @@ async fn a_rotated_secret_ends_open_sockets_at_their_next_question() {
     let s = server(stub, "0").await;
     communicator::a_rotated_secret_ends_open_sockets_at_their_next_question(&s.base).await;
 }
+
+/// The native scheduler polls every second here.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn projects_are_polled_side_by_side_while_another_fails() {
+    let stub = platform_stub::shared();
+    let s = server(stub, "1").await;
+    communicator::projects_are_polled_side_by_side_while_another_fails(&s.base, stub, || async {})
+        .await;
+}

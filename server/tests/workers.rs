@@ -595,6 +595,20 @@ async fn communicator_polls_telegram_from_the_cron_on_workers() {
     .await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn projects_are_polled_side_by_side_while_another_fails_on_workers() {
+    let stub = common::platform_stub::shared();
+    let base = channels_worker().base.clone();
+    common::communicator::projects_are_polled_side_by_side_while_another_fails(&base, stub, || {
+        let url = format!("{base}/__scheduled?cron=*+*+*+*+*");
+        async move {
+            let r = reqwest::get(url).await.unwrap();
+            assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+        }
+    })
+    .await;
+}
+
 /// Reconnect chaos on Workers: 100 visitors (OUTPOST_CHAOS_SOCKETS) cut at random points
 /// mid-answer and reconnected to their session's object; every transcript equals what the
 /// object stored.

@@ -1538,3 +1538,58 @@ pub async fn a_rotated_secret_ends_open_sockets_at_their_next_question(base: &st
     );
     assert_eq!(c.next().await, None, "and closed");
 }
+
+/// Projects are polled side by side: two projects' bots in polling mode are both read while a
+/// third project's bot is refused by Telegram (its poll fails and is retried) — neither the
+/// scheduled keys nor the failing lane of one project hold up another's.
+pub async fn projects_are_polled_side_by_side_while_another_fails<F, Fut>(
+    base: &str,
+    stub: &PlatformStub,
+    mut poll: F,
+) where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let n = unique();
+    let failing = project_with(
+        base,
+        &[(
+            "telegram",
+            json!({"bot_token": format!("{n}:AAbad"), "mode": "poll"}),
+        )],
+    )
+    .await;
+    let mut polled = Vec::new();
+    for (i, who) in ["a", "b"].iter().enumerate() {
+        let bot = format!("{}{i}:AAside{who}", n % 1_000_000);
+        let project = project_with(
+            base,
+            &[("telegram", json!({"bot_token": bot, "mode": "poll"}))],
+        )
+        .await;
+        let chat = 7_000_000 + (n % 1_000_000) as i64 + i as i64;
+        stub.add_update(
+            &bot,
+            tg_update(1, chat, 1, &format!("Hello from {who}"), now()),
+        );
+        polled.push(project);
+    }
+    let started = Instant::now();
+    let mut waiting = polled.clone();
+    while !waiting.is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(45),
+            "not polled: {waiting:?}"
+        );
+        poll().await;
+        let mut still = Vec::new();
+        for project in waiting {
+            if inbox(base, &project, "platform=telegram").await.is_empty() {
+                still.push(project);
+            }
+        }
+        waiting = still;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(inbox(base, &failing, "").await.is_empty());
+}

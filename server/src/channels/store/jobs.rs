@@ -90,6 +90,14 @@ fn job_from_row(r: &Row) -> Result<JobRow, SqlError> {
     })
 }
 
+/// A lane or dedupe key of `project`: both are scoped to their project, so two projects'
+/// scheduled keys never collide (each project is polled and synced) and one project's failing
+/// lane never holds up another's. (Natively every project's jobs share one table; on Workers
+/// each project's object has its own, where the scope changes nothing.)
+fn scoped(project: &str, key: &str) -> String {
+    format!("{project}/{key}")
+}
+
 /// The durable job table (`channel_jobs`): stored before a webhook is acknowledged,
 pub struct Jobs<'a, S> {
     pub(super) sql: &'a S,
@@ -105,8 +113,8 @@ impl<S: Sql> Jobs<'_, S> {
             &[
                 job.project.into(),
                 job.kind.into(),
-                job.lane.clone().into(),
-                job.dedupe.clone().into(),
+                job.lane.as_deref().map(|l| scoped(job.project, l)).into(),
+                job.dedupe.as_deref().map(|d| scoped(job.project, d)).into(),
                 job.payload.as_str().into(),
                 now.into(),
             ],
@@ -232,7 +240,7 @@ impl<S: Sql> Jobs<'_, S> {
                 &format!(
                     "SELECT {JOB_COLUMNS} FROM channel_jobs WHERE project = ?1 AND dedupe = ?2"
                 ),
-                &[project.into(), key.into()],
+                &[project.into(), scoped(project, key).into()],
             )?
             .first()
             .map(job_from_row)
