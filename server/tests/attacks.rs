@@ -308,3 +308,28 @@ async fn open_sockets_are_capped_per_address_and_in_all() {
         .await
         .expect("a closed socket frees its place");
 }
+
+/// A GitHub delivery that declares more than GitHub's 25 MB is refused from its headers, before
+/// a byte of its body is read (the client sends none here, and still gets its answer).
+#[tokio::test(flavor = "multi_thread")]
+async fn an_oversized_github_delivery_is_refused_before_its_body_is_read() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let _turn = one_at_a_time().await;
+    let s = TestServer::start(None, "", NO_LIMITS).await;
+    let addr = s.base.trim_start_matches("http://");
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "POST /v1/github/acme HTTP/1.1\r\nHost: {addr}\r\ncontent-type: application/json\r\n\
+         x-github-event: push\r\nx-hub-signature-256: sha256={}\r\ncontent-length: 30000000\r\n\r\n",
+        "0".repeat(64)
+    );
+    tcp.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = vec![0u8; 1024];
+    let n = tokio::time::timeout(std::time::Duration::from_secs(5), tcp.read(&mut answer))
+        .await
+        .expect("answered without the body")
+        .unwrap();
+    let text = String::from_utf8_lossy(&answer[..n]);
+    assert!(text.starts_with("HTTP/1.1 413"), "{text}");
+    assert!(text.contains("too_large"), "{text}");
+}

@@ -257,23 +257,71 @@ pub(crate) async fn whatsapp_webhook(
     .await
 }
 
+/// A GitHub delivery. Everything that can be checked before the body is read is checked
+/// first, so an unauthenticated sender cannot make the server read (and encode) up to 25 MB:
+/// the signature header's shape, the declared length, that the project exists and has the
+/// GitHub channel. The signature itself is then checked over the raw body by the channel.
 pub(crate) async fn github_webhook(
     State(state): State<AppState>,
     Path(project): Path<String>,
     headers: HeaderMap,
-    body: Bytes,
+    body: axum::body::Body,
 ) -> Result<ChannelReply, AppError> {
-    call(
+    let signature = header_str(&headers, "x-hub-signature-256");
+    let well_formed = signature
+        .as_deref()
+        .and_then(|s| s.trim().strip_prefix("sha256="))
+        .is_some_and(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()));
+    if !well_formed {
+        return Err(AppError::new(
+            StatusCode::UNAUTHORIZED,
+            outpost_protocol::codes::BAD_SIGNATURE,
+            "The X-Hub-Signature-256 header is missing or is not sha256=<64 hex digits>.",
+        ));
+    }
+    let declared = headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > GITHUB_BODY_LIMIT) {
+        return Err(too_large());
+    }
+    crate::http::project(&state, &project).await?;
+    let has_github = state
+        .projects
+        .with_channel(github::KIND)
+        .await
+        .map_err(AppError::internal)?
+        .contains(&project);
+    if !has_github {
+        return Err(AppError::new(
+            StatusCode::NOT_FOUND,
+            outpost_protocol::codes::NOT_FOUND,
+            "This project has no GitHub channel.",
+        ));
+    }
+    let body = axum::body::to_bytes(body, GITHUB_BODY_LIMIT)
+        .await
+        .map_err(|_| too_large())?;
+    authorized(
         &state,
         &project,
         ChannelRequest::GithubWebhook {
             event: header_str(&headers, "x-github-event").unwrap_or_default(),
             delivery: header_str(&headers, "x-github-delivery"),
-            signature: header_str(&headers, "x-hub-signature-256"),
+            signature,
             body: B64.encode(&body),
         },
     )
     .await
+}
+
+fn too_large() -> AppError {
+    AppError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        outpost_protocol::codes::TOO_LARGE,
+        "GitHub's payloads are at most 25 MB.",
+    )
 }
 
 /// A call on a project's channel store by a caller already authorized.

@@ -8,7 +8,6 @@
 //! says the same for readers and tests, and a test holds the two together.
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
 use axum::handler::Handler;
 use axum::http::Method;
 use axum::routing::{MethodFilter, MethodRouter, on};
@@ -129,7 +128,6 @@ const JOBS: &[Service] = &[Service::Admin, Service::Communicator];
 #[rustfmt::skip]
 pub fn table() -> Vec<Route> {
     let (get, post, put, delete) = (Method::GET, Method::POST, Method::PUT, Method::DELETE);
-    let github_body = DefaultBodyLimit::max(channels::GITHUB_BODY_LIMIT);
     vec![
         // The widget.
         Route::new(CHAT, P, get.clone(), "/widget/{project}", widget::page::widget_page),
@@ -143,7 +141,7 @@ pub fn table() -> Vec<Route> {
         Route::new(WHATSAPP, S, post.clone(), "/v1/whatsapp/{project}", channels::whatsapp_webhook),
         Route::new(WHATSAPP, A, get.clone(), "/v1/admin/projects/{project}/whatsapp/messages/{id}", channels::message),
         // GitHub doc-sync.
-        Route::new(DOCSYNC, S, post.clone(), "/v1/github/{project}", channels::github_webhook.layer(github_body)),
+        Route::new(DOCSYNC, S, post.clone(), "/v1/github/{project}", channels::github_webhook),
         Route::new(DOCSYNC, A, post.clone(), "/v1/admin/projects/{project}/sync", channels::sync_now),
         // The communicator and its console.
         Route::new(COMMUNICATOR, S, post.clone(), "/v1/telegram/{project}", channels::telegram_webhook),

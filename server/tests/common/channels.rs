@@ -923,6 +923,21 @@ pub async fn forged_deliveries_are_refused(base: &str, rounds: usize) -> usize {
             }
         }
     }
+    // A well-signed delivery to a project without the GitHub channel is refused before its
+    // body is read.
+    let gh_body = push_payload("acme/forged", "main", "a", "b", json!([]));
+    let r = http
+        .post(format!("{base}/v1/github/{wa}"))
+        .header("x-github-event", "push")
+        .header(
+            "x-hub-signature-256",
+            hub_signature(HOOK_SECRET.as_bytes(), &gh_body),
+        )
+        .body(gh_body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
     for p in [&wa, &gh] {
         let (_, jobs) = admin("GET", format!("{base}/v1/admin/projects/{p}/jobs"), None).await;
         assert_eq!(jobs["jobs"], json!([]), "a forged delivery stored nothing");
