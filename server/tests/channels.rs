@@ -163,3 +163,10 @@ async fn the_native_scheduler_syncs_github_docs_at_its_interval() {
         "synced to {c1} by the scheduler: {stats}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replayed_deliveries_are_not_processed_again() {
+    let stub = platform_stub::shared();
+    let s = server(stub).await;
+    common::channels::replayed_deliveries_are_not_processed_again(&s.base).await;
+}

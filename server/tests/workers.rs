@@ -580,6 +580,11 @@ async fn a_rotated_secret_ends_open_sockets_at_their_next_question_on_workers() 
     .await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replayed_deliveries_are_not_processed_again_on_workers() {
+    common::channels::replayed_deliveries_are_not_processed_again(&channels_worker().base).await;
+}
+
 /// The every-minute cron polls bots in polling mode.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn communicator_polls_telegram_from_the_cron_on_workers() {

@@ -584,10 +584,71 @@ pub fn push_payload(
         "created": false, "deleted": false, "forced": false, "base_ref": null,
         "compare": format!("https://github.com/{repo}/compare/{before}...{after}"),
         "commits": commits, "head_commit": null,
-        "repository": {"id": 1, "name": repo.split('/').nth(1), "full_name": repo},
+        "repository": {"id": 1, "name": repo.split('/').nth(1), "full_name": repo, "pushed_at": now()},
         "pusher": {"name": "octocat", "email": "o@example.com"}, "sender": {"login": "octocat"}})
     .to_string()
     .into_bytes()
+}
+
+/// Signed deliveries replayed later are not processed again: a GitHub push older than the
+/// newest one accepted (under a fresh delivery id), and a WhatsApp message older than its
+/// dedupe key's life.
+pub async fn replayed_deliveries_are_not_processed_again(base: &str) {
+    let n = unique();
+    let project = format!("rp{n}");
+    new_project(base, &project, &[]).await;
+    let repo = format!("acme{n}/docs");
+    let (s, v) = admin(
+        "PUT",
+        format!("{base}/v1/admin/projects/{project}/channels/github"),
+        Some(json!({"repository": repo, "webhook_secret": HOOK_SECRET})),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    let push = |after: &str, at: i64| {
+        let mut p: Value = serde_json::from_slice(&push_payload(
+            &repo,
+            "main",
+            "0123",
+            after,
+            json!([{"id": after, "added": [], "removed": [], "modified": ["Makefile"]}]),
+        ))
+        .unwrap();
+        p["repository"]["pushed_at"] = json!(at);
+        p.to_string().into_bytes()
+    };
+    let t = now();
+    let (old, new) = (push("c1", t - 100), push("c2", t));
+    for (delivery, body) in [("d1", &old), ("d2", &new)] {
+        let (s, v) = post_github(base, &project, "push", delivery, body, HOOK_SECRET).await;
+        assert_eq!(s, 202, "{v}");
+        assert!(
+            v["ignored"].as_str().unwrap().contains("no Markdown"),
+            "{v}"
+        );
+    }
+    for (delivery, body) in [("d1-replayed", &old), ("d2-replayed", &new)] {
+        let (s, v) = post_github(base, &project, "push", delivery, body, HOOK_SECRET).await;
+        assert_eq!(s, 202, "{v}");
+        assert!(v["ignored"].as_str().unwrap().contains("older push"), "{v}");
+    }
+
+    let number = format!("7065{n}");
+    configure_whatsapp(base, &project, &number).await;
+    let nine_days = 9 * 24 * 3600;
+    let body = text_message(
+        &number,
+        "3170",
+        &format!("wamid.OLD{n}"),
+        "hi again",
+        now() - nine_days,
+    );
+    let v = deliver(base, &project, &body).await;
+    assert_eq!(
+        (v["queued"].as_i64(), v["duplicates"].as_i64()),
+        (Some(0), Some(1)),
+        "{v}"
+    );
 }
 
 /// Sets up a synced project: its repository's first commit, its settings, a first sync.

@@ -38,6 +38,9 @@ struct Commit {
 #[derive(Debug, Deserialize)]
 struct Repository {
     full_name: String,
+    /// When the push happened: Unix seconds in push payloads.
+    #[serde(default)]
+    pushed_at: Option<serde_json::Value>,
 }
 
 /// What a push means for a project's knowledge.
@@ -56,6 +59,8 @@ pub struct Changes {
     /// Whether the push may carry more changes than its commit list says (2048 commits, or a
     /// branch deletion): the caller should run a full sync instead.
     pub needs_full_sync: bool,
+    /// When it was pushed (`repository.pushed_at`, Unix seconds), when the payload says.
+    pub pushed_at: Option<i64>,
 }
 
 fn is_markdown(path: &str) -> bool {
@@ -96,6 +101,11 @@ pub fn changes(body: &[u8], prefix: &str) -> Result<Changes, String> {
         }
     }
     Ok(Changes {
+        pushed_at: p
+            .repository
+            .pushed_at
+            .as_ref()
+            .and_then(serde_json::Value::as_i64),
         repository: p.repository.full_name,
         branch: p.git_ref.strip_prefix("refs/heads/").map(str::to_owned),
         needs_full_sync: p.deleted || p.after == ZERO_SHA || p.commits.len() >= MAX_COMMITS,

@@ -397,6 +397,30 @@ fn github_delivery<S: Sql>(
             json!({"ignored": format!("not a push to {} {}", cfg.repository, cfg.branch)}),
         ));
     }
+    // The same delivery again (GitHub's "Redeliver"): recognised by its id.
+    if store
+        .jobs()
+        .job_by_dedupe(project, &format!("gh:{delivery}"))?
+        .is_some()
+    {
+        return Ok(ChannelReply::json(
+            202,
+            json!({"queued": false, "duplicate": true}),
+        ));
+    }
+    // A signed delivery can be replayed under a fresh delivery id: a push older than the newest
+    // one accepted (or that one again) would index an old commit over a newer one.
+    if let Some(at) = changes.pushed_at {
+        if let Some((last_at, last_commit)) = store.github().last_push(project)?
+            && (at < last_at || (at == last_at && last_commit == changes.commit))
+        {
+            return Ok(ChannelReply::json(
+                202,
+                json!({"ignored": "an older push than the one already accepted"}),
+            ));
+        }
+        store.github().set_last_push(project, at, &changes.commit)?;
+    }
     let job = if changes.needs_full_sync {
         Job::GithubSync
     } else if changes.upsert.is_empty() && changes.removed.is_empty() {

@@ -69,6 +69,13 @@ pub(super) async fn whatsapp_webhook<S: Sql, K: Sql>(
             tracing::warn!(project, number = %m.phone_number_id, "a message to another number is not this project's: ignored");
             continue;
         }
+        // Its dedupe key is kept while Meta may still redeliver it (7 days); a message older
+        // than what the keys remember (a replay of a captured delivery) is not answered again.
+        if m.timestamp * 1000 < now - crate::channels::jobs::KEEP_DONE_MS + 60 * 60 * 1000 {
+            tracing::warn!(project, id = %m.id, "a message older than its dedupe key's life: ignored");
+            duplicates += 1;
+            continue;
+        }
         store
             .whatsapp()
             .touch_contact(project, &m.from, m.timestamp)?;
