@@ -108,3 +108,10 @@ async fn projects_are_polled_side_by_side_while_another_fails() {
     communicator::projects_are_polled_side_by_side_while_another_fails(&s.base, stub, || async {})
         .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn injected_instructions_stay_quoted() {
+    let stub = platform_stub::shared();
+    let s = server(stub, "0").await;
+    communicator::injected_instructions_stay_quoted(&s.base, stub).await;
+}

@@ -47,7 +47,7 @@ async fn ingest(k: &Knowledge<SqliteFile>, dir: &Path) -> IngestReport {
 async fn answer(k: &Knowledge<SqliteFile>, q: &str) -> (Vec<String>, AnswerSummary) {
     let a = offline();
     let hits = a.retrieve(k, q).await.unwrap();
-    let mut events = a.answer("S", &[], q, hits).await.unwrap();
+    let mut events = a.answer("S", &[], q, None, hits).await.unwrap();
     let mut deltas = Vec::new();
     while let Some(e) = events.next().await {
         match e.unwrap() {

@@ -281,6 +281,7 @@ async fn an_answer_through_the_openai_provider_cites_the_retrieved_document() {
             "Be brief.",
             &history,
             "how do I rotate the signing key?",
+            None,
             hits,
         )
         .await
@@ -303,12 +304,20 @@ async fn an_answer_through_the_openai_provider_cites_the_retrieved_document() {
     let system = sent["messages"][0]["content"].as_str().unwrap();
     assert!(system.starts_with("Be brief."));
     assert!(
-        system.contains("[1] Security > Rotating the signing key (security.md)"),
-        "{system}"
+        !system.contains("<document n="),
+        "documents are not in the system message"
     );
     assert_eq!(sent["messages"][1]["content"], "earlier question");
-    assert_eq!(
-        sent["messages"][2]["content"],
-        "how do I rotate the signing key?"
+    let user = sent["messages"][2]["content"].as_str().unwrap();
+    assert_eq!(sent["messages"][2]["role"], "user");
+    assert!(
+        user.contains(
+            "<document n=\"1\" title=\"Security > Rotating the signing key\" path=\"security.md\">"
+        ),
+        "{user}"
+    );
+    assert!(
+        user.ends_with("\n\nhow do I rotate the signing key?"),
+        "{user}"
     );
 }

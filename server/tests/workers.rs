@@ -585,6 +585,12 @@ async fn replayed_deliveries_are_not_processed_again_on_workers() {
     common::channels::replayed_deliveries_are_not_processed_again(&channels_worker().base).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn injected_instructions_stay_quoted_on_workers() {
+    let stub = common::platform_stub::shared();
+    common::communicator::injected_instructions_stay_quoted(&channels_worker().base, stub).await;
+}
+
 /// The every-minute cron polls bots in polling mode.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn communicator_polls_telegram_from_the_cron_on_workers() {

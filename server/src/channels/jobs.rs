@@ -219,6 +219,7 @@ impl<S: Sql, K: Sql> Ctx<'_, S, K> {
     pub async fn answer(
         &self,
         instructions: Option<&str>,
+        context: Option<&str>,
         history: &[crate::providers::Message],
         question: &str,
     ) -> Result<crate::rag::AnswerSummary, JobError> {
@@ -231,6 +232,7 @@ impl<S: Sql, K: Sql> Ctx<'_, S, K> {
             text: question,
             history,
             instructions,
+            context,
         };
         answer::whole(self.deps.assistant, &retriever, question)
             .await

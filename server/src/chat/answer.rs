@@ -188,8 +188,11 @@ pub struct Question<'a> {
     /// The conversation before it, oldest first.
     pub history: &'a [Message],
     /// The channel's own instructions, added after the project's system prompt (a
-    /// communicator draft's tone and audience, for example).
+    /// communicator draft's tone and language, for example): trusted text only.
     pub instructions: Option<&'a str>,
+    /// Quoted material the answer may use but never obey (a contact's display name, an earlier
+    /// draft): it goes in the user's message, delimited and bounded, never in the system one.
+    pub context: Option<&'a str>,
 }
 
 impl<'a> Question<'a> {
@@ -199,6 +202,7 @@ impl<'a> Question<'a> {
             text,
             history: &[],
             instructions: None,
+            context: None,
         }
     }
 }
@@ -239,7 +243,13 @@ pub async fn model(
         system.push_str(i);
     }
     assistant
-        .answer(&system, question.history, question.text, retrieved.hits)
+        .answer(
+            &system,
+            question.history,
+            question.text,
+            question.context,
+            retrieved.hits,
+        )
         .await
         .map_err(|e| AnswerFailure::Provider(e.to_string()))
 }

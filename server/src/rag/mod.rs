@@ -135,12 +135,13 @@ impl Assistant {
         system_prompt: &str,
         history: &[Message],
         question: &str,
+        context: Option<&str>,
         hits: Vec<Hit>,
     ) -> Result<AnswerStream, RagError> {
         let relevant: Vec<Hit> = hits.into_iter().filter(is_relevant).collect();
         let passages = prompt::passages_from_hits(&relevant);
         let request = CompletionRequest {
-            messages: prompt::build_messages(system_prompt, history, &passages, question),
+            messages: prompt::build_messages(system_prompt, history, &passages, question, context),
             passages,
             question: question.to_owned(),
         };

@@ -168,6 +168,12 @@ impl PlatformStub {
             .insert(id.into(), (bytes, mime.into()));
     }
 
+    /// The first chat request `keep` accepts.
+    pub fn chat_where(&self, keep: impl Fn(&Value) -> bool) -> Option<Value> {
+        let i = self.inner.lock().unwrap();
+        i.chats.iter().find(|c| keep(c)).cloned()
+    }
+
     /// The chat request whose last message asks `question`.
     pub fn chat_asking(&self, question: &str) -> Option<Value> {
         let i = self.inner.lock().unwrap();

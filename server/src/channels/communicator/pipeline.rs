@@ -315,23 +315,39 @@ pub async fn draft<S: Sql, K: Sql>(
         .drafts(conv)?
         .into_iter()
         .find(|d| d.state == draft_state::DRAFT);
+    // The system message holds trusted text only: the platform, a language name reduced to
+    // letters, the operator's note. What strangers wrote (the contact's display name) and the
+    // previous draft are quoted context in the user's message.
+    let language: Option<String> = language
+        .map(|l| {
+            l.chars()
+                .filter(|c| c.is_alphabetic() || *c == ' ')
+                .take(40)
+                .collect::<String>()
+        })
+        .filter(|l| !l.trim().is_empty());
     let mut instructions = format!(
-        "You are drafting a reply that a person on the team will review and send to {} \
-         on {}. Write it in {}. Plain text for a chat message: short paragraphs, no headings. \
-         When the documentation does not cover the question, say that a colleague will follow up.",
-        c.contact,
+        "You are drafting a reply that a person on the team will review and send to the \
+         contact named in the context, on {}. Write it in {}. Plain text for a chat message: \
+         short paragraphs, no headings. When the documentation does not cover the question, \
+         say that a colleague will follow up.",
         c.platform,
         language
             .as_deref()
             .unwrap_or("the language the contact writes in"),
     );
+    let contact: String = c.contact.chars().take(100).collect();
+    let mut context = format!("The contact's display name: {contact}");
     if let Some(n) = note {
         instructions.push_str(&format!("\n\nThe operator asked for changes: {n}"));
         if let Some(p) = &previous {
-            instructions.push_str(&format!("\nThe previous draft was:\n{}", p.body));
+            instructions.push_str("\nThe previous draft is in the context.");
+            context.push_str(&format!("\n\nThe previous draft:\n{}", p.body));
         }
     }
-    let summary = ctx.answer(Some(&instructions), &history, &question).await?;
+    let summary = ctx
+        .answer(Some(&instructions), Some(&context), &history, &question)
+        .await?;
     let text = format::to_whatsapp(&summary.text, &summary.citations);
     ctx.store.communicator().save_draft(
         ctx.project,

@@ -127,7 +127,7 @@ async fn compose<S: Sql, K: Sql>(
             content,
         })
         .collect();
-    let summary = ctx.answer(None, &history, question).await?;
+    let summary = ctx.answer(None, None, &history, question).await?;
     let formatted = to_whatsapp(&summary.text, &summary.citations);
     Ok((summary.text, formatted))
 }

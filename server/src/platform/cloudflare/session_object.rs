@@ -342,6 +342,7 @@ impl Inner {
             text: &question,
             history: &history,
             instructions: None,
+            context: None,
         };
         answer::run(
             &assistant,

@@ -440,6 +440,7 @@ impl SessionIo for ActorIo<'_, '_> {
                 text: &question,
                 history: &history,
                 instructions: None,
+                context: None,
             };
             answer::run(
                 &shared.assistant,
