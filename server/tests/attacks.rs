@@ -333,3 +333,32 @@ async fn an_oversized_github_delivery_is_refused_before_its_body_is_read() {
     assert!(text.starts_with("HTTP/1.1 413"), "{text}");
     assert!(text.contains("too_large"), "{text}");
 }
+
+/// A client that sends its headers slowly (slowloris) is cut off after the header-read
+/// timeout; the server keeps answering others meanwhile.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_client_too_slow_to_send_its_headers_is_cut_off() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let _turn = one_at_a_time().await;
+    let s = TestServer::start(None, "", NO_LIMITS).await;
+    let addr = s.base.trim_start_matches("http://");
+    let mut slow = tokio::net::TcpStream::connect(addr).await.unwrap();
+    slow.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let r = reqwest::get(format!("{}/health", s.base)).await.unwrap();
+    assert_eq!(r.status(), 200, "others are served meanwhile");
+    let mut rest = Vec::new();
+    let closed = tokio::time::timeout(
+        outpost::platform::native::server::HEADER_READ_TIMEOUT + std::time::Duration::from_secs(5),
+        slow.read_to_end(&mut rest),
+    )
+    .await;
+    assert!(closed.is_ok(), "still open after {:?}", started.elapsed());
+    assert!(
+        started.elapsed()
+            >= outpost::platform::native::server::HEADER_READ_TIMEOUT
+                - std::time::Duration::from_secs(1)
+    );
+}

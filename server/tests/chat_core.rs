@@ -566,9 +566,12 @@ fn the_socket_protocol_steps_from_hello_to_questions() {
         step(&joined, &p, &limits, text(&ask)),
         Step::Input(Input::Ask { conn: Some(9), .. })
     ));
-    // A burst of one: the next question waits.
+    // A burst of one: the next question waits, and so does a retry (it asks the model again).
     assert!(
         matches!(step(&joined, &p, &limits, text(&ask)), Step::Reply(ServerFrame::Error { code, retry_after: Some(_), .. }) if code == codes::RATE_LIMITED)
+    );
+    assert!(
+        matches!(step(&joined, &p, &limits, text(&ClientFrame::Retry)), Step::Reply(ServerFrame::Error { code, retry_after: Some(_), .. }) if code == codes::RATE_LIMITED)
     );
     assert!(matches!(
         step(&joined, &p, &limits, text(&ClientFrame::Handoff)),

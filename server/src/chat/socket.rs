@@ -121,7 +121,17 @@ pub fn question_input(
                 text,
             })
         }
-        ClientFrame::Retry => Ok(Input::Retry { conn }),
+        // A retry asks the model again: it counts as a question.
+        ClientFrame::Retry => {
+            limits
+                .check_question(&project.id, &claims.sub)
+                .map_err(|wait| Refusal {
+                    code: codes::RATE_LIMITED,
+                    message: format!("Too many questions. Please wait {wait} s."),
+                    retry_after: Some(wait),
+                })?;
+            Ok(Input::Retry { conn })
+        }
         ClientFrame::Handoff => {
             limits
                 .check_write(Write::Handoff, &project.id, &claims.sub)

@@ -266,7 +266,6 @@ pub fn app(state: AppState, assets_dir: PathBuf, metrics: Arc<Metrics>) -> Route
             }),
         )
         .layer(axum::Extension(metrics))
-        .layer(axum::middleware::map_request(client_addr))
         .layer(CompressionLayer::new())
         .layer(
             TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<axum::body::Body>| {
@@ -278,18 +277,59 @@ pub fn app(state: AppState, assets_dir: PathBuf, metrics: Arc<Metrics>) -> Route
         .layer(SetRequestIdLayer::x_request_id(RandomRequestId))
 }
 
-/// The TCP peer is the client's address (limits per address); a request without one (an
-/// in-process test) has none.
-async fn client_addr(mut req: axum::extract::Request) -> axum::extract::Request {
-    let peer = req
-        .extensions()
-        .get::<axum::extract::ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip().to_string());
-    if let Some(ip) = peer {
-        req.extensions_mut()
-            .insert(crate::http::extract::ClientAddr(ip));
+/// How long a client may take to send a request's headers (slowloris) before the connection
+/// is closed.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The most connections the listener holds at once (above the cap on chat sockets, so that
+/// plain requests still get in when every socket place is taken); further ones wait in the
+/// kernel's backlog.
+pub const MAX_CONNECTIONS: usize = 25_000;
+
+/// Serves `app` on `listener`: `TCP_NODELAY`, the peer's address as the request's
+/// [`ClientAddr`](crate::http::extract::ClientAddr), a header-read timeout and a cap on open
+/// connections. (axum's own `serve` offers neither the timeout nor the cap.)
+///
+/// # Errors
+/// Never in practice: failed accepts are logged and retried.
+pub async fn serve(listener: TcpListener, app: Router) -> std::io::Result<()> {
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    let places = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    loop {
+        let Ok(place) = places.clone().acquire_owned().await else {
+            return Ok(());
+        };
+        let (stream, peer) = match listener.accept().await {
+            Ok(c) => c,
+            Err(e) => {
+                // Out of file descriptors, for example: wait rather than spin.
+                tracing::warn!(error = %e, "cannot accept a connection");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        if let Err(e) = stream.set_nodelay(true) {
+            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+        }
+        let app = app.clone();
+        tokio::spawn(async move {
+            let addr = crate::http::extract::ClientAddr(peer.ip().to_string());
+            let service =
+                hyper_util::service::TowerToHyperService::new(app.layer(axum::Extension(addr)));
+            let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+            builder
+                .http1()
+                .timer(TokioTimer::new())
+                .header_read_timeout(HEADER_READ_TIMEOUT);
+            if let Err(e) = builder
+                .serve_connection_with_upgrades(TokioIo::new(stream), service)
+                .await
+            {
+                tracing::debug!(error = %e, "connection ended");
+            }
+            drop(place);
+        });
     }
-    req
 }
 
 /// Request ids: 64 random bits in hex, unless the client sent `x-request-id` (then it is kept).
@@ -351,8 +391,7 @@ pub async fn start(opts: ServerOptions) -> Result<Running, String> {
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let app = app(state, opts.assets_dir.clone(), metrics);
     let mut tasks = vec![tokio::spawn(async move {
-        let app = app.into_make_service_with_connect_info::<SocketAddr>();
-        if let Err(e) = axum::serve(nodelay(listener), app).await {
+        if let Err(e) = serve(listener, app).await {
             tracing::error!(error = %e, "server stopped");
         }
     })];
