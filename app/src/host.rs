@@ -3,11 +3,13 @@
 //! The widget posts `ready` once its Wasm runs (to any origin: it carries nothing secret); the
 //! loader answers with `config` from the parent window, whose origin the widget then keeps: every
 //! later message goes only to that origin, and only messages from the parent window are read.
+//! A `config` counts only from one of the project's allowed origins (the page lists them) and
+//! only for the page's own project: the widget never switches project.
 
 use std::cell::RefCell;
 
 use leptos::prelude::*;
-use outpost_protocol::{EMBED_CHANNEL, EmbedMessage};
+use outpost_protocol::{EMBED_CHANNEL, EmbedMessage, ORIGINS_META, config_accepted};
 use wasm_bindgen::JsValue;
 use web_sys::MessageEvent;
 
@@ -36,6 +38,29 @@ pub fn post(msg: &EmbedMessage) {
     }
 }
 
+/// The project this page is the widget of (`/widget/{project}`).
+pub fn page_project() -> String {
+    window()
+        .location()
+        .pathname()
+        .ok()
+        .and_then(|p| {
+            p.strip_prefix("/widget/")
+                .map(|rest| rest.split('/').next().unwrap_or("").to_owned())
+        })
+        .unwrap_or_default()
+}
+
+/// The origins allowed to embed this page, as the server listed them.
+fn allowed_origins() -> String {
+    document()
+        .query_selector(&format!("meta[name=\"{ORIGINS_META}\"]"))
+        .ok()
+        .flatten()
+        .and_then(|m| m.get_attribute("content"))
+        .unwrap_or_default()
+}
+
 /// Listens for the loader's messages and calls `on_message` with each valid one.
 pub fn listen(on_message: impl Fn(EmbedMessage) + 'static) {
     let handle = window_event_listener(leptos::ev::message, move |ev: MessageEvent| {
@@ -59,7 +84,10 @@ pub fn listen(on_message: impl Fn(EmbedMessage) + 'static) {
         let Ok(msg) = EmbedMessage::from_fields(&crate::transport::JsFields(data)) else {
             return;
         };
-        if matches!(msg, EmbedMessage::Config { .. }) {
+        if let EmbedMessage::Config { project, .. } = &msg {
+            if !config_accepted(&ev.origin(), &allowed_origins(), &page_project(), project) {
+                return;
+            }
             HOST_ORIGIN.with(|o| *o.borrow_mut() = Some(ev.origin()));
         }
         on_message(msg);

@@ -66,9 +66,65 @@ impl EmbedMessage {
     }
 }
 
+/// The `<meta name>` under which the widget page lists the origins allowed to embed it
+/// (space-separated, as in the project's settings; `*` for any).
+pub const ORIGINS_META: &str = "outpost-origins";
+
+/// Whether a `config` posted from `origin` may configure the widget page of `page_project`,
+/// whose allowed embedders are `allowed` (space-separated origins, `*` for any): the sender's
+/// origin must be one of them, and the config must name the page's own project (a widget never
+/// switches to another project, whose own embedders may differ).
+pub fn config_accepted(origin: &str, allowed: &str, page_project: &str, project: &str) -> bool {
+    let origin_ok = allowed
+        .split_ascii_whitespace()
+        .any(|a| a == "*" || a.trim_end_matches('/').eq_ignore_ascii_case(origin));
+    origin_ok && project == page_project
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_config_comes_from_an_allowed_origin_and_names_the_pages_project() {
+        let allowed = "https://docs.acme.example http://127.0.0.1:9/";
+        assert!(config_accepted(
+            "https://docs.acme.example",
+            allowed,
+            "acme",
+            "acme"
+        ));
+        assert!(config_accepted(
+            "http://127.0.0.1:9",
+            allowed,
+            "acme",
+            "acme"
+        ));
+        assert!(!config_accepted(
+            "https://evil.example",
+            allowed,
+            "acme",
+            "acme"
+        ));
+        assert!(!config_accepted(
+            "https://docs.acme.example",
+            allowed,
+            "acme",
+            "globex"
+        ));
+        assert!(!config_accepted(
+            "https://docs.acme.example",
+            "",
+            "acme",
+            "acme"
+        ));
+        assert!(config_accepted(
+            "https://anyone.example",
+            "*",
+            "acme",
+            "acme"
+        ));
+    }
 
     #[test]
     fn embed_frames_are_pinned() {

@@ -644,3 +644,28 @@ async fn a_visitors_sessions_and_handoffs_are_limited() {
     let s = TestServer::start(None, "", NO_LIMITS).await;
     common::suite::a_visitors_sessions_and_handoffs_are_limited(&s.base).await;
 }
+
+/// The widget page lists its project's allowed origins, from which alone it accepts `config`
+/// (the page's CSP names the same ones in frame-ancestors).
+#[tokio::test]
+async fn the_widget_page_lists_the_origins_it_takes_config_from() {
+    let s = TestServer::start(None, "", NO_LIMITS).await;
+    let r = reqwest::get(format!("{}/widget/acme", s.base))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let csp = r.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains("frame-ancestors 'self' http://127.0.0.1:9"),
+        "{csp}"
+    );
+    let page = r.text().await.unwrap();
+    let meta = format!(
+        "<meta name=\"{}\" content=\"http://127.0.0.1:9\">",
+        outpost_protocol::ORIGINS_META
+    );
+    assert!(page.contains(&meta), "{page}");
+}

@@ -8,12 +8,14 @@ use axum::response::{IntoResponse, Response};
 use crate::http::{AppError, AppState, project};
 
 /// The widget page. Everything it loads is a file of its own: no inline script or style, so
-/// its CSP can forbid both.
+/// its CSP can forbid both. `{origins}` is replaced by the project's allowed origins: the widget
+/// accepts its `config` only from one of them ([`outpost_protocol::config_accepted`]).
 const WIDGET_PAGE: &str = r#"<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="outpost-origins" content="{origins}">
 <title>Assistant</title>
 <link rel="stylesheet" href="/widget/pkg/widget.css">
 <link rel="modulepreload" href="/widget/pkg/outpost_app.js">
@@ -66,5 +68,9 @@ pub async fn widget_page(
     let project = project(&state, &project_id).await?;
     let csp = HeaderValue::from_str(&widget_csp(&project.frame_ancestors()))
         .map_err(AppError::internal)?;
-    Ok(shell(csp, WIDGET_PAGE))
+    let origins = outpost_protocol::escape_html(&project.allowed_origins.join(" "));
+    let page = WIDGET_PAGE.replace("{origins}", &origins);
+    let mut response = shell(csp, "");
+    *response.body_mut() = axum::body::Body::from(page);
+    Ok(response)
 }
