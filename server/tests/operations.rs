@@ -175,3 +175,35 @@ async fn json_logs_and_otlp_traces_carry_the_request_id() {
         "a log line carries the request id: {logs}"
     );
 }
+
+/// The data folder holds secrets and conversations: its folders are owner-only (0700) and its
+/// SQLite files, their WAL files included, owner-only (0600), whatever the umask.
+#[cfg(unix)]
+#[tokio::test]
+async fn the_data_folder_is_readable_by_its_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let s = TestServer::start(None, "", (10_000, 1_000, 100_000)).await;
+    let t = acme_token("perm");
+    let session = s.create_session("acme", &t).await;
+    let (mut c, _) = Client::join(&s.ws_url("acme", &session), &t, 0).await;
+    c.ask("q1", "How do I rotate the signing key?").await;
+    c.until(is_end).await;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let data = s.data.path();
+    assert_eq!(mode(&data.join("knowledge")), 0o700);
+    let mut files = 0;
+    for dir in [data.to_path_buf(), data.join("knowledge")] {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let p = entry.unwrap().path();
+            let name = p.file_name().unwrap().to_string_lossy().to_string();
+            if name.contains(".sqlite") {
+                assert_eq!(mode(&p), 0o600, "{name}");
+                files += 1;
+            }
+        }
+    }
+    assert!(
+        files >= 4,
+        "the main and knowledge files and their WAL files: {files}"
+    );
+}

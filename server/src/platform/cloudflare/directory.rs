@@ -32,12 +32,36 @@ impl D1Projects {
     }
 }
 
-/// How long a cached project may be stale (KV's shortest TTL is 60 s); writes through this
-/// Worker invalidate at once.
-const CACHE_TTL_SECS: u64 = 60;
+/// How long a cached project may be stale; writes through this isolate invalidate at once.
+const CACHE_TTL_MS: f64 = 60_000.0;
 
 thread_local! {
     static SCHEMA_APPLIED: Cell<bool> = const { Cell::new(false) };
+    /// Projects read lately, in this isolate's memory. Not in KV: a project carries its signing
+    /// secret, and secrets are kept in D1 only (see docs/security.md).
+    static PROJECTS: std::cell::RefCell<std::collections::HashMap<String, (Project, f64)>> =
+        std::cell::RefCell::default();
+}
+
+fn cached(id: &str) -> Option<Project> {
+    let now = js_sys::Date::now();
+    PROJECTS.with(|c| {
+        c.borrow()
+            .get(id)
+            .filter(|(_, until)| *until > now)
+            .map(|(p, _)| p.clone())
+    })
+}
+
+fn remember(project: &Project) {
+    let until = js_sys::Date::now() + CACHE_TTL_MS;
+    PROJECTS.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.len() > 10_000 {
+            c.clear();
+        }
+        c.insert(project.id.clone(), (project.clone(), until));
+    });
 }
 
 /// Applies the registry's schema once per isolate (idempotent statements).
@@ -81,9 +105,7 @@ async fn run(
 impl ProjectDirectory for D1Projects {
     async fn get(&self, id: &str) -> Result<Option<Project>, String> {
         SendFuture::new(async {
-            if let Some(kv) = &self.cache
-                && let Ok(Some(p)) = kv.get(&cache_key(id)).json::<Project>().await
-            {
+            if let Some(p) = cached(id) {
                 return Ok(Some(p));
             }
             ensure_schema(&self.db).await?;
@@ -93,11 +115,8 @@ impl ProjectDirectory for D1Projects {
                 .map(registry::project_from_row)
                 .transpose()
                 .map_err(|e| e.to_string())?;
-            if let (Some(kv), Some(p)) = (&self.cache, &project)
-                && let Ok(put) = kv.put(&cache_key(id), p)
-            {
-                // A cache that cannot be written only costs a D1 read next time.
-                let _ = put.expiration_ttl(CACHE_TTL_SECS).execute().await;
+            if let Some(p) = &project {
+                remember(p);
             }
             Ok(project)
         })
@@ -109,10 +128,10 @@ impl ProjectDirectory for D1Projects {
             ensure_schema(&self.db).await?;
             let params = registry::put_params(project).map_err(|e| e.to_string())?;
             run(&self.db, registry::PUT_SQL, &params).await?;
+            PROJECTS.with(|c| c.borrow_mut().remove(&project.id));
+            // Earlier versions cached projects, secrets included, in KV: none is left there.
             if let Some(kv) = &self.cache {
-                kv.delete(&cache_key(&project.id))
-                    .await
-                    .map_err(|e| e.to_string())?;
+                let _ = kv.delete(&cache_key(&project.id)).await;
             }
             Ok(())
         })

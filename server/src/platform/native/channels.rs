@@ -48,15 +48,14 @@ impl BlobStore for FolderBlobs {
         }
         let path = self.root.join(key);
         if let Some(parent) = path.parent() {
-            tokio::fs::create_dir_all(parent)
-                .await
-                .map_err(|e| format!("{}: {e}", parent.display()))?;
+            super::fs::private_dir(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
         }
         // Written aside and renamed, so a crash never leaves half a file under the key.
         let tmp = path.with_extension("part");
         tokio::fs::write(&tmp, bytes)
             .await
             .map_err(|e| format!("{}: {e}", tmp.display()))?;
+        super::fs::private_file(&tmp).map_err(|e| format!("{}: {e}", tmp.display()))?;
         tokio::fs::rename(&tmp, &path)
             .await
             .map_err(|e| format!("{}: {e}", path.display()))

@@ -189,6 +189,44 @@ fn rel_string(p: &Path) -> String {
         .join("/")
 }
 
+/// Creates `dir` (and its parents) readable by its owner only, and makes an existing one so:
+/// the data folder holds project secrets, bot tokens and conversations.
+///
+/// # Errors
+/// An I/O error when it cannot be created or its permissions set.
+pub fn private_dir(dir: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)?;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+    }
+    #[cfg(not(unix))]
+    {
+        std::fs::create_dir_all(dir)
+    }
+}
+
+/// Makes `file` readable and writable by its owner only.
+///
+/// # Errors
+/// An I/O error when its permissions cannot be set.
+pub fn private_file(file: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = file;
+        Ok(())
+    }
+}
+
 #[cfg(all(test, unix))]
 mod links {
     use super::*;

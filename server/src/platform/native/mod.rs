@@ -51,7 +51,7 @@ pub fn open_knowledge(
         return Ok(None);
     }
     if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(|e| {
+        fs::private_dir(parent).map_err(|e| {
             crate::platform::sql::SqlError::Database(format!("{}: {e}", parent.display()))
         })?;
     }

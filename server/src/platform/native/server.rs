@@ -162,7 +162,7 @@ pub fn main_db(data_dir: &Path) -> PathBuf {
 /// # Errors
 /// A message when the file cannot be opened.
 pub fn open_registry(data_dir: &Path) -> Result<Registry<SqliteFile>, String> {
-    std::fs::create_dir_all(data_dir).map_err(|e| format!("{}: {e}", data_dir.display()))?;
+    super::fs::private_dir(data_dir).map_err(|e| format!("{}: {e}", data_dir.display()))?;
     let db = SqliteFile::open(&main_db(data_dir)).map_err(|e| e.to_string())?;
     Registry::open(db).map_err(|e| e.to_string())
 }

@@ -22,6 +22,10 @@ impl SqliteFile {
     /// [`SqlError::Database`] when the file cannot be opened or configured.
     pub fn open(path: &Path) -> Result<Self, SqlError> {
         let conn = Connection::open(path).map_err(db)?;
+        // Owner-only before the first write: SQLite gives its -wal and -shm files the database
+        // file's permissions.
+        super::fs::private_file(path)
+            .map_err(|e| SqlError::Database(format!("{}: {e}", path.display())))?;
         conn.busy_timeout(Duration::from_secs(5)).map_err(db)?;
         conn.execute_batch(
             "PRAGMA journal_mode = WAL;
