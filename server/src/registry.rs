@@ -54,6 +54,8 @@ pub const META_SET_SQL: &str = "INSERT INTO meta (key, value) VALUES (?1, ?2)
      ON CONFLICT(key) DO UPDATE SET value = excluded.value";
 /// The key of the random salt the console's cookie key is derived with.
 pub const CONSOLE_SALT: &str = "console_salt";
+/// The key of the random salt session ids are signed with ([`crate::session::ids`]).
+pub const SESSION_SALT: &str = "session_salt";
 
 /// 32 random bytes in hex: a new salt.
 pub fn new_salt() -> String {
@@ -335,14 +337,18 @@ impl<S: Sql> Registry<S> {
         Ok(())
     }
 
-    /// The console cookie key's salt, made (randomly) the first time it is asked for.
+    /// The random salt under `key` ([`CONSOLE_SALT`], [`SESSION_SALT`]), made the first time
+    /// it is asked for.
     ///
     /// # Errors
     /// [`SqlError`] on a database failure.
-    pub fn console_salt(&self) -> Result<String, SqlError> {
+    pub fn salt(&self, key: &str) -> Result<String, SqlError> {
+        if let Some(salt) = self.meta(key)? {
+            return Ok(salt);
+        }
         self.sql
-            .execute(META_INIT_SQL, &[CONSOLE_SALT.into(), new_salt().into()])?;
-        let rows = self.sql.query(META_GET_SQL, &[CONSOLE_SALT.into()])?;
+            .execute(META_INIT_SQL, &[key.into(), new_salt().into()])?;
+        let rows = self.sql.query(META_GET_SQL, &[key.into()])?;
         rows.first()
             .map(|r| col_string(r, 0))
             .transpose()?

@@ -24,7 +24,10 @@ use tower::ServiceExt;
 
 const ADMIN: &str = "admin-token-for-the-route-table-test";
 const SECRET: &str = "acme-secret-acme-secret-acme-secret!";
-const SESSION: &str = "0123456789abcdef0123456789abcdef";
+/// The fake directory's session salt, and a session id signed with it.
+const SALT: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+static SESSION: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| outpost::session::ids::new(SALT, "acme"));
 
 fn acme() -> Project {
     Project {
@@ -56,8 +59,8 @@ impl ProjectDirectory for Directory {
     async fn operator(&self, _: &str) -> Result<Option<Operator>, String> {
         Ok(None)
     }
-    async fn console_salt(&self) -> Result<String, String> {
-        Ok("00".repeat(32))
+    async fn salt(&self, _: &str) -> Result<String, String> {
+        Ok(SALT.into())
     }
     async fn add_session(&self, _: &str, _: &str, _: u32) -> Result<bool, String> {
         Ok(true)
@@ -77,8 +80,8 @@ struct Hub;
 
 #[async_trait]
 impl SessionHub for Hub {
-    async fn create(&self, _: SessionOwner) -> Result<String, HubError> {
-        Ok(SESSION.into())
+    async fn create(&self, _: &str, _: SessionOwner) -> Result<(), HubError> {
+        Ok(())
     }
     async fn owner(&self, _: &str) -> Result<Option<SessionOwner>, HubError> {
         Ok(Some(SessionOwner {
@@ -146,7 +149,7 @@ fn state(service: &'static str, library: Arc<Shelf>) -> AppState {
 /// The route's path with its parameters filled in.
 fn concrete(path: &str) -> String {
     path.replace("{project}", "acme")
-        .replace("{session}", SESSION)
+        .replace("{session}", &SESSION)
         .replace("{id}", "1")
         .replace("{kind}", "whatsapp")
         .replace("{name}", "alice")

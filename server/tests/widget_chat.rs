@@ -519,7 +519,8 @@ async fn a_socket_that_does_not_read_is_dropped_and_resumes_by_seq() {
         project: "acme".into(),
         subject: "v".into(),
     };
-    let session = hub.create(owner).await.unwrap();
+    let session = outpost::session::ids::new("salt", "acme");
+    hub.create(&session, owner).await.unwrap();
     let mut slow = hub.join(&session, 0).await.unwrap();
     let mut reader = hub.join(&session, 0).await.unwrap();
     let (mut live, mut last) = (0, 0);
@@ -668,4 +669,10 @@ async fn the_widget_page_lists_the_origins_it_takes_config_from() {
         outpost_protocol::ORIGINS_META
     );
     assert!(page.contains(&meta), "{page}");
+}
+
+#[tokio::test]
+async fn a_made_up_session_id_is_refused_before_any_lookup() {
+    let s = TestServer::start(None, "", NO_LIMITS).await;
+    common::suite::a_made_up_session_id_is_refused_before_any_lookup(&s.base).await;
 }

@@ -221,6 +221,24 @@ async fn one_visitor_asking_in_a_loop_costs_no_one_else() {
     common::suite::one_visitor_asking_in_a_loop_costs_no_one_else(&w.base).await;
 }
 
+/// On Workers a session id names its object: a made-up one reaches no object, so no object's
+/// storage appears for it.
+#[tokio::test]
+async fn a_made_up_session_id_is_refused_before_any_lookup() {
+    let state = tempfile::tempdir().unwrap();
+    let w = Wrangler::start(state.path());
+    seed(&w.base).await;
+    let objects = state.path().join("v3/do/outpost-ChatSession");
+    let count = || std::fs::read_dir(&objects).map_or(0, |d| d.count());
+    suite::a_made_up_session_id_is_refused_before_any_lookup(&w.base).await;
+    let before = count();
+    for i in 0..20 {
+        let id = format!("{i:032x}");
+        let _ = tokio_tungstenite::connect_async(w.ws_url("acme", &id)).await;
+    }
+    assert_eq!(count(), before, "no object storage for made-up ids");
+}
+
 #[tokio::test]
 async fn a_visitors_sessions_and_handoffs_are_limited() {
     suite::a_visitors_sessions_and_handoffs_are_limited(&shared().base).await;

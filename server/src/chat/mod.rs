@@ -66,11 +66,11 @@ pub trait HandoffSink: Send + Sync {
 /// Reaches chat sessions, wherever they live.
 #[async_trait]
 pub trait SessionHub: Send + Sync {
-    /// Creates a session for `owner`; returns its id.
+    /// Creates session `id` (see [`crate::session::ids`]) for `owner`.
     ///
     /// # Errors
     /// [`HubError::Storage`].
-    async fn create(&self, owner: SessionOwner) -> Result<String, HubError>;
+    async fn create(&self, id: &str, owner: SessionOwner) -> Result<(), HubError>;
 
     /// Who owns `session`.
     ///

@@ -116,7 +116,7 @@ async fn session_key(state: &AppState) -> Result<Option<Vec<u8>>, AppError> {
     }
     let salt = state
         .projects
-        .console_salt()
+        .salt(crate::registry::CONSOLE_SALT)
         .await
         .map_err(AppError::internal)?;
     let salt = hex::decode(salt).map_err(AppError::internal)?;

@@ -79,12 +79,12 @@ pub trait ProjectDirectory: Send + Sync {
         operator: Option<&crate::registry::Operator>,
     ) -> Result<(), String>;
 
-    /// The random salt the console's cookie key is derived with (stored with the projects,
-    /// made on first use).
+    /// The random salt under `key` (`registry::CONSOLE_SALT`, `registry::SESSION_SALT`),
+    /// stored with the projects and made on first use.
     ///
     /// # Errors
     /// A message when the directory cannot be read or written.
-    async fn console_salt(&self) -> Result<String, String>;
+    async fn salt(&self, key: &str) -> Result<String, String>;
 
     /// Counts a new session of visitor `subject` of `project`; `false` (nothing counted) when
     /// they have opened `cap` already.

@@ -12,6 +12,7 @@
 //! # Layout
 //! - [`store`]: sessions and their frames in SQL.
 
+pub mod ids;
 pub mod store;
 
 use std::collections::{HashMap, VecDeque};

@@ -672,3 +672,49 @@ pub async fn a_visitors_sessions_and_handoffs_are_limited(base: &str) {
     }
     assert!(limited, "requests for a person are limited");
 }
+
+/// A session id this deployment did not make (here: well-formed, 32 hex digits) is refused
+/// with 404 on every route before any session is looked up, with a valid token; one made for
+/// another project is refused the same way.
+pub async fn a_made_up_session_id_is_refused_before_any_lookup(base: &str) {
+    let t = acme_token("guessing-visitor");
+    let real = create_session(base, "acme", &t).await;
+    let made_up = "0123456789abcdef0123456789abcdef";
+    for session in [made_up, &real[..31]] {
+        let http = reqwest::Client::new();
+        let r = http
+            .get(format!(
+                "{base}/v1/projects/acme/sessions/{session}/history"
+            ))
+            .bearer_auth(&t)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 404, "{session}");
+        let r = http
+            .post(format!(
+                "{base}/v1/projects/acme/sessions/{session}/messages"
+            ))
+            .bearer_auth(&t)
+            .json(&ClientFrame::Ask {
+                client_id: "q".into(),
+                text: "hi".into(),
+            })
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 404, "{session}");
+        match tokio_tungstenite::connect_async(ws_url(base, "acme", session)).await {
+            Err(tokio_tungstenite::tungstenite::Error::Http(r)) => {
+                assert_eq!(r.status(), 404, "{session}")
+            }
+            other => panic!(
+                "the socket of {session} was not refused: {:?}",
+                other.map(|_| ())
+            ),
+        }
+    }
+    // The real one works.
+    let (_, ready) = Client::join(&ws_url(base, "acme", &real), &t, 0).await;
+    assert!(matches!(ready, ServerFrame::Ready { .. }), "{ready:?}");
+}

@@ -41,12 +41,34 @@ pub async fn authorize_session(
     claims: &Claims,
     session: &str,
 ) -> Result<(), AppError> {
+    // A made-up id is refused before any session is looked up (on Workers: before its object
+    // is reached).
+    if !authentic_session(state, &project.id, session).await? {
+        return Err(AppError::not_found("the session"));
+    }
     let owner = state.hub.owner(session).await?;
     if owns(owner.as_ref(), project, claims) {
         Ok(())
     } else {
         Err(AppError::not_found("the session"))
     }
+}
+
+/// Whether `session` is an id this deployment made for `project` ([`crate::session::ids`]).
+///
+/// # Errors
+/// 500 when the deployment's session salt cannot be read.
+pub async fn authentic_session(
+    state: &AppState,
+    project: &str,
+    session: &str,
+) -> Result<bool, AppError> {
+    let salt = state
+        .projects
+        .salt(crate::registry::SESSION_SALT)
+        .await
+        .map_err(AppError::internal)?;
+    Ok(crate::session::ids::authentic(session, &salt, project))
 }
 
 pub(crate) async fn create_session(
@@ -72,12 +94,21 @@ pub(crate) async fn create_session(
             ),
         ));
     }
-    let id = state
+    let salt = state
+        .projects
+        .salt(crate::registry::SESSION_SALT)
+        .await
+        .map_err(AppError::internal)?;
+    let id = crate::session::ids::new(&salt, &project.id);
+    state
         .hub
-        .create(SessionOwner {
-            project: project.id.clone(),
-            subject: claims.sub,
-        })
+        .create(
+            &id,
+            SessionOwner {
+                project: project.id.clone(),
+                subject: claims.sub,
+            },
+        )
         .await?;
     Ok((StatusCode::CREATED, Json(json!({"session_id": id}))).into_response())
 }

@@ -41,6 +41,9 @@ thread_local! {
     /// secret, and secrets are kept in D1 only (see docs/security.md).
     static PROJECTS: std::cell::RefCell<std::collections::HashMap<String, (Project, f64)>> =
         std::cell::RefCell::default();
+    /// The deployment's salts, read once.
+    static SALTS: std::cell::RefCell<std::collections::HashMap<String, String>> =
+        std::cell::RefCell::default();
 }
 
 fn cached(id: &str) -> Option<Project> {
@@ -175,28 +178,29 @@ impl ProjectDirectory for D1Projects {
         .await
     }
 
-    async fn console_salt(&self) -> Result<String, String> {
-        SendFuture::new(async {
+    async fn salt(&self, key: &str) -> Result<String, String> {
+        if let Some(s) = SALTS.with(|c| c.borrow().get(key).cloned()) {
+            return Ok(s);
+        }
+        let salt = SendFuture::new(async {
             ensure_schema(&self.db).await?;
             run(
                 &self.db,
                 registry::META_INIT_SQL,
-                &[registry::CONSOLE_SALT.into(), registry::new_salt().into()],
+                &[key.into(), registry::new_salt().into()],
             )
             .await?;
-            let rows = run(
-                &self.db,
-                registry::META_GET_SQL,
-                &[registry::CONSOLE_SALT.into()],
-            )
-            .await?;
+            let rows = run(&self.db, registry::META_GET_SQL, &[key.into()]).await?;
             rows.first()
                 .map(|r| crate::platform::sql::col_string(r, 0))
                 .transpose()
                 .map_err(|e| e.to_string())?
                 .ok_or_else(|| "the salt was not stored".to_owned())
         })
-        .await
+        .await?;
+        // A salt never changes once made: read once per isolate.
+        SALTS.with(|c| c.borrow_mut().insert(key.to_owned(), salt.clone()));
+        Ok(salt)
     }
 
     async fn add_session(&self, project: &str, subject: &str, cap: u32) -> Result<bool, String> {

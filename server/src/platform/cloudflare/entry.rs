@@ -93,6 +93,10 @@ async fn socket(
             "This endpoint speaks WebSocket.",
         ));
     }
+    // A made-up session id never reaches (or creates) an object.
+    if !crate::http::widget::authentic_session(state, &project.id, session).await? {
+        return Err(AppError::not_found("the session"));
+    }
     let resp = match call(env, session, &SessionCall::Socket { project }).await {
         Ok(r) => r,
         Err(HubError::NotFound) => return Err(AppError::not_found("the session")),

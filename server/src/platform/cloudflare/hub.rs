@@ -95,11 +95,10 @@ async fn json<T: serde::de::DeserializeOwned>(
 
 #[async_trait]
 impl SessionHub for DoHub {
-    async fn create(&self, owner: SessionOwner) -> Result<String, HubError> {
+    async fn create(&self, id: &str, owner: SessionOwner) -> Result<(), HubError> {
         SendFuture::new(async {
-            let id = super::random_id();
-            call(&self.env, &id, &SessionCall::Create { owner }).await?;
-            Ok(id)
+            call(&self.env, id, &SessionCall::Create { owner }).await?;
+            Ok(())
         })
         .await
     }

@@ -77,7 +77,9 @@ struct Live {
 struct Inner {
     state: State,
     env: Env,
-    store: SessionStore<DoSql>,
+    /// Opened (its tables made) on first use: an object no session was created in writes
+    /// nothing to storage.
+    store: OnceCell<SessionStore<DoSql>>,
     live: RefCell<Option<Live>>,
     assistant: OnceCell<Assistant>,
     /// Held while a socket's message is handled: a question waits for its project to be read
@@ -122,7 +124,7 @@ struct ObjectIo<'a> {
 
 impl SessionIo for ObjectIo<'_> {
     fn persist(&mut self, session: &str, frame: &ServerFrame) -> std::result::Result<(), String> {
-        self.inner.store.append(session, frame).map_err(|e| {
+        self.inner.store().append(session, frame).map_err(|e| {
             worker::console_error!("cannot store frame: {e}");
             e.to_string()
         })
@@ -262,17 +264,39 @@ impl Inner {
         Ok(a)
     }
 
+    /// The session's store, its tables made on first use.
+    fn store(&self) -> &SessionStore<DoSql> {
+        self.store.get_or_init(|| {
+            SessionStore::open(DoSql::new(&self.state)).expect("the session schema applies")
+        })
+    }
+
+    /// Whether a session was ever stored here (read without making any table).
+    fn has_storage(&self) -> bool {
+        use crate::platform::sql::Sql;
+        self.store.get().is_some()
+            || DoSql::new(&self.state)
+                .query(
+                    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sessions'",
+                    &[],
+                )
+                .is_ok_and(|r| !r.is_empty())
+    }
+
     /// Loads the session into memory when it is not (first use, or after eviction).
     fn ensure(self: &Rc<Self>, id: &str) -> std::result::Result<(), String> {
         if self.live.borrow().is_some() {
             return Ok(());
         }
+        if !self.has_storage() {
+            return Err("no such session".to_owned());
+        }
         let owner = self
-            .store
+            .store()
             .owner(id)
             .map_err(|e| e.to_string())?
             .ok_or_else(|| "no such session".to_owned())?;
-        let frames = self.store.frames(id).map_err(|e| e.to_string())?;
+        let frames = self.store().frames(id).map_err(|e| e.to_string())?;
         let (session, effects) = Session::restore(id.to_owned(), frames);
         let mut sockets = Vec::new();
         for ws in self.state.get_websockets() {
@@ -446,12 +470,11 @@ impl DurableObject for ChatSessionObject {
         ) {
             state.set_websocket_auto_response(&pair);
         }
-        let store = SessionStore::open(DoSql::new(&state)).expect("the session schema applies");
         ChatSessionObject {
             inner: Rc::new(Inner {
                 state,
                 env,
-                store,
+                store: OnceCell::new(),
                 live: RefCell::new(None),
                 assistant: OnceCell::new(),
                 turn: futures::lock::Mutex::new(()),
@@ -475,15 +498,22 @@ impl DurableObject for ChatSessionObject {
         match call {
             SessionCall::Create { owner } => {
                 inner
-                    .store
+                    .store()
                     .create(&id, &owner, crate::platform::now_unix())
                     .map_err(err)?;
                 Response::from_json(&serde_json::json!({"session_id": id}))
             }
-            SessionCall::Owner => Response::from_json(&inner.store.owner(&id).map_err(err)?),
+            SessionCall::Owner => {
+                let owner = if inner.has_storage() {
+                    inner.store().owner(&id).map_err(err)?
+                } else {
+                    None
+                };
+                Response::from_json(&owner)
+            }
             SessionCall::Feedback { feedback } => {
                 let recorded = inner
-                    .store
+                    .store()
                     .record_feedback(&id, &feedback, crate::platform::now_unix())
                     .map_err(err)?;
                 if !recorded {

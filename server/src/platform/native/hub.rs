@@ -13,7 +13,6 @@ use futures::StreamExt;
 use futures::channel::mpsc::{UnboundedSender, unbounded};
 use futures::channel::oneshot;
 use outpost_protocol::ServerFrame;
-use rand::RngCore;
 
 use super::metrics::{Metrics, ProjectLabel};
 use super::now_unix;
@@ -540,21 +539,13 @@ impl Observer for NativeObserver {
     }
 }
 
-fn random_id() -> String {
-    let mut bytes = [0u8; 16];
-    rand::rng().fill_bytes(&mut bytes);
-    hex::encode(bytes)
-}
-
 #[async_trait]
 impl SessionHub for NativeHub {
-    async fn create(&self, owner: SessionOwner) -> Result<String, HubError> {
-        let id = random_id();
+    async fn create(&self, id: &str, owner: SessionOwner) -> Result<(), HubError> {
         self.shared
             .store
-            .create(&id, &owner, now_unix())
-            .map_err(|e| HubError::Storage(e.to_string()))?;
-        Ok(id)
+            .create(id, &owner, now_unix())
+            .map_err(|e| HubError::Storage(e.to_string()))
     }
 
     async fn owner(&self, session: &str) -> Result<Option<SessionOwner>, HubError> {

@@ -63,8 +63,8 @@ impl ProjectDirectory for SqliteProjects {
         self.0.operator(name).map_err(|e| e.to_string())
     }
 
-    async fn console_salt(&self) -> Result<String, String> {
-        self.0.console_salt().map_err(|e| e.to_string())
+    async fn salt(&self, key: &str) -> Result<String, String> {
+        self.0.salt(key).map_err(|e| e.to_string())
     }
 
     async fn add_session(&self, project: &str, subject: &str, cap: u32) -> Result<bool, String> {

@@ -49,6 +49,9 @@ async fn upgrade(
     ws: WebSocketUpgrade,
 ) -> Result<Response, AppError> {
     let project = project(&state, &project_id).await?;
+    if !crate::http::widget::authentic_session(&state, &project.id, &session).await? {
+        return Err(AppError::not_found("the session"));
+    }
     // Held for the socket's life: one address, or everyone together, holds a bounded number.
     let permit = state.limits.open_socket(&addr.0).map_err(|message| {
         let mut e = AppError::new(
