@@ -106,15 +106,19 @@ pub fn question_input(
     frame: ClientFrame,
     conn: Option<ConnId>,
 ) -> Result<Input, Refusal> {
+    let limited = |what: &str, wait: u64| Refusal {
+        code: codes::RATE_LIMITED,
+        message: format!("Too many {what}. Please wait {wait} s."),
+        retry_after: Some(wait),
+    };
+    let question = || {
+        limits
+            .check_question(&project.id, &claims.sub)
+            .map_err(|wait| limited("questions", wait))
+    };
     match frame {
         ClientFrame::Ask { client_id, text } => {
-            limits
-                .check_question(&project.id, &claims.sub)
-                .map_err(|wait| Refusal {
-                    code: codes::RATE_LIMITED,
-                    message: format!("Too many questions. Please wait {wait} s."),
-                    retry_after: Some(wait),
-                })?;
+            question()?;
             Ok(Input::Ask {
                 conn,
                 client_id,
@@ -123,23 +127,13 @@ pub fn question_input(
         }
         // A retry asks the model again: it counts as a question.
         ClientFrame::Retry => {
-            limits
-                .check_question(&project.id, &claims.sub)
-                .map_err(|wait| Refusal {
-                    code: codes::RATE_LIMITED,
-                    message: format!("Too many questions. Please wait {wait} s."),
-                    retry_after: Some(wait),
-                })?;
+            question()?;
             Ok(Input::Retry { conn })
         }
         ClientFrame::Handoff => {
             limits
                 .check_write(Write::Handoff, &project.id, &claims.sub)
-                .map_err(|wait| Refusal {
-                    code: codes::RATE_LIMITED,
-                    message: format!("Too many requests for a person. Please wait {wait} s."),
-                    retry_after: Some(wait),
-                })?;
+                .map_err(|wait| limited("requests for a person", wait))?;
             Ok(Input::Handoff { conn })
         }
         ClientFrame::Hello { .. } | ClientFrame::Ping => Err(Refusal {
