@@ -158,6 +158,20 @@ impl Limits {
         }
     }
 
+    /// Only a project-wide question limit of `per_minute` (a tenth of it at once): what a
+    /// project's one Durable Object counts on Workers, where isolates count the visitors'.
+    pub fn project_only(per_minute: u32) -> Self {
+        Limits::new(u32::MAX, u32::MAX, per_minute)
+    }
+
+    /// The same limits without a project-wide question limit (it is counted elsewhere: see
+    /// [`Limits::project_only`]).
+    #[must_use]
+    pub fn without_project_limit(mut self) -> Self {
+        self.questions.project = PerVisitor::new(1, 1, u32::MAX).project;
+        self
+    }
+
     /// The same limits with at most `per_address` sockets open per client address and `total`
     /// in all.
     #[must_use]

@@ -676,3 +676,9 @@ async fn a_made_up_session_id_is_refused_before_any_lookup() {
     let s = TestServer::start(None, "", NO_LIMITS).await;
     common::suite::a_made_up_session_id_is_refused_before_any_lookup(&s.base).await;
 }
+
+#[tokio::test]
+async fn a_project_wide_limit_binds_many_visitors() {
+    let s = TestServer::start(None, "", (600, 50, 60)).await;
+    common::suite::a_project_wide_limit_binds_many_visitors(&s.base).await;
+}

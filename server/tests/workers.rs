@@ -206,6 +206,22 @@ async fn answers_stream_from_an_openai_compatible_provider_over_fetch() {
     );
 }
 
+/// The isolate counts visitors; the project-wide limit is its Knowledge object's.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_project_wide_limit_binds_many_visitors() {
+    let state = tempfile::tempdir().unwrap();
+    let w = Wrangler::start_with(
+        state.path(),
+        &[
+            ("OUTPOST_RATE_USER_PER_MINUTE", "600"),
+            ("OUTPOST_RATE_USER_BURST", "50"),
+            ("OUTPOST_RATE_PROJECT_PER_MINUTE", "60"),
+        ],
+    );
+    seed(&w.base).await;
+    common::suite::a_project_wide_limit_binds_many_visitors(&w.base).await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn one_visitor_asking_in_a_loop_costs_no_one_else() {
     let state = tempfile::tempdir().unwrap();

@@ -718,3 +718,35 @@ pub async fn a_made_up_session_id_is_refused_before_any_lookup(base: &str) {
     let (_, ready) = Client::join(&ws_url(base, "acme", &real), &t, 0).await;
     assert!(matches!(ready, ServerFrame::Ready { .. }), "{ready:?}");
 }
+
+/// On a target started with a project-wide limit of 60 questions a minute (6 at once) and
+/// generous limits per visitor: twenty visitors asking once each are answered until the
+/// project's allowance is spent, then refused with `rate_limited`. On Workers the project's
+/// limit is counted by its Knowledge object, whatever isolate a visitor's socket lands in.
+pub async fn a_project_wide_limit_binds_many_visitors(base: &str) {
+    let (mut answered, mut refused) = (0, 0);
+    for i in 0..20 {
+        let t = acme_token(&format!("crowd-{i}-{}", std::process::id()));
+        let session = create_session(base, "acme", &t).await;
+        let (mut c, _) = Client::join(&ws_url(base, "acme", &session), &t, 0).await;
+        c.ask("q1", "How do I rotate the signing key?").await;
+        let frames = c
+            .until(|f| is_end(f) || matches!(f, ServerFrame::Error { .. }))
+            .await;
+        match frames.last() {
+            Some(ServerFrame::AnswerEnd { .. }) => answered += 1,
+            Some(ServerFrame::Error {
+                code, retry_after, ..
+            }) if code == outpost_protocol::codes::RATE_LIMITED => {
+                assert!(retry_after.is_some());
+                refused += 1;
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    assert!(answered >= 6, "the allowance is served: {answered}");
+    assert!(
+        refused >= 5,
+        "then the project is limited: {refused} refused"
+    );
+}

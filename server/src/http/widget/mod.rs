@@ -125,7 +125,22 @@ pub(crate) async fn post_message(
     let input = question_input(&state.limits, &project, &claims, frame, None)?;
     let replies = state.hub.input(&session, input).await?;
     for f in &replies {
-        if let ServerFrame::Error { code, message, .. } = f {
+        if let ServerFrame::Error {
+            code,
+            message,
+            retry_after,
+        } = f
+        {
+            // The project-wide limit, counted where it is global (Workers: its object).
+            if code == codes::RATE_LIMITED {
+                let mut e = AppError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    codes::RATE_LIMITED,
+                    message.clone(),
+                );
+                e.retry_after = *retry_after;
+                return Err(e);
+            }
             let code: &'static str = [
                 codes::EMPTY_QUESTION,
                 codes::TOO_LONG,

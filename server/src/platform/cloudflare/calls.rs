@@ -109,4 +109,19 @@ pub enum KnowledgeCall {
         /// The request.
         request: ChannelRequest,
     },
+    /// May the project take one more question now? The project-wide question limit is counted
+    /// here, in the project's one object, so it holds across isolates. Answers an [`Admission`].
+    Admit {
+        /// The project.
+        project: String,
+    },
+}
+
+/// The answer to [`KnowledgeCall::Admit`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Admission {
+    /// Whether the question may go on.
+    pub admitted: bool,
+    /// When not: the whole seconds to wait.
+    pub retry_after: u64,
 }

@@ -48,6 +48,8 @@ pub struct KnowledgeObject {
     env: Env,
     knowledge: OnceCell<Knowledge<DoSql>>,
     channels: OnceCell<ChannelStore<DoSql>>,
+    /// The project's question limit, counted in its one object (global, unlike an isolate's).
+    questions: OnceCell<crate::limits::Limits>,
 }
 
 /// How many jobs one alarm runs at once.
@@ -241,6 +243,7 @@ impl DurableObject for KnowledgeObject {
             env,
             knowledge: OnceCell::new(),
             channels: OnceCell::new(),
+            questions: OnceCell::new(),
         }
     }
 
@@ -291,6 +294,24 @@ impl DurableObject for KnowledgeObject {
     async fn fetch(&self, mut req: Request) -> Result<Response> {
         let call: KnowledgeCall = req.json().await?;
         match call {
+            KnowledgeCall::Admit { project } => {
+                let questions = self.questions.get_or_init(|| {
+                    let per_minute = super::config(&self.env)
+                        .map_or(crate::limits::PROJECT_PER_MINUTE, |c| c.rate_limits.2);
+                    crate::limits::Limits::project_only(per_minute)
+                });
+                let admission = match questions.check_question(&project, "") {
+                    Ok(()) => super::calls::Admission {
+                        admitted: true,
+                        retry_after: 0,
+                    },
+                    Err(wait) => super::calls::Admission {
+                        admitted: false,
+                        retry_after: wait,
+                    },
+                };
+                Response::from_json(&admission)
+            }
             KnowledgeCall::Search {
                 project,
                 question,

@@ -144,7 +144,9 @@ pub fn limits(env: &Env) -> Arc<Limits> {
                 crate::limits::USER_BURST,
                 crate::limits::PROJECT_PER_MINUTE,
             ));
-            Arc::new(Limits::new(u, b, p))
+            // The project-wide question limit is the project's Knowledge object's (global);
+            // this isolate counts the visitors'.
+            Arc::new(Limits::new(u, b, p).without_project_limit())
         })
         .clone()
     })

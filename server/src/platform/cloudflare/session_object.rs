@@ -264,6 +264,36 @@ impl Inner {
         Ok(a)
     }
 
+    /// Whether the project may take one more question (an ask or a retry) now: its
+    /// project-wide limit is counted by its Knowledge object, the one place that sees every
+    /// isolate's questions. The frame to answer with when not. An object that cannot be reached
+    /// does not refuse (the answer would say what failed).
+    async fn admitted(&self, project: &str, input: &Input) -> std::result::Result<(), ServerFrame> {
+        if !matches!(input, Input::Ask { .. } | Input::Retry { .. }) {
+            return Ok(());
+        }
+        let call = KnowledgeCall::Admit {
+            project: project.to_owned(),
+        };
+        match super::knowledge_object::call::<super::calls::Admission>(&self.env, project, &call)
+            .await
+        {
+            Ok(a) if !a.admitted => Err(error(
+                codes::RATE_LIMITED,
+                format!(
+                    "Too many questions for this site right now. Please wait {} s.",
+                    a.retry_after
+                ),
+                Some(a.retry_after),
+            )),
+            Ok(_) => Ok(()),
+            Err(e) => {
+                worker::console_error!("the question limit of {project} was not checked: {e}");
+                Ok(())
+            }
+        }
+    }
+
     /// The session's store, its tables made on first use.
     fn store(&self) -> &SessionStore<DoSql> {
         self.store.get_or_init(|| {
@@ -426,6 +456,10 @@ impl Inner {
                 if let Err(frame) = recheck(&phase, current.as_ref()) {
                     return refuse(ws, &frame);
                 }
+                if let Err(frame) = self.admitted(&project.id, &input).await {
+                    send(ws, &frame);
+                    return;
+                }
                 match self.ensure(&session) {
                     Ok(()) => self.apply(input, None),
                     Err(e) => {
@@ -528,6 +562,15 @@ impl DurableObject for ChatSessionObject {
             SessionCall::Input { input } => {
                 if let Err(e) = inner.ensure(&id) {
                     return json_error(404, outpost_protocol::codes::NOT_FOUND, &e);
+                }
+                let project = inner
+                    .live
+                    .borrow()
+                    .as_ref()
+                    .map(|l| l.owner.project.clone())
+                    .unwrap_or_default();
+                if let Err(frame) = inner.admitted(&project, &input).await {
+                    return Response::from_json(&vec![frame]);
                 }
                 let mut direct = Vec::new();
                 inner.apply(input, Some(&mut direct));
