@@ -44,6 +44,17 @@ async fn join(
     tok: &str,
     after: u64,
 ) -> Client {
+    join_ready(base, project, session, tok, after).await.0
+}
+
+/// [`join`], with the `ready` frame.
+async fn join_ready(
+    base: &RwLock<String>,
+    project: &str,
+    session: &str,
+    tok: &str,
+    after: u64,
+) -> (Client, ServerFrame) {
     let started = Instant::now();
     loop {
         let url = super::suite::ws_url(&base.read().unwrap().clone(), project, session);
@@ -63,8 +74,8 @@ async fn join(
                 .is_ok()
             {
                 let mut c = Client { ws };
-                if let Some(ServerFrame::Ready { .. }) = c.next().await {
-                    return c;
+                if let Some(ready @ ServerFrame::Ready { .. }) = c.next().await {
+                    return (c, ready);
                 }
             }
         }
@@ -83,8 +94,8 @@ async fn replay(
     session: &str,
     tok: &str,
 ) -> Vec<ServerFrame> {
-    let url = super::suite::ws_url(&base.read().unwrap().clone(), project, session);
-    let (mut c, ready) = Client::join(&url, tok, 0).await;
+    // Retried like a rejoin: a visitor done early may ask while the server restarts.
+    let (mut c, ready) = join_ready(base, project, session, tok, 0).await;
     let ServerFrame::Ready { last_seq, .. } = ready else {
         panic!("{ready:?}");
     };
