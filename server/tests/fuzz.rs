@@ -301,6 +301,7 @@ mod webhooks {
                 knowledge: &knowledge,
                 deps: &deps,
             };
+            let raw = body.to_vec();
             let body = B64.encode(body);
             let request = match kind {
                 "whatsapp" => ChannelRequest::WhatsappWebhook { signature, body },
@@ -321,7 +322,7 @@ mod webhooks {
                     event: "push".into(),
                     delivery: Some("d".into()),
                     signature,
-                    body,
+                    body: raw,
                 },
             };
             let reply = handle(&ctx, request).await.unwrap();

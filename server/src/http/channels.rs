@@ -310,7 +310,7 @@ pub(crate) async fn github_webhook(
             event: header_str(&headers, "x-github-event").unwrap_or_default(),
             delivery: header_str(&headers, "x-github-delivery"),
             signature,
-            body: B64.encode(&body),
+            body: Vec::from(body),
         },
     )
     .await

@@ -1,7 +1,5 @@
 //! GitHub's requests: the signed webhook, a full sync now, the scheduled sync.
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD as B64;
 use serde_json::json;
 
 use crate::channels::github::{self, GitHubConfig};
@@ -17,13 +15,12 @@ pub(super) async fn github_webhook<S: Sql, K: Sql>(
     event: String,
     delivery: Option<String>,
     signature: Option<String>,
-    body: String,
+    body: Vec<u8>,
 ) -> Result<ChannelReply, SqlError> {
     let (store, project, now) = (ctx.store, ctx.project, crate::platform::now_millis() as i64);
     let Some(cfg) = settings::<GitHubConfig, S>(store, project, github::KIND)? else {
         return Ok(super::not_configured("GitHub"));
     };
-    let body = B64.decode(body).unwrap_or_default();
     if !hub_signature_ok(cfg.webhook_secret.as_bytes(), &body, signature.as_deref()) {
         return Ok(bad_signature());
     }

@@ -55,8 +55,11 @@ pub enum ChannelRequest {
         delivery: Option<String>,
         /// `X-Hub-Signature-256`.
         signature: Option<String>,
-        /// The raw body, base64.
-        body: String,
+        /// The raw body (up to 25 MB), never serialized with the request: it is handed over
+        /// as it came (in process natively; on Workers as the object call's own body, see
+        /// [`ChannelRequest::raw_body`]), so the HMAC is checked over the bytes GitHub sent.
+        #[serde(skip)]
+        body: Vec<u8>,
     },
     /// Sets (`Some`, already validated) or removes a channel's settings.
     Configure {
@@ -176,6 +179,24 @@ pub enum ReplyBody {
     Json(Value),
     /// Plain text.
     Text(String),
+}
+
+impl ChannelRequest {
+    /// The raw body a request carries beside its serialized fields, if any.
+    pub fn raw_body(&self) -> Option<&[u8]> {
+        match self {
+            ChannelRequest::GithubWebhook { body, .. } => Some(body),
+            _ => None,
+        }
+    }
+
+    /// The raw body to fill in after the fields were read, if the request carries one.
+    pub fn raw_body_mut(&mut self) -> Option<&mut Vec<u8>> {
+        match self {
+            ChannelRequest::GithubWebhook { body, .. } => Some(body),
+            _ => None,
+        }
+    }
 }
 
 impl ChannelReply {

@@ -292,7 +292,20 @@ impl DurableObject for KnowledgeObject {
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
-        let call: KnowledgeCall = req.json().await?;
+        let call: KnowledgeCall = match req.headers().get(super::calls::CALL_HEADER)? {
+            // The call in a header, its raw body as the request's own ([`call`]).
+            Some(header) => {
+                let mut call: KnowledgeCall = serde_json::from_str(&header).map_err(err)?;
+                let bytes = req.bytes().await?;
+                if let KnowledgeCall::Channel { request, .. } = &mut call
+                    && let Some(body) = request.raw_body_mut()
+                {
+                    *body = bytes;
+                }
+                call
+            }
+            None => req.json().await?,
+        };
         match call {
             KnowledgeCall::Admit { project } => {
                 let questions = self.questions.get_or_init(|| {
@@ -381,9 +394,28 @@ pub async fn call<T: serde::de::DeserializeOwned>(
         .durable_object(BINDING)
         .and_then(|ns| ns.get_by_name(project))
         .map_err(|e| e.to_string())?;
-    let body = serde_json::to_string(call).map_err(|e| e.to_string())?;
+    let json = serde_json::to_string(call).map_err(|e| e.to_string())?;
     let mut init = RequestInit::new();
-    init.with_method(Method::Post).with_body(Some(body.into()));
+    init.with_method(Method::Post);
+    // A request with a raw body (a GitHub delivery) sends the call in a header and the bytes as
+    // they came as the body: no copy into JSON, and the HMAC is checked over them.
+    let raw = match call {
+        KnowledgeCall::Channel { request, .. } => request.raw_body(),
+        _ => None,
+    };
+    match raw {
+        Some(bytes) => {
+            let headers = worker::Headers::new();
+            headers
+                .set(super::calls::CALL_HEADER, &json)
+                .map_err(|e| e.to_string())?;
+            init.with_headers(headers)
+                .with_body(Some(js_sys::Uint8Array::from(bytes).into()));
+        }
+        None => {
+            init.with_body(Some(json.into()));
+        }
+    }
     let req = Request::new_with_init("https://knowledge/", &init).map_err(|e| e.to_string())?;
     let mut resp = stub
         .fetch_with_request(req)
