@@ -383,6 +383,9 @@ async fn idle_sockets(data: &Path, sessions: usize, per_session: usize) {
         .env("OUTPOST_RATE_USER_PER_MINUTE", "100000")
         .env("OUTPOST_RATE_USER_BURST", "10000")
         .env("OUTPOST_RATE_PROJECT_PER_MINUTE", "1000000")
+        // Every bench socket comes from 127.0.0.1.
+        .env("OUTPOST_SOCKETS_PER_ADDRESS", "100000")
+        .env("OUTPOST_SOCKETS_MAX", "100000")
         .env("OUTPOST_GITHUB_SYNC_INTERVAL_SECS", "0")
         .env("OUTPOST_LOG", "error")
         .stdout(std::process::Stdio::null())

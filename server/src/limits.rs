@@ -49,13 +49,16 @@ pub enum Write {
 }
 
 impl Write {
-    /// Per visitor: a minute's allowance and a burst; per project: a minute's allowance.
-    pub fn quotas(self) -> (u32, u32, u32) {
+    /// Per visitor: a minute's allowance and a burst; per project: a minute's allowance, in
+    /// step with the project's question limit `project_questions` (600 by default: 6,000 new
+    /// sessions, 600 handoffs, 6,000 ratings a minute; a tenth of each at once, since a busy
+    /// site's visitors arrive in bursts).
+    pub fn quotas(self, project_questions: u32) -> (u32, u32, u32) {
+        let times = |n: u32| project_questions.saturating_mul(n);
         match self {
-            // A busy site's visitors arrive in bursts: a tenth of a minute's allowance at once.
-            Write::Session => (10, 5, 6000),
-            Write::Handoff => (3, 2, 600),
-            Write::Feedback => (30, 10, 6000),
+            Write::Session => (10, 5, times(10)),
+            Write::Handoff => (3, 2, times(1)),
+            Write::Feedback => (30, 10, times(10)),
         }
     }
 }
@@ -131,7 +134,7 @@ impl Limits {
     /// per project.
     pub fn new(user_per_minute: u32, user_burst: u32, project_per_minute: u32) -> Self {
         let writes = |w: Write| {
-            let (per_minute, burst, project) = w.quotas();
+            let (per_minute, burst, project) = w.quotas(project_per_minute);
             PerVisitor::new(per_minute, burst, project)
         };
         Limits {
