@@ -38,7 +38,8 @@ pub const SOCKETS_MAX: u32 = 20_000;
 
 /// What else a visitor writes besides questions; each kind has its own limits per visitor and
 /// per project ([`Write::quotas`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Write {
     /// A new session (`POST …/sessions`).
     Session,
@@ -60,6 +61,35 @@ impl Write {
             Write::Handoff => (3, 2, times(1)),
             Write::Feedback => (30, 10, times(10)),
         }
+    }
+}
+
+/// What a visitor's request spends of its limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Spend {
+    /// A question (an ask or a retry: both ask the model).
+    Question,
+    /// Another write.
+    Write(Write),
+}
+
+/// Where a visitor's questions and writes are counted: the process's own [`Limits`] natively;
+/// on Workers the project's one Durable Object, so that a visitor's and a project's limits
+/// hold across isolates.
+#[async_trait::async_trait]
+pub trait Gate: Send + Sync {
+    /// Whether `visitor` of `project` may spend `what` now.
+    ///
+    /// # Errors
+    /// The whole seconds to wait.
+    async fn admit(&self, what: Spend, project: &str, visitor: &str) -> Result<(), u64>;
+}
+
+#[async_trait::async_trait]
+impl Gate for Limits {
+    async fn admit(&self, what: Spend, project: &str, visitor: &str) -> Result<(), u64> {
+        self.check(what, project, visitor)
     }
 }
 
@@ -161,20 +191,6 @@ impl Limits {
         }
     }
 
-    /// Only a project-wide question limit of `per_minute` (a tenth of it at once): what a
-    /// project's one Durable Object counts on Workers, where isolates count the visitors'.
-    pub fn project_only(per_minute: u32) -> Self {
-        Limits::new(u32::MAX, u32::MAX, per_minute)
-    }
-
-    /// The same limits without a project-wide question limit (it is counted elsewhere: see
-    /// [`Limits::project_only`]).
-    #[must_use]
-    pub fn without_project_limit(mut self) -> Self {
-        self.questions.project = PerVisitor::new(1, 1, u32::MAX).project;
-        self
-    }
-
     /// The same limits with at most `per_address` sockets open per client address and `total`
     /// in all.
     #[must_use]
@@ -192,16 +208,17 @@ impl Limits {
         self.sockets.open(addr)
     }
 
-    /// Whether `visitor` of `project` may make a write of kind `what` now; `Err(seconds)` to
-    /// wait otherwise.
+    /// Whether `visitor` of `project` may spend `what` now, counted here; `Err(seconds)` to
+    /// wait otherwise. Requests reach it through a [`Gate`].
     ///
     /// # Errors
     /// The whole seconds to wait.
-    pub fn check_write(&self, what: Write, project: &str, visitor: &str) -> Result<(), u64> {
+    pub fn check(&self, what: Spend, project: &str, visitor: &str) -> Result<(), u64> {
         match what {
-            Write::Session => &self.sessions,
-            Write::Handoff => &self.handoffs,
-            Write::Feedback => &self.feedback,
+            Spend::Question => &self.questions,
+            Spend::Write(Write::Session) => &self.sessions,
+            Spend::Write(Write::Handoff) => &self.handoffs,
+            Spend::Write(Write::Feedback) => &self.feedback,
         }
         .check(project, visitor)
     }
@@ -227,14 +244,6 @@ impl Limits {
             .map_err(wait)?;
         self.login_addr.check_key(&addr.to_owned()).map_err(wait)?;
         self.login_all.check_key(&()).map_err(wait)
-    }
-
-    /// Whether `user` of `project` may ask now; `Err(seconds)` to wait otherwise.
-    ///
-    /// # Errors
-    /// The whole seconds to wait before asking again.
-    pub fn check_question(&self, project: &str, user: &str) -> Result<(), u64> {
-        self.questions.check(project, user)
     }
 }
 
@@ -315,24 +324,27 @@ mod tests {
     fn writes_are_limited_per_kind_per_visitor_then_per_project() {
         let l = Limits::default();
         let handoffs = (0..10)
-            .filter(|_| l.check_write(Write::Handoff, "p", "v").is_ok())
+            .filter(|_| l.check(Spend::Write(Write::Handoff), "p", "v").is_ok())
             .count();
         assert_eq!(handoffs, 2);
         assert!(
-            l.check_write(Write::Feedback, "p", "v").is_ok(),
+            l.check(Spend::Write(Write::Feedback), "p", "v").is_ok(),
             "another kind"
         );
         assert!(
-            l.check_write(Write::Handoff, "p", "w").is_ok(),
+            l.check(Spend::Write(Write::Handoff), "p", "w").is_ok(),
             "another visitor"
         );
         assert!(
-            l.check_write(Write::Handoff, "q", "v").is_ok(),
+            l.check(Spend::Write(Write::Handoff), "q", "v").is_ok(),
             "another project"
         );
         // The project's own allowance: 600 a minute, 60 at once.
         let many = (0..100)
-            .filter(|i| l.check_write(Write::Handoff, "r", &format!("v{i}")).is_ok())
+            .filter(|i| {
+                l.check(Spend::Write(Write::Handoff), "r", &format!("v{i}"))
+                    .is_ok()
+            })
             .count();
         assert_eq!(many, 60);
     }
@@ -370,21 +382,27 @@ mod tests {
         // The project allows 6 at once; one visitor tries 200 times, 2 of which it may ask.
         let l = Limits::new(60, 2, 60);
         let accepted = (0..200)
-            .filter(|_| l.check_question("p", "loop").is_ok())
+            .filter(|_| l.check(Spend::Question, "p", "loop").is_ok())
             .count();
         assert_eq!(accepted, 2);
         for other in ["a", "b", "c", "d"] {
-            assert!(l.check_question("p", other).is_ok(), "{other} may ask");
+            assert!(
+                l.check(Spend::Question, "p", other).is_ok(),
+                "{other} may ask"
+            );
         }
     }
 
     #[test]
     fn a_burst_is_allowed_then_refused_with_a_wait() {
         let l = Limits::new(6, 2, 1000);
-        assert!(l.check_question("p", "u").is_ok());
-        assert!(l.check_question("p", "u").is_ok());
-        let wait = l.check_question("p", "u").unwrap_err();
+        assert!(l.check(Spend::Question, "p", "u").is_ok());
+        assert!(l.check(Spend::Question, "p", "u").is_ok());
+        let wait = l.check(Spend::Question, "p", "u").unwrap_err();
         assert!((1..=10).contains(&wait), "{wait}");
-        assert!(l.check_question("p", "other").is_ok(), "per visitor");
+        assert!(
+            l.check(Spend::Question, "p", "other").is_ok(),
+            "per visitor"
+        );
     }
 }

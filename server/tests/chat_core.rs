@@ -536,47 +536,58 @@ fn the_socket_protocol_steps_from_hello_to_questions() {
     };
     let pending = Phase::Pending;
     assert_eq!(
-        step(&pending, &p, &limits, text(&ClientFrame::Ping)),
+        step(&pending, &p, text(&ClientFrame::Ping)),
         Step::Reply(ServerFrame::Pong)
     );
     assert!(
-        matches!(step(&pending, &p, &limits, text(&ask)), Step::Reply(ServerFrame::Error { code, .. }) if code == codes::HELLO_FIRST)
+        matches!(step(&pending, &p, text(&ask)), Step::Reply(ServerFrame::Error { code, .. }) if code == codes::HELLO_FIRST)
     );
     assert!(
-        matches!(step(&pending, &p, &limits, Incoming::Binary), Step::Reply(ServerFrame::Error { code, .. }) if code == codes::BAD_FRAME)
+        matches!(step(&pending, &p, Incoming::Binary), Step::Reply(ServerFrame::Error { code, .. }) if code == codes::BAD_FRAME)
     );
     let forged = ClientFrame::Hello {
         token: format!("{token}x"),
         after: 0,
     };
     assert!(
-        matches!(step(&pending, &p, &limits, text(&forged)), Step::Refuse(ServerFrame::Error { code, .. }) if code == codes::INVALID_TOKEN)
+        matches!(step(&pending, &p, text(&forged)), Step::Refuse(ServerFrame::Error { code, .. }) if code == codes::INVALID_TOKEN)
     );
     let hello = ClientFrame::Hello { token, after: 3 };
-    let Step::Join { claims, after: 3 } = step(&pending, &p, &limits, text(&hello)) else {
+    let Step::Join { claims, after: 3 } = step(&pending, &p, text(&hello)) else {
         panic!("a good token joins");
     };
     assert_eq!(claims.sub, "v1");
 
     let joined = Phase::joined(9, claims, &p);
     assert!(
-        matches!(step(&joined, &p, &limits, text(&hello)), Step::Reply(ServerFrame::Error { code, .. }) if code == codes::BAD_FRAME)
+        matches!(step(&joined, &p, text(&hello)), Step::Reply(ServerFrame::Error { code, .. }) if code == codes::BAD_FRAME)
     );
-    assert!(matches!(
-        step(&joined, &p, &limits, text(&ask)),
-        Step::Input(Input::Ask { conn: Some(9), .. })
-    ));
-    // A burst of one: the next question waits, and so does a retry (it asks the model again).
-    assert!(
-        matches!(step(&joined, &p, &limits, text(&ask)), Step::Reply(ServerFrame::Error { code, retry_after: Some(_), .. }) if code == codes::RATE_LIMITED)
-    );
-    assert!(
-        matches!(step(&joined, &p, &limits, text(&ClientFrame::Retry)), Step::Reply(ServerFrame::Error { code, retry_after: Some(_), .. }) if code == codes::RATE_LIMITED)
-    );
-    assert!(matches!(
-        step(&joined, &p, &limits, text(&ClientFrame::Handoff)),
-        Step::Input(Input::Handoff { conn: Some(9) })
-    ));
+    let Step::Input(asked) = step(&joined, &p, text(&ask)) else {
+        panic!("a joined socket's question is an input");
+    };
+    assert!(matches!(asked, Input::Ask { conn: Some(9), .. }));
+    let Step::Input(retried) = step(&joined, &p, text(&ClientFrame::Retry)) else {
+        panic!("a retry is an input");
+    };
+    let Step::Input(handoff) = step(&joined, &p, text(&ClientFrame::Handoff)) else {
+        panic!("a handoff is an input");
+    };
+    assert!(matches!(handoff, Input::Handoff { conn: Some(9) }));
+    // The gate counts what each spends: a burst of one question, and the next waits, and so
+    // does a retry (it asks the model again); a handoff is counted on its own.
+    let Phase::Joined { claims, .. } = &joined else {
+        unreachable!()
+    };
+    let admit = |input: &Input| {
+        futures::executor::block_on(outpost::chat::socket::admit(&limits, &p, claims, input))
+    };
+    assert_eq!(admit(&asked), Ok(()));
+    for input in [&asked, &retried] {
+        let refusal = admit(input).unwrap_err();
+        assert_eq!(refusal.code, codes::RATE_LIMITED);
+        assert!(refusal.retry_after.is_some_and(|s| s >= 1), "{refusal:?}");
+    }
+    assert_eq!(admit(&handoff), Ok(()));
 }
 
 /// Before a joined socket's question reaches the session, its token is checked against the

@@ -139,6 +139,7 @@ fn state(service: &'static str, library: Arc<Shelf>) -> AppState {
         projects: Arc::new(Directory),
         hub: Arc::new(Hub),
         limits: Arc::new(Limits::default()),
+        gate: Arc::new(Limits::default()),
         hashing: Arc::new(outpost::passwords::Inline),
         library,
         admin_token: Some(Arc::from(ADMIN)),

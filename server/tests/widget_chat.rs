@@ -490,6 +490,7 @@ async fn suite_usage_is_counted_per_project() {
 async fn one_visitor_asking_in_a_loop_costs_no_one_else() {
     let s = TestServer::start(None, "", (60, 2, 60)).await;
     common::suite::one_visitor_asking_in_a_loop_costs_no_one_else(&s.base).await;
+    common::suite::a_visitors_questions_are_counted_across_sessions_and_routes(&s.base).await;
 }
 
 /// A socket that does not read holds a bounded queue: once it holds more than

@@ -235,6 +235,8 @@ async fn one_visitor_asking_in_a_loop_costs_no_one_else() {
     );
     seed(&w.base).await;
     common::suite::one_visitor_asking_in_a_loop_costs_no_one_else(&w.base).await;
+    // Counted by the project's Knowledge object, not by the isolate a request reaches.
+    common::suite::a_visitors_questions_are_counted_across_sessions_and_routes(&w.base).await;
 }
 
 /// On Workers a session id names its object: a made-up one reaches no object, so no object's

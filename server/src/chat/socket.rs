@@ -8,7 +8,8 @@
 //! 2. The token is verified for the project and the session's owner checked ([`owns`]), then
 //!    the socket joins: `ready`, the frames after `after`, then live frames. A bad token or a
 //!    session of someone else gets an `error` frame and the socket is closed.
-//! 3. `ask`, `retry` and `handoff` go to the session (questions rate limited); `ping` is
+//! 3. `ask`, `retry` and `handoff` go to the session once the token is checked again
+//!    ([`recheck`]) and their limits admit them ([`admit`]); `ping` is
 //!    answered with `pong`; anything malformed or oversized gets an `error` frame and the
 //!    socket stays open.
 
@@ -18,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use super::SessionHub;
 use crate::auth::{self, Claims};
-use crate::limits::{Limits, Write};
+use crate::limits::{Gate, Spend, Write};
 use crate::registry::Project;
 use crate::session::store::SessionOwner;
 use crate::session::{ConnId, Input};
@@ -93,55 +94,52 @@ impl Refusal {
     }
 }
 
-/// Turns a client frame into a session input, checking the rate limit for questions. `conn`
-/// is the socket it came from (`None` for the HTTP fallback).
+/// Turns a client frame into a session input. `conn` is the socket it came from (`None` for
+/// the HTTP fallback). What the input spends is checked next, by [`admit`].
 ///
 /// # Errors
-/// [`Refusal`] when the visitor or project asks too fast, or for a frame that is not a
-/// question, a retry or a handoff.
-pub fn question_input(
-    limits: &Limits,
-    project: &Project,
-    claims: &Claims,
-    frame: ClientFrame,
-    conn: Option<ConnId>,
-) -> Result<Input, Refusal> {
-    let limited = |what: &str, wait: u64| Refusal {
-        code: codes::RATE_LIMITED,
-        message: format!("Too many {what}. Please wait {wait} s."),
-        retry_after: Some(wait),
-    };
-    let question = || {
-        limits
-            .check_question(&project.id, &claims.sub)
-            .map_err(|wait| limited("questions", wait))
-    };
+/// [`Refusal`] for a frame that is not a question, a retry or a handoff.
+pub fn question_input(frame: ClientFrame, conn: Option<ConnId>) -> Result<Input, Refusal> {
     match frame {
-        ClientFrame::Ask { client_id, text } => {
-            question()?;
-            Ok(Input::Ask {
-                conn,
-                client_id,
-                text,
-            })
-        }
-        // A retry asks the model again: it counts as a question.
-        ClientFrame::Retry => {
-            question()?;
-            Ok(Input::Retry { conn })
-        }
-        ClientFrame::Handoff => {
-            limits
-                .check_write(Write::Handoff, &project.id, &claims.sub)
-                .map_err(|wait| limited("requests for a person", wait))?;
-            Ok(Input::Handoff { conn })
-        }
+        ClientFrame::Ask { client_id, text } => Ok(Input::Ask {
+            conn,
+            client_id,
+            text,
+        }),
+        ClientFrame::Retry => Ok(Input::Retry { conn }),
+        ClientFrame::Handoff => Ok(Input::Handoff { conn }),
         ClientFrame::Hello { .. } | ClientFrame::Ping => Err(Refusal {
             code: codes::BAD_REQUEST,
             message: "only ask and retry frames can be posted".into(),
             retry_after: None,
         }),
     }
+}
+
+/// Whether the visitor of `claims` may give `input` to a session of `project` now, by the
+/// limits `gate` counts: a question and a retry (which asks the model again) spend a question,
+/// a handoff one of the visitor's handoffs.
+///
+/// # Errors
+/// A `rate_limited` [`Refusal`] with the seconds to wait.
+pub async fn admit(
+    gate: &dyn Gate,
+    project: &Project,
+    claims: &Claims,
+    input: &Input,
+) -> Result<(), Refusal> {
+    let (what, name) = match input {
+        Input::Ask { .. } | Input::Retry { .. } => (Spend::Question, "questions"),
+        Input::Handoff { .. } => (Spend::Write(Write::Handoff), "requests for a person"),
+        _ => return Ok(()),
+    };
+    gate.admit(what, &project.id, &claims.sub)
+        .await
+        .map_err(|wait| Refusal {
+            code: codes::RATE_LIMITED,
+            message: format!("Too many {name}. Please wait {wait} s."),
+            retry_after: Some(wait),
+        })
 }
 
 /// Whether the visitor of `claims` owns the session of `owner` in `project` (sessions are
@@ -256,7 +254,7 @@ pub enum Step {
 }
 
 /// What `msg` does for a socket of `project` in `phase`.
-pub fn step(phase: &Phase, project: &Project, limits: &Limits, msg: Incoming) -> Step {
+pub fn step(phase: &Phase, project: &Project, msg: Incoming) -> Step {
     let frame = match parse(msg) {
         Ok(f) => f,
         Err(e) => return Step::Reply(*e),
@@ -277,12 +275,10 @@ pub fn step(phase: &Phase, project: &Project, limits: &Limits, msg: Incoming) ->
         (Phase::Joined { .. }, ClientFrame::Hello { .. }) => {
             Step::Reply(error(codes::BAD_FRAME, "Already joined.", None))
         }
-        (Phase::Joined { conn, claims, .. }, frame) => {
-            match question_input(limits, project, claims, frame, Some(*conn)) {
-                Ok(input) => Step::Input(input),
-                Err(r) => Step::Reply(r.frame()),
-            }
-        }
+        (Phase::Joined { conn, .. }, frame) => match question_input(frame, Some(*conn)) {
+            Ok(input) => Step::Input(input),
+            Err(r) => Step::Reply(r.frame()),
+        },
     }
 }
 
@@ -315,7 +311,7 @@ async fn send<O: Sink<String> + Unpin>(out: &mut O, frame: &ServerFrame) -> bool
 #[allow(clippy::too_many_arguments)]
 pub async fn drive<I, O>(
     hub: &dyn SessionHub,
-    limits: &Limits,
+    gate: &dyn Gate,
     projects: &dyn Projects,
     clock: &dyn super::answer::Clock,
     project: Project,
@@ -340,7 +336,7 @@ pub async fn drive<I, O>(
         let Some(msg) = msg else {
             return;
         };
-        match step(&Phase::Pending, &project, limits, msg) {
+        match step(&Phase::Pending, &project, msg) {
             Step::Reply(frame) => {
                 if !send(&mut outgoing, &frame).await {
                     return;
@@ -372,7 +368,7 @@ pub async fn drive<I, O>(
         select! {
             msg = incoming.next().fuse() => {
                 let Some(msg) = msg else { break };
-                let reply = match step(&phase, &project, limits, msg) {
+                let reply = match step(&phase, &project, msg) {
                     Step::Reply(frame) => Some(frame),
                     Step::Input(input) => {
                         let current = projects.project(&project.id).await;
@@ -380,6 +376,13 @@ pub async fn drive<I, O>(
                             let _ = send(&mut outgoing, &frame).await;
                             let _ = outgoing.close().await;
                             break;
+                        }
+                        let Phase::Joined { claims, .. } = &phase else { break };
+                        if let Err(r) = admit(gate, &project, claims, &input).await {
+                            if !send(&mut outgoing, &r.frame()).await {
+                                break;
+                            }
+                            continue;
                         }
                         match hub.input(&session, input).await {
                             Ok(_) => None,

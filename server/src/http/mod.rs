@@ -199,8 +199,11 @@ pub struct AppState {
     pub projects: Arc<dyn ProjectDirectory>,
     /// Chat sessions.
     pub hub: Arc<dyn SessionHub>,
-    /// Rate limits.
+    /// Socket caps and sign-in limits, counted in this process (isolate on Workers).
     pub limits: Arc<crate::limits::Limits>,
+    /// Where visitors' questions and writes are counted (this process's [`Self::limits`]
+    /// natively; the project's Durable Object on Workers).
+    pub gate: Arc<dyn crate::limits::Gate>,
     /// Where operators' passwords are hashed and checked.
     pub hashing: Arc<dyn crate::passwords::Hashing>,
     /// Projects' documents.

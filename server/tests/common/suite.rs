@@ -575,6 +575,57 @@ pub async fn one_visitor_asking_in_a_loop_costs_no_one_else(base: &str) {
     );
 }
 
+/// On a target started with 2 questions at once per visitor: a visitor's questions are
+/// counted as one allowance, whether asked over HTTP or a socket and in whichever of their
+/// sessions (on Workers each session is its own object, in whatever isolate; the count is the
+/// project's Knowledge object's). The third question in a row is refused, with a wait.
+pub async fn a_visitors_questions_are_counted_across_sessions_and_routes(base: &str) {
+    let t = acme_token(&format!("many-doors-{}", std::process::id()));
+    let http = reqwest::Client::new();
+    let ask = ClientFrame::Ask {
+        client_id: "q1".into(),
+        text: "How do I rotate the signing key?".into(),
+    };
+    let first = create_session(base, "acme", &t).await;
+    let r = http
+        .post(format!("{base}/v1/projects/acme/sessions/{first}/messages"))
+        .bearer_auth(&t)
+        .json(&ask)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202, "the first question, over HTTP");
+    let second = create_session(base, "acme", &t).await;
+    let (mut c, _) = Client::join(&ws_url(base, "acme", &second), &t, 0).await;
+    c.ask("q2", "How do I rotate the signing key?").await;
+    let f = c
+        .until(|f| matches!(f, ServerFrame::Delta { .. } | ServerFrame::Error { .. }))
+        .await;
+    assert!(
+        matches!(f.last(), Some(ServerFrame::Delta { .. })),
+        "the second, over a socket of another session: {f:?}"
+    );
+    let third = create_session(base, "acme", &t).await;
+    let (mut c, _) = Client::join(&ws_url(base, "acme", &third), &t, 0).await;
+    c.ask("q3", "How do I rotate the signing key?").await;
+    let f = c
+        .until(|f| is_end(f) || matches!(f, ServerFrame::Error { .. }))
+        .await;
+    assert!(
+        matches!(f.last(), Some(ServerFrame::Error { code, retry_after: Some(_), .. }) if code == outpost_protocol::codes::RATE_LIMITED),
+        "the third, in a third session, is refused: {f:?}"
+    );
+    let r = http
+        .post(format!("{base}/v1/projects/acme/sessions/{first}/messages"))
+        .bearer_auth(&t)
+        .json(&ask)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 429, "and over HTTP");
+    assert!(r.headers().get("retry-after").is_some());
+}
+
 /// A socket that never says hello is closed within the hello deadline (with a
 /// `hello_timeout` error), however many pings it sends meanwhile.
 pub async fn a_socket_that_never_says_hello_is_closed(base: &str) {

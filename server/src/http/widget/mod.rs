@@ -25,8 +25,8 @@ use serde_json::json;
 use super::extract::Visitor;
 use super::{AppError, AppState};
 use crate::auth::Claims;
-use crate::chat::socket::{owns, question_input};
-use crate::limits::{SESSIONS_PER_VISITOR, Write};
+use crate::chat::socket::{admit, owns, question_input};
+use crate::limits::{SESSIONS_PER_VISITOR, Spend, Write};
 use crate::registry::Project;
 use crate::session::store::SessionOwner;
 
@@ -76,8 +76,9 @@ pub(crate) async fn create_session(
     State(state): State<AppState>,
 ) -> Result<Response, AppError> {
     state
-        .limits
-        .check_write(Write::Session, &project.id, &claims.sub)
+        .gate
+        .admit(Spend::Write(Write::Session), &project.id, &claims.sub)
+        .await
         .map_err(|wait| AppError::rate_limited("Too many new conversations", wait))?;
     let counted = state
         .projects
@@ -122,25 +123,11 @@ pub(crate) async fn post_message(
     authorize_session(&state, &project, &claims, &session).await?;
     let frame: ClientFrame = serde_json::from_slice(&body)
         .map_err(|e| AppError::bad_request(format!("the body is not a chat frame: {e}")))?;
-    let input = question_input(&state.limits, &project, &claims, frame, None)?;
+    let input = question_input(frame, None)?;
+    admit(state.gate.as_ref(), &project, &claims, &input).await?;
     let replies = state.hub.input(&session, input).await?;
     for f in &replies {
-        if let ServerFrame::Error {
-            code,
-            message,
-            retry_after,
-        } = f
-        {
-            // The project-wide limit, counted where it is global (Workers: its object).
-            if code == codes::RATE_LIMITED {
-                let mut e = AppError::new(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    codes::RATE_LIMITED,
-                    message.clone(),
-                );
-                e.retry_after = *retry_after;
-                return Err(e);
-            }
+        if let ServerFrame::Error { code, message, .. } = f {
             let code: &'static str = [
                 codes::EMPTY_QUESTION,
                 codes::TOO_LONG,

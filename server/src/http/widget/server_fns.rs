@@ -86,8 +86,13 @@ impl WidgetBackend for StateBackend {
             *c = c.chars().take(MAX_COMMENT_CHARS).collect();
         }
         self.0
-            .limits
-            .check_write(crate::limits::Write::Feedback, &p.id, &claims.sub)
+            .gate
+            .admit(
+                crate::limits::Spend::Write(crate::limits::Write::Feedback),
+                &p.id,
+                &claims.sub,
+            )
+            .await
             .map_err(|wait| format!("Too many ratings. Please wait {wait} s."))?;
         match self.0.hub.feedback(session, feedback).await {
             Ok(()) => Ok(()),

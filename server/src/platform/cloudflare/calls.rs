@@ -109,11 +109,16 @@ pub enum KnowledgeCall {
         /// The request.
         request: ChannelRequest,
     },
-    /// May the project take one more question now? The project-wide question limit is counted
-    /// here, in the project's one object, so it holds across isolates. Answers an [`Admission`].
+    /// May a visitor of the project spend a question or a write now? The visitor's and the
+    /// project's limits are counted here, in the project's one object, so they hold across
+    /// isolates. Answers an [`Admission`].
     Admit {
         /// The project.
         project: String,
+        /// The visitor (the token's `sub`).
+        visitor: String,
+        /// What the request spends.
+        what: crate::limits::Spend,
     },
 }
 

@@ -16,7 +16,7 @@ use worker::{Context, Env};
 use super::calls::SessionCall;
 use super::directory::D1Projects;
 use super::hub::{DoHub, call};
-use super::knowledge_object::DoLibrary;
+use super::knowledge_object::{DoGate, DoLibrary};
 use super::limits;
 use crate::chat::HubError;
 use crate::config::Deployment;
@@ -39,6 +39,7 @@ fn state(env: &Env) -> worker::Result<AppState> {
         projects: Arc::new(D1Projects::from_env(env)?),
         hub: Arc::new(DoHub::new(env.clone())),
         limits: limits(env),
+        gate: Arc::new(DoGate(SendWrapper(env.clone()))),
         // One isolate per request: nothing else waits on its CPU.
         hashing: Arc::new(crate::passwords::Inline),
         library: Arc::new(DoLibrary(SendWrapper(env.clone()))),

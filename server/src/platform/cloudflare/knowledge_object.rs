@@ -48,8 +48,9 @@ pub struct KnowledgeObject {
     env: Env,
     knowledge: OnceCell<Knowledge<DoSql>>,
     channels: OnceCell<ChannelStore<DoSql>>,
-    /// The project's question limit, counted in its one object (global, unlike an isolate's).
-    questions: OnceCell<crate::limits::Limits>,
+    /// The project's limits and its visitors', counted in its one object (global, unlike an
+    /// isolate's).
+    limits: OnceCell<crate::limits::Limits>,
 }
 
 /// How many jobs one alarm runs at once.
@@ -243,7 +244,7 @@ impl DurableObject for KnowledgeObject {
             env,
             knowledge: OnceCell::new(),
             channels: OnceCell::new(),
-            questions: OnceCell::new(),
+            limits: OnceCell::new(),
         }
     }
 
@@ -307,13 +308,23 @@ impl DurableObject for KnowledgeObject {
             None => req.json().await?,
         };
         match call {
-            KnowledgeCall::Admit { project } => {
-                let questions = self.questions.get_or_init(|| {
-                    let per_minute = super::config(&self.env)
-                        .map_or(crate::limits::PROJECT_PER_MINUTE, |c| c.rate_limits.2);
-                    crate::limits::Limits::project_only(per_minute)
+            KnowledgeCall::Admit {
+                project,
+                visitor,
+                what,
+            } => {
+                let limits = self.limits.get_or_init(|| {
+                    let (u, b, p) = super::config(&self.env).map_or(
+                        (
+                            crate::limits::USER_PER_MINUTE,
+                            crate::limits::USER_BURST,
+                            crate::limits::PROJECT_PER_MINUTE,
+                        ),
+                        |c| c.rate_limits,
+                    );
+                    crate::limits::Limits::new(u, b, p)
                 });
-                let admission = match questions.check_question(&project, "") {
+                let admission = match limits.check(what, &project, &visitor) {
                     Ok(()) => super::calls::Admission {
                         admitted: true,
                         retry_after: 0,
@@ -444,6 +455,35 @@ pub async fn search(
         vector,
     };
     call(env, project, &search).await
+}
+
+/// The rate-limit port over Knowledge objects: each project's limits, and its visitors', are
+/// counted by the project's one object, whatever isolate a request reaches. An object that
+/// cannot be reached does not refuse (what the request does next says what failed).
+pub struct DoGate(pub worker::send::SendWrapper<Env>);
+
+#[async_trait::async_trait]
+impl crate::limits::Gate for DoGate {
+    async fn admit(
+        &self,
+        what: crate::limits::Spend,
+        project: &str,
+        visitor: &str,
+    ) -> std::result::Result<(), u64> {
+        let admit = KnowledgeCall::Admit {
+            project: project.to_owned(),
+            visitor: visitor.to_owned(),
+            what,
+        };
+        match SendFuture::new(call::<super::calls::Admission>(&self.0, project, &admit)).await {
+            Ok(a) if !a.admitted => Err(a.retry_after),
+            Ok(_) => Ok(()),
+            Err(e) => {
+                worker::console_error!("the limits of {project} were not checked: {e}");
+                Ok(())
+            }
+        }
+    }
 }
 
 /// The library port over Knowledge objects.

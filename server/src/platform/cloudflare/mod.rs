@@ -144,9 +144,9 @@ pub fn limits(env: &Env) -> Arc<Limits> {
                 crate::limits::USER_BURST,
                 crate::limits::PROJECT_PER_MINUTE,
             ));
-            // The project-wide question limit is the project's Knowledge object's (global);
-            // this isolate counts the visitors'.
-            Arc::new(Limits::new(u, b, p).without_project_limit())
+            // Sign-ins are counted here; visitors' questions and writes by the project's
+            // Knowledge object ([`knowledge_object::DoGate`]), which sees every isolate's.
+            Arc::new(Limits::new(u, b, p))
         })
         .clone()
     })

@@ -29,7 +29,7 @@ use crate::chat::HandoffSink;
 use crate::chat::answer::{self, AnswerFailure, Observer, Question, Report, Retrieved, Retriever};
 use crate::chat::effects::{SessionIo, deliver_handoff, execute};
 use crate::chat::socket::{
-    HELLO_DEADLINE, Incoming, Phase, Projects, Step, error, hello_timeout, not_owned, owns,
+    HELLO_DEADLINE, Incoming, Phase, Projects, Step, admit, error, hello_timeout, not_owned, owns,
     recheck, step,
 };
 use crate::http::FreshProjects;
@@ -264,36 +264,6 @@ impl Inner {
         Ok(a)
     }
 
-    /// Whether the project may take one more question (an ask or a retry) now: its
-    /// project-wide limit is counted by its Knowledge object, the one place that sees every
-    /// isolate's questions. The frame to answer with when not. An object that cannot be reached
-    /// does not refuse (the answer would say what failed).
-    async fn admitted(&self, project: &str, input: &Input) -> std::result::Result<(), ServerFrame> {
-        if !matches!(input, Input::Ask { .. } | Input::Retry { .. }) {
-            return Ok(());
-        }
-        let call = KnowledgeCall::Admit {
-            project: project.to_owned(),
-        };
-        match super::knowledge_object::call::<super::calls::Admission>(&self.env, project, &call)
-            .await
-        {
-            Ok(a) if !a.admitted => Err(error(
-                codes::RATE_LIMITED,
-                format!(
-                    "Too many questions for this site right now. Please wait {} s.",
-                    a.retry_after
-                ),
-                Some(a.retry_after),
-            )),
-            Ok(_) => Ok(()),
-            Err(e) => {
-                worker::console_error!("the question limit of {project} was not checked: {e}");
-                Ok(())
-            }
-        }
-    }
-
     /// The session's store, its tables made on first use.
     fn store(&self) -> &SessionStore<DoSql> {
         self.store.get_or_init(|| {
@@ -421,8 +391,7 @@ impl Inner {
         else {
             return;
         };
-        let limits = super::limits(&self.env);
-        match step(&phase, &project, &limits, text) {
+        match step(&phase, &project, text) {
             Step::Reply(frame) => {
                 send(ws, &frame);
             }
@@ -456,9 +425,14 @@ impl Inner {
                 if let Err(frame) = recheck(&phase, current.as_ref()) {
                     return refuse(ws, &frame);
                 }
-                if let Err(frame) = self.admitted(&project.id, &input).await {
-                    send(ws, &frame);
-                    return;
+                // Counted by the project's Knowledge object, whichever isolate this object
+                // runs in.
+                if let Phase::Joined { claims, .. } = &phase {
+                    let gate = super::knowledge_object::DoGate(SendWrapper(self.env.clone()));
+                    if let Err(r) = admit(&gate, &project, claims, &input).await {
+                        send(ws, &r.frame());
+                        return;
+                    }
                 }
                 match self.ensure(&session) {
                     Ok(()) => self.apply(input, None),
@@ -563,15 +537,7 @@ impl DurableObject for ChatSessionObject {
                 if let Err(e) = inner.ensure(&id) {
                     return json_error(404, outpost_protocol::codes::NOT_FOUND, &e);
                 }
-                let project = inner
-                    .live
-                    .borrow()
-                    .as_ref()
-                    .map(|l| l.owner.project.clone())
-                    .unwrap_or_default();
-                if let Err(frame) = inner.admitted(&project, &input).await {
-                    return Response::from_json(&vec![frame]);
-                }
+                // Its limits were checked where it was posted (`http::widget::post_message`).
                 let mut direct = Vec::new();
                 inner.apply(input, Some(&mut direct));
                 Response::from_json(&direct)

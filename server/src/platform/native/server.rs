@@ -376,10 +376,12 @@ pub async fn start(opts: ServerOptions) -> Result<Running, String> {
     hub.set_handoff(Arc::new(channels.clone()));
     channels.set_hub(Arc::new(hub.clone()));
     let projects = Arc::new(SqliteProjects(registry));
+    let limits = Arc::new(opts.limits);
     let state = AppState {
         projects: projects.clone(),
         hub: Arc::new(hub.clone()),
-        limits: Arc::new(opts.limits),
+        gate: limits.clone(),
+        limits,
         hashing: Arc::new(super::hashing::BlockingHashing::new()),
         library: Arc::new(library),
         admin_token: opts.admin_token.map(Arc::from),

@@ -113,7 +113,7 @@ async fn run(
         sink.with(|text: String| async move { Ok::<_, axum::Error>(Message::Text(text.into())) });
     drive(
         state.hub.as_ref(),
-        &state.limits,
+        state.gate.as_ref(),
         &crate::http::FreshProjects(state.projects.as_ref()),
         &super::hub::TokioClock,
         project,
