@@ -80,13 +80,24 @@ fn storage() -> Option<web_sys::Storage> {
     window().local_storage().ok().flatten()
 }
 
+/// Whether the panel offers a person: only where the project has someone to take over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Person {
+    /// Nobody can take over (or the project turned it off): nothing is offered.
+    Unavailable,
+    /// "Talk to a person" is offered.
+    Offered,
+    /// The conversation was handed to the team.
+    HandedOff,
+}
+
 /// Applies a session frame to the message list.
 fn apply(
     msgs: RwSignal<Vec<Msg>>,
     open: RwSignal<bool>,
     unread: RwSignal<u32>,
     notice: RwSignal<Option<String>>,
-    handed_off: RwSignal<bool>,
+    person: RwSignal<Person>,
     frame: ServerFrame,
 ) {
     let find = |key: &str| {
@@ -130,7 +141,7 @@ fn apply(
                 }
             }
         }
-        ServerFrame::Handoff { .. } => handed_off.set(true),
+        ServerFrame::Handoff { .. } => person.set(Person::HandedOff),
         ServerFrame::AnswerStart { id, .. } => {
             if find(&id).is_none() {
                 msgs.update(|v| {
@@ -173,6 +184,9 @@ fn apply(
             }
         }
         ServerFrame::Error { code, message, .. } => {
+            if code == codes::HANDOFF_UNAVAILABLE {
+                person.set(Person::Unavailable);
+            }
             if crate::transport::REFUSED_QUESTION.contains(&code.as_str()) {
                 // The last pending question was refused: it can be sent again later.
                 let pending = msgs.with_untracked(|v| {
@@ -241,7 +255,7 @@ pub fn Widget() -> impl IntoView {
     let unread = RwSignal::new(0u32);
     let status = RwSignal::new(Status::Connecting);
     let notice: RwSignal<Option<String>> = RwSignal::new(None);
-    let handed_off = RwSignal::new(false);
+    let person = RwSignal::new(Person::Unavailable);
     let title: RwSignal<Option<String>> = RwSignal::new(None);
     let greeting: RwSignal<Option<String>> = RwSignal::new(None);
     let ctx: StoredValue<Option<Ctx>, LocalStorage> = StoredValue::new_local(None);
@@ -283,6 +297,9 @@ pub fn Widget() -> impl IntoView {
                     let _ = root.style().set_property("--op-accent", &c.accent);
                 }
                 title.set(Some(c.title));
+                if c.handoff {
+                    person.set(Person::Offered);
+                }
                 greeting.set(Some(c.greeting));
             }
             let mut fresh = false;
@@ -307,7 +324,9 @@ pub fn Widget() -> impl IntoView {
                     }
                 }
             };
-            handed_off.set(hist.handed_off);
+            if hist.handed_off {
+                person.set(Person::HandedOff);
+            }
             msgs.set(
                 hist.items
                     .into_iter()
@@ -326,7 +345,7 @@ pub fn Widget() -> impl IntoView {
                     .collect(),
             );
             let on_frame: Rc<dyn Fn(ServerFrame)> =
-                Rc::new(move |f| apply(msgs, open, unread, notice, handed_off, f));
+                Rc::new(move |f| apply(msgs, open, unread, notice, person, f));
             let on_status: Rc<dyn Fn(Status)> = Rc::new(move |s| {
                 if s == Status::Online {
                     notice.set(None);
@@ -512,14 +531,14 @@ pub fn Widget() -> impl IntoView {
             } role="log" aria-live="polite" aria-label="Conversation" data-testid="messages" on:click=on_list_click>
                 {move || greeting.get().map(|g| view! { <li class="op-msg op-assistant op-greeting">{g}</li> })}
                 <For each=move || msgs.get() key=|m| m.key.clone() let:m>
-                    <Message m=m handed_off=handed_off />
+                    <Message m=m person=person />
                 </For>
             </ol>
             // Both are always there, one hidden: cheaper in the Wasm than a `Show`.
-            <button type="button" class="op-handoff" data-testid="handoff" hidden=move || handed_off.get() on:click=move |_| {
+            <button type="button" class="op-handoff" data-testid="handoff" hidden=move || person.get() != Person::Offered on:click=move |_| {
                 ctx.with_value(|c| if let Some(c) = c { c.transport.send(ClientFrame::Handoff) });
             }>"Talk to a person"</button>
-            <p class="op-handoff-note" role="status" data-testid="handoff-notice" hidden=move || !handed_off.get()>"A person from the team will answer here. You can close this window and come back later."</p>
+            <p class="op-handoff-note" role="status" data-testid="handoff-notice" hidden=move || person.get() != Person::HandedOff>"A person from the team will answer here. You can close this window and come back later."</p>
             <form class="op-composer" on:submit=move |ev: leptos::ev::SubmitEvent| { ev.prevent_default(); submit(); }>
                 <label for="op-input" class="op-sr">"Your question"</label>
                 <textarea id="op-input" node_ref=input rows="1" maxlength="4000" placeholder="Ask a question…" data-testid="composer"
@@ -602,7 +621,7 @@ fn footer_html(state: &MsgState, rated: u32, is_answer: bool, offer: bool) -> St
 }
 
 #[component]
-fn Message(m: Msg, handed_off: RwSignal<bool>) -> impl IntoView {
+fn Message(m: Msg, person: RwSignal<Person>) -> impl IntoView {
     let class = match m.author {
         Author::User => "op-msg op-user",
         Author::Assistant => "op-msg op-assistant",
@@ -648,7 +667,7 @@ fn Message(m: Msg, handed_off: RwSignal<bool>) -> impl IntoView {
     };
     let cited = m.cited;
     let footer = move || {
-        let offer = is_answer && !cited.get() && !handed_off.get();
+        let offer = is_answer && !cited.get() && person.get() == Person::Offered;
         state.with(|s| footer_html(s, rated.get(), is_answer, offer))
     };
     view! {

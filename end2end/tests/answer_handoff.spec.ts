@@ -44,6 +44,8 @@ test("a visitor asks for a person, and the operator's reply from the console arr
 });
 
 test("when the documentation does not cover a question, the widget offers a person", async ({ page }) => {
+  // Someone can take over: an operator answers the demo's inbox.
+  await admin("PUT", `/v1/admin/operators/offer${unique()}`, { password: "offer passphrase", projects: ["demo"] });
   const demo = new DemoPage(page);
   await demo.goto();
   await demo.open();
@@ -54,4 +56,23 @@ test("when the documentation does not cover a question, the widget offers a pers
   await offer.click();
   await expect(demo.frame.getByTestId("handoff-notice")).toBeVisible();
   await expect(demo.frame.getByTestId("offer-handoff")).toHaveCount(0);
+});
+
+test("where the project does not hand off, the widget offers no person and keeps answering", async ({ page }) => {
+  await admin("PUT", `/v1/admin/operators/off${unique()}`, { password: "offer passphrase", projects: ["demo"] });
+  await admin("PUT", "/v1/admin/projects/demo", { handoff: false });
+  try {
+    const demo = new DemoPage(page);
+    await demo.goto();
+    await demo.open();
+    await expect(demo.frame.getByTestId("handoff")).toBeHidden();
+    await demo.ask(`What is the airspeed velocity of an unladen swallow? (${unique()})`);
+    const answer = await demo.waitForAnswer();
+    await expect(answer.getByTestId("offer-handoff")).toHaveCount(0);
+    await expect(demo.frame.getByTestId("handoff")).toBeHidden();
+    await demo.ask(`How do I rotate the provider API key? (${unique()})`);
+    await expect(demo.waitForAnswer()).resolves.toBeTruthy();
+  } finally {
+    await admin("PUT", "/v1/admin/projects/demo", { handoff: true });
+  }
 });

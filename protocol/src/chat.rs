@@ -199,6 +199,9 @@ pub struct WidgetConfig {
     pub greeting: String,
     /// The accent color (a CSS color).
     pub accent: String,
+    /// Whether to offer "Talk to a person": the project allows it and someone can take over.
+    #[serde(default)]
+    pub handoff: bool,
 }
 
 /// The body of every HTTP error: `{"error": {"code", "message"}}`.

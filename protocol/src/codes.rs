@@ -32,6 +32,9 @@ pub const BAD_REQUEST: &str = "bad_request";
 pub const NOT_FOUND: &str = "not_found";
 /// Too many requests: wait `retry_after` seconds.
 pub const RATE_LIMITED: &str = "rate_limited";
+/// A visitor asked for a person where nobody can take over (the project turned it off, or it
+/// has no operator and no channel); the assistant goes on answering.
+pub const HANDOFF_UNAVAILABLE: &str = "handoff_unavailable";
 /// No identity token was given.
 pub const MISSING_TOKEN: &str = "missing_token";
 /// The identity token expires more than 24 hours after it is used: mint shorter-lived ones.

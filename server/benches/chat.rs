@@ -500,6 +500,8 @@ async fn main() {
             title: "t".into(),
             greeting: "g".into(),
             accent: "#000".into(),
+            settings: Default::default(),
+            team: false,
         })
         .unwrap();
     let k = open_knowledge(data.path(), &ProjectId::parse("bench").unwrap(), true)

@@ -18,11 +18,6 @@ pub const LEEWAY_SECS: u64 = 30;
 /// Tokens longer than this are refused before any parsing: a real one is a few hundred bytes.
 pub const MAX_TOKEN_BYTES: usize = 4096;
 
-/// The longest a token may still be valid for when it is used (`exp` − now): 24 hours. A
-/// leaked token of a year would let its holder act as the visitor for a year; sites mint
-/// short-lived tokens on each page load.
-pub const MAX_TOKEN_LIFETIME_SECS: u64 = 24 * 60 * 60;
-
 /// The claims of an identity token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Claims {
@@ -60,9 +55,12 @@ pub enum AuthError {
     /// The token is for another project.
     #[error("the identity token is for another project")]
     WrongProject,
-    /// The token expires further in the future than [`MAX_TOKEN_LIFETIME_SECS`] allows.
-    #[error("the identity token lives too long: mint tokens that expire within 24 hours")]
-    TooLongLived,
+    /// The token expires further in the future than the project allows (seconds).
+    #[error(
+        "the identity token lives too long: this project takes tokens that expire within {} s",
+        .0
+    )]
+    TooLongLived(u64),
 }
 
 impl AuthError {
@@ -75,16 +73,30 @@ impl AuthError {
             AuthError::NotYetValid => codes::TOKEN_NOT_YET_VALID,
             AuthError::Invalid => codes::INVALID_TOKEN,
             AuthError::WrongProject => codes::WRONG_PROJECT,
-            AuthError::TooLongLived => codes::TOKEN_TOO_LONG_LIVED,
+            AuthError::TooLongLived(_) => codes::TOKEN_TOO_LONG_LIVED,
         }
     }
 }
 
-/// Verifies `token` with `secret` for `project`.
+/// Verifies `token` with the secret of `project`, for it, within its longest token lifetime.
 ///
 /// # Errors
 /// [`AuthError`] naming the reason.
-pub fn verify(token: &str, secret: &[u8], project: &str) -> Result<Claims, AuthError> {
+pub fn verify(token: &str, project: &crate::registry::Project) -> Result<Claims, AuthError> {
+    verify_with(
+        token,
+        project.secret.as_bytes(),
+        &project.id,
+        project.settings.token_max_lifetime_secs,
+    )
+}
+
+fn verify_with(
+    token: &str,
+    secret: &[u8],
+    project: &str,
+    max_lifetime: u64,
+) -> Result<Claims, AuthError> {
     if token.is_empty() {
         return Err(AuthError::Missing);
     }
@@ -108,8 +120,8 @@ pub fn verify(token: &str, secret: &[u8], project: &str) -> Result<Claims, AuthE
         return Err(AuthError::WrongProject);
     }
     let now = crate::platform::now_unix().max(0) as u64;
-    if data.claims.exp > now + MAX_TOKEN_LIFETIME_SECS + LEEWAY_SECS {
-        return Err(AuthError::TooLongLived);
+    if data.claims.exp > now + max_lifetime + LEEWAY_SECS {
+        return Err(AuthError::TooLongLived(max_lifetime));
     }
     if data.claims.sub.is_empty() || data.claims.sub.len() > 256 {
         return Err(AuthError::Invalid);
@@ -155,6 +167,37 @@ mod tests {
     use super::*;
 
     const SECRET: &[u8] = b"a-test-secret-of-reasonable-length";
+
+    fn verify(token: &str, secret: &[u8], project: &str) -> Result<Claims, AuthError> {
+        verify_with(
+            token,
+            secret,
+            project,
+            crate::registry::DEFAULT_TOKEN_LIFETIME_SECS,
+        )
+    }
+
+    #[test]
+    fn a_project_sets_the_longest_token_lifetime() {
+        let mut p = crate::registry::Project::new(
+            "acme",
+            std::str::from_utf8(SECRET).unwrap(),
+            vec!["https://acme.test".into()],
+        );
+        let two_hours = mint(
+            &Claims {
+                exp: now() + 7200,
+                ..claims()
+            },
+            SECRET,
+        )
+        .unwrap();
+        assert!(super::verify(&two_hours, &p).is_ok(), "24 h by default");
+        p.settings.token_max_lifetime_secs = 3600;
+        let refused = super::verify(&two_hours, &p).unwrap_err();
+        assert_eq!(refused, AuthError::TooLongLived(3600));
+        assert!(refused.to_string().contains("3600 s"), "{refused}");
+    }
 
     fn now() -> u64 {
         std::time::SystemTime::now()

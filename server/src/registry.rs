@@ -15,6 +15,10 @@ CREATE TABLE IF NOT EXISTS projects (
     greeting        TEXT NOT NULL,
     accent          TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS project_settings (
+    project  TEXT PRIMARY KEY,
+    settings TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS project_channels (
     project TEXT NOT NULL,
     kind    TEXT NOT NULL,
@@ -135,9 +139,118 @@ pub struct Project {
     pub greeting: String,
     /// The widget's accent color.
     pub accent: String,
+    /// Everything else a project may set (stored as JSON: a new setting needs no migration).
+    pub settings: ProjectSettings,
+    /// Whether someone can take a conversation over: an operator who answers the project's
+    /// inbox, or a channel it uses. Read with the project, never written.
+    pub team: bool,
 }
 
+/// A project's settings beyond its look; each has a default, so a stored project with fewer
+/// settings reads as one with the defaults.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ProjectSettings {
+    /// Whether visitors may ask to talk to a person (offered only while someone can take over:
+    /// [`Project::handoff_open`]).
+    pub handoff: bool,
+    /// The longest an identity token may live (`exp` − now), in seconds.
+    pub token_max_lifetime_secs: u64,
+}
+
+impl Default for ProjectSettings {
+    fn default() -> Self {
+        ProjectSettings {
+            handoff: true,
+            token_max_lifetime_secs: DEFAULT_TOKEN_LIFETIME_SECS,
+        }
+    }
+}
+
+/// The longest a token may still be valid for when it is used (`exp` − now), unless the project
+/// sets another ([`ProjectSettings::token_max_lifetime_secs`]): 24 hours. A leaked token of a
+/// year would let its holder act as the visitor for a year; sites mint short-lived tokens on
+/// each page load.
+pub const DEFAULT_TOKEN_LIFETIME_SECS: u64 = 24 * 60 * 60;
+
+/// The longest token lifetime a project may allow: 30 days.
+pub const TOKEN_LIFETIME_CAP_SECS: u64 = 30 * 24 * 60 * 60;
+
 impl Project {
+    /// A project with the default look and settings.
+    pub fn new(id: impl Into<String>, secret: impl Into<String>, origins: Vec<String>) -> Self {
+        Project {
+            id: id.into(),
+            secret: secret.into(),
+            allowed_origins: origins,
+            title: DEFAULT_TITLE.into(),
+            greeting: DEFAULT_GREETING.into(),
+            accent: DEFAULT_ACCENT.into(),
+            settings: ProjectSettings::default(),
+            team: false,
+        }
+    }
+
+    /// What in this project cannot work, in a sentence that says how to fix it: no origin
+    /// (no site could embed it), `*` (any site could frame it and post into it), a malformed
+    /// origin, a colour a browser would ignore, a short secret, an empty title, a token lifetime
+    /// beyond [`TOKEN_LIFETIME_CAP_SECS`].
+    ///
+    /// # Errors
+    /// The first problem found.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.allowed_origins.is_empty() {
+            return Err(format!(
+                "project {} has no origin, so no site can embed it: add --origin https://your.site \
+                 (for the admin API: allowed_origins)",
+                self.id
+            ));
+        }
+        for o in &self.allowed_origins {
+            if o == "*" {
+                return Err(
+                    "\"*\" would let any site frame the widget and post into it; list each \
+                     origin that embeds it (https://docs.example.com)"
+                        .into(),
+                );
+            }
+            if !is_origin(o) {
+                return Err(format!(
+                    "{o:?} is not an origin; use scheme://host[:port], e.g. https://example.com"
+                ));
+            }
+        }
+        if !is_colour(&self.accent) {
+            return Err(format!(
+                "{:?} is not a colour; use a hex colour like #3b5bdb (or rgb()/hsl())",
+                self.accent
+            ));
+        }
+        if self.secret.chars().count() < 32 {
+            return Err("the secret must be at least 32 characters".into());
+        }
+        if self.title.trim().is_empty() || self.title.chars().count() > 80 {
+            return Err("the title must be 1 to 80 characters".into());
+        }
+        if self.greeting.chars().count() > 1000 {
+            return Err("the greeting must be at most 1,000 characters".into());
+        }
+        let secs = self.settings.token_max_lifetime_secs;
+        if !(60..=TOKEN_LIFETIME_CAP_SECS).contains(&secs) {
+            return Err(format!(
+                "the token lifetime must be between 60 seconds and {} days",
+                TOKEN_LIFETIME_CAP_SECS / 86_400
+            ));
+        }
+        Ok(())
+    }
+
+    /// Whether a visitor may ask for a person now: the project allows it and someone can
+    /// take over.
+    pub fn handoff_open(&self) -> bool {
+        self.settings.handoff && self.team
+    }
+
     /// Whether `origin` may embed the widget / call the API.
     pub fn allows_origin(&self, origin: &str) -> bool {
         self.allowed_origins.iter().any(|o| o == "*" || o == origin)
@@ -159,6 +272,25 @@ impl Project {
     }
 }
 
+/// Whether `s` is a CSS colour the widget can use: `#rgb`, `#rgba`, `#rrggbb`, `#rrggbbaa`, or
+/// `rgb()`/`rgba()`/`hsl()`/`hsla()` of numbers (nothing that could leave a CSS value).
+pub fn is_colour(s: &str) -> bool {
+    if let Some(hex) = s.strip_prefix('#') {
+        return matches!(hex.len(), 3 | 4 | 6 | 8) && hex.chars().all(|c| c.is_ascii_hexdigit());
+    }
+    ["rgb(", "rgba(", "hsl(", "hsla("].iter().any(|f| {
+        s.strip_prefix(f)
+            .and_then(|rest| rest.strip_suffix(')'))
+            .is_some_and(|args| {
+                args.chars().any(|c| c.is_ascii_digit())
+                    && args.chars().all(|c| {
+                        c.is_ascii_digit()
+                            || matches!(c, '.' | ',' | ' ' | '%' | '/' | 'd' | 'e' | 'g')
+                    })
+            })
+    })
+}
+
 /// Whether `s` looks like a serialized origin (`scheme://host[:port]`, nothing else), so it is
 /// safe to put in a header.
 pub fn is_origin(s: &str) -> bool {
@@ -172,9 +304,26 @@ pub fn is_origin(s: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
 }
 
-/// Reads one project (`?1`: its id).
-pub const GET_SQL: &str =
-    "SELECT id, secret, allowed_origins, title, greeting, accent FROM projects WHERE id = ?1";
+/// A new project's widget title.
+pub const DEFAULT_TITLE: &str = "Ask our docs";
+/// A new project's greeting.
+pub const DEFAULT_GREETING: &str = "Hi! Ask me anything about our documentation.";
+/// A new project's accent colour.
+pub const DEFAULT_ACCENT: &str = "#3b5bdb";
+
+/// Reads one project (`?1`: its id), with its settings and whether it has a team (an operator
+/// who answers its inbox, or a channel).
+pub const GET_SQL: &str = "SELECT p.id, p.secret, p.allowed_origins, p.title, p.greeting, p.accent,
+       s.settings,
+       EXISTS (SELECT 1 FROM operators o, json_each(o.projects) j WHERE j.value = p.id)
+         OR EXISTS (SELECT 1 FROM project_channels c WHERE c.project = p.id)
+     FROM projects p LEFT JOIN project_settings s ON s.project = p.id
+     WHERE p.id = ?1";
+
+/// Stores a project's settings (`?1` project, `?2` settings as JSON).
+pub const SETTINGS_PUT_SQL: &str =
+    "INSERT INTO project_settings (project, settings) VALUES (?1, ?2)
+     ON CONFLICT(project) DO UPDATE SET settings = excluded.settings";
 
 /// Creates or replaces a project (parameters from [`put_params`]).
 pub const PUT_SQL: &str =
@@ -197,7 +346,27 @@ pub fn project_from_row(r: &crate::platform::sql::Row) -> Result<Project, SqlErr
         title: col_string(r, 3)?,
         greeting: col_string(r, 4)?,
         accent: col_string(r, 5)?,
+        settings: match r.get(6) {
+            Some(SqlValue::Text(json)) => {
+                serde_json::from_str(json).map_err(|e| SqlError::Shape(e.to_string()))?
+            }
+            _ => ProjectSettings::default(),
+        },
+        team: r
+            .get(7)
+            .and_then(SqlValue::as_f64)
+            .is_some_and(|n| n != 0.0),
     })
+}
+
+/// The parameters of [`SETTINGS_PUT_SQL`].
+///
+/// # Errors
+/// [`SqlError::Shape`] when the settings cannot be encoded.
+pub fn settings_params(p: &Project) -> Result<Vec<SqlValue>, SqlError> {
+    let settings =
+        serde_json::to_string(&p.settings).map_err(|e| SqlError::Shape(e.to_string()))?;
+    Ok(vec![p.id.as_str().into(), SqlValue::Text(settings)])
 }
 
 /// The parameters of [`PUT_SQL`].
@@ -247,6 +416,7 @@ impl<S: Sql> Registry<S> {
     /// [`SqlError`] on a database failure.
     pub fn put(&self, p: &Project) -> Result<(), SqlError> {
         self.sql.execute(PUT_SQL, &put_params(p)?)?;
+        self.sql.execute(SETTINGS_PUT_SQL, &settings_params(p)?)?;
         Ok(())
     }
 
@@ -371,14 +541,11 @@ mod tests {
 
     #[test]
     fn origins_are_checked_exactly() {
-        let p = Project {
-            id: "a".into(),
-            secret: "s".into(),
-            allowed_origins: vec!["https://acme.com".into(), "bad value\r\nx".into()],
-            title: "t".into(),
-            greeting: "g".into(),
-            accent: "#000".into(),
-        };
+        let p = Project::new(
+            "a",
+            "s",
+            vec!["https://acme.com".into(), "bad value\r\nx".into()],
+        );
         assert!(p.allows_origin("https://acme.com"));
         assert!(!p.allows_origin("https://acme.com.evil.io"));
         assert_eq!(

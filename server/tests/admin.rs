@@ -150,8 +150,30 @@ async fn bad_admin_requests_get_clear_4xx_errors_and_change_nothing() {
     let cases = [
         (
             url("initech"),
-            json!({"secret": "short", "allowed_origins": []}),
+            json!({"secret": "short", "allowed_origins": ["https://initech.test"]}),
             "at least 32",
+        ),
+        (
+            url("initech"),
+            json!({"secret": "x".repeat(40), "allowed_origins": []}),
+            "no origin",
+        ),
+        (
+            url("initech"),
+            json!({"secret": "x".repeat(40), "allowed_origins": ["*"]}),
+            "any site",
+        ),
+        (
+            url("initech"),
+            json!({"secret": "x".repeat(40), "allowed_origins": ["https://initech.test"],
+                   "accent": "not-a-color"}),
+            "not a colour",
+        ),
+        (
+            url("initech"),
+            json!({"secret": "x".repeat(40), "allowed_origins": ["https://initech.test"],
+                   "token_max_lifetime_secs": 10}),
+            "token lifetime",
         ),
         (
             url("initech"),
@@ -161,7 +183,13 @@ async fn bad_admin_requests_get_clear_4xx_errors_and_change_nothing() {
         (url("Bad Id!"), project_body(), "project"),
         (
             url("initech"),
-            json!({"allowed_origins": []}),
+            json!({"allowed_origins": ["https://initech.test"]}),
+            "is new: give its secret",
+        ),
+        (
+            url("initech"),
+            json!({"secret": "x".repeat(40), "allowed_origins": ["https://initech.test"],
+                   "colour": "red"}),
             "bad JSON body",
         ),
     ];

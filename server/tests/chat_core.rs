@@ -507,6 +507,8 @@ fn project() -> Project {
         title: "Acme".into(),
         greeting: "Hi".into(),
         accent: "#000".into(),
+        settings: Default::default(),
+        team: false,
     }
 }
 
@@ -578,16 +580,30 @@ fn the_socket_protocol_steps_from_hello_to_questions() {
     let Phase::Joined { claims, .. } = &joined else {
         unreachable!()
     };
-    let admit = |input: &Input| {
-        futures::executor::block_on(outpost::chat::socket::admit(&limits, &p, claims, input))
+    let admit = |p: &Project, input: &Input| {
+        futures::executor::block_on(outpost::chat::socket::admit(&limits, p, claims, input))
     };
-    assert_eq!(admit(&asked), Ok(()));
+    assert_eq!(admit(&p, &asked), Ok(()));
     for input in [&asked, &retried] {
-        let refusal = admit(input).unwrap_err();
+        let refusal = admit(&p, input).unwrap_err();
         assert_eq!(refusal.code, codes::RATE_LIMITED);
         assert!(refusal.retry_after.is_some_and(|s| s >= 1), "{refusal:?}");
     }
-    assert_eq!(admit(&handoff), Ok(()));
+    // A person is asked for only where someone can take over, and the project allows it.
+    assert_eq!(
+        admit(&p, &handoff).unwrap_err().code,
+        codes::HANDOFF_UNAVAILABLE,
+        "nobody to take over"
+    );
+    let mut staffed = p.clone();
+    staffed.team = true;
+    assert_eq!(admit(&staffed, &handoff), Ok(()));
+    staffed.settings.handoff = false;
+    assert_eq!(
+        admit(&staffed, &handoff).unwrap_err().code,
+        codes::HANDOFF_UNAVAILABLE,
+        "turned off"
+    );
 }
 
 /// Before a joined socket's question reaches the session, its token is checked against the

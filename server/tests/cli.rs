@@ -175,7 +175,11 @@ fn operators_are_made_with_a_password_and_checked_projects() {
         "{}",
         stderr(&o)
     );
-    assert!(outpost(data.path(), &["project", "acme"]).status.success());
+    let o = outpost(
+        data.path(),
+        &["project", "acme", "--origin", "https://acme.test"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
     let o = outpost(data.path(), &["operator", "sam", "--project", "acme"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let out = stdout(&o);
@@ -203,4 +207,90 @@ fn operators_are_made_with_a_password_and_checked_projects() {
         "{}",
         stderr(&o)
     );
+}
+
+/// `outpost project` changes only the flags it is given, and refuses what cannot work (no
+/// origin, `*`, a colour a browser ignores) with the reason, saving nothing.
+#[test]
+fn project_changes_only_what_it_is_given_and_refuses_what_cannot_work() {
+    let data = tempfile::tempdir().unwrap();
+    let refused = |args: &[&str], says: &str| {
+        let o = outpost(data.path(), args);
+        assert!(!o.status.success(), "{args:?} was accepted");
+        assert!(stderr(&o).contains(says), "{args:?}: {}", stderr(&o));
+    };
+    refused(&["project", "acme"], "no origin");
+    refused(&["project", "acme", "--origin", "*"], "any site");
+    refused(
+        &[
+            "project",
+            "acme",
+            "--origin",
+            "https://acme.test",
+            "--accent",
+            "not-a-color",
+        ],
+        "not a colour",
+    );
+    refused(
+        &[
+            "project",
+            "acme",
+            "--origin",
+            "https://acme.test",
+            "--handoff",
+            "maybe",
+        ],
+        "on or off",
+    );
+    let line = |out: &str, key: &str| {
+        out.lines()
+            .find_map(|l| l.strip_prefix(key))
+            .unwrap_or_else(|| panic!("no {key} in {out}"))
+            .to_owned()
+    };
+    let o = outpost(
+        data.path(),
+        &[
+            "project",
+            "acme",
+            "--origin",
+            "https://acme.test",
+            "--title",
+            "Acme help",
+            "--greeting",
+            "Hello there",
+            "--accent",
+            "#112233",
+            "--handoff",
+            "off",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let first = stdout(&o);
+    let secret = first.lines().nth(1).unwrap().to_owned();
+    assert!(first.contains("created"), "{first}");
+
+    let o = outpost(data.path(), &["project", "acme", "--rotate-secret"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert_ne!(out.lines().nth(1).unwrap(), secret, "a new secret");
+    for key in [
+        "origins: ",
+        "title: ",
+        "greeting: ",
+        "accent: ",
+        "handoff: ",
+    ] {
+        assert_eq!(line(&out, key), line(&first, key), "{key} kept");
+    }
+    let o = outpost(data.path(), &["project", "acme", "--title", "Docs"]);
+    let out = stdout(&o);
+    assert_eq!(line(&out, "title: "), "Docs");
+    assert_eq!(line(&out, "greeting: "), "Hello there");
+    assert_eq!(line(&out, "accent: "), "#112233");
+    // A refused change saves nothing.
+    refused(&["project", "acme", "--accent", "red;}"], "not a colour");
+    let o = outpost(data.path(), &["project", "acme"]);
+    assert_eq!(line(&stdout(&o), "accent: "), "#112233");
 }

@@ -67,6 +67,13 @@ async fn a_widget_visitor_is_handed_to_the_team() {
     communicator::a_widget_visitor_is_handed_to_the_team(&s.base).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_is_offered_only_where_someone_can_take_over() {
+    let stub = platform_stub::shared();
+    let s = server(stub, "0").await;
+    communicator::a_person_is_offered_only_where_someone_can_take_over(&s.base).await;
+}
+
 /// The inbox is the server's own SQLite file: its message table goes away for a moment.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_handoff_outlasts_an_inbox_that_is_briefly_down() {

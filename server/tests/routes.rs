@@ -37,6 +37,8 @@ fn acme() -> Project {
         title: "Acme".into(),
         greeting: "Hi".into(),
         accent: "#123456".into(),
+        settings: Default::default(),
+        team: false,
     }
 }
 

@@ -313,7 +313,7 @@ async fn documents_pushed_asynchronously_go_through_r2_and_the_queue() {
     let r = http
         .put(format!("{}/v1/admin/projects/initech", w.base))
         .bearer_auth(ADMIN_TOKEN)
-        .json(&serde_json::json!({"secret": "initech-secret-0123456789-abcdefgh", "allowed_origins": []}))
+        .json(&serde_json::json!({"secret": "initech-secret-0123456789-abcdefgh", "allowed_origins": ["https://initech.test"]}))
         .send()
         .await
         .unwrap();
@@ -568,6 +568,14 @@ async fn communicator_drafts_are_approved_and_sent_on_workers() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn communicator_operators_see_only_their_projects_on_workers() {
     common::communicator::operators_see_only_their_projects(&channels_worker().base).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_is_offered_only_where_someone_can_take_over() {
+    common::communicator::a_person_is_offered_only_where_someone_can_take_over(
+        &channels_worker().base,
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -116,18 +116,29 @@ pub fn question_input(frame: ClientFrame, conn: Option<ConnId>) -> Result<Input,
     }
 }
 
-/// Whether the visitor of `claims` may give `input` to a session of `project` now, by the
-/// limits `gate` counts: a question and a retry (which asks the model again) spend a question,
-/// a handoff one of the visitor's handoffs.
+/// Whether the visitor of `claims` may give `input` to a session of `project` (as it is now)
+/// now. A handoff needs someone to take over ([`Project::handoff_open`]): otherwise the visitor
+/// is told, and the assistant goes on answering. Then the limits `gate` counts: a question and
+/// a retry (which asks the model again) spend a question, a handoff one of the visitor's
+/// handoffs.
 ///
 /// # Errors
-/// A `rate_limited` [`Refusal`] with the seconds to wait.
+/// A `handoff_unavailable` [`Refusal`], or a `rate_limited` one with the seconds to wait.
 pub async fn admit(
     gate: &dyn Gate,
     project: &Project,
     claims: &Claims,
     input: &Input,
 ) -> Result<(), Refusal> {
+    if matches!(input, Input::Handoff { .. }) && !project.handoff_open() {
+        return Err(Refusal {
+            code: codes::HANDOFF_UNAVAILABLE,
+            message: "Nobody from the team can take over this conversation here; the assistant \
+                      goes on answering."
+                .into(),
+            retry_after: None,
+        });
+    }
     let (what, name) = match input {
         Input::Ask { .. } | Input::Retry { .. } => (Spend::Question, "questions"),
         Input::Handoff { .. } => (Spend::Write(Write::Handoff), "requests for a person"),
@@ -262,7 +273,7 @@ pub fn step(phase: &Phase, project: &Project, msg: Incoming) -> Step {
     match (phase, frame) {
         (_, ClientFrame::Ping) => Step::Reply(ServerFrame::Pong),
         (Phase::Pending, ClientFrame::Hello { token, after }) => {
-            match auth::verify(&token, project.secret.as_bytes(), &project.id) {
+            match auth::verify(&token, project) {
                 Ok(claims) => Step::Join { claims, after },
                 Err(e) => Step::Refuse(error(e.code(), e.to_string(), None)),
             }
@@ -377,8 +388,11 @@ pub async fn drive<I, O>(
                             let _ = outgoing.close().await;
                             break;
                         }
-                        let Phase::Joined { claims, .. } = &phase else { break };
-                        if let Err(r) = admit(gate, &project, claims, &input).await {
+                        let (Some(current), Phase::Joined { claims, .. }) = (&current, &phase)
+                        else {
+                            break;
+                        };
+                        if let Err(r) = admit(gate, current, claims, &input).await {
                             if !send(&mut outgoing, &r.frame()).await {
                                 break;
                             }

@@ -1,32 +1,51 @@
-//! `outpost project`: create or update a project that may embed the assistant.
+//! `outpost project`: create a project that may embed the assistant, or change one. Only the
+//! flags given change anything; what cannot work (no origin, `*`, a colour a browser ignores)
+//! is refused with the reason.
 
 use anyhow::{Result, anyhow, bail};
 
 use super::Env;
 use crate::platform::native::server::{new_secret, open_registry};
 use crate::project::ProjectId;
-use crate::registry::{Project, is_origin};
+use crate::registry::Project;
 
 /// The arguments of `outpost project`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The project id.
     pub id: String,
-    /// An origin allowed to embed the widget (repeatable), e.g. https://example.com.
+    /// An origin allowed to embed the widget (repeatable), e.g. https://example.com. Given, the
+    /// list replaces the stored one.
     #[arg(long = "origin")]
     pub origins: Vec<String>,
-    /// The widget's title.
-    #[arg(long, default_value = "Ask our docs")]
-    pub title: String,
-    /// The widget's greeting.
-    #[arg(long, default_value = "Hi! Ask me anything about our documentation.")]
-    pub greeting: String,
-    /// The widget's accent color.
-    #[arg(long, default_value = "#3b5bdb")]
-    pub accent: String,
+    /// The widget's title [new projects: "Ask our docs"].
+    #[arg(long)]
+    pub title: Option<String>,
+    /// The widget's greeting [new projects: "Hi! Ask me anything about our documentation."].
+    #[arg(long)]
+    pub greeting: Option<String>,
+    /// The widget's accent colour, e.g. #3b5bdb [new projects: #3b5bdb].
+    #[arg(long)]
+    pub accent: Option<String>,
+    /// Whether visitors may ask to talk to a person (offered only while an operator answers
+    /// the project's inbox or a channel is set up) [new projects: on].
+    #[arg(long, value_name = "on|off", value_parser = on_off)]
+    pub handoff: Option<bool>,
+    /// The longest a visitor's identity token may live, in seconds (60 to 30 days)
+    /// [new projects: 86400].
+    #[arg(long, value_name = "SECONDS")]
+    pub token_lifetime: Option<u64>,
     /// Replace the secret with a new one (existing visitors' tokens stop working).
     #[arg(long)]
     pub rotate_secret: bool,
+}
+
+fn on_off(s: &str) -> Result<bool, String> {
+    match s {
+        "on" | "true" | "yes" => Ok(true),
+        "off" | "false" | "no" => Ok(false),
+        _ => Err(format!("{s:?}: say on or off")),
+    }
 }
 
 /// Runs `outpost project`.
@@ -34,39 +53,53 @@ pub struct Args {
 /// # Errors
 /// Any failure, with a message for the user.
 pub async fn run(args: Args, env: &Env) -> Result<()> {
-    let Args {
-        id,
-        origins,
-        title,
-        greeting,
-        accent,
-        rotate_secret,
-    } = args;
-    let id = ProjectId::parse(&id)?;
-    for o in &origins {
-        if o != "*" && !is_origin(o) {
-            bail!("{o:?} is not an origin; use scheme://host[:port], e.g. https://example.com");
-        }
-    }
+    let id = ProjectId::parse(&args.id)?;
     let registry = open_registry(&env.data_dir).map_err(|e| anyhow!(e))?;
     let existing = registry.get(id.as_str())?;
-    let secret = match &existing {
-        Some(p) if !rotate_secret => p.secret.clone(),
-        _ => new_secret(),
-    };
-    let origins = if origins.is_empty() {
-        existing.map(|p| p.allowed_origins).unwrap_or_default()
-    } else {
-        origins
-    };
-    registry.put(&Project {
-        id: id.to_string(),
-        secret: secret.clone(),
-        allowed_origins: origins,
-        title,
-        greeting,
-        accent,
-    })?;
-    println!("project {id} saved; its token secret (HS256) is:\n{secret}");
+    let created = existing.is_none();
+    let mut p = existing.unwrap_or_else(|| Project::new(id.to_string(), new_secret(), Vec::new()));
+    if args.rotate_secret && !created {
+        p.secret = new_secret();
+    }
+    if !args.origins.is_empty() {
+        p.allowed_origins = args.origins;
+    }
+    if let Some(t) = args.title {
+        p.title = t;
+    }
+    if let Some(g) = args.greeting {
+        p.greeting = g;
+    }
+    if let Some(a) = args.accent {
+        p.accent = a;
+    }
+    if let Some(h) = args.handoff {
+        p.settings.handoff = h;
+    }
+    if let Some(secs) = args.token_lifetime {
+        p.settings.token_max_lifetime_secs = secs;
+    }
+    if let Err(why) = p.validate() {
+        bail!("{why}; nothing was saved");
+    }
+    registry.put(&p)?;
+    let p = registry.get(id.as_str())?.unwrap_or(p);
+    println!(
+        "project {id} {}; its token secret (HS256) is:\n{}",
+        if created { "created" } else { "saved" },
+        p.secret
+    );
+    println!("origins: {}", p.allowed_origins.join(" "));
+    println!("title: {}", p.title);
+    println!("greeting: {}", p.greeting);
+    println!("accent: {}", p.accent);
+    println!("handoff: {}", if p.settings.handoff { "on" } else { "off" });
+    println!("token lifetime: {} s", p.settings.token_max_lifetime_secs);
+    if p.settings.handoff && !p.team {
+        println!(
+            "\"Talk to a person\" stays hidden until someone can take over: add an operator \
+             (outpost operator NAME --project {id}) or a channel."
+        );
+    }
     Ok(())
 }

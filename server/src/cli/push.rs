@@ -83,7 +83,9 @@ async fn push(
             reqwest::Method::PUT,
             format!("/v1/admin/projects/{project}"),
             serde_json::json!({"secret": p.secret, "allowed_origins": p.allowed_origins,
-                "title": p.title, "greeting": p.greeting, "accent": p.accent}),
+                "title": p.title, "greeting": p.greeting, "accent": p.accent,
+                "handoff": p.settings.handoff,
+                "token_max_lifetime_secs": p.settings.token_max_lifetime_secs}),
         )
         .await
         .with_context(|| format!("cannot reach {base}"))?,

@@ -103,6 +103,8 @@ pub async fn prepare_demo(
         title: "Ask Outpost".into(),
         greeting: "Hi! I answer from Outpost's own documentation. Try: how do I rotate the provider API key?".into(),
         accent: "#3b5bdb".into(),
+        settings: Default::default(),
+        team: false,
     })?;
     let project = ProjectId::parse("demo")?;
     let knowledge = open_knowledge(data_dir, &project, true)?

@@ -2,7 +2,9 @@
 //! is how documents reach a deployed Worker: `outpost push`). Every call carries
 //! `Authorization: Bearer <OUTPOST_ADMIN_TOKEN>`; without a configured token the API is off.
 //!
-//! - `PUT /v1/admin/projects/{project}`: `{secret, allowed_origins, title?, greeting?, accent?}`
+//! - `PUT /v1/admin/projects/{project}`: `{secret, allowed_origins, title?, greeting?, accent?,
+//!   handoff?, token_max_lifetime_secs?}` (what is left out keeps its value; a new project needs
+//!   its secret and origins)
 //! - `PUT /v1/admin/projects/{project}/documents`: `{documents: [{path, text, url?, revision?}]}`;
 //!   with `Prefer: respond-async` a target that can (Workers: R2 + a Queue) answers 202 and
 //!   ingests off the request; others ingest at once (RFC 7240 lets a server ignore the hint)
@@ -23,21 +25,28 @@ use serde_json::json;
 use super::extract::{Admin, AdminProject, project_id};
 use super::{AppError, AppState, json_body};
 use crate::knowledge::DocumentInput;
-use crate::registry::{Project, is_origin};
+use crate::registry::Project;
 
 /// The largest batch of documents one call may carry.
 pub const MAX_BATCH: usize = 200;
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct ProjectBody {
-    secret: String,
-    allowed_origins: Vec<String>,
+    #[serde(default)]
+    secret: Option<String>,
+    #[serde(default)]
+    allowed_origins: Option<Vec<String>>,
     #[serde(default)]
     title: Option<String>,
     #[serde(default)]
     greeting: Option<String>,
     #[serde(default)]
     accent: Option<String>,
+    #[serde(default)]
+    handoff: Option<bool>,
+    #[serde(default)]
+    token_max_lifetime_secs: Option<u64>,
 }
 
 pub(crate) async fn put_project(
@@ -48,30 +57,28 @@ pub(crate) async fn put_project(
 ) -> Result<Json<serde_json::Value>, AppError> {
     let id = project_id(&raw)?;
     let b: ProjectBody = json_body(&body)?;
-    if b.secret.len() < 32 {
-        return Err(AppError::bad_request(
-            "the secret must be at least 32 characters",
-        ));
-    }
-    if let Some(bad) = b
-        .allowed_origins
-        .iter()
-        .find(|o| o.as_str() != "*" && !is_origin(o))
-    {
+    // What the body leaves out keeps its stored value (a new project's default).
+    let existing = state
+        .projects
+        .get(id.as_str())
+        .await
+        .map_err(AppError::internal)?;
+    if existing.is_none() && b.secret.is_none() {
         return Err(AppError::bad_request(format!(
-            "{bad:?} is not an origin like https://example.com"
+            "project {id} is new: give its secret (at least 32 characters) and allowed_origins"
         )));
     }
-    let p = Project {
-        id: id.to_string(),
-        secret: b.secret,
-        allowed_origins: b.allowed_origins,
-        title: b.title.unwrap_or_else(|| "Assistant".into()),
-        greeting: b
-            .greeting
-            .unwrap_or_else(|| "Hi! Ask me anything about our docs.".into()),
-        accent: b.accent.unwrap_or_else(|| "#2563eb".into()),
-    };
+    let mut p = existing.unwrap_or_else(|| Project::new(id.to_string(), "", Vec::new()));
+    p.secret = b.secret.unwrap_or(p.secret);
+    p.allowed_origins = b.allowed_origins.unwrap_or(p.allowed_origins);
+    p.title = b.title.unwrap_or(p.title);
+    p.greeting = b.greeting.unwrap_or(p.greeting);
+    p.accent = b.accent.unwrap_or(p.accent);
+    p.settings.handoff = b.handoff.unwrap_or(p.settings.handoff);
+    p.settings.token_max_lifetime_secs = b
+        .token_max_lifetime_secs
+        .unwrap_or(p.settings.token_max_lifetime_secs);
+    p.validate().map_err(AppError::bad_request)?;
     state.projects.put(&p).await.map_err(AppError::internal)?;
     Ok(Json(json!({"project": p.id})))
 }

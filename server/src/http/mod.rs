@@ -287,10 +287,10 @@ impl From<AuthError> for AppError {
 
 impl From<crate::chat::socket::Refusal> for AppError {
     fn from(r: crate::chat::socket::Refusal) -> Self {
-        let status = if r.code == outpost_protocol::codes::RATE_LIMITED {
-            StatusCode::TOO_MANY_REQUESTS
-        } else {
-            StatusCode::BAD_REQUEST
+        let status = match r.code {
+            outpost_protocol::codes::RATE_LIMITED => StatusCode::TOO_MANY_REQUESTS,
+            outpost_protocol::codes::HANDOFF_UNAVAILABLE => StatusCode::CONFLICT,
+            _ => StatusCode::BAD_REQUEST,
         };
         AppError {
             retry_after: r.retry_after,
@@ -348,11 +348,7 @@ pub fn bearer(headers: &HeaderMap, project: &Project) -> Result<Claims, AppError
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or("");
-    Ok(auth::verify(
-        token.trim(),
-        project.secret.as_bytes(),
-        &project.id,
-    )?)
+    Ok(auth::verify(token.trim(), project)?)
 }
 
 /// Reads a JSON request body.

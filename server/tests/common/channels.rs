@@ -50,6 +50,17 @@ pub async fn admin(method: &str, url: String, body: Option<Value>) -> (u16, Valu
     (status, resp.json().await.unwrap_or(Value::Null))
 }
 
+/// Gives `project` someone to hand conversations off to: an operator who answers its inbox.
+pub async fn staff(base: &str, project: &str) {
+    let (s, b) = admin(
+        "PUT",
+        format!("{base}/v1/admin/operators/staff-{project}"),
+        Some(json!({"password": "a long enough passphrase", "projects": [project]})),
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+}
+
 /// Creates `project` with `docs` (path, text).
 pub async fn new_project(base: &str, project: &str, docs: &[(&str, &str)]) {
     let (s, b) = admin(

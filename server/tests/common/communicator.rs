@@ -1181,6 +1181,7 @@ pub async fn a_widget_visitor_is_handed_to_the_team(base: &str) {
     use super::server::{Client, is_end, token};
     use outpost_protocol::{Author, ClientFrame, ServerFrame};
     let project = project_with(base, &[]).await;
+    super::channels::staff(base, &project).await;
     let visitor = format!("visitor-{}", unique());
     let tok = token(&project, &visitor, &"s".repeat(32));
     let session = super::suite::create_session(base, &project, &tok).await;
@@ -1322,6 +1323,7 @@ pub async fn a_handoff_outlasts_an_inbox_that_is_briefly_down(
     use super::server::{Client, is_end, token};
     use outpost_protocol::{ClientFrame, ServerFrame};
     let project = project_with(base, &[]).await;
+    super::channels::staff(base, &project).await;
     let visitor = format!("visitor-{}", unique());
     let tok = token(&project, &visitor, &"s".repeat(32));
     let session = super::suite::create_session(base, &project, &tok).await;
@@ -1674,5 +1676,107 @@ pub async fn injected_instructions_stay_quoted(base: &str, stub: &PlatformStub) 
     assert!(
         documents.contains("SYSTEM OVERRIDE"),
         "the document is quoted as a document: {user}"
+    );
+}
+
+/// The widget's configuration of `project`, as the widget reads it (its server function).
+pub async fn widget_config(base: &str, project: &str) -> outpost_protocol::WidgetConfig {
+    let r = reqwest::Client::new()
+        .post(format!("{base}/api/widget_config"))
+        .json(&json!({"project": project}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    r.json().await.unwrap()
+}
+
+/// "Talk to a person" is offered only where someone can take over and the project allows it.
+/// A project with no operator and no channel offers none; a visitor who asks anyway (an old
+/// widget, the API) is told, and the assistant goes on answering. With an operator it is
+/// offered and works; the project can turn it off.
+pub async fn a_person_is_offered_only_where_someone_can_take_over(base: &str) {
+    use super::server::{Client, is_end, token};
+    use outpost_protocol::{ClientFrame, ServerFrame, codes};
+    let project = project_with(base, &[]).await;
+    assert!(
+        !widget_config(base, &project).await.handoff,
+        "nobody to take over"
+    );
+    let tok = token(&project, &format!("visitor-{}", unique()), &"s".repeat(32));
+    let session = super::suite::create_session(base, &project, &tok).await;
+    let url = super::suite::ws_url(base, &project, &session);
+    let (mut c, _) = Client::join(&url, &tok, 0).await;
+    c.send(&ClientFrame::Handoff).await;
+    let f = c
+        .until(|f| matches!(f, ServerFrame::Error { .. } | ServerFrame::Handoff { .. }))
+        .await;
+    assert!(
+        matches!(f.last(), Some(ServerFrame::Error { code, .. }) if code == codes::HANDOFF_UNAVAILABLE),
+        "{f:?}"
+    );
+    c.ask("q1", "How long do refunds take?").await;
+    let f = c
+        .until(|f| is_end(f) || matches!(f, ServerFrame::Error { .. }))
+        .await;
+    assert!(
+        matches!(f.last(), Some(ServerFrame::AnswerEnd { .. })),
+        "still answered: {f:?}"
+    );
+    let r = reqwest::Client::new()
+        .post(format!(
+            "{base}/v1/projects/{project}/sessions/{session}/messages"
+        ))
+        .bearer_auth(&tok)
+        .json(&ClientFrame::Handoff)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 409);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["error"]["code"], codes::HANDOFF_UNAVAILABLE, "{v}");
+
+    // Turned off by the project: not offered even with an operator.
+    super::channels::staff(base, &project).await;
+    assert!(
+        widget_config(base, &project).await.handoff,
+        "an operator answers"
+    );
+    let off = json!({"secret": "s".repeat(32), "allowed_origins": ["http://127.0.0.1:9"],
+                     "handoff": false});
+    let (s, b) = admin(
+        "PUT",
+        format!("{base}/v1/admin/projects/{project}"),
+        Some(off),
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+    assert!(!widget_config(base, &project).await.handoff, "turned off");
+    c.send(&ClientFrame::Handoff).await;
+    let f = c
+        .until(|f| matches!(f, ServerFrame::Error { .. } | ServerFrame::Handoff { .. }))
+        .await;
+    assert!(
+        matches!(f.last(), Some(ServerFrame::Error { code, .. }) if code == codes::HANDOFF_UNAVAILABLE),
+        "{f:?}"
+    );
+    // And on again (what the PUT leaves out keeps its value: the title stays).
+    let on = json!({"secret": "s".repeat(32), "allowed_origins": ["http://127.0.0.1:9"],
+                    "handoff": true});
+    let (s, b) = admin(
+        "PUT",
+        format!("{base}/v1/admin/projects/{project}"),
+        Some(on),
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+    assert!(widget_config(base, &project).await.handoff);
+    c.send(&ClientFrame::Handoff).await;
+    let f = c
+        .until(|f| matches!(f, ServerFrame::Error { .. } | ServerFrame::Handoff { .. }))
+        .await;
+    assert!(
+        matches!(f.last(), Some(ServerFrame::Handoff { .. })),
+        "{f:?}"
     );
 }

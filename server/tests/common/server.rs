@@ -116,6 +116,8 @@ impl TestServer {
                     title: "Acme".into(),
                     greeting: "Hi".into(),
                     accent: "#123456".into(),
+                    settings: Default::default(),
+                    team: false,
                 })
                 .unwrap();
         }

@@ -675,6 +675,7 @@ pub async fn a_socket_that_never_says_hello_is_closed(base: &str) {
 /// and requests for a person (2 at once, then a `rate_limited` error frame); another visitor of
 /// the project is not affected.
 pub async fn a_visitors_sessions_and_handoffs_are_limited(base: &str) {
+    super::channels::staff(base, "acme").await;
     let http = reqwest::Client::new();
     let create = |token: String| {
         let http = http.clone();

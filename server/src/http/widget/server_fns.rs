@@ -33,6 +33,7 @@ impl WidgetBackend for StateBackend {
     async fn widget_config(&self, project_id: &str) -> Result<WidgetConfig, String> {
         let p = project(&self.0, project_id).await.map_err(message)?;
         Ok(WidgetConfig {
+            handoff: p.handoff_open(),
             title: p.title,
             greeting: p.greeting,
             accent: p.accent,
@@ -46,7 +47,7 @@ impl WidgetBackend for StateBackend {
         token: &str,
     ) -> Result<History, String> {
         let p = project(&self.0, project_id).await.map_err(message)?;
-        let claims = auth::verify(token, p.secret.as_bytes(), &p.id).map_err(|e| e.to_string())?;
+        let claims = auth::verify(token, &p).map_err(|e| e.to_string())?;
         authorize_session(&self.0, &p, &claims, session)
             .await
             .map_err(message)?;
@@ -75,7 +76,7 @@ impl WidgetBackend for StateBackend {
         mut feedback: Feedback,
     ) -> Result<(), String> {
         let p = project(&self.0, project_id).await.map_err(message)?;
-        let claims = auth::verify(token, p.secret.as_bytes(), &p.id).map_err(|e| e.to_string())?;
+        let claims = auth::verify(token, &p).map_err(|e| e.to_string())?;
         authorize_session(&self.0, &p, &claims, session)
             .await
             .map_err(message)?;

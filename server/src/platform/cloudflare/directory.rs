@@ -131,6 +131,8 @@ impl ProjectDirectory for D1Projects {
             ensure_schema(&self.db).await?;
             let params = registry::put_params(project).map_err(|e| e.to_string())?;
             run(&self.db, registry::PUT_SQL, &params).await?;
+            let settings = registry::settings_params(project).map_err(|e| e.to_string())?;
+            run(&self.db, registry::SETTINGS_PUT_SQL, &settings).await?;
             PROJECTS.with(|c| c.borrow_mut().remove(&project.id));
             // Earlier versions cached projects, secrets included, in KV: none is left there.
             if let Some(kv) = &self.cache {
@@ -150,6 +152,8 @@ impl ProjectDirectory for D1Projects {
                 registry::CHANNEL_OFF_SQL
             };
             run(&self.db, sql, &[project.into(), kind.into()]).await?;
+            // Whether the project has someone to hand off to is read with it.
+            PROJECTS.with(|c| c.borrow_mut().remove(project));
             Ok(())
         })
         .await
@@ -266,6 +270,9 @@ impl ProjectDirectory for D1Projects {
                 }
                 None => run(&self.db, registry::OPERATOR_DELETE_SQL, &[name.into()]).await?,
             };
+            // Whether a project has someone to hand off to is read with it; operators change
+            // rarely, so the whole cache goes.
+            PROJECTS.with(|c| c.borrow_mut().clear());
             Ok(())
         })
         .await

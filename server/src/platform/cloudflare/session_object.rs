@@ -427,9 +427,9 @@ impl Inner {
                 }
                 // Counted by the project's Knowledge object, whichever isolate this object
                 // runs in.
-                if let Phase::Joined { claims, .. } = &phase {
+                if let (Some(current), Phase::Joined { claims, .. }) = (&current, &phase) {
                     let gate = super::knowledge_object::DoGate(SendWrapper(self.env.clone()));
-                    if let Err(r) = admit(&gate, &project, claims, &input).await {
+                    if let Err(r) = admit(&gate, current, claims, &input).await {
                         send(ws, &r.frame());
                         return;
                     }
