@@ -429,14 +429,27 @@ pub struct Telemetry {
 
 impl Telemetry {
     /// Reads the telemetry keys through `get`; empty values count as unset.
-    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Telemetry {
+    ///
+    /// # Errors
+    /// A sentence naming the key, for a log format other than `text` or `json`.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Telemetry, String> {
         let get = |k: &str| get(k).filter(|v| !v.trim().is_empty());
-        Telemetry {
+        let json = match get(keys::LOG_FORMAT).as_deref().map(str::trim) {
+            None | Some("text") => false,
+            Some("json") => true,
+            Some(other) => {
+                return Err(format!(
+                    "{}: {other:?} is not a log format; use text or json",
+                    keys::LOG_FORMAT
+                ));
+            }
+        };
+        Ok(Telemetry {
             log: get(keys::LOG),
-            json: get(keys::LOG_FORMAT).is_some_and(|f| f == "json"),
+            json,
             otlp_endpoint: get(keys::OTLP_ENDPOINT),
             trace: get(keys::TRACE),
-        }
+        })
     }
 }
 

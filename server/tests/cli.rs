@@ -195,7 +195,7 @@ fn operators_are_made_with_a_password_and_checked_projects() {
         "{}",
         stderr(&o)
     );
-    let o = outpost(data.path(), &["operator", "sam"]);
+    let o = outpost(data.path(), &["operator", "newbie"]);
     assert!(
         stderr(&o).contains("name at least one project"),
         "{}",
@@ -293,4 +293,96 @@ fn project_changes_only_what_it_is_given_and_refuses_what_cannot_work() {
     refused(&["project", "acme", "--accent", "red;}"], "not a colour");
     let o = outpost(data.path(), &["project", "acme"]);
     assert_eq!(line(&stdout(&o), "accent: "), "#112233");
+}
+
+/// What a newcomer mistypes is refused with a sentence that names it, never ignored: a log
+/// format or filter that does not exist, an empty visitor id or question, a health URL that is
+/// not one or where nothing answers; `operator` keeps a password it is not asked to change and
+/// does not report removing someone who is not there.
+#[test]
+fn mistakes_are_named_not_ignored() {
+    let data = tempfile::tempdir().unwrap();
+    let with_env = |k: &str, v: &str, args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_outpost"))
+            .args(args)
+            .env("OUTPOST_DATA_DIR", data.path())
+            .env(k, v)
+            .output()
+            .unwrap()
+    };
+    for (k, v, says) in [
+        ("OUTPOST_LOG_FORMAT", "xml", "not a log format"),
+        ("OUTPOST_LOG", "verbose", "not a level"),
+        ("OUTPOST_LOG", "outpost=loud", "not a filter"),
+    ] {
+        let o = with_env(k, v, &["health", "--url", "http://127.0.0.1:9"]);
+        assert!(!o.status.success(), "{k}={v}");
+        assert!(
+            stderr(&o).contains(k) && stderr(&o).contains(says),
+            "{k}={v}: {}",
+            stderr(&o)
+        );
+    }
+    let o = outpost(
+        data.path(),
+        &["project", "acme", "--origin", "https://acme.test"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = outpost(data.path(), &["token", "--project", "acme", "--sub", ""]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("--sub"), "{}", stderr(&o));
+    let o = outpost(data.path(), &["ask", "--project", "acme", "  "]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("empty"), "{}", stderr(&o));
+
+    let o = outpost(data.path(), &["health", "--url", "not a url"]);
+    assert!(!o.status.success());
+    assert!(stdout(&o).contains("not a URL"), "{}", stdout(&o));
+    let o = outpost(data.path(), &["health", "--url", "http://127.0.0.1:9"]);
+    assert!(!o.status.success());
+    assert!(
+        stdout(&o).contains("nothing answers there"),
+        "{}",
+        stdout(&o)
+    );
+
+    let o = outpost(data.path(), &["operator", "nobody", "--remove"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("no operator"), "{}", stderr(&o));
+    let o = outpost(data.path(), &["operator", "sam", "--project", "acme"]);
+    assert!(stdout(&o).contains("password: "), "a new operator gets one");
+    let o = outpost(data.path(), &["operator", "sam", "--project", "acme"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!stdout(&o).contains("password: "), "kept: {}", stdout(&o));
+    let o = outpost(data.path(), &["operator", "sam", "--new-password"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("password: "), "asked for");
+    assert!(
+        stdout(&o).contains("projects: acme"),
+        "kept: {}",
+        stdout(&o)
+    );
+}
+
+/// `ingest` with the embeddings provider down indexes nothing and says so with a non-zero
+/// exit (it used to exit 0 with every file skipped).
+#[test]
+fn ingest_fails_when_the_embeddings_provider_is_down() {
+    let data = tempfile::tempdir().unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_outpost"))
+        .args(["ingest", &corpus(), "--project", "acme"])
+        .env("OUTPOST_DATA_DIR", data.path())
+        .env_remove("OUTPOST_LLM")
+        .env("OUTPOST_EMBEDDINGS", "openai")
+        .env("OUTPOST_EMBEDDINGS_BASE_URL", "http://127.0.0.1:9/v1")
+        .env("OUTPOST_EMBEDDINGS_API_KEY", "sk-test")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("were not indexed"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("not indexed "),
+        "names the files: {}",
+        stderr(&o)
+    );
 }

@@ -481,6 +481,12 @@ async fn chaos_a_restart_mid_conversation_loses_and_repeats_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_errors_are_4xx_json_everywhere() {
+    let s = TestServer::start(None, "", NO_LIMITS).await;
+    common::suite::client_errors_are_4xx_json_everywhere(&s.base).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn suite_usage_is_counted_per_project() {
     let s = TestServer::start(None, "", NO_LIMITS).await;
     common::suite::usage_is_counted_per_project(&s.base).await;

@@ -35,7 +35,14 @@ fn main() -> ExitCode {
             .and_then(|()| e2e::run_suite(&root, &args[1..]).map(|_| ())),
         _ => {
             eprintln!(
-                "usage: cargo xtask <serve|test|bench>\n  serve  build and serve the demo assistant on 127.0.0.1\n  test   fmt, clippy, all tests, wasm checks (what CI runs)\n  bench  every benchmark, native and wrangler dev: one table, target/bench/report.json"
+                "usage: cargo xtask <serve|test|bench|build|worker|e2e>\n\
+                 \x20 serve   build and serve the demo assistant on 127.0.0.1\n\
+                 \x20 test    fmt, clippy, all tests, wasm checks (what CI runs)\n\
+                 \x20 bench   every benchmark, native and wrangler dev: one table, target/bench/report.json\n\
+                 \x20 build   the widget, console and loader assets (target/outpost-dist)\n\
+                 \x20 worker  the assets and the Worker (what wrangler's [build] runs; skipped when\n\
+                 \x20         OUTPOST_SKIP_WORKER_BUILD is set)\n\
+                 \x20 e2e     the Playwright specs against both targets (spec names filter them)"
             );
             return ExitCode::from(2);
         }

@@ -28,6 +28,16 @@ pub struct Args {
 /// Any failure, with a message for the user.
 pub async fn run(args: Args, env: &Env) -> Result<()> {
     let Args { project, question } = args;
+    if question.trim().is_empty() {
+        anyhow::bail!("the question is empty: outpost ask --project ID \"How do I …?\"");
+    }
+    let chars = question.chars().count();
+    if chars > outpost_protocol::MAX_QUESTION_CHARS {
+        anyhow::bail!(
+            "the question has {chars} characters; at most {} are asked",
+            outpost_protocol::MAX_QUESTION_CHARS
+        );
+    }
     let project = ProjectId::parse(&project)?;
     let knowledge = super::existing(&env.data_dir, &project)?;
     let mut out = std::io::stdout().lock();
@@ -52,9 +62,21 @@ pub async fn ask(
         ai_search: None,
     };
     let mut events = answer::start(assistant, &retriever, Question::new(question)).await?;
+    let mut partial = false;
     while let Some(event) = events.next().await {
-        match event? {
+        let event = match event {
+            Ok(e) => e,
+            Err(e) => {
+                // The error goes on its own line, after what was streamed.
+                if partial {
+                    writeln!(out)?;
+                }
+                return Err(e.into());
+            }
+        };
+        match event {
             AnswerEvent::Delta(piece) => {
+                partial = true;
                 out.write_all(piece.as_bytes())?;
                 out.flush()?;
             }

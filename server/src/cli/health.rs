@@ -39,10 +39,29 @@ async fn health(urls: &[String]) -> Result<()> {
         let url = url.trim().trim_end_matches('/');
         let started = Instant::now();
         let result = async {
-            let r = client.get(format!("{url}/health")).send().await?;
+            if reqwest::Url::parse(url).is_err() || !url.starts_with("http") {
+                return Err(
+                    "not a URL; give the service's base, like http://127.0.0.1:8080".to_owned(),
+                );
+            }
+            let r = client
+                .get(format!("{url}/health"))
+                .send()
+                .await
+                .map_err(|e| {
+                    if e.is_timeout() {
+                        "no answer within 10 s".to_owned()
+                    } else if e.is_connect() {
+                        "nothing answers there (is the server running, on that port?)".to_owned()
+                    } else {
+                        e.without_url().to_string()
+                    }
+                })?;
             let status = r.status();
-            let body: serde_json::Value = r.json().await?;
-            Ok::<_, reqwest::Error>((status, body))
+            let body: serde_json::Value = r.json().await.map_err(|_| {
+                format!("answered {status} without Outpost's health JSON: is this an Outpost?")
+            })?;
+            Ok::<_, String>((status, body))
         }
         .await;
         let ms = started.elapsed().as_secs_f64() * 1000.0;

@@ -63,6 +63,18 @@ pub async fn run(args: Args, env: &Env) -> Result<()> {
         secs,
         report.bytes as f64 / 1e6 / secs.max(1e-9),
     );
+    // A file that could not be indexed (the embeddings provider down, a store error) is a
+    // failure of what was asked; a file that is not readable Markdown is only reported.
+    if !report.failed.is_empty() {
+        for f in &report.failed {
+            eprintln!("not indexed {}: {}", f.rel_path, f.reason);
+        }
+        anyhow::bail!(
+            "{} of {} files were not indexed; run ingest again once the cause is fixed",
+            report.failed.len(),
+            report.failed.len() + report.indexed + report.unchanged
+        );
+    }
     Ok(())
 }
 
@@ -77,6 +89,8 @@ pub struct IngestReport {
     pub removed: usize,
     /// Files that could not be ingested, with the reason.
     pub skipped: Vec<SkippedFile>,
+    /// Files that could not be indexed (the embeddings provider failed, for one).
+    pub failed: Vec<SkippedFile>,
     /// Chunks written.
     pub chunks_written: usize,
     /// Bytes of Markdown read.
@@ -156,6 +170,14 @@ pub async fn ingest_paths(
                 report.chunks_written += chunks;
             }
             Err(crate::knowledge::ingest::IngestError::Store(e)) => return Err(e.into()),
+            // The provider failed: the file is fine, the run is not.
+            Err(e @ crate::knowledge::ingest::IngestError::Embed(_)) => {
+                report.failed.push(SkippedFile {
+                    rel_path: f.rel_path.clone(),
+                    reason: e.to_string(),
+                });
+            }
+            // The document itself cannot be indexed (empty, too large): reported, skipped.
             Err(e) => skipped.push(SkippedFile {
                 rel_path: f.rel_path.clone(),
                 reason: e.to_string(),

@@ -15,8 +15,9 @@
 //! - `GET /v1/admin/projects/{project}/usage`: questions, answer pieces (≈ tokens) and provider
 //!   failures per day (UTC), the last 90 days with any, and their total
 
+use crate::http::extract::{Path, Query};
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use serde::Deserialize;
@@ -153,11 +154,11 @@ pub(crate) async fn put_settings(
     body: axum::body::Bytes,
 ) -> Result<Json<serde_json::Value>, AppError> {
     let b: SettingsBody = json_body(&body)?;
-    if b.ai_search.as_deref().is_some_and(|s| !s.is_empty()) && !state.library.supports_ai_search()
-    {
-        return Err(AppError::bad_request(
-            "AI Search is a Cloudflare service: set it on the Workers deployment",
-        ));
+    if b.ai_search.as_deref().is_some_and(|s| !s.is_empty()) {
+        state
+            .library
+            .ai_search_available()
+            .map_err(AppError::bad_request)?;
     }
     for (key, value) in [
         (crate::rag::prompt::SYSTEM_PROMPT_KEY, b.system_prompt),

@@ -10,8 +10,9 @@
 //! - Operators: channel settings, a GitHub sync now, jobs and their retry, a WhatsApp message's
 //!   reply and receipts, the communicator's inbox, conversations, drafts and approval.
 
+use crate::http::extract::{Path, Query};
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;

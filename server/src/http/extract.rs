@@ -9,13 +9,15 @@
 //!   path (next to the console's sessions).
 //!
 //! [`ClientAddr`] is not a check but the caller's network address, for limits per address.
+//! [`Query`] and [`Path`] are axum's, with their rejections answered like every other error:
+//! 400 and the JSON body.
 //!
 //! Signed webhooks have no extractor: their signature is checked by their channel against the
 //! project's secret, next to the project's channel tables ([`crate::channels::hooks::handle`]).
 
 use std::collections::HashMap;
 
-use axum::extract::{FromRequestParts, Path};
+use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 
 use axum::http::{HeaderMap, StatusCode, header};
@@ -24,6 +26,37 @@ use super::{AppError, AppState, bearer, project};
 use crate::auth::Claims;
 use crate::project::ProjectId;
 use crate::registry::Project;
+
+/// `axum::extract::Query`, a query string it cannot read answered with 400 and the JSON error.
+#[derive(Debug, Clone)]
+pub struct Query<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|q| Query(q.0))
+            .map_err(|e| AppError::bad_request(e.body_text()))
+    }
+}
+
+/// `axum::extract::Path`, a path it cannot read (an id that is not a number) answered with 400
+/// and the JSON error.
+#[derive(Debug, Clone)]
+pub struct Path<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Path<T> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|p| Path(p.0))
+            .map_err(|e| AppError::bad_request(e.body_text()))
+    }
+}
 
 /// The caller's network address, for limits per address, put in the request's extensions by
 /// the platform's entry: natively the TCP peer, on Workers the `CF-Connecting-IP` that
@@ -46,9 +79,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
 
 /// The `{project}` segment of the request's path.
 pub(crate) async fn path_project(parts: &mut Parts, state: &AppState) -> Result<String, AppError> {
-    let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, state)
-        .await
-        .map_err(|e| AppError::bad_request(e.body_text()))?;
+    let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, state).await?;
     params
         .get("project")
         .cloned()

@@ -163,9 +163,13 @@ pub trait Library: Send + Sync {
     /// A message when the knowledge cannot be reached.
     async fn set_setting(&self, project: &str, key: &str, value: &str) -> Result<(), String>;
 
-    /// Whether this target can use Cloudflare AI Search as a project's retrieval.
-    fn supports_ai_search(&self) -> bool {
-        false
+    /// Whether this target can use Cloudflare AI Search as a project's retrieval: `Err` with
+    /// what to do when it cannot.
+    ///
+    /// # Errors
+    /// A sentence for the operator.
+    fn ai_search_available(&self) -> Result<(), String> {
+        Err("AI Search is a Cloudflare service: set it on the Workers deployment".into())
     }
 
     /// Runs a channel request next to `project`'s channel store (natively in process; on
@@ -279,6 +283,28 @@ impl AppError {
     }
 }
 
+/// The HTTP status of an error with `code` ([`outpost_protocol::codes`]), where a handler only
+/// knows the code (the server functions' errors).
+pub fn status_of(code: &str) -> StatusCode {
+    use outpost_protocol::codes;
+    match code {
+        codes::NOT_FOUND => StatusCode::NOT_FOUND,
+        codes::RATE_LIMITED | codes::TOO_MANY_SESSIONS => StatusCode::TOO_MANY_REQUESTS,
+        codes::MISSING_TOKEN
+        | codes::INVALID_TOKEN
+        | codes::TOKEN_EXPIRED
+        | codes::TOKEN_NOT_YET_VALID
+        | codes::TOKEN_TOO_LONG_LIVED
+        | codes::WRONG_PROJECT
+        | codes::UNAUTHORIZED => StatusCode::UNAUTHORIZED,
+        codes::FORBIDDEN | codes::ORIGIN_NOT_ALLOWED => StatusCode::FORBIDDEN,
+        codes::HANDOFF_UNAVAILABLE => StatusCode::CONFLICT,
+        codes::INTERNAL | codes::STORAGE_ERROR => StatusCode::INTERNAL_SERVER_ERROR,
+        codes::UNAVAILABLE => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::BAD_REQUEST,
+    }
+}
+
 impl From<AuthError> for AppError {
     fn from(e: AuthError) -> Self {
         AppError::new(StatusCode::UNAUTHORIZED, e.code(), e.to_string())
@@ -287,11 +313,7 @@ impl From<AuthError> for AppError {
 
 impl From<crate::chat::socket::Refusal> for AppError {
     fn from(r: crate::chat::socket::Refusal) -> Self {
-        let status = match r.code {
-            outpost_protocol::codes::RATE_LIMITED => StatusCode::TOO_MANY_REQUESTS,
-            outpost_protocol::codes::HANDOFF_UNAVAILABLE => StatusCode::CONFLICT,
-            _ => StatusCode::BAD_REQUEST,
-        };
+        let status = status_of(r.code);
         AppError {
             retry_after: r.retry_after,
             ..AppError::new(status, r.code, r.message)

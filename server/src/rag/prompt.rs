@@ -19,8 +19,14 @@ pub fn system_prompt(project_setting: Option<&str>) -> String {
         .to_owned()
 }
 
-/// How many earlier messages of the conversation go into the prompt.
+/// How many earlier turns of the conversation go into the prompt: a turn is a question and
+/// its answer (two messages).
 pub const MAX_HISTORY_TURNS: usize = 20;
+
+/// The most characters of history the prompt carries (about 12,000 tokens): the oldest turns
+/// go first when the last [`MAX_HISTORY_TURNS`] are longer, so the documents and the question
+/// always fit a model's context of 16k tokens or more.
+pub const MAX_HISTORY_CHARS: usize = 48_000;
 
 /// How the model must use the documents, in the system message. The documents and any other
 /// quoted material are in the user's message, between tags, never in the system message.
@@ -102,7 +108,16 @@ pub fn build_messages(
     user.push('\n');
     user.push_str(question);
     let turns: Vec<&Message> = history.iter().filter(|m| m.role != Role::System).collect();
-    let start = turns.len().saturating_sub(MAX_HISTORY_TURNS);
+    let mut start = turns.len().saturating_sub(2 * MAX_HISTORY_TURNS);
+    let mut chars: usize = turns[start..].iter().map(|m| m.content.len()).sum();
+    while chars > MAX_HISTORY_CHARS && start < turns.len() {
+        chars -= turns[start].content.len();
+        start += 1;
+    }
+    // Begin with a question, not with an answer whose question was dropped.
+    while start < turns.len() && turns[start].role != Role::User {
+        start += 1;
+    }
     let mut messages = Vec::with_capacity(turns.len() - start + 2);
     messages.push(Message {
         role: Role::System,
@@ -166,9 +181,35 @@ mod tests {
             })
             .collect();
         let m = build_messages("S", &history, &[], "q", None);
-        assert_eq!(m.len(), MAX_HISTORY_TURNS + 2);
-        assert_eq!(m[1].content, "m30");
-        assert_eq!(m[MAX_HISTORY_TURNS].content, "m49");
+        // Twenty questions and their answers, then the new question.
+        assert_eq!(m.len(), 2 * MAX_HISTORY_TURNS + 2);
+        assert_eq!(m[1].content, "m10");
+        assert_eq!(m[2 * MAX_HISTORY_TURNS].content, "m49");
+    }
+
+    #[test]
+    fn long_turns_give_way_to_the_context_budget_whole_turns_first() {
+        let long = "x".repeat(MAX_HISTORY_CHARS / 4);
+        let history: Vec<Message> = (0..10)
+            .map(|i| {
+                let role = if i % 2 == 0 {
+                    Role::User
+                } else {
+                    Role::Assistant
+                };
+                msg(role, &format!("m{i} {long}"))
+            })
+            .collect();
+        let m = build_messages("S", &history, &[], "q", None);
+        let kept = &m[1..m.len() - 1];
+        let chars: usize = kept.iter().map(|m| m.content.len()).sum();
+        assert!(chars <= MAX_HISTORY_CHARS, "{chars}");
+        assert_eq!(kept[0].role, Role::User, "starts with a question");
+        assert!(
+            kept.last().unwrap().content.starts_with("m9 "),
+            "the newest is kept"
+        );
+        assert_eq!(kept.len(), 2);
     }
 
     #[test]

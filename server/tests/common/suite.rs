@@ -802,3 +802,66 @@ pub async fn a_project_wide_limit_binds_many_visitors(base: &str) {
         "then the project is limited: {refused} refused"
     );
 }
+
+/// Every route answers a client's error with a 4xx status and the JSON error body, the
+/// widget's server functions (`/api/*`) and query strings included.
+pub async fn client_errors_are_4xx_json_everywhere(base: &str) {
+    let http = reqwest::Client::new();
+    let check = |r: reqwest::Response, status: u16, code: &'static str| async move {
+        let got = r.status().as_u16();
+        let text = r.text().await.unwrap();
+        assert_eq!(got, status, "{text}");
+        let v: outpost_protocol::ApiError = serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("not the JSON error body ({e}): {text}"));
+        assert_eq!(v.error.code, code, "{text}");
+        assert!(!v.error.message.is_empty());
+    };
+    let api = |f: &str| format!("{base}/api/{f}");
+    let r = http
+        .post(api("widget_config"))
+        .header("content-type", "application/json")
+        .body("")
+        .send()
+        .await
+        .unwrap();
+    check(r, 400, "bad_request").await;
+    let r = http
+        .post(api("widget_config"))
+        .json(&serde_json::json!({"project": "nobody"}))
+        .send()
+        .await
+        .unwrap();
+    check(r, 404, "not_found").await;
+    let r = http
+        .post(api("history"))
+        .json(&serde_json::json!({"project": "acme", "session": "0123456789abcdef0123456789abcdef", "token": "not-a-token"}))
+        .send()
+        .await
+        .unwrap();
+    check(r, 401, "invalid_token").await;
+    let r = http
+        .post(api("no_such_function"))
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .unwrap();
+    check(r, 404, "not_found").await;
+    let r = http
+        .delete(format!("{base}/v1/admin/projects/acme/documents"))
+        .bearer_auth(super::server::ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    check(r, 400, "bad_request").await;
+    let t = acme_token("bad-queries");
+    let session = create_session(base, "acme", &t).await;
+    let r = http
+        .get(format!(
+            "{base}/v1/projects/acme/sessions/{session}/events?after=soon"
+        ))
+        .bearer_auth(&t)
+        .send()
+        .await
+        .unwrap();
+    check(r, 400, "bad_request").await;
+}

@@ -599,8 +599,17 @@ impl crate::http::Library for DoLibrary {
         Ok(())
     }
 
-    fn supports_ai_search(&self) -> bool {
-        true
+    fn ai_search_available(&self) -> std::result::Result<(), String> {
+        self.0
+            .get_binding::<worker::Ai>(super::workers_ai::BINDING)
+            .map(|_| ())
+            .map_err(|_| {
+                format!(
+                    "AI Search needs the Workers AI binding: add [ai] binding = \"{}\" to \
+                     wrangler.toml and deploy again",
+                    super::workers_ai::BINDING
+                )
+            })
     }
 
     async fn stats(&self, project: &str) -> std::result::Result<crate::knowledge::Stats, String> {

@@ -66,8 +66,11 @@ impl Drop for Telemetry {
 /// # Errors
 /// A message when `OUTPOST_OTLP_ENDPOINT` is not a usable URL.
 pub fn init(config: &crate::config::Telemetry) -> Result<Telemetry, String> {
-    let filter = directives(config.log.as_deref(), "warn");
-    let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let filter = directives(crate::config::keys::LOG, config.log.as_deref(), "warn")?;
+    // Colours only for a terminal: a log file or a pipe gets plain text.
+    let fmt = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
     let fmt = if config.json {
         fmt.json()
             .with_current_span(true)
@@ -113,7 +116,7 @@ pub fn init(config: &crate::config::Telemetry) -> Result<Telemetry, String> {
                 .build(),
         )
         .build();
-    let spans = directives(config.trace.as_deref(), "info");
+    let spans = directives(crate::config::keys::TRACE, config.trace.as_deref(), "info")?;
     let otel = tracing_opentelemetry::layer()
         .with_tracer(provider.tracer("outpost"))
         .with_filter(spans);
@@ -124,8 +127,31 @@ pub fn init(config: &crate::config::Telemetry) -> Result<Telemetry, String> {
 }
 
 /// A filter from `tracing` directives, or `default` when there are none or they do not parse.
-fn directives(given: Option<&str>, default: &str) -> EnvFilter {
-    given
-        .and_then(|d| EnvFilter::try_new(d).ok())
-        .unwrap_or_else(|| EnvFilter::new(default))
+/// The filter `given` in `key` (`tracing` directives), or `default`.
+fn directives(key: &str, given: Option<&str>, default: &str) -> Result<EnvFilter, String> {
+    match given {
+        None => Ok(EnvFilter::new(default)),
+        Some(d) => {
+            let bad = |why: String| {
+                format!(
+                    "{key}: {d:?} {why}; use a level (error, warn, info, debug, trace, off) or target=level, e.g. outpost=debug"
+                )
+            };
+            // A bare word that is not a level parses as a target (`verbose`: every level of a
+            // target that does not exist), which logs nothing: refused rather than ignored.
+            const LEVELS: [&str; 6] = ["error", "warn", "info", "debug", "trace", "off"];
+            if let Some(word) = d.split(',').map(str::trim).find(|w| {
+                !w.is_empty()
+                    && !w.contains('=')
+                    && !w.contains("::")
+                    && !w.starts_with("outpost")
+                    && !LEVELS.contains(&w.to_ascii_lowercase().as_str())
+            }) {
+                return Err(bad(format!("has {word:?}, which is not a level")));
+            }
+            EnvFilter::builder()
+                .parse(d)
+                .map_err(|e| bad(format!("is not a filter ({e})")))
+        }
+    }
 }
