@@ -139,17 +139,22 @@ fn demo_questions_find_their_sources_and_unanswerable_ones_are_refused() {
         let e = e.unwrap();
         std::fs::copy(e.path(), docs.join(e.file_name())).unwrap();
     }
-    let o = outpost(
-        data.path(),
-        &["ingest", demo.path().to_str().unwrap(), "--project", "demo"],
-    );
-    assert!(o.status.success(), "{}", stderr(&o));
+    // The README's example as written, on a fresh machine: no `serve` has made the demo yet.
     let qa = repo_root().join("server/eval/demo-qa.jsonl");
-    let o = outpost(
-        data.path(),
-        &["eval", "--project", "demo", "--qa", qa.to_str().unwrap()],
-    );
+    let o = Command::new(env!("CARGO_BIN_EXE_outpost"))
+        .args(["eval", "--project", "demo", "--qa", qa.to_str().unwrap()])
+        .current_dir(demo.path())
+        .env("OUTPOST_DATA_DIR", data.path())
+        .env_remove("OUTPOST_LLM")
+        .env_remove("OUTPOST_EMBEDDINGS")
+        .output()
+        .unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("created the demo project"),
+        "{}",
+        stderr(&o)
+    );
     let out = stdout(&o);
     let figure = |name: &str| -> f64 {
         out.lines()
@@ -163,6 +168,42 @@ fn demo_questions_find_their_sources_and_unanswerable_ones_are_refused() {
     assert!(figure("MRR@5") >= 0.7, "{out}");
     assert!(figure("refusal rate") >= 0.75, "{out}");
     assert!(figure("false refusals") <= 0.1, "{out}");
+}
+
+/// A question file whose sources name no document (the folder was indexed from elsewhere) or
+/// whose source key is misspelled is refused, not scored as recall 0.
+#[test]
+fn eval_refuses_sources_that_name_no_document() {
+    let data = tempfile::tempdir().unwrap();
+    let o = outpost(data.path(), &["ingest", &corpus(), "--project", "acme"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let qa = data.path().join("qa.jsonl");
+    let eval = |lines: &str| {
+        std::fs::write(&qa, lines).unwrap();
+        outpost(
+            data.path(),
+            &["eval", "--project", "acme", "--qa", qa.to_str().unwrap()],
+        )
+    };
+    let o = eval(concat!(
+        "{\"question\":\"How do I install it?\",\"expected_source\":\"corpus/install.md\"}\n",
+        "{\"question\":\"Is it secure?\",\"expected_source\":\"security.md\"}\n",
+    ));
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(
+        stderr(&o).contains("name no document of project acme: corpus/install.md"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(stderr(&o).contains("install.md"), "{}", stderr(&o));
+
+    let o = eval("{\"question\":\"How do I install it?\",\"expected\":\"install.md\"}\n");
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(stderr(&o).contains("line 1"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("expected"), "{}", stderr(&o));
+
+    let o = eval("{\"question\":\"How do I install it?\",\"expected_source\":\"install.md\"}\n");
+    assert!(o.status.success(), "{}", stderr(&o));
 }
 
 #[test]
@@ -385,4 +426,72 @@ fn ingest_fails_when_the_embeddings_provider_is_down() {
         "names the files: {}",
         stderr(&o)
     );
+}
+
+#[path = "common/openai_stub.rs"]
+#[allow(dead_code)]
+mod openai_stub;
+
+#[test]
+fn embeddings_turned_on_later_embed_what_is_already_indexed() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let stub = rt.block_on(openai_stub::start());
+    let data = tempfile::tempdir().unwrap();
+    let first = outpost(data.path(), &["ingest", &corpus(), "--project", "acme"]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    let with_model = |model: &str| {
+        Command::new(env!("CARGO_BIN_EXE_outpost"))
+            .args(["ingest", &corpus(), "--project", "acme"])
+            .env("OUTPOST_DATA_DIR", data.path())
+            .env_remove("OUTPOST_LLM")
+            .env("OUTPOST_EMBEDDINGS", "openai")
+            .env("OUTPOST_EMBEDDINGS_BASE_URL", &stub.base_url)
+            .env("OUTPOST_EMBEDDINGS_API_KEY", openai_stub::KEY)
+            .env("OUTPOST_EMBEDDINGS_MODEL", model)
+            .output()
+            .unwrap()
+    };
+    let requests = || stub.seen.lock().unwrap().embed_batches.len();
+
+    // Turned on for a project indexed without them: every document is embedded, and it says so.
+    let on = with_model("embed-a");
+    assert!(on.status.success(), "{}", stderr(&on));
+    let documents: usize = stdout(&first)
+        .split_once("project acme: ")
+        .and_then(|(_, rest)| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .expect("the first ingest says how many documents");
+    assert!(
+        stdout(&on).contains(&format!(
+            "embedded {documents} unchanged documents that had no vectors from embed-a"
+        )),
+        "{}",
+        stdout(&on)
+    );
+    let after_on = requests();
+    assert!(after_on >= documents, "one request per document: {after_on}");
+
+    // Again with the same model: nothing to do, no request.
+    let again = with_model("embed-a");
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert!(!stdout(&again).contains("embedded"), "{}", stdout(&again));
+    assert_eq!(requests(), after_on);
+
+    // Another model: its vectors are made, the other model's replaced.
+    let other = with_model("embed-b");
+    assert!(other.status.success(), "{}", stderr(&other));
+    assert!(
+        stdout(&other).contains("no vectors from embed-b"),
+        "{}",
+        stdout(&other)
+    );
+    let db = rusqlite::Connection::open(data.path().join("knowledge/acme.sqlite")).unwrap();
+    let models: Vec<String> = db
+        .prepare("SELECT DISTINCT model FROM embeddings")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(models, ["embed-b"]);
 }

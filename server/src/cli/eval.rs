@@ -5,8 +5,10 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 
 use super::Env;
+use super::serve::{DEMO_ORIGIN, prepare_demo};
+use crate::platform::native::open_knowledge;
 use crate::project::ProjectId;
-use crate::rag::eval::{evaluate, parse_qa};
+use crate::rag::eval::{evaluate, parse_qa, unknown_sources};
 
 /// The arguments of `outpost eval`.
 #[derive(Debug, clap::Args)]
@@ -33,12 +35,44 @@ pub async fn run(args: Args, env: &Env) -> Result<()> {
         verbose,
     } = args;
     let project = ProjectId::parse(&project)?;
-    let knowledge = super::existing(&env.data_dir, &project)?;
     let text =
         std::fs::read_to_string(&qa).with_context(|| format!("cannot read {}", qa.display()))?;
     let items = parse_qa(&text).with_context(|| format!("in {}", qa.display()))?;
     if items.is_empty() {
         bail!("{} holds no questions", qa.display());
+    }
+    let knowledge = match open_knowledge(&env.data_dir, &project, false)? {
+        Some(k) => k,
+        // The demo project is made by `outpost serve` from the repository's README.md and
+        // docs/; `eval --project demo` makes it the same way, so the README's example works on
+        // a fresh machine.
+        None if project.as_str() == "demo" => {
+            let cwd = std::env::current_dir().context("cannot read the current folder")?;
+            prepare_demo(&env.data_dir, &env.assistant, &cwd, DEMO_ORIGIN)
+                .await
+                .context("the demo project does not exist yet; run this from the repository (it indexes README.md and docs/), or `outpost serve` once")?;
+            eprintln!(
+                "created the demo project from {} (README.md and docs/), as `outpost serve` does",
+                cwd.display()
+            );
+            super::existing(&env.data_dir, &project)?
+        }
+        None => super::existing(&env.data_dir, &project)?,
+    };
+    let paths: Vec<String> = knowledge.documents()?.into_iter().map(|d| d.path).collect();
+    let unknown = unknown_sources(&items, &paths);
+    if !unknown.is_empty() {
+        let examples: Vec<&str> = paths.iter().take(3).map(String::as_str).collect();
+        bail!(
+            "{} of the expected sources in {} name no document of project {project}: {}\n\
+             Sources are document paths as ingest stored them, relative to the folder indexed; \
+             this project has {} documents, such as {}",
+            unknown.len(),
+            qa.display(),
+            unknown.join(", "),
+            paths.len(),
+            examples.join(", "),
+        );
     }
     let r = evaluate(&env.assistant, &knowledge, &items).await?;
     println!(

@@ -63,6 +63,15 @@ pub async fn run(args: Args, env: &Env) -> Result<()> {
         secs,
         report.bytes as f64 / 1e6 / secs.max(1e-9),
     );
+    if report.embedded > 0
+        && let Some(e) = env.assistant.embedder()
+    {
+        println!(
+            "embedded {} unchanged documents that had no vectors from {}",
+            report.embedded,
+            e.model()
+        );
+    }
     // A file that could not be indexed (the embeddings provider down, a store error) is a
     // failure of what was asked; a file that is not readable Markdown is only reported.
     if !report.failed.is_empty() {
@@ -72,7 +81,7 @@ pub async fn run(args: Args, env: &Env) -> Result<()> {
         anyhow::bail!(
             "{} of {} files were not indexed; run ingest again once the cause is fixed",
             report.failed.len(),
-            report.failed.len() + report.indexed + report.unchanged
+            report.failed.len() + report.indexed + report.unchanged + report.embedded
         );
     }
     Ok(())
@@ -85,6 +94,9 @@ pub struct IngestReport {
     pub indexed: usize,
     /// Documents whose text had not changed.
     pub unchanged: usize,
+    /// Documents whose text had not changed but whose chunks had no vectors from the
+    /// configured embeddings model: embedded now.
+    pub embedded: usize,
     /// Documents removed because their files are gone.
     pub removed: usize,
     /// Files that could not be ingested, with the reason.
@@ -167,6 +179,10 @@ pub async fn ingest_paths(
             Ok(IngestOutcome::Unchanged) => report.unchanged += 1,
             Ok(IngestOutcome::Indexed { chunks }) => {
                 report.indexed += 1;
+                report.chunks_written += chunks;
+            }
+            Ok(IngestOutcome::Embedded { chunks }) => {
+                report.embedded += 1;
                 report.chunks_written += chunks;
             }
             Err(crate::knowledge::ingest::IngestError::Store(e)) => return Err(e.into()),

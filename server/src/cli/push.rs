@@ -104,7 +104,7 @@ async fn push(
     // Batches of about 1 MB, well under both targets' request size limits.
     let mut batch: Vec<DocumentInput> = Vec::new();
     let mut size = 0;
-    let (mut indexed, mut unchanged, mut failed) = (0, 0, 0);
+    let (mut indexed, mut unchanged, mut embedded, mut failed) = (0, 0, 0, 0);
     let flush = |batch: Vec<DocumentInput>| {
         let req = call(
             reqwest::Method::PUT,
@@ -140,6 +140,7 @@ async fn push(
     for r in reports {
         indexed += r["indexed"].as_u64().unwrap_or(0);
         unchanged += r["unchanged"].as_u64().unwrap_or(0);
+        embedded += r["embedded"].as_u64().unwrap_or(0);
         for f in r["failed"].as_array().into_iter().flatten() {
             failed += 1;
             eprintln!("refused {}: {}", f["path"], f["error"]);
@@ -149,5 +150,10 @@ async fn push(
         "pushed project {project} to {base}: {} files ({indexed} indexed, {unchanged} unchanged, {failed} refused)",
         files.len()
     );
+    if embedded > 0 {
+        println!(
+            "embedded {embedded} unchanged documents that had no vectors from the server's embeddings model"
+        );
+    }
     Ok(())
 }

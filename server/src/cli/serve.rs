@@ -80,6 +80,9 @@ pub async fn run(args: Args, env: &Env) -> Result<()> {
     .await
 }
 
+/// The demo page's origin when `serve` runs with its default addresses.
+pub const DEMO_ORIGIN: &str = "http://127.0.0.1:8081";
+
 /// Creates the demo project (first run) and keeps its knowledge in step with `docs_root`'s
 /// README.md and docs/.
 ///
@@ -91,6 +94,17 @@ pub async fn prepare_demo(
     docs_root: &Path,
     demo_origin: &str,
 ) -> Result<IngestReport> {
+    let includes: Vec<PathBuf> = ["README.md", "docs"]
+        .iter()
+        .map(PathBuf::from)
+        .filter(|p| docs_root.join(p).exists())
+        .collect();
+    if includes.is_empty() {
+        bail!(
+            "{} holds neither README.md nor docs/; pass --demo-docs <folder>",
+            docs_root.display()
+        );
+    }
     let registry = open_registry(data_dir).map_err(|e| anyhow!(e))?;
     let secret = registry
         .get("demo")?
@@ -109,17 +123,6 @@ pub async fn prepare_demo(
     let project = ProjectId::parse("demo")?;
     let knowledge = open_knowledge(data_dir, &project, true)?
         .ok_or_else(|| anyhow!("cannot create the demo knowledge"))?;
-    let includes: Vec<PathBuf> = ["README.md", "docs"]
-        .iter()
-        .map(PathBuf::from)
-        .filter(|p| docs_root.join(p).exists())
-        .collect();
-    if includes.is_empty() {
-        bail!(
-            "{} holds neither README.md nor docs/; pass --demo-docs <folder>",
-            docs_root.display()
-        );
-    }
     ingest_paths(&knowledge, assistant, docs_root, &includes, false).await
 }
 

@@ -10,8 +10,14 @@ use crate::providers::{Embedder, ProviderError};
 /// What ingesting a document did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IngestOutcome {
-    /// The stored document already had this text.
+    /// The stored document already had this text (and, with an embedder, its vectors).
     Unchanged,
+    /// The text was already stored but its chunks had no vectors from the embedder's model
+    /// (embeddings were turned on, or the model changed): it was re-indexed with vectors.
+    Embedded {
+        /// Chunks written.
+        chunks: usize,
+    },
     /// The document was (re)indexed into this many chunks.
     Indexed {
         /// Chunks written.
@@ -40,6 +46,10 @@ pub struct IngestReport {
     pub indexed: usize,
     /// Documents whose text was already stored.
     pub unchanged: usize,
+    /// Documents whose text was already stored, embedded now because their chunks had no
+    /// vectors from the configured model.
+    #[serde(default)]
+    pub embedded: usize,
     /// Chunks written.
     pub chunks: usize,
     /// Documents refused, with the reason (the others are stored).
@@ -72,6 +82,10 @@ pub async fn ingest_batch<S: Sql>(
                 report.indexed += 1;
                 report.chunks += chunks;
             }
+            Ok(IngestOutcome::Embedded { chunks }) => {
+                report.embedded += 1;
+                report.chunks += chunks;
+            }
             Err(e) => report.failed.push(FailedDocument {
                 path,
                 error: e.to_string(),
@@ -90,7 +104,8 @@ pub fn embedding_text(heading: &str, body: &str) -> String {
     }
 }
 
-/// Ingests `input` into `knowledge`: skipped when its text is unchanged, otherwise chunked,
+/// Ingests `input` into `knowledge`: skipped when its text is unchanged (and, with an
+/// embedder, every chunk has a vector from its model), otherwise chunked,
 /// embedded (when `embedder` is given) and stored, replacing the earlier version in one
 /// transaction.
 ///
@@ -103,8 +118,12 @@ pub async fn ingest_document<S: Sql>(
     now_unix: i64,
 ) -> Result<IngestOutcome, IngestError> {
     let hash = super::content_hash(&input.text);
+    let mut unchanged_text = false;
     if knowledge.stored_hash(&input.path)?.as_deref() == Some(hash.as_str()) {
-        return Ok(IngestOutcome::Unchanged);
+        match embedder {
+            Some(e) if knowledge.lacks_vectors(&input.path, &e.model())? => unchanged_text = true,
+            _ => return Ok(IngestOutcome::Unchanged),
+        }
     }
     let doc = prepare_document(input)?;
     let chunks = doc.chunks.len();
@@ -120,5 +139,9 @@ pub async fn ingest_document<S: Sql>(
         }
         None => knowledge.store(&doc, None, now_unix)?,
     }
-    Ok(IngestOutcome::Indexed { chunks })
+    Ok(if unchanged_text {
+        IngestOutcome::Embedded { chunks }
+    } else {
+        IngestOutcome::Indexed { chunks }
+    })
 }

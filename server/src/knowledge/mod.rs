@@ -267,6 +267,22 @@ impl<S: Sql> Knowledge<S> {
         Ok(rows.first().map(|r| col_string(r, 0)).transpose()?)
     }
 
+    /// Whether some chunk of the document at `path` has no vector made by `model` (it was
+    /// indexed without embeddings, or by another model).
+    ///
+    /// # Errors
+    /// [`KnowledgeError::Sql`] on a database failure.
+    pub fn lacks_vectors(&self, path: &str, model: &str) -> Result<bool, KnowledgeError> {
+        let rows = self.sql.query(
+            "SELECT EXISTS (
+                 SELECT 1 FROM chunks c JOIN documents d ON d.id = c.document_id
+                 LEFT JOIN embeddings e ON e.chunk_id = c.id AND e.model = ?2
+                 WHERE d.path = ?1 AND e.chunk_id IS NULL)",
+            &[path.into(), model.into()],
+        )?;
+        Ok(rows.first().map(|r| col_i64(r, 0)).transpose()?.unwrap_or(0) != 0)
+    }
+
     /// Stores a prepared document, replacing any earlier version of the same path, in one
     /// transaction. `vectors`, when given, holds one embedding per chunk, made by `model`.
     ///

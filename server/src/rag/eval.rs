@@ -18,13 +18,36 @@ use super::{Assistant, RagError, is_relevant};
 use crate::knowledge::{Hit, Knowledge};
 use crate::platform::sql::Sql;
 
-/// One question of an evaluation file.
+/// One question of an evaluation file. Both keys are required and no other is allowed: a
+/// misspelled `expected_source` must not silently turn a question into an unanswerable one.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
 pub struct QaItem {
     /// The question as a visitor would ask it.
     pub question: String,
-    /// The document that answers it, or `None` when none does.
+    /// The document that answers it, or `None` (`null` in the file) when none does.
+    #[serde(deserialize_with = "Option::deserialize")]
     pub expected_source: Option<String>,
+}
+
+impl QaItem {
+    /// The document path the expected source names (without its `#heading` part).
+    pub fn expected_path(&self) -> Option<&str> {
+        self.expected_source
+            .as_deref()
+            .map(|s| s.split_once('#').map_or(s, |(path, _)| path))
+    }
+}
+
+/// The expected sources of `items` that name none of `paths` (each once, in file order).
+pub fn unknown_sources<'a>(items: &'a [QaItem], paths: &[String]) -> Vec<&'a str> {
+    let mut unknown: Vec<&str> = Vec::new();
+    for p in items.iter().filter_map(QaItem::expected_path) {
+        if !paths.iter().any(|d| d == p) && !unknown.contains(&p) {
+            unknown.push(p);
+        }
+    }
+    unknown
 }
 
 /// A line of the file that is not a question.
@@ -169,6 +192,28 @@ mod tests {
         let items = parse_qa(text).expect("valid");
         assert_eq!(items.len(), 2);
         assert_eq!(items[1].expected_source, None);
+    }
+
+    #[test]
+    fn a_missing_or_misspelled_source_key_is_refused() {
+        let typo = parse_qa("{\"question\":\"a?\",\"expected_sorce\":\"docs/a.md\"}\n")
+            .unwrap_err();
+        assert!(typo.message.contains("expected_sorce"), "{typo}");
+        let missing = parse_qa("{\"question\":\"a?\"}\n").unwrap_err();
+        assert!(missing.message.contains("expected_source"), "{missing}");
+    }
+
+    #[test]
+    fn sources_are_checked_against_the_documents() {
+        let items = parse_qa(concat!(
+            "{\"question\":\"a?\",\"expected_source\":\"docs/a.md#install\"}\n",
+            "{\"question\":\"b?\",\"expected_source\":\"docs/b.md\"}\n",
+            "{\"question\":\"c?\",\"expected_source\":\"docs/b.md\"}\n",
+            "{\"question\":\"d?\",\"expected_source\":null}\n",
+        ))
+        .unwrap();
+        let docs = ["docs/a.md".to_owned(), "a.md".to_owned()];
+        assert_eq!(unknown_sources(&items, &docs), ["docs/b.md"]);
     }
 
     #[test]
