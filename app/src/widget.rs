@@ -218,8 +218,10 @@ fn apply(
     }
 }
 
-/// Finds or creates this visitor's session; returns its id.
-async fn session_for(project: &str, token: &str, fresh: bool) -> Result<String, String> {
+/// Finds or creates this visitor's session; returns its id, or the server's error code and
+/// message (`token_expired`, `invalid_token`, `wrong_project`, …; `unavailable` when the server
+/// cannot be reached).
+async fn session_for(project: &str, token: &str, fresh: bool) -> Result<String, (String, String)> {
     let key = format!("outpost:{project}:session");
     if !fresh && let Some(id) = storage().and_then(|s| s.get_item(&key).ok().flatten()) {
         return Ok(id);
@@ -232,19 +234,24 @@ async fn session_for(project: &str, token: &str, fresh: bool) -> Result<String, 
         None,
         None,
     )
-    .await?;
+    .await
+    .map_err(|_| unavailable())?;
     let text = response_text(&resp).await;
     if !resp.ok() {
-        let msg = api_error(&text)
-            .map(|(_, message)| message)
-            .unwrap_or_else(|| "The assistant is unavailable.".into());
-        return Err(msg);
+        return Err(api_error(&text).unwrap_or_else(unavailable));
     }
-    let id = json_field(&text, &["session_id"]).ok_or("bad answer")?;
+    let id = json_field(&text, &["session_id"]).ok_or_else(unavailable)?;
     if let Some(s) = storage() {
         let _ = s.set_item(&key, &id);
     }
     Ok(id)
+}
+
+fn unavailable() -> (String, String) {
+    (
+        codes::UNAVAILABLE.into(),
+        "The assistant is unavailable.".into(),
+    )
 }
 
 /// The widget.
@@ -306,12 +313,9 @@ pub fn Widget() -> impl IntoView {
             let (session, hist) = loop {
                 let session = match session_for(&project, &token, fresh).await {
                     Ok(s) => s,
-                    Err(e) => {
-                        status.set(Status::Failed(e.clone()));
-                        host::post(&EmbedMessage::Error {
-                            code: "unauthorized".into(),
-                            message: e,
-                        });
+                    Err((code, message)) => {
+                        status.set(Status::Failed(message.clone()));
+                        host::post(&EmbedMessage::Error { code, message });
                         return;
                     }
                 };

@@ -10,7 +10,7 @@
 //! # Layout
 //! - [`loader_js`]: the minified loader.
 
-use outpost_protocol::{EMBED_CHANNEL, EmbedMessage};
+use outpost_protocol::{EMBED_CHANNEL, EmbedMessage, codes};
 
 /// The loader template.
 const TEMPLATE: &str = include_str!("loader.js");
@@ -32,7 +32,9 @@ impl std::error::Error for EmitError {}
 /// # Errors
 /// [`EmitError`] when the template uses a frame name the protocol does not define.
 pub fn loader_source() -> Result<String, EmitError> {
-    let mut js = TEMPLATE.replace("%channel%", EMBED_CHANNEL);
+    let mut js = TEMPLATE
+        .replace("%channel%", EMBED_CHANNEL)
+        .replace("%frame_refused%", codes::FRAME_REFUSED);
     for name in EmbedMessage::type_names() {
         js = js.replace(&format!("%{name}%"), name);
     }

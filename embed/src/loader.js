@@ -83,6 +83,14 @@
     frame.setAttribute("sandbox", "allow-scripts allow-same-origin allow-forms allow-popups allow-popups-to-escape-sandbox");
     frame.setAttribute("allow", "clipboard-write");
     frame.setAttribute("data-testid", "outpost-frame");
+    // A frame the browser refuses (this page's origin is not among the project's allowed
+    // origins, so the widget page's frame-ancestors forbids it) still fires `load`, showing the
+    // browser's error page; the widget in it never says `ready`. Tell the host page.
+    frame.addEventListener("load", function () {
+      setTimeout(function () {
+        if (!ready) emit("error", { code: "%frame_refused%", message: "The chat panel did not start. Is " + location.origin + " among project " + project + "'s allowed origins?" });
+      }, 8000);
+    });
     root.appendChild(frame);
   }
 

@@ -12,6 +12,9 @@ use crate::Citation;
 /// The longest question accepted, in characters.
 pub const MAX_QUESTION_CHARS: usize = 4_000;
 
+/// Seconds a socket may take to send its `hello` before it is closed with `hello_timeout`.
+pub const HELLO_DEADLINE_SECS: u64 = 5;
+
 /// The largest client frame accepted on a socket, in bytes.
 pub const MAX_CLIENT_FRAME_BYTES: usize = 16 * 1024;
 

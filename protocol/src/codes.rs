@@ -106,3 +106,7 @@ pub const SYNC_FAILED: &str = "sync_failed";
 
 /// Meta's verification handshake with a wrong token or mode.
 pub const VERIFICATION_FAILED: &str = "verification_failed";
+
+/// The loader's `error` event: the browser refused the widget's frame or the widget never
+/// started (most often: the host page's origin is not among the project's allowed origins).
+pub const FRAME_REFUSED: &str = "frame_refused";

@@ -540,6 +540,7 @@ async fn main() {
         channels: outpost::config::Config::from_lookup(|_| None)
             .expect("defaults")
             .channels,
+        trusted_proxies: Vec::new(),
     })
     .await
     .unwrap();

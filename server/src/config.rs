@@ -19,6 +19,7 @@
 //! | `OUTPOST_RATE_PROJECT_PER_MINUTE` | `600` | questions per minute for a whole project |
 //! | `OUTPOST_SOCKETS_PER_ADDRESS` | `128` | chat sockets one client address may hold open (native) |
 //! | `OUTPOST_SOCKETS_MAX` | `20000` | chat sockets the server holds open in all (native) |
+//! | `OUTPOST_TRUSTED_PROXIES` | none | comma-separated addresses of reverse proxies whose `X-Forwarded-For` names the client (native) |
 //! | `OUTPOST_STREAM_PACE_MS` | `0` | least time between two streamed pieces (smooths bursts; the demo sets it so the offline model reads like typing) |
 
 use thiserror::Error;
@@ -83,6 +84,8 @@ pub mod keys {
     pub const RATE_USER_PER_MINUTE: &str = "OUTPOST_RATE_USER_PER_MINUTE";
     /// `OUTPOST_SOCKETS_MAX`.
     pub const SOCKETS_MAX: &str = "OUTPOST_SOCKETS_MAX";
+    /// `OUTPOST_TRUSTED_PROXIES`.
+    pub const TRUSTED_PROXIES: &str = "OUTPOST_TRUSTED_PROXIES";
     /// `OUTPOST_SOCKETS_PER_ADDRESS`.
     pub const SOCKETS_PER_ADDRESS: &str = "OUTPOST_SOCKETS_PER_ADDRESS";
     /// `OUTPOST_SERVICE`.
@@ -142,6 +145,7 @@ pub mod keys {
         TELEGRAM_API_URL,
         TELEGRAM_POLL_SECS,
         TRACE,
+        TRUSTED_PROXIES,
         URL,
         WHATSAPP_API_URL,
     ];
@@ -213,6 +217,8 @@ pub struct Config {
     pub rate_limits: (u32, u32, u32),
     /// Open chat sockets per client address and in all (native).
     pub socket_caps: (u32, u32),
+    /// Reverse proxies whose `X-Forwarded-For` is believed (native).
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Where the channels' platforms are, and how their jobs retry.
     pub channels: ChannelsConfig,
 }
@@ -361,6 +367,18 @@ impl Config {
             )?,
             number(keys::SOCKETS_MAX, crate::limits::SOCKETS_MAX)?,
         );
+        let trusted_proxies = get(keys::TRUSTED_PROXIES)
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                s.parse().map_err(|_| ConfigError {
+                    key: keys::TRUSTED_PROXIES,
+                    message: format!("{s:?} is not an IP address"),
+                })
+            })
+            .collect::<Result<Vec<std::net::IpAddr>, _>>()?;
         let millis = |key: &'static str, default: u64| -> Result<u64, ConfigError> {
             match get(key) {
                 None => Ok(default),
@@ -405,6 +423,7 @@ impl Config {
             stream_pace_ms,
             rate_limits,
             socket_caps,
+            trusted_proxies,
             admin_token,
             data_dir: get(keys::DATA_DIR).unwrap_or_else(|| ".outpost/data".into()),
             llm,

@@ -391,6 +391,15 @@ pub struct Registry<S> {
     sql: S,
 }
 
+/// What else [`Registry::delete`] removes of a project (`?1`), besides its row.
+const DELETE_PROJECT_SQL: [&str; 4] = [
+    "DELETE FROM project_settings WHERE project = ?1",
+    "DELETE FROM project_channels WHERE project = ?1",
+    "DELETE FROM visitor_sessions WHERE project = ?1",
+    "UPDATE operators SET projects = (SELECT json_group_array(value) FROM json_each(operators.projects) WHERE value != ?1)
+     WHERE EXISTS (SELECT 1 FROM json_each(operators.projects) WHERE value = ?1)",
+];
+
 impl<S: Sql> Registry<S> {
     /// Opens the registry, creating its table when new.
     ///
@@ -418,6 +427,23 @@ impl<S: Sql> Registry<S> {
         self.sql.execute(PUT_SQL, &put_params(p)?)?;
         self.sql.execute(SETTINGS_PUT_SQL, &settings_params(p)?)?;
         Ok(())
+    }
+
+    /// Deletes project `id` from the registry: its row, settings, channel marks and visitor
+    /// counts, and its name from every operator's projects. Returns whether it was registered.
+    ///
+    /// # Errors
+    /// [`SqlError`] on a database failure; nothing is changed then.
+    pub fn delete(&self, id: &str) -> Result<bool, SqlError> {
+        let mut existed = false;
+        self.sql.transaction(&mut |tx| {
+            existed = tx.execute("DELETE FROM projects WHERE id = ?1", &[id.into()])? > 0;
+            for sql in DELETE_PROJECT_SQL {
+                tx.execute(sql, &[id.into()])?;
+            }
+            Ok(())
+        })?;
+        Ok(existed)
     }
 
     /// Records whether project `id` uses channel `kind`.

@@ -253,6 +253,18 @@ async fn socket_from(
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
     u16,
 > {
+    socket_via(last, None, url).await
+}
+
+/// Like [`socket_from`], with an `X-Forwarded-For` header, as a reverse proxy sends.
+async fn socket_via(
+    last: u8,
+    forwarded_for: Option<&str>,
+    url: &str,
+) -> Result<
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+    u16,
+> {
     let host: std::net::SocketAddr = url
         .trim_start_matches("ws://")
         .split('/')
@@ -265,7 +277,16 @@ async fn socket_from(
         .bind((std::net::Ipv4Addr::new(127, 0, 0, last), 0).into())
         .unwrap();
     let tcp = socket.connect(host).await.unwrap();
-    match tokio_tungstenite::client_async(url, tokio_tungstenite::MaybeTlsStream::Plain(tcp)).await
+    let mut request =
+        tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(url)
+            .unwrap();
+    if let Some(f) = forwarded_for {
+        request
+            .headers_mut()
+            .insert("x-forwarded-for", f.parse().unwrap());
+    }
+    match tokio_tungstenite::client_async(request, tokio_tungstenite::MaybeTlsStream::Plain(tcp))
+        .await
     {
         Ok((ws, _)) => Ok(ws),
         Err(tokio_tungstenite::tungstenite::Error::Http(r)) => {
@@ -360,5 +381,52 @@ async fn a_client_too_slow_to_send_its_headers_is_cut_off() {
         started.elapsed()
             >= outpost::platform::native::server::HEADER_READ_TIMEOUT
                 - std::time::Duration::from_secs(1)
+    );
+}
+
+/// Behind a reverse proxy named in `OUTPOST_TRUSTED_PROXIES`, each client it forwards has its
+/// own share of sockets (the address the proxy saw, not what the client prepended); a client
+/// that is not a trusted proxy cannot choose its address with the header.
+#[tokio::test(flavor = "multi_thread")]
+async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_share() {
+    let _turn = one_at_a_time().await;
+    let mut s = TestServer::start(None, "", NO_LIMITS).await;
+    s.socket_caps = (2, 100);
+    s.trusted_proxies = vec!["127.0.0.40".parse().unwrap()];
+    s.restart().await;
+    let t = common::server::acme_token("behind-a-proxy");
+    let session = s.create_session("acme", &t).await;
+    let url = s.ws_url("acme", &session);
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        held.push(
+            socket_via(40, Some("203.0.113.7"), &url)
+                .await
+                .expect("within .7's share"),
+        );
+    }
+    assert_eq!(
+        socket_via(40, Some("198.51.100.1, 203.0.113.7"), &url)
+            .await
+            .err(),
+        Some(429),
+        "what the client prepended is not believed"
+    );
+    held.push(
+        socket_via(40, Some("203.0.113.8"), &url)
+            .await
+            .expect("another client behind the proxy has its own share"),
+    );
+    for i in 0..2 {
+        held.push(
+            socket_via(41, Some(&format!("203.0.113.{}", 20 + i)), &url)
+                .await
+                .expect("within the share"),
+        );
+    }
+    assert_eq!(
+        socket_via(41, Some("203.0.113.30"), &url).await.err(),
+        Some(429),
+        "an untrusted peer's header is ignored"
     );
 }

@@ -469,7 +469,10 @@ fn embeddings_turned_on_later_embed_what_is_already_indexed() {
         stdout(&on)
     );
     let after_on = requests();
-    assert!(after_on >= documents, "one request per document: {after_on}");
+    assert!(
+        after_on >= documents,
+        "one request per document: {after_on}"
+    );
 
     // Again with the same model: nothing to do, no request.
     let again = with_model("embed-a");
@@ -494,4 +497,204 @@ fn embeddings_turned_on_later_embed_what_is_already_indexed() {
         .map(Result::unwrap)
         .collect();
     assert_eq!(models, ["embed-b"]);
+}
+
+/// `outpost serve` run outside the repository finds the built widget next to its binary (a
+/// release laid out as `outpost` beside `outpost-dist/`), not only under the current folder.
+#[test]
+fn serve_finds_the_widget_next_to_its_binary() {
+    use std::io::BufRead;
+    let release = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let bin = release.path().join("outpost");
+    // A hard link: `current_exe` is the link's path (a symlink would resolve to target/).
+    std::fs::hard_link(env!("CARGO_BIN_EXE_outpost"), &bin).unwrap();
+    std::fs::create_dir(release.path().join("outpost-dist")).unwrap();
+    std::fs::write(
+        release.path().join("outpost-dist/embed.js"),
+        "/* the loader */",
+    )
+    .unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let mut child = Command::new(&bin)
+        .args(["serve", "--no-demo", "--addr", "127.0.0.1:0"])
+        .current_dir(elsewhere.path())
+        .env("OUTPOST_DATA_DIR", elsewhere.path().join("data"))
+        .env_remove("OUTPOST_ASSETS_DIR")
+        .env_remove("OUTPOST_LLM")
+        .env_remove("OUTPOST_EMBEDDINGS")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let url = lines
+        .find_map(|l| {
+            l.unwrap()
+                .strip_prefix("Outpost is serving on ")
+                .map(str::to_owned)
+        })
+        .expect("serve prints its address");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let body = rt.block_on(async {
+        let r = reqwest::get(format!("{url}/embed.js")).await.unwrap();
+        assert_eq!(r.status(), 200);
+        r.text().await.unwrap()
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(body, "/* the loader */");
+}
+
+/// `outpost project <id> --delete` removes everything of the project from every store, and
+/// nothing of another project.
+#[test]
+fn deleting_a_project_removes_everything_of_it_and_nothing_else() {
+    let data = tempfile::tempdir().unwrap();
+    for (id, origin) in [
+        ("acme", "https://a.example"),
+        ("other", "https://b.example"),
+    ] {
+        let o = outpost(data.path(), &["project", id, "--origin", origin]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let o = outpost(data.path(), &["ingest", &corpus(), "--project", id]);
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    let o = outpost(
+        data.path(),
+        &["operator", "bob", "--project", "acme", "--project", "other"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let main = data.path().join("outpost.sqlite");
+    // What serving them would have left: conversations, channel settings, received media.
+    {
+        // The channels' and sessions' tables exist once their stores have opened the file.
+        let file = || outpost::platform::native::sqlite::SqliteFile::open(&main).unwrap();
+        outpost::channels::store::ChannelStore::open(file()).unwrap();
+        outpost::session::store::SessionStore::open(file()).unwrap();
+        let db = rusqlite::Connection::open(&main).unwrap();
+        for p in ["acme", "other"] {
+            db.execute(
+                "INSERT INTO sessions (id, project, subject, created_at) VALUES (?1, ?2, 'v', 0)",
+                [format!("s-{p}"), p.to_owned()],
+            )
+            .unwrap();
+            db.execute(
+                "INSERT INTO frames (session_id, seq, body) VALUES (?1, 1, '{}')",
+                [format!("s-{p}")],
+            )
+            .unwrap();
+            db.execute(
+                "INSERT INTO channel_config (project, kind, config) VALUES (?1, 'telegram', '{}')",
+                [p],
+            )
+            .unwrap();
+            db.execute(
+                "INSERT INTO wa_media (project, media_id, blob_key, mime_type, size) VALUES (?1, 'm1', ?2, 'image/png', 1)",
+                [p.to_owned(), format!("whatsapp/{p}/m1")],
+            )
+            .unwrap();
+            let blob = data.path().join(format!("blobs/whatsapp/{p}/m1"));
+            std::fs::create_dir_all(blob.parent().unwrap()).unwrap();
+            std::fs::write(&blob, "png").unwrap();
+        }
+    }
+
+    let o = outpost(data.path(), &["project", "acme", "--delete"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("deleted project acme"),
+        "{}",
+        stdout(&o)
+    );
+
+    let db = rusqlite::Connection::open(&main).unwrap();
+    let count = |sql: &str, p: &str| -> i64 { db.query_row(sql, [p], |r| r.get(0)).unwrap() };
+    assert_eq!(
+        count("SELECT COUNT(*) FROM projects WHERE id = ?1", "acme"),
+        0
+    );
+    assert_eq!(
+        count("SELECT COUNT(*) FROM projects WHERE id = ?1", "other"),
+        1
+    );
+    let tables: Vec<String> = db
+        .prepare("SELECT m.name FROM sqlite_master m WHERE m.type = 'table' AND EXISTS (SELECT 1 FROM pragma_table_info(m.name) WHERE name = 'project')")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert!(tables.len() > 10, "{tables:?}");
+    for t in &tables {
+        let sql = format!("SELECT COUNT(*) FROM {t} WHERE project = ?1");
+        assert_eq!(count(&sql, "acme"), 0, "{t} keeps acme's rows");
+    }
+    for t in ["sessions", "channel_config", "wa_media"] {
+        let sql = format!("SELECT COUNT(*) FROM {t} WHERE project = ?1");
+        assert_eq!(count(&sql, "other"), 1, "{t} lost other's rows");
+    }
+    assert_eq!(
+        count(
+            "SELECT COUNT(*) FROM frames WHERE session_id = ?1",
+            "s-acme"
+        ),
+        0
+    );
+    let projects: String = db
+        .query_row(
+            "SELECT projects FROM operators WHERE name = 'bob'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(projects, r#"["other"]"#);
+    assert!(!data.path().join("knowledge/acme.sqlite").exists());
+    assert!(data.path().join("knowledge/other.sqlite").exists());
+    assert!(!data.path().join("blobs/whatsapp/acme/m1").exists());
+    assert!(data.path().join("blobs/whatsapp/other/m1").exists());
+    let o = outpost(
+        data.path(),
+        &["ask", "--project", "other", "How do I install it?"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+
+    let o = outpost(data.path(), &["project", "acme", "--delete"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("there is no project acme"),
+        "{}",
+        stderr(&o)
+    );
+    let o = outpost(
+        data.path(),
+        &["project", "other", "--delete", "--title", "x"],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+}
+
+/// Deleting a project clears every channel table: a table added to the schema must be added to
+/// the list.
+#[test]
+fn deleting_a_project_knows_every_channel_table() {
+    let data = tempfile::tempdir().unwrap();
+    let db = data.path().join("channels.sqlite");
+    outpost::channels::store::ChannelStore::open(
+        outpost::platform::native::sqlite::SqliteFile::open(&db).unwrap(),
+    )
+    .unwrap();
+    let mut tables: Vec<String> = rusqlite::Connection::open(&db)
+        .unwrap()
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let mut known: Vec<String> = outpost::channels::store::PROJECT_TABLES
+        .iter()
+        .map(|t| t.to_string())
+        .collect();
+    tables.sort();
+    known.sort();
+    assert_eq!(tables, known);
 }

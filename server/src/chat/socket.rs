@@ -26,7 +26,8 @@ use crate::session::{ConnId, Input};
 
 /// How long a socket may take to say hello before it is closed with [`hello_timeout`]: a socket
 /// that never authenticates holds nothing for long.
-pub const HELLO_DEADLINE: std::time::Duration = std::time::Duration::from_secs(5);
+pub const HELLO_DEADLINE: std::time::Duration =
+    std::time::Duration::from_secs(outpost_protocol::HELLO_DEADLINE_SECS);
 
 /// The frame a socket gets when it did not say hello in time.
 pub fn hello_timeout() -> ServerFrame {

@@ -5,9 +5,15 @@
 use anyhow::{Result, anyhow, bail};
 
 use super::Env;
-use crate::platform::native::server::{new_secret, open_registry};
+use std::path::PathBuf;
+
+use crate::channels::store::ChannelStore;
+use crate::platform::native::knowledge_path;
+use crate::platform::native::server::{main_db, new_secret, open_registry};
+use crate::platform::native::sqlite::SqliteFile;
 use crate::project::ProjectId;
 use crate::registry::Project;
+use crate::session::store::SessionStore;
 
 /// The arguments of `outpost project`.
 #[derive(Debug, clap::Args)]
@@ -38,6 +44,10 @@ pub struct Args {
     /// Replace the secret with a new one (existing visitors' tokens stop working).
     #[arg(long)]
     pub rotate_secret: bool,
+    /// Delete the project and everything of it: its settings and secret, its documents, its
+    /// visitors' conversations, its channels' state and received files. Cannot be undone.
+    #[arg(long, conflicts_with_all = ["origins", "title", "greeting", "accent", "handoff", "token_lifetime", "rotate_secret"])]
+    pub delete: bool,
 }
 
 fn on_off(s: &str) -> Result<bool, String> {
@@ -54,6 +64,9 @@ fn on_off(s: &str) -> Result<bool, String> {
 /// Any failure, with a message for the user.
 pub async fn run(args: Args, env: &Env) -> Result<()> {
     let id = ProjectId::parse(&args.id)?;
+    if args.delete {
+        return delete(&id, env);
+    }
     let registry = open_registry(&env.data_dir).map_err(|e| anyhow!(e))?;
     let existing = registry.get(id.as_str())?;
     let created = existing.is_none();
@@ -101,5 +114,46 @@ pub async fn run(args: Args, env: &Env) -> Result<()> {
              (outpost operator NAME --project {id}) or a channel."
         );
     }
+    Ok(())
+}
+
+/// `outpost project <id> --delete`: everything of the project, from every store under the data
+/// folder. The registry row goes last, so that a run cut short can simply be repeated.
+fn delete(id: &ProjectId, env: &Env) -> Result<()> {
+    let db = main_db(&env.data_dir);
+    let open = || SqliteFile::open(&db).map_err(|e| anyhow!("{}: {e}", db.display()));
+    let registry = open_registry(&env.data_dir).map_err(|e| anyhow!(e))?;
+    let blobs = ChannelStore::open(open()?)?.delete_project(id.as_str())?;
+    let sessions = SessionStore::open(open()?)?.delete_project(id.as_str())?;
+    let knowledge = knowledge_path(&env.data_dir, id);
+    let had_knowledge = knowledge.exists();
+    for suffix in ["", "-wal", "-shm"] {
+        let f = PathBuf::from(format!("{}{suffix}", knowledge.display()));
+        match std::fs::remove_file(&f) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => bail!("cannot delete {}: {e}", f.display()),
+        }
+    }
+    let mut files = 0;
+    for key in &blobs {
+        if std::fs::remove_file(env.data_dir.join("blobs").join(key)).is_ok() {
+            files += 1;
+        }
+    }
+    let registered = registry.delete(id.as_str())?;
+    if !registered && !had_knowledge && sessions == 0 && blobs.is_empty() {
+        bail!("there is no project {id} in {}", env.data_dir.display());
+    }
+    println!(
+        "deleted project {id}: {}{sessions} conversations, {}{files} received files, and its channels' state",
+        if registered {
+            "its secret, origins and settings, "
+        } else {
+            ""
+        },
+        if had_knowledge { "its documents, " } else { "" },
+    );
+    println!("a running `outpost serve` keeps what it has open until it is restarted");
     Ok(())
 }

@@ -29,13 +29,11 @@ pub struct Args {
     /// The folder holding README.md and docs/ for the demo knowledge base.
     #[arg(long, default_value = ".")]
     pub demo_docs: PathBuf,
-    /// The built widget and loader (`cargo xtask` builds them here).
-    #[arg(
-        long,
-        default_value = "target/outpost-dist",
-        env = keys::ASSETS_DIR
-    )]
-    pub assets: PathBuf,
+    /// The built widget and loader (`cargo xtask build` writes them to target/outpost-dist).
+    /// Unset, they are looked for in ./target/outpost-dist, next to the binary
+    /// (outpost-dist/, ../outpost-dist/) and in the repository the binary was built from.
+    #[arg(long, env = keys::ASSETS_DIR)]
+    pub assets: Option<PathBuf>,
     /// The demo page's files.
     #[arg(long, default_value = "public")]
     pub public: PathBuf,
@@ -76,6 +74,7 @@ pub async fn run(args: Args, env: &Env) -> Result<()> {
             Limits::new(u, b, p).with_sockets(per_address, total)
         },
         env.config.channels.clone(),
+        env.config.trusted_proxies.clone(),
     )
     .await
 }
@@ -126,6 +125,31 @@ pub async fn prepare_demo(
     ingest_paths(&knowledge, assistant, docs_root, &includes, false).await
 }
 
+/// Where the built assets may be when `--assets` is not given, most specific first: the
+/// current folder's build, a release laid out as `outpost` beside `outpost-dist/`, a binary in
+/// `target/<profile>/` (`cargo run`, `cargo build`), and the repository the binary was built
+/// from (`cargo install --path server`).
+fn asset_candidates() -> Vec<PathBuf> {
+    let mut out = vec![PathBuf::from("target/outpost-dist")];
+    if let Some(dir) = std::env::current_exe()
+        .ok()
+        .and_then(|e| e.parent().map(Path::to_path_buf))
+    {
+        out.push(dir.join("outpost-dist"));
+        out.push(dir.join("../outpost-dist"));
+    }
+    out.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/outpost-dist"));
+    out
+}
+
+/// The first of `candidates` that holds a built loader.
+fn find_assets(candidates: &[PathBuf]) -> Option<PathBuf> {
+    candidates
+        .iter()
+        .find(|d| d.join("embed.js").is_file())
+        .cloned()
+}
+
 /// Where `serve` listens, and which Outpost its demo page embeds.
 struct Listen {
     addr: std::net::SocketAddr,
@@ -139,11 +163,12 @@ async fn serve(
     assistant: Assistant,
     listen: Listen,
     demo_docs: &Path,
-    assets: PathBuf,
+    assets: Option<PathBuf>,
     public: PathBuf,
     admin_token: Option<String>,
     limits: Limits,
     channels: crate::config::ChannelsConfig,
+    trusted_proxies: Vec<std::net::IpAddr>,
 ) -> Result<()> {
     let Listen {
         addr,
@@ -156,13 +181,34 @@ async fn serve(
             eprintln!("demo: skipped {}: {}", s.rel_path, s.reason);
         }
     }
-    if !assets.join("embed.js").exists() {
-        // Through the logger: with OUTPOST_LOG_FORMAT=json, stderr stays one JSON object a line.
-        tracing::warn!(
-            assets = %assets.display(),
-            "no embed.js there; build the widget with `cargo xtask serve`"
-        );
-    }
+    let assets = match assets {
+        Some(dir) => {
+            if !dir.join("embed.js").exists() {
+                // Through the logger: with OUTPOST_LOG_FORMAT=json, stderr stays one JSON object
+                // a line.
+                tracing::warn!(
+                    assets = %dir.display(),
+                    "no embed.js in --assets; build the widget with `cargo xtask build` (it writes target/outpost-dist)"
+                );
+            }
+            dir
+        }
+        None => {
+            let candidates = asset_candidates();
+            match find_assets(&candidates) {
+                Some(dir) => dir,
+                None => {
+                    let looked: Vec<String> =
+                        candidates.iter().map(|c| c.display().to_string()).collect();
+                    tracing::warn!(
+                        looked_in = %looked.join(", "),
+                        "no built widget found, so /embed.js and the widget answer 404; build it with `cargo xtask build` in the repository and pass --assets <repo>/target/outpost-dist (or OUTPOST_ASSETS_DIR)"
+                    );
+                    candidates[0].clone()
+                }
+            }
+        }
+    };
     let running = start(ServerOptions {
         data_dir: data_dir.to_owned(),
         assets_dir: assets,
@@ -174,6 +220,7 @@ async fn serve(
         admin_token,
         demo_target,
         channels,
+        trusted_proxies,
     })
     .await
     .map_err(|e| anyhow!(e))?;
@@ -183,4 +230,21 @@ async fn serve(
     }
     running.wait().await;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn assets_are_the_first_folder_holding_a_loader() {
+        let t = tempfile::tempdir().unwrap();
+        let (a, b, c) = (t.path().join("a"), t.path().join("b"), t.path().join("c"));
+        for d in [&b, &c] {
+            std::fs::create_dir_all(d).unwrap();
+            std::fs::write(d.join("embed.js"), "x").unwrap();
+        }
+        assert_eq!(find_assets(&[a.clone(), b.clone(), c]), Some(b));
+        assert_eq!(find_assets(&[a]), None);
+    }
 }

@@ -65,6 +65,31 @@ impl<T: serde::de::DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientAddr(pub String);
 
+impl ClientAddr {
+    /// The client's address for a request from `peer`: `peer` itself, unless it is one of the
+    /// `trusted` reverse proxies; then the rightmost address of `X-Forwarded-For` that is not a
+    /// trusted proxy (each proxy appends the address it saw, so only the part the trusted ones
+    /// wrote can be believed; whatever a client put further left is ignored).
+    pub fn behind(
+        peer: std::net::IpAddr,
+        forwarded_for: Option<&str>,
+        trusted: &[std::net::IpAddr],
+    ) -> ClientAddr {
+        if !trusted.contains(&peer) {
+            return ClientAddr(peer.to_string());
+        }
+        let mut nearest = peer;
+        for hop in forwarded_for.unwrap_or_default().rsplit(',') {
+            match hop.trim().parse::<std::net::IpAddr>() {
+                Ok(ip) if trusted.contains(&ip) => nearest = ip,
+                Ok(ip) => return ClientAddr(ip.to_string()),
+                Err(_) => break,
+            }
+        }
+        ClientAddr(nearest.to_string())
+    }
+}
+
 impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
     type Rejection = std::convert::Infallible;
 
@@ -177,4 +202,36 @@ pub async fn operated_project(
 
 pub(crate) fn project_id(raw: &str) -> Result<ProjectId, AppError> {
     ProjectId::parse(raw).map_err(|e| AppError::bad_request(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_client_address_is_believed_only_from_trusted_proxies() {
+        let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+        let proxy = [ip("10.0.0.1"), ip("10.0.0.2")];
+        let at = |peer: &str, xff: Option<&str>| ClientAddr::behind(ip(peer), xff, &proxy).0;
+        // No proxy configured, or a peer that is not one: the peer, whatever it claims.
+        assert_eq!(
+            ClientAddr::behind(ip("203.0.113.5"), Some("1.2.3.4"), &[]).0,
+            "203.0.113.5"
+        );
+        assert_eq!(at("203.0.113.5", Some("1.2.3.4")), "203.0.113.5");
+        // Behind the proxy: the address it saw, not what the client prepended.
+        assert_eq!(
+            at("10.0.0.1", Some("1.2.3.4, 198.51.100.7")),
+            "198.51.100.7"
+        );
+        // Two trusted hops.
+        assert_eq!(
+            at("10.0.0.1", Some("198.51.100.7, 10.0.0.2")),
+            "198.51.100.7"
+        );
+        // A proxy that sent no header, or garbage: the proxy.
+        assert_eq!(at("10.0.0.1", None), "10.0.0.1");
+        assert_eq!(at("10.0.0.1", Some("not an address")), "10.0.0.1");
+        assert_eq!(at("10.0.0.1", Some("2001:db8::1")), "2001:db8::1");
+    }
 }

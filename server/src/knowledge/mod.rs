@@ -280,7 +280,12 @@ impl<S: Sql> Knowledge<S> {
                  WHERE d.path = ?1 AND e.chunk_id IS NULL)",
             &[path.into(), model.into()],
         )?;
-        Ok(rows.first().map(|r| col_i64(r, 0)).transpose()?.unwrap_or(0) != 0)
+        Ok(rows
+            .first()
+            .map(|r| col_i64(r, 0))
+            .transpose()?
+            .unwrap_or(0)
+            != 0)
     }
 
     /// Stores a prepared document, replacing any earlier version of the same path, in one

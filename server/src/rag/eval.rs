@@ -196,8 +196,8 @@ mod tests {
 
     #[test]
     fn a_missing_or_misspelled_source_key_is_refused() {
-        let typo = parse_qa("{\"question\":\"a?\",\"expected_sorce\":\"docs/a.md\"}\n")
-            .unwrap_err();
+        let typo =
+            parse_qa("{\"question\":\"a?\",\"expected_sorce\":\"docs/a.md\"}\n").unwrap_err();
         assert!(typo.message.contains("expected_sorce"), "{typo}");
         let missing = parse_qa("{\"question\":\"a?\"}\n").unwrap_err();
         assert!(missing.message.contains("expected_source"), "{missing}");

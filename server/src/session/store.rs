@@ -53,6 +53,28 @@ impl<S: Sql> SessionStore<S> {
         Ok(SessionStore { sql })
     }
 
+    /// Deletes every session of `project` with its frames and feedback; returns how many
+    /// sessions there were.
+    ///
+    /// # Errors
+    /// [`SqlError`] on a database failure; nothing is changed then.
+    pub fn delete_project(&self, project: &str) -> Result<u64, SqlError> {
+        let mut sessions = 0;
+        self.sql.transaction(&mut |tx| {
+            for table in ["frames", "feedback"] {
+                tx.execute(
+                    &format!(
+                        "DELETE FROM {table} WHERE session_id IN (SELECT id FROM sessions WHERE project = ?1)"
+                    ),
+                    &[project.into()],
+                )?;
+            }
+            sessions = tx.execute("DELETE FROM sessions WHERE project = ?1", &[project.into()])?;
+            Ok(())
+        })?;
+        Ok(sessions)
+    }
+
     /// Records a new session `id` (chosen by the caller, random) for `owner`.
     ///
     /// # Errors

@@ -38,6 +38,8 @@ pub struct TestServer {
     pub limits: (u32, u32, u32),
     /// Open sockets per client address and in all (set, then `restart`).
     pub socket_caps: (u32, u32),
+    /// Reverse proxies whose `X-Forwarded-For` is believed (set, then `restart`).
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     /// The channels' endpoints (set, then `restart`, to point them at stubs).
     pub channels: outpost::config::ChannelsConfig,
 }
@@ -145,6 +147,7 @@ impl TestServer {
                 outpost::limits::SOCKETS_PER_ADDRESS,
                 outpost::limits::SOCKETS_MAX,
             ),
+            trusted_proxies: Vec::new(),
         };
         s.restart().await;
         s
@@ -168,6 +171,7 @@ impl TestServer {
             admin_token: Some(ADMIN_TOKEN.into()),
             demo_target: None,
             channels: self.channels.clone(),
+            trusted_proxies: self.trusted_proxies.clone(),
         })
         .await
         .unwrap();

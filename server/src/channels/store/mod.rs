@@ -28,6 +28,25 @@ pub use whatsapp::{OutboundPart, Whatsapp};
 
 use super::communicator::store::Communicator;
 
+/// Every channel table, each keyed by a `project` column: what [`ChannelStore::delete_project`]
+/// clears. (A test holds it equal to the tables the schema creates.)
+pub const PROJECT_TABLES: [&str; 14] = [
+    "channel_config",
+    "channel_jobs",
+    "wa_contacts",
+    "wa_turns",
+    "wa_outbound",
+    "wa_statuses",
+    "wa_media",
+    "gh_files",
+    "gh_head",
+    "comm_messages",
+    "comm_conversations",
+    "comm_drafts",
+    "comm_sends",
+    "comm_cursors",
+];
+
 /// The channel tables over one SQL handle, a small store per table family.
 pub struct ChannelStore<S> {
     sql: S,
@@ -51,6 +70,35 @@ impl<S: Sql> ChannelStore<S> {
             sql.execute_batch(statement)?;
         }
         Ok(ChannelStore { sql })
+    }
+
+    /// Deletes everything the channels keep of `project`: settings, jobs, WhatsApp contacts,
+    /// turns and media records, GitHub sync state, the communicator's messages, conversations,
+    /// drafts and cursors. Returns the blob keys of its received media, for the caller to
+    /// delete from the blob store.
+    ///
+    /// # Errors
+    /// [`SqlError`] on a database failure; nothing is changed then.
+    pub fn delete_project(&self, project: &str) -> Result<Vec<String>, SqlError> {
+        let blobs = self
+            .sql
+            .query(
+                "SELECT blob_key FROM wa_media WHERE project = ?1",
+                &[project.into()],
+            )?
+            .iter()
+            .map(|r| crate::platform::sql::col_string(r, 0))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.sql.transaction(&mut |tx| {
+            for table in PROJECT_TABLES {
+                tx.execute(
+                    &format!("DELETE FROM {table} WHERE project = ?1"),
+                    &[project.into()],
+                )?;
+            }
+            Ok(())
+        })?;
+        Ok(blobs)
     }
 
     /// Each project's settings per channel.

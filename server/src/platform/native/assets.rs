@@ -37,7 +37,7 @@ pub fn routes(dir: PathBuf) -> Router<AppState> {
                         )
                             .into_response(),
                         Err(_) => {
-                            AppError::not_found("embed.js (build it with `cargo xtask serve`)")
+                            AppError::not_found("embed.js (build it with `cargo xtask build`; `outpost serve --assets <folder>` says where it is)")
                                 .into_response()
                         }
                     }

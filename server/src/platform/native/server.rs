@@ -197,6 +197,8 @@ pub struct ServerOptions {
     /// The Outpost the demo page embeds (default: this server); for example a `wrangler dev`
     /// URL, to try the Worker from the same demo site.
     pub demo_target: Option<String>,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (`OUTPOST_TRUSTED_PROXIES`).
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 /// A running server.
@@ -292,7 +294,12 @@ pub const MAX_CONNECTIONS: usize = 25_000;
 ///
 /// # Errors
 /// Never in practice: failed accepts are logged and retried.
-pub async fn serve(listener: TcpListener, app: Router) -> std::io::Result<()> {
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    trusted_proxies: Vec<std::net::IpAddr>,
+) -> std::io::Result<()> {
+    let trusted: Arc<[std::net::IpAddr]> = trusted_proxies.into();
     use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
     let places = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
     loop {
@@ -312,10 +319,22 @@ pub async fn serve(listener: TcpListener, app: Router) -> std::io::Result<()> {
             tracing::debug!(error = %e, "cannot set TCP_NODELAY");
         }
         let app = app.clone();
+        let trusted = trusted.clone();
         tokio::spawn(async move {
-            let addr = crate::http::extract::ClientAddr(peer.ip().to_string());
-            let service =
-                hyper_util::service::TowerToHyperService::new(app.layer(axum::Extension(addr)));
+            // Per request: behind a trusted proxy, each request names its own client.
+            let addr = tower::util::MapRequestLayer::new(
+                move |mut req: axum::http::Request<axum::body::Body>| {
+                    let forwarded = req
+                        .headers()
+                        .get("x-forwarded-for")
+                        .and_then(|v| v.to_str().ok());
+                    let addr =
+                        crate::http::extract::ClientAddr::behind(peer.ip(), forwarded, &trusted);
+                    req.extensions_mut().insert(addr);
+                    req
+                },
+            );
+            let service = hyper_util::service::TowerToHyperService::new(app.layer(addr));
             let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
             builder
                 .http1()
@@ -393,7 +412,7 @@ pub async fn start(opts: ServerOptions) -> Result<Running, String> {
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let app = app(state, opts.assets_dir.clone(), metrics);
     let mut tasks = vec![tokio::spawn(async move {
-        if let Err(e) = serve(listener, app).await {
+        if let Err(e) = serve(listener, app, opts.trusted_proxies.clone()).await {
             tracing::error!(error = %e, "server stopped");
         }
     })];
