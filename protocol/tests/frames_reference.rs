@@ -160,7 +160,7 @@ fn reference() -> String {
          receives exactly the rest.\n\n\
          ## Client to server\n\n",
     );
-    section(&mut out, client_examples(), |f| client_meaning(f));
+    section(&mut out, client_examples(), client_meaning);
     out.push_str("## Server to client\n\n");
     section(&mut out, server_examples(), |f| {
         server_meaning(f).to_owned()
