@@ -19,9 +19,7 @@ thread_local! {
 
 /// Posts `msg` to the host page (to its origin once known), as a JSON object.
 pub fn post(msg: &EmbedMessage) {
-    let Ok(json) = serde_json::to_string(msg) else {
-        return;
-    };
+    let json = msg.to_json();
     // Every frame carries the channel key; splice it in rather than build a JSON value.
     let json = format!("{{\"channel\":\"{EMBED_CHANNEL}\",{}", &json[1..]);
     let target = HOST_ORIGIN.with(|o| o.borrow().clone());

@@ -17,6 +17,8 @@
 pub mod api;
 pub mod sse;
 
+#[cfg(all(feature = "csr", not(feature = "console")))]
+mod calls;
 #[cfg(feature = "console")]
 mod console;
 #[cfg(all(feature = "csr", not(feature = "console")))]

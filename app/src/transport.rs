@@ -97,14 +97,24 @@ impl Transport {
         on_frame: Rc<dyn Fn(ServerFrame)>,
         on_status: Rc<dyn Fn(Status)>,
     ) -> Transport {
-        // Stored as (client id, text) pairs: cheaper to decode than tagged frames.
+        // Stored as the questions' `ask` frames, read with the browser's JSON parser.
         let outbox = storage()
             .and_then(|s| s.get_item(&outbox_key(&project, &session)).ok().flatten())
-            .and_then(|j| serde_json::from_str::<Vec<(String, String)>>(&j).ok())
-            .unwrap_or_default()
-            .into_iter()
-            .map(|(client_id, text)| ClientFrame::Ask { client_id, text })
-            .collect();
+            .and_then(|j| js_sys::JSON::parse(&j).ok())
+            .map(|v| js_sys::Array::from(&v))
+            .map(|a| {
+                a.iter()
+                    .filter_map(|f| {
+                        let f = JsFields(f);
+                        use outpost_protocol::Fields;
+                        Some(ClientFrame::Ask {
+                            client_id: f.string("client_id")?,
+                            text: f.string("text")?,
+                        })
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
         let origin = window().location().origin().unwrap_or_default();
         let t = Transport(Rc::new(RefCell::new(Inner {
             origin,
@@ -244,8 +254,8 @@ impl Transport {
                     i.ws.clone(),
                 )
             };
-            if let (Some(ws), Ok(text)) = (ws, serde_json::to_string(&hello)) {
-                let _ = ws.send_with_str(&text);
+            if let Some(ws) = ws {
+                let _ = ws.send_with_str(&hello.to_json());
             }
         });
         let t = self.clone();
@@ -398,9 +408,7 @@ impl Transport {
     }
 
     fn transmit(&self, frame: ClientFrame) {
-        let Ok(text) = serde_json::to_string(&frame) else {
-            return;
-        };
+        let text = frame.to_json();
         let (mode, ws, url, token) = {
             let i = self.0.borrow();
             (
@@ -474,15 +482,14 @@ impl Transport {
 }
 
 fn save_outbox(i: &Inner) {
-    let pairs: Vec<(&str, &str)> = i
+    let asks: Vec<String> = i
         .outbox
         .iter()
-        .filter_map(|f| match f {
-            ClientFrame::Ask { client_id, text } => Some((client_id.as_str(), text.as_str())),
-            _ => None,
-        })
+        .filter(|f| matches!(f, ClientFrame::Ask { .. }))
+        .map(ClientFrame::to_json)
         .collect();
-    if let (Some(s), Ok(j)) = (storage(), serde_json::to_string(&pairs)) {
+    let j = format!("[{}]", asks.join(","));
+    if let Some(s) = storage() {
         let key = outbox_key(&i.project, &i.session);
         let _ = if i.outbox.is_empty() {
             s.remove_item(&key)
@@ -503,7 +510,9 @@ pub async fn fetch(
     let init = RequestInit::new();
     init.set_method(method);
     let headers = Headers::new().map_err(|_| "headers")?;
-    let _ = headers.set("authorization", &format!("Bearer {token}"));
+    if !token.is_empty() {
+        let _ = headers.set("authorization", &format!("Bearer {token}"));
+    }
     if let Some(b) = body {
         let _ = headers.set("content-type", "application/json");
         init.set_body(&b.into());
@@ -534,13 +543,11 @@ impl outpost_protocol::Fields for JsFields {
     fn boolean(&self, key: &str) -> Option<bool> {
         js_sys::Reflect::get(&self.0, &key.into()).ok()?.as_bool()
     }
-    fn citations(&self, key: &str) -> Vec<outpost_protocol::Citation> {
+    fn list(&self, key: &str) -> Vec<JsFields> {
         js_sys::Reflect::get(&self.0, &key.into())
             .ok()
-            .filter(|v| !v.is_undefined() && !v.is_null())
-            .and_then(|v| js_sys::JSON::stringify(&v).ok())
-            .and_then(|s| s.as_string())
-            .and_then(|s| serde_json::from_str(&s).ok())
+            .filter(js_sys::Array::is_array)
+            .map(|v| js_sys::Array::from(&v).iter().map(JsFields).collect())
             .unwrap_or_default()
     }
 }

@@ -10,7 +10,7 @@ use outpost_protocol::{
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::Closure;
 
-use crate::api::{history, send_feedback, widget_config};
+use crate::calls::{history, send_feedback, widget_config};
 use crate::host;
 use crate::transport::{Status, Transport, api_error, fetch, json_field, response_text};
 
@@ -296,7 +296,7 @@ pub fn Widget() -> impl IntoView {
         }
         started.set_value(true);
         leptos::task::spawn_local(async move {
-            if let Ok(c) = widget_config(project.clone()).await {
+            if let Ok(c) = widget_config(&project).await {
                 if let Some(root) = document()
                     .document_element()
                     .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
@@ -319,11 +319,11 @@ pub fn Widget() -> impl IntoView {
                         return;
                     }
                 };
-                match history(project.clone(), session.clone(), token.clone()).await {
+                match history(&project, &session, &token).await {
                     Ok(h) => break (session, h),
                     Err(_) if !fresh => fresh = true, // a session of another visitor, or gone
-                    Err(e) => {
-                        status.set(Status::Failed(e.to_string()));
+                    Err((_, message)) => {
+                        status.set(Status::Failed(message));
                         return;
                     }
                 }
@@ -503,7 +503,7 @@ pub fn Widget() -> impl IntoView {
                     comment: None,
                 };
                 leptos::task::spawn_local(async move {
-                    let _ = send_feedback(c.project, c.session, c.token, fb).await;
+                    let _ = send_feedback(&c.project, &c.session, &c.token, &fb).await;
                 });
             }
             _ => {}

@@ -22,7 +22,7 @@ mod chat;
 mod embed;
 mod wire;
 
-pub use wire::Fields;
+pub use wire::{Fields, JsonObject};
 
 pub use chat::*;
 pub use embed::*;

@@ -6,8 +6,14 @@
 //! ([`Fields`]): the widget reads them with the browser's own `JSON.parse`. The tests check that
 //! this and the derive agree on every variant, so the derive stays the one definition of the
 //! wire format.
+//!
+//! The other way, [`ClientFrame::to_json`], [`EmbedMessage::to_json`] and [`JsonObject`] write
+//! what the widget sends without serde's serializer, for the same reason; tests hold them equal
+//! to serde's output.
 
-use crate::{Author, Citation, EmbedMessage, ServerFrame};
+use crate::{
+    Author, Citation, ClientFrame, EmbedMessage, Feedback, HistoryItem, ServerFrame, WidgetConfig,
+};
 
 /// Read access to the top-level fields of a parsed JSON object.
 pub trait Fields {
@@ -17,8 +23,202 @@ pub trait Fields {
     fn number(&self, key: &str) -> Option<u64>;
     /// A boolean field.
     fn boolean(&self, key: &str) -> Option<bool>;
-    /// An array of citations (empty when absent).
-    fn citations(&self, key: &str) -> Vec<Citation>;
+    /// The objects of an array field (empty when absent or not an array).
+    fn list(&self, key: &str) -> Vec<Self>
+    where
+        Self: Sized;
+}
+
+/// The citations of an array field; malformed ones are left out.
+fn citations<F: Fields>(f: &F, key: &str) -> Vec<Citation> {
+    f.list(key)
+        .iter()
+        .filter_map(|c| Citation::from_fields(c).ok())
+        .collect()
+}
+
+impl Citation {
+    /// Builds a citation from its fields.
+    ///
+    /// # Errors
+    /// A message when a required field is missing.
+    pub fn from_fields(f: &impl Fields) -> Result<Citation, String> {
+        let s = |key: &str| need(f.string(key), key, "citation");
+        Ok(Citation {
+            n: need(small(f.number("n")), "n", "citation")?,
+            path: s("path")?,
+            title: s("title")?,
+            heading: s("heading")?,
+            url: f.string("url"),
+            revision: f.string("revision"),
+        })
+    }
+}
+
+impl HistoryItem {
+    /// Builds a history item from its fields.
+    ///
+    /// # Errors
+    /// A message when a required field is missing.
+    pub fn from_fields(f: &impl Fields) -> Result<HistoryItem, String> {
+        let s = |key: &str| need(f.string(key), key, "history");
+        Ok(HistoryItem {
+            id: s("id")?,
+            author: need(
+                f.string("author").as_deref().and_then(author),
+                "author",
+                "history",
+            )?,
+            text: s("text")?,
+            html: f.string("html"),
+            citations: citations(f, "citations"),
+        })
+    }
+}
+
+impl WidgetConfig {
+    /// Builds a widget configuration from its fields.
+    ///
+    /// # Errors
+    /// A message when a required field is missing.
+    pub fn from_fields(f: &impl Fields) -> Result<WidgetConfig, String> {
+        let s = |key: &str| need(f.string(key), key, "config");
+        Ok(WidgetConfig {
+            title: s("title")?,
+            greeting: s("greeting")?,
+            accent: s("accent")?,
+            handoff: f.boolean("handoff").unwrap_or(false),
+        })
+    }
+}
+
+/// Writes a JSON object field by field, as `serde_json` writes the same struct (keys in the
+/// order given, no spaces).
+#[derive(Debug)]
+pub struct JsonObject(String);
+
+impl Default for JsonObject {
+    fn default() -> Self {
+        JsonObject::new()
+    }
+}
+
+impl JsonObject {
+    /// An empty object.
+    pub fn new() -> JsonObject {
+        JsonObject(String::from("{"))
+    }
+
+    fn key(mut self, key: &str) -> JsonObject {
+        if self.0.len() > 1 {
+            self.0.push(',');
+        }
+        push_string(&mut self.0, key);
+        self.0.push(':');
+        self
+    }
+
+    /// A string field.
+    pub fn string(self, key: &str, value: &str) -> JsonObject {
+        let mut o = self.key(key);
+        push_string(&mut o.0, value);
+        o
+    }
+
+    /// A number field.
+    pub fn number(self, key: &str, value: u64) -> JsonObject {
+        let mut o = self.key(key);
+        o.0.push_str(&value.to_string());
+        o
+    }
+
+    /// A boolean field.
+    pub fn boolean(self, key: &str, value: bool) -> JsonObject {
+        let mut o = self.key(key);
+        o.0.push_str(if value { "true" } else { "false" });
+        o
+    }
+
+    /// A string field that may be `null`.
+    pub fn string_or_null(self, key: &str, value: Option<&str>) -> JsonObject {
+        match value {
+            Some(v) => self.string(key, v),
+            None => {
+                let mut o = self.key(key);
+                o.0.push_str("null");
+                o
+            }
+        }
+    }
+
+    /// A field holding JSON already written (an object from another [`JsonObject`]).
+    pub fn raw(self, key: &str, json: &str) -> JsonObject {
+        let mut o = self.key(key);
+        o.0.push_str(json);
+        o
+    }
+
+    /// The object's text.
+    pub fn finish(mut self) -> String {
+        self.0.push('}');
+        self.0
+    }
+}
+
+/// Appends `s` as a JSON string, escaped as `serde_json` escapes it.
+fn push_string(out: &mut String, s: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            c if (c as u32) < 0x20 => {
+                out.push_str("\\u00");
+                out.push(HEX[(c as usize) >> 4] as char);
+                out.push(HEX[(c as usize) & 15] as char);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+impl Feedback {
+    /// The rating as JSON.
+    pub fn to_json(&self) -> String {
+        JsonObject::new()
+            .string("message_id", &self.message_id)
+            .boolean("helpful", self.helpful)
+            .string_or_null("comment", self.comment.as_deref())
+            .finish()
+    }
+}
+
+impl ClientFrame {
+    /// The frame as JSON, as the derive writes it.
+    pub fn to_json(&self) -> String {
+        let o = JsonObject::new();
+        match self {
+            ClientFrame::Hello { token, after } => o
+                .string("type", "hello")
+                .string("token", token)
+                .number("after", *after),
+            ClientFrame::Ask { client_id, text } => o
+                .string("type", "ask")
+                .string("client_id", client_id)
+                .string("text", text),
+            ClientFrame::Retry => o.string("type", "retry"),
+            ClientFrame::Handoff => o.string("type", "handoff"),
+            ClientFrame::Ping => o.string("type", "ping"),
+        }
+        .finish()
+    }
 }
 
 fn need<T>(v: Option<T>, field: &str, kind: &str) -> Result<T, String> {
@@ -59,7 +259,7 @@ impl ServerFrame {
                 author: need(f.string("author").as_deref().and_then(author), "author", k)?,
                 text: s("text")?,
                 html: f.string("html"),
-                citations: f.citations("citations"),
+                citations: citations(f, "citations"),
                 client_id: f.string("client_id"),
             },
             "answer_start" => ServerFrame::AnswerStart {
@@ -75,7 +275,7 @@ impl ServerFrame {
                 seq: n("seq")?,
                 id: s("id")?,
                 html: s("html")?,
-                citations: f.citations("citations"),
+                citations: citations(f, "citations"),
             },
             "answer_error" => ServerFrame::AnswerError {
                 seq: n("seq")?,
@@ -90,7 +290,7 @@ impl ServerFrame {
             },
             "pong" => ServerFrame::Pong,
             "handoff" => ServerFrame::Handoff { seq: n("seq")? },
-            other => return Err(format!("unknown frame type {other:?}")),
+            other => return Err(format!("unknown frame type `{other}`")),
         })
     }
 }
@@ -125,8 +325,37 @@ impl EmbedMessage {
                 code: s("code")?,
                 message: s("message")?,
             },
-            other => return Err(format!("unknown frame type {other:?}")),
+            other => return Err(format!("unknown frame type `{other}`")),
         })
+    }
+
+    /// The frame as JSON, as the derive writes it.
+    pub fn to_json(&self) -> String {
+        let o = JsonObject::new();
+        match self {
+            EmbedMessage::Ready => o.string("type", "ready"),
+            EmbedMessage::Config { project, token } => {
+                let o = o.string("type", "config").string("project", project);
+                match token {
+                    Some(t) => o.string("token", t),
+                    None => o,
+                }
+            }
+            EmbedMessage::Identify { token } => o.string("type", "identify").string("token", token),
+            EmbedMessage::Toggle { open } => o.string("type", "toggle").boolean("open", *open),
+            EmbedMessage::Resize { width, height } => o
+                .string("type", "resize")
+                .number("width", u64::from(*width))
+                .number("height", u64::from(*height)),
+            EmbedMessage::Unread { count } => o
+                .string("type", "unread")
+                .number("count", u64::from(*count)),
+            EmbedMessage::Error { code, message } => o
+                .string("type", "error")
+                .string("code", code)
+                .string("message", message),
+        }
+        .finish()
     }
 }
 
@@ -147,11 +376,102 @@ mod tests {
         fn boolean(&self, key: &str) -> Option<bool> {
             self.0.get(key).and_then(Value::as_bool)
         }
-        fn citations(&self, key: &str) -> Vec<Citation> {
+        fn list(&self, key: &str) -> Vec<Json> {
             self.0
                 .get(key)
-                .and_then(|v| serde_json::from_value(v.clone()).ok())
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|v| v.as_object().cloned().map(Json))
+                        .collect()
+                })
                 .unwrap_or_default()
+        }
+    }
+
+    /// Strings with everything JSON must escape.
+    const AWKWARD: [&str; 4] = [
+        "plain",
+        "quote \" back\\slash / slash",
+        "lines\nand\ttabs\r\u{8}\u{c}\u{1}\u{1f}\u{7f}",
+        "unicode é ✓ 😀 \u{2028}",
+    ];
+
+    #[test]
+    fn client_frames_to_json_match_serde() {
+        let mut frames = vec![ClientFrame::Retry, ClientFrame::Handoff, ClientFrame::Ping];
+        for s in AWKWARD {
+            frames.push(ClientFrame::Hello {
+                token: s.into(),
+                after: 18_446_744_073_709_551_615,
+            });
+            frames.push(ClientFrame::Ask {
+                client_id: s.into(),
+                text: s.into(),
+            });
+        }
+        for f in frames {
+            assert_eq!(f.to_json(), serde_json::to_string(&f).unwrap());
+        }
+    }
+
+    #[test]
+    fn embed_frames_to_json_match_serde() {
+        let mut frames = vec![
+            EmbedMessage::Ready,
+            EmbedMessage::Toggle { open: true },
+            EmbedMessage::Toggle { open: false },
+            EmbedMessage::Resize {
+                width: 360,
+                height: u32::MAX,
+            },
+            EmbedMessage::Unread { count: 0 },
+            EmbedMessage::Config {
+                project: "acme".into(),
+                token: None,
+            },
+        ];
+        for s in AWKWARD {
+            frames.push(EmbedMessage::Config {
+                project: s.into(),
+                token: Some(s.into()),
+            });
+            frames.push(EmbedMessage::Identify { token: s.into() });
+            frames.push(EmbedMessage::Error {
+                code: s.into(),
+                message: s.into(),
+            });
+        }
+        for f in frames {
+            assert_eq!(f.to_json(), serde_json::to_string(&f).unwrap());
+        }
+        for (helpful, comment) in [(true, None), (false, Some(AWKWARD[2]))] {
+            let fb = Feedback {
+                message_id: AWKWARD[1].into(),
+                helpful,
+                comment: comment.map(str::to_owned),
+            };
+            assert_eq!(fb.to_json(), serde_json::to_string(&fb).unwrap());
+        }
+    }
+
+    #[test]
+    fn history_and_config_from_fields_match_serde() {
+        let items = [
+            r#"{"id":"m1","author":"user","text":"q?"}"#,
+            r#"{"id":"m2","author":"assistant","text":"t","html":"<p>t</p>","citations":[{"n":1,"path":"a.md","title":"A","heading":"","url":"https://x","revision":"abc"},{"n":2,"path":"b.md","title":"B","heading":"B > C"}]}"#,
+            r#"{"id":"m3","author":"operator","text":"hello"}"#,
+        ];
+        for json in items {
+            let by_serde: HistoryItem = serde_json::from_str(json).unwrap();
+            assert_eq!(HistoryItem::from_fields(&fields(json)).unwrap(), by_serde);
+        }
+        for json in [
+            r#"{"title":"T","greeting":"G","accent":"red","handoff":true}"#,
+            r#"{"title":"T","greeting":"G","accent":"red"}"#,
+        ] {
+            let by_serde: WidgetConfig = serde_json::from_str(json).unwrap();
+            assert_eq!(WidgetConfig::from_fields(&fields(json)).unwrap(), by_serde);
         }
     }
 
