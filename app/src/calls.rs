@@ -11,7 +11,8 @@ use crate::transport::{JsFields, api_error, fetch};
 /// A failed call: the server's error code and message.
 pub type CallError = (String, String);
 
-fn unavailable() -> CallError {
+/// The error of a call that got no usable answer.
+pub fn unavailable() -> CallError {
     (
         outpost_protocol::codes::UNAVAILABLE.into(),
         "The assistant is unavailable.".into(),

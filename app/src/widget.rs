@@ -10,7 +10,7 @@ use outpost_protocol::{
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::Closure;
 
-use crate::calls::{history, send_feedback, widget_config};
+use crate::calls::{history, send_feedback, unavailable, widget_config};
 use crate::host;
 use crate::transport::{Status, Transport, api_error, fetch, json_field, response_text};
 
@@ -245,13 +245,6 @@ async fn session_for(project: &str, token: &str, fresh: bool) -> Result<String, 
         let _ = s.set_item(&key, &id);
     }
     Ok(id)
-}
-
-fn unavailable() -> (String, String) {
-    (
-        codes::UNAVAILABLE.into(),
-        "The assistant is unavailable.".into(),
-    )
 }
 
 /// The widget.
