@@ -543,6 +543,12 @@ impl outpost_protocol::Fields for JsFields {
     fn boolean(&self, key: &str) -> Option<bool> {
         js_sys::Reflect::get(&self.0, &key.into()).ok()?.as_bool()
     }
+    fn strings(&self, key: &str) -> Vec<String> {
+        self.list(key)
+            .into_iter()
+            .filter_map(|v| v.0.as_string())
+            .collect()
+    }
     fn list(&self, key: &str) -> Vec<JsFields> {
         js_sys::Reflect::get(&self.0, &key.into())
             .ok()

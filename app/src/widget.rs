@@ -37,7 +37,8 @@ struct Msg {
     id: RwSignal<String>,
     text: RwSignal<String>,
     /// The complete answer as markup (rendered answer and its sources), once it is done.
-    html: RwSignal<Option<String>>,
+    /// (Empty until then: a plain string is one signal type less in the Wasm.)
+    html: RwSignal<String>,
     state: RwSignal<MsgState>,
     /// 0: not rated, 1: helpful, 2: not helpful (a `u32` like the unread count: one signal
     /// type less in the Wasm).
@@ -53,7 +54,7 @@ impl Msg {
             key,
             author,
             text: RwSignal::new(text),
-            html: RwSignal::new(None),
+            html: RwSignal::new(String::new()),
             state: RwSignal::new(state),
             rated: RwSignal::new(0),
             cited: RwSignal::new(true),
@@ -80,23 +81,22 @@ fn storage() -> Option<web_sys::Storage> {
     window().local_storage().ok().flatten()
 }
 
-/// Whether the panel offers a person: only where the project has someone to take over.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Person {
-    /// Nobody can take over (or the project turned it off): nothing is offered.
-    Unavailable,
-    /// "Talk to a person" is offered.
-    Offered,
-    /// The conversation was handed to the team.
-    HandedOff,
-}
+/// Whether the panel offers a person: only where the project has someone to take over. A
+/// `u32` signal (like the unread count): one signal type less in the Wasm than an enum.
+type Person = u32;
+/// Nobody can take over (or the project turned it off): nothing is offered.
+const PERSON_UNAVAILABLE: Person = 0;
+/// "Talk to a person" is offered.
+const PERSON_OFFERED: Person = 1;
+/// The conversation was handed to the team.
+const PERSON_HANDED_OFF: Person = 2;
 
 /// Applies a session frame to the message list.
 fn apply(
     msgs: RwSignal<Vec<Msg>>,
     open: RwSignal<bool>,
     unread: RwSignal<u32>,
-    notice: RwSignal<Option<String>>,
+    notice: RwSignal<String>,
     person: RwSignal<Person>,
     frame: ServerFrame,
 ) {
@@ -131,7 +131,9 @@ fn apply(
                         MsgState::Done
                     },
                 );
-                m.html.set(html.map(|h| rendered(&h, &citations)));
+                if let Some(h) = html {
+                    m.html.set(rendered(&h, &citations));
+                }
                 msgs.update(|v| v.push(m));
                 if author == Author::Operator && !open.get_untracked() {
                     unread.update(|n| *n += 1);
@@ -141,7 +143,7 @@ fn apply(
                 }
             }
         }
-        ServerFrame::Handoff { .. } => person.set(Person::HandedOff),
+        ServerFrame::Handoff { .. } => person.set(PERSON_HANDED_OFF),
         ServerFrame::AnswerStart { id, .. } => {
             if find(&id).is_none() {
                 msgs.update(|v| {
@@ -167,7 +169,7 @@ fn apply(
             ..
         } => {
             if let Some(m) = find(&id) {
-                m.html.set(Some(rendered(&html, &citations)));
+                m.html.set(rendered(&html, &citations));
                 m.cited.set(!citations.is_empty());
                 m.state.set(MsgState::Done);
             }
@@ -185,7 +187,7 @@ fn apply(
         }
         ServerFrame::Error { code, message, .. } => {
             if code == codes::HANDOFF_UNAVAILABLE {
-                person.set(Person::Unavailable);
+                person.set(PERSON_UNAVAILABLE);
             }
             if crate::transport::REFUSED_QUESTION.contains(&code.as_str()) {
                 // The last pending question was refused: it can be sent again later.
@@ -212,7 +214,7 @@ fn apply(
                     message: message.clone(),
                 });
             }
-            notice.set(Some(message));
+            notice.set(message);
         }
         ServerFrame::Ready { .. } | ServerFrame::Pong => {}
     }
@@ -254,10 +256,13 @@ pub fn Widget() -> impl IntoView {
     let open = RwSignal::new(false);
     let unread = RwSignal::new(0u32);
     let status = RwSignal::new(Status::Connecting);
-    let notice: RwSignal<Option<String>> = RwSignal::new(None);
-    let person = RwSignal::new(Person::Unavailable);
-    let title: RwSignal<Option<String>> = RwSignal::new(None);
-    let greeting: RwSignal<Option<String>> = RwSignal::new(None);
+    let notice: RwSignal<String> = RwSignal::new(String::new());
+    let person = RwSignal::new(PERSON_UNAVAILABLE);
+    // Plain strings (empty until configured): one signal type less in the Wasm than options.
+    let title: RwSignal<String> = RwSignal::new("Assistant".into());
+    let greeting: RwSignal<String> = RwSignal::new(String::new());
+    // The starter questions' buttons, as markup (empty when the project has none).
+    let starters: RwSignal<String> = RwSignal::new(String::new());
     let ctx: StoredValue<Option<Ctx>, LocalStorage> = StoredValue::new_local(None);
     let input: NodeRef<leptos::html::Textarea> = NodeRef::new();
     let list: NodeRef<leptos::html::Ol> = NodeRef::new();
@@ -296,11 +301,12 @@ pub fn Widget() -> impl IntoView {
                 {
                     let _ = root.style().set_property("--op-accent", &c.accent);
                 }
-                title.set(Some(c.title));
+                title.set(c.title);
                 if c.handoff {
-                    person.set(Person::Offered);
+                    person.set(PERSON_OFFERED);
                 }
-                greeting.set(Some(c.greeting));
+                greeting.set(c.greeting);
+                starters.set(starters_html(&c.starters));
             }
             let mut fresh = false;
             let (session, hist) = loop {
@@ -322,7 +328,7 @@ pub fn Widget() -> impl IntoView {
                 }
             };
             if hist.handed_off {
-                person.set(Person::HandedOff);
+                person.set(PERSON_HANDED_OFF);
             }
             msgs.set(
                 hist.items
@@ -336,7 +342,9 @@ pub fn Widget() -> impl IntoView {
                         let m = Msg::new(h.id, h.author, h.text, st);
                         m.cited
                             .set(h.author != Author::Assistant || !h.citations.is_empty());
-                        m.html.set(h.html.map(|html| rendered(&html, &h.citations)));
+                        if let Some(html) = h.html {
+                            m.html.set(rendered(&html, &h.citations));
+                        }
                         m
                     })
                     .collect(),
@@ -345,7 +353,7 @@ pub fn Widget() -> impl IntoView {
                 Rc::new(move |f| apply(msgs, open, unread, notice, person, f));
             let on_status: Rc<dyn Fn(Status)> = Rc::new(move |s| {
                 if s == Status::Online {
-                    notice.set(None);
+                    notice.set(String::new());
                 }
                 status.set(s)
             });
@@ -417,16 +425,8 @@ pub fn Widget() -> impl IntoView {
         host::post(&EmbedMessage::Toggle { open: false });
     };
 
-    let submit = move || {
-        let Some(el) = input.get_untracked() else {
-            return;
-        };
-        let text = el.value().trim().to_owned();
-        if text.is_empty() {
-            return;
-        }
+    let ask = move |text: String| {
         let Some(c) = ctx.get_value() else { return };
-        el.set_value("");
         let client_id = random_id();
         msgs.update(|v| {
             v.push(Msg::new(
@@ -438,10 +438,22 @@ pub fn Widget() -> impl IntoView {
         });
         c.transport.send(ClientFrame::Ask { client_id, text });
     };
+    let submit = move || {
+        let Some(el) = input.get_untracked() else {
+            return;
+        };
+        let text = el.value().trim().to_owned();
+        if text.is_empty() || ctx.with_value(Option::is_none) {
+            return;
+        }
+        el.set_value("");
+        ask(text);
+    };
 
-    // The buttons inside messages (copy, retry, rating) are markup: one listener serves them
-    // all, which costs the Wasm far less than a handler per button.
-    let on_list_click = move |ev: leptos::ev::MouseEvent| {
+    // Every button of the panel (close, talk to a person, and those inside messages: copy,
+    // retry, rating) is served by this one listener, by its `data-action`: far less Wasm than
+    // a handler per button.
+    let on_click = move |ev: leptos::ev::MouseEvent| {
         let Some(target) = ev
             .target()
             .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
@@ -463,6 +475,24 @@ pub fn Widget() -> impl IntoView {
             return;
         };
         let action = button.get_attribute("data-action").unwrap_or_default();
+        match action.as_str() {
+            "close" => return close(),
+            "starter" => {
+                if let Some(text) = button.text_content() {
+                    ask(text);
+                }
+                return;
+            }
+            "handoff" => {
+                ctx.with_value(|c| {
+                    if let Some(c) = c {
+                        c.transport.send(ClientFrame::Handoff)
+                    }
+                });
+                return;
+            }
+            _ => {}
+        }
         let key = button
             .closest("[data-key]")
             .ok()
@@ -486,7 +516,6 @@ pub fn Widget() -> impl IntoView {
                 m.state.set(MsgState::Streaming);
                 c.transport.send(ClientFrame::Retry);
             }
-            "handoff" => c.transport.send(ClientFrame::Handoff),
             "up" | "down" => {
                 let helpful = action == "up";
                 m.rated.set(if helpful { 1 } else { 2 });
@@ -504,48 +533,64 @@ pub fn Widget() -> impl IntoView {
     };
 
     let status_text = move || match status.get() {
-        Status::Connecting => Some("Connecting…".to_owned()),
+        Status::Connecting => "Connecting…".to_owned(),
         Status::Online => notice.get(),
-        Status::Reconnecting(s) => Some(format!(
-            "Connection lost. Reconnecting in {s} s… Your messages will be sent then."
-        )),
-        Status::Failed(why) => Some(why),
+        Status::Reconnecting(s) => {
+            format!("Connection lost. Reconnecting in {s} s… Your messages will be sent then.")
+        }
+        Status::Failed(why) => why,
     };
 
     view! {
-        <section class="op-panel" role="dialog" aria-labelledby="op-title" on:keydown=move |ev: leptos::ev::KeyboardEvent| {
-            if ev.key() == "Escape" { close(); }
+        <section class="op-panel" role="dialog" aria-labelledby="op-title" on:click=on_click on:keydown=move |ev: leptos::ev::KeyboardEvent| {
+            let key = ev.key();
+            if key == "Escape" {
+                close();
+            } else if key == "Enter" && !ev.shift_key() && ev.target().is_some_and(|t| t.has_type::<web_sys::HtmlTextAreaElement>()) {
+                ev.prevent_default();
+                submit();
+            }
         }>
             <header class="op-header">
-                <h1 id="op-title">{move || title.get().unwrap_or_else(|| "Assistant".into())}</h1>
-                <button type="button" class="op-close" aria-label="Close chat" data-testid="close" on:click=move |_| close()>"×"</button>
+                <h1 id="op-title">{move || title.get()}</h1>
+                <button type="button" class="op-close" aria-label="Close chat" data-testid="close" data-action="close">"×"</button>
             </header>
             <p class="op-status" role="status" data-testid="status">{status_text}</p>
             <ol class="op-messages" node_ref=list on:scroll=move |_| {
                 if let Some(el) = list.get_untracked() {
                     stick.set_value(el.scroll_height() - el.scroll_top() - el.client_height() < 40);
                 }
-            } role="log" aria-live="polite" aria-label="Conversation" data-testid="messages" on:click=on_list_click>
-                {move || greeting.get().map(|g| view! { <li class="op-msg op-assistant op-greeting">{g}</li> })}
-                <For each=move || msgs.get() key=|m| m.key.clone() let:m>
-                    <Message m=m person=person />
-                </For>
+            } role="log" aria-live="polite" aria-label="Conversation" data-testid="messages">
+                <li class="op-msg op-assistant op-greeting" hidden=move || greeting.with(String::is_empty)>{move || greeting.get()}</li>
+                // Rebuilt by position, not keyed: messages are only appended (or all replaced
+                // by the history), and a keyed list's diff costs the Wasm several kilobytes.
+                {move || msgs.get().into_iter().map(|m| view! { <Message m=m person=person /> }).collect::<Vec<_>>()}
             </ol>
+            <div class="op-starters" role="group" aria-label="Suggested questions" data-testid="starters"
+                hidden=move || starters.with(String::is_empty) || msgs.with(|m| !m.is_empty()) inner_html=move || starters.get()></div>
             // Both are always there, one hidden: cheaper in the Wasm than a `Show`.
-            <button type="button" class="op-handoff" data-testid="handoff" hidden=move || person.get() != Person::Offered on:click=move |_| {
-                ctx.with_value(|c| if let Some(c) = c { c.transport.send(ClientFrame::Handoff) });
-            }>"Talk to a person"</button>
-            <p class="op-handoff-note" role="status" data-testid="handoff-notice" hidden=move || person.get() != Person::HandedOff>"A person from the team will answer here. You can close this window and come back later."</p>
+            <button type="button" class="op-handoff" data-testid="handoff" data-action="handoff" hidden=move || person.get() != PERSON_OFFERED>"Talk to a person"</button>
+            <p class="op-handoff-note" role="status" data-testid="handoff-notice" hidden=move || person.get() != PERSON_HANDED_OFF>"A person from the team will answer here. You can close this window and come back later."</p>
             <form class="op-composer" on:submit=move |ev: leptos::ev::SubmitEvent| { ev.prevent_default(); submit(); }>
                 <label for="op-input" class="op-sr">"Your question"</label>
-                <textarea id="op-input" node_ref=input rows="1" maxlength="4000" placeholder="Ask a question…" data-testid="composer"
-                    on:keydown=move |ev: leptos::ev::KeyboardEvent| {
-                        if ev.key() == "Enter" && !ev.shift_key() { ev.prevent_default(); submit(); }
-                    }></textarea>
+                <textarea id="op-input" node_ref=input rows="1" maxlength="4000" placeholder="Ask a question…" data-testid="composer"></textarea>
                 <button type="submit" class="op-send" aria-label="Send" data-testid="send">"Send"</button>
             </form>
         </section>
     }
+}
+
+/// The starter questions as buttons (served by the panel's click listener).
+fn starters_html(starters: &[String]) -> String {
+    starters
+        .iter()
+        .map(|s| {
+            format!(
+                "<button type=\"button\" class=\"op-starter\" data-action=\"starter\">{}</button>",
+                escape_html(s)
+            )
+        })
+        .collect()
 }
 
 /// A complete answer's markup: the server's rendered answer, then its sources.
@@ -643,8 +688,8 @@ fn Message(m: Msg, person: RwSignal<Person>) -> impl IntoView {
     // The body: the server's rendered answer once complete; until then the streamed text,
     // escaped, with a typing indicator while nothing has arrived yet.
     let body = move || match html.get() {
-        Some(h) => h,
-        None => {
+        h if !h.is_empty() => h,
+        _ => {
             let t = text.get();
             let typing = if state.get() == MsgState::Streaming && t.is_empty() {
                 "<span class=\"op-typing\" role=\"img\" aria-label=\"The assistant is typing\"><i></i><i></i><i></i></span>"
@@ -664,7 +709,7 @@ fn Message(m: Msg, person: RwSignal<Person>) -> impl IntoView {
     };
     let cited = m.cited;
     let footer = move || {
-        let offer = is_answer && !cited.get() && person.get() == Person::Offered;
+        let offer = is_answer && !cited.get() && person.get() == PERSON_OFFERED;
         state.with(|s| footer_html(s, rated.get(), is_answer, offer))
     };
     view! {

@@ -3,7 +3,7 @@ import { gzipSync } from "node:zlib";
 import { DemoPage, target } from "./fixtures/widget";
 
 const LOADER_BUDGET = 3 * 1024;
-const WIDGET_BUDGET = 150 * 1024;
+const WIDGET_BUDGET = 100 * 1024;
 
 async function gzipped(page: import("@playwright/test").Page, urls: string[]) {
   let total = 0;
@@ -14,7 +14,7 @@ async function gzipped(page: import("@playwright/test").Page, urls: string[]) {
   return total;
 }
 
-test("the host page pays at most 3 kB gzipped until the chat opens, the widget at most 150 kB", async ({ page }) => {
+test("the host page pays at most 3 kB gzipped until the chat opens, the widget at most 100 kB", async ({ page }) => {
   const BASE = target().base;
   const requested: string[] = [];
   page.on("request", (r) => requested.push(r.url()));

@@ -205,6 +205,9 @@ pub struct WidgetConfig {
     /// Whether to offer "Talk to a person": the project allows it and someone can take over.
     #[serde(default)]
     pub handoff: bool,
+    /// Questions the empty panel offers as buttons (at most four).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub starters: Vec<String>,
 }
 
 /// The body of every HTTP error: `{"error": {"code", "message"}}`.

@@ -23,6 +23,8 @@ pub trait Fields {
     fn number(&self, key: &str) -> Option<u64>;
     /// A boolean field.
     fn boolean(&self, key: &str) -> Option<bool>;
+    /// The strings of an array field (empty when absent or not an array; other items skipped).
+    fn strings(&self, key: &str) -> Vec<String>;
     /// The objects of an array field (empty when absent or not an array).
     fn list(&self, key: &str) -> Vec<Self>
     where
@@ -88,6 +90,7 @@ impl WidgetConfig {
             greeting: s("greeting")?,
             accent: s("accent")?,
             handoff: f.boolean("handoff").unwrap_or(false),
+            starters: f.strings("starters"),
         })
     }
 }
@@ -376,6 +379,17 @@ mod tests {
         fn boolean(&self, key: &str) -> Option<bool> {
             self.0.get(key).and_then(Value::as_bool)
         }
+        fn strings(&self, key: &str) -> Vec<String> {
+            self.0
+                .get(key)
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|v| v.as_str().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default()
+        }
         fn list(&self, key: &str) -> Vec<Json> {
             self.0
                 .get(key)
@@ -469,6 +483,7 @@ mod tests {
         for json in [
             r#"{"title":"T","greeting":"G","accent":"red","handoff":true}"#,
             r#"{"title":"T","greeting":"G","accent":"red"}"#,
+            r#"{"title":"T","greeting":"G","accent":"red","handoff":false,"starters":["How?","Why \"not\"?"]}"#,
         ] {
             let by_serde: WidgetConfig = serde_json::from_str(json).unwrap();
             assert_eq!(WidgetConfig::from_fields(&fields(json)).unwrap(), by_serde);

@@ -156,13 +156,22 @@ pub struct ProjectSettings {
     pub handoff: bool,
     /// The longest an identity token may live (`exp` − now), in seconds.
     pub token_max_lifetime_secs: u64,
+    /// Up to [`MAX_STARTERS`] questions the empty panel offers as buttons.
+    pub starters: Vec<String>,
 }
+
+/// The most starter questions a project may set.
+pub const MAX_STARTERS: usize = 4;
+
+/// The longest a starter question may be, in characters (it is a button).
+pub const MAX_STARTER_CHARS: usize = 120;
 
 impl Default for ProjectSettings {
     fn default() -> Self {
         ProjectSettings {
             handoff: true,
             token_max_lifetime_secs: DEFAULT_TOKEN_LIFETIME_SECS,
+            starters: Vec::new(),
         }
     }
 }
@@ -240,6 +249,21 @@ impl Project {
             return Err(format!(
                 "the token lifetime must be between 60 seconds and {} days",
                 TOKEN_LIFETIME_CAP_SECS / 86_400
+            ));
+        }
+        let starters = &self.settings.starters;
+        if starters.len() > MAX_STARTERS {
+            return Err(format!(
+                "at most {MAX_STARTERS} starter questions ({} given)",
+                starters.len()
+            ));
+        }
+        if let Some(s) = starters
+            .iter()
+            .find(|s| s.trim().is_empty() || s.chars().count() > MAX_STARTER_CHARS)
+        {
+            return Err(format!(
+                "{s:?}: a starter question must be 1 to {MAX_STARTER_CHARS} characters"
             ));
         }
         Ok(())

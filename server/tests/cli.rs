@@ -334,6 +334,43 @@ fn project_changes_only_what_it_is_given_and_refuses_what_cannot_work() {
     refused(&["project", "acme", "--accent", "red;}"], "not a colour");
     let o = outpost(data.path(), &["project", "acme"]);
     assert_eq!(line(&stdout(&o), "accent: "), "#112233");
+
+    // Starter questions: given, they replace the list; kept otherwise; at most four.
+    let o = outpost(
+        data.path(),
+        &[
+            "project",
+            "acme",
+            "--starter",
+            "How do I start?",
+            "--starter",
+            "What does it cost?",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let starters = |o: &std::process::Output| -> Vec<String> {
+        stdout(o)
+            .lines()
+            .filter_map(|l| l.strip_prefix("starter: ").map(str::to_owned))
+            .collect()
+    };
+    assert_eq!(starters(&o), ["How do I start?", "What does it cost?"]);
+    let o = outpost(data.path(), &["project", "acme", "--title", "Docs again"]);
+    assert_eq!(starters(&o).len(), 2, "kept");
+    let five: Vec<&str> = ["a?", "b?", "c?", "d?", "e?"]
+        .iter()
+        .flat_map(|q| ["--starter", q])
+        .collect();
+    refused(
+        &[&["project", "acme"][..], &five].concat(),
+        "at most 4 starter",
+    );
+    refused(
+        &["project", "acme", "--starter", " "],
+        "1 to 120 characters",
+    );
+    let o = outpost(data.path(), &["project", "acme", "--no-starters"]);
+    assert!(starters(&o).is_empty(), "{}", stdout(&o));
 }
 
 /// What a newcomer mistypes is refused with a sentence that names it, never ignored: a log

@@ -41,12 +41,19 @@ pub struct Args {
     /// [new projects: 86400].
     #[arg(long, value_name = "SECONDS")]
     pub token_lifetime: Option<u64>,
+    /// A question the empty panel offers as a button (repeatable, at most 4). Given, the list
+    /// replaces the stored one.
+    #[arg(long = "starter", value_name = "QUESTION")]
+    pub starters: Vec<String>,
+    /// Remove the starter questions.
+    #[arg(long, conflicts_with = "starters")]
+    pub no_starters: bool,
     /// Replace the secret with a new one (existing visitors' tokens stop working).
     #[arg(long)]
     pub rotate_secret: bool,
     /// Delete the project and everything of it: its settings and secret, its documents, its
     /// visitors' conversations, its channels' state and received files. Cannot be undone.
-    #[arg(long, conflicts_with_all = ["origins", "title", "greeting", "accent", "handoff", "token_lifetime", "rotate_secret"])]
+    #[arg(long, conflicts_with_all = ["origins", "title", "greeting", "accent", "handoff", "token_lifetime", "starters", "no_starters", "rotate_secret"])]
     pub delete: bool,
 }
 
@@ -92,6 +99,12 @@ pub async fn run(args: Args, env: &Env) -> Result<()> {
     if let Some(secs) = args.token_lifetime {
         p.settings.token_max_lifetime_secs = secs;
     }
+    if !args.starters.is_empty() {
+        p.settings.starters = args.starters;
+    }
+    if args.no_starters {
+        p.settings.starters.clear();
+    }
     if let Err(why) = p.validate() {
         bail!("{why}; nothing was saved");
     }
@@ -108,6 +121,9 @@ pub async fn run(args: Args, env: &Env) -> Result<()> {
     println!("accent: {}", p.accent);
     println!("handoff: {}", if p.settings.handoff { "on" } else { "off" });
     println!("token lifetime: {} s", p.settings.token_max_lifetime_secs);
+    for s in &p.settings.starters {
+        println!("starter: {s}");
+    }
     if p.settings.handoff && !p.team {
         println!(
             "\"Talk to a person\" stays hidden until someone can take over: add an operator \

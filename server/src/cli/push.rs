@@ -85,7 +85,8 @@ async fn push(
             serde_json::json!({"secret": p.secret, "allowed_origins": p.allowed_origins,
                 "title": p.title, "greeting": p.greeting, "accent": p.accent,
                 "handoff": p.settings.handoff,
-                "token_max_lifetime_secs": p.settings.token_max_lifetime_secs}),
+                "token_max_lifetime_secs": p.settings.token_max_lifetime_secs,
+                "starters": p.settings.starters}),
         )
         .await
         .with_context(|| format!("cannot reach {base}"))?,

@@ -48,6 +48,8 @@ struct ProjectBody {
     handoff: Option<bool>,
     #[serde(default)]
     token_max_lifetime_secs: Option<u64>,
+    #[serde(default)]
+    starters: Option<Vec<String>>,
 }
 
 pub(crate) async fn put_project(
@@ -79,6 +81,7 @@ pub(crate) async fn put_project(
     p.settings.token_max_lifetime_secs = b
         .token_max_lifetime_secs
         .unwrap_or(p.settings.token_max_lifetime_secs);
+    p.settings.starters = b.starters.unwrap_or(p.settings.starters);
     p.validate().map_err(AppError::bad_request)?;
     state.projects.put(&p).await.map_err(AppError::internal)?;
     Ok(Json(json!({"project": p.id})))

@@ -42,6 +42,7 @@ impl WidgetBackend for StateBackend {
             title: p.title,
             greeting: p.greeting,
             accent: p.accent,
+            starters: p.settings.starters,
         })
     }
 
