@@ -15,7 +15,7 @@ pub type CallError = (String, String);
 pub fn unavailable() -> CallError {
     (
         outpost_protocol::codes::UNAVAILABLE.into(),
-        "The assistant is unavailable.".into(),
+        crate::strings::t(crate::strings::key::UNAVAILABLE),
     )
 }
 

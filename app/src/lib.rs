@@ -16,6 +16,7 @@
 
 pub mod api;
 pub mod sse;
+pub mod strings;
 
 #[cfg(all(feature = "csr", not(feature = "console")))]
 mod calls;

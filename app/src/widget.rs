@@ -5,13 +5,15 @@ use std::rc::Rc;
 
 use leptos::prelude::*;
 use outpost_protocol::{
-    Author, Citation, ClientFrame, EmbedMessage, Feedback, ServerFrame, codes, escape_html,
+    Author, COPY_BUTTON, Citation, ClientFrame, EmbedMessage, Feedback, ServerFrame, codes,
+    escape_html,
 };
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::Closure;
 
 use crate::calls::{history, send_feedback, unavailable, widget_config};
 use crate::host;
+use crate::strings::{key, t, th};
 use crate::transport::{Status, Transport, api_error, fetch, json_field, response_text};
 
 /// Where a message stands.
@@ -259,7 +261,7 @@ pub fn Widget() -> impl IntoView {
     let notice: RwSignal<String> = RwSignal::new(String::new());
     let person = RwSignal::new(PERSON_UNAVAILABLE);
     // Plain strings (empty until configured): one signal type less in the Wasm than options.
-    let title: RwSignal<String> = RwSignal::new("Assistant".into());
+    let title: RwSignal<String> = RwSignal::new(t(key::TITLE));
     let greeting: RwSignal<String> = RwSignal::new(String::new());
     // The starter questions' buttons, as markup (empty when the project has none).
     let starters: RwSignal<String> = RwSignal::new(String::new());
@@ -305,7 +307,9 @@ pub fn Widget() -> impl IntoView {
                 if c.handoff {
                     person.set(PERSON_OFFERED);
                 }
-                greeting.set(c.greeting);
+                // The project's greeting for the visitor's language, if it has one.
+                let own = t(key::GREETING);
+                greeting.set(if own.is_empty() { c.greeting } else { own });
                 starters.set(starters_html(&c.starters));
             }
             let mut fresh = false;
@@ -397,9 +401,7 @@ pub fn Widget() -> impl IntoView {
             configured.set_value(Some(project.clone()));
             match token {
                 Some(t) => setup(project, t),
-                None => status.set(Status::Failed(
-                    "The site has not identified you yet.".into(),
-                )),
+                None => status.set(Status::Failed(t(key::NOT_IDENTIFIED))),
             }
         }
         EmbedMessage::Identify { token } => match (ctx.get_value(), configured.get_value()) {
@@ -467,7 +469,7 @@ pub fn Widget() -> impl IntoView {
                 .and_then(|c| c.text_content());
             if let Some(code) = code {
                 let _ = window().navigator().clipboard().write_text(&code);
-                button.set_text_content(Some("Copied"));
+                button.set_text_content(Some(&t(key::COPIED)));
             }
             return;
         }
@@ -533,11 +535,9 @@ pub fn Widget() -> impl IntoView {
     };
 
     let status_text = move || match status.get() {
-        Status::Connecting => "Connecting…".to_owned(),
+        Status::Connecting => t(key::CONNECTING),
         Status::Online => notice.get(),
-        Status::Reconnecting(s) => {
-            format!("Connection lost. Reconnecting in {s} s… Your messages will be sent then.")
-        }
+        Status::Reconnecting(s) => t(key::RECONNECTING).replace("{s}", &s.to_string()),
         Status::Failed(why) => why,
     };
 
@@ -553,28 +553,28 @@ pub fn Widget() -> impl IntoView {
         }>
             <header class="op-header">
                 <h1 id="op-title">{move || title.get()}</h1>
-                <button type="button" class="op-close" aria-label="Close chat" data-testid="close" data-action="close">"×"</button>
+                <button type="button" class="op-close" aria-label=t(key::CLOSE) data-testid="close" data-action="close">"×"</button>
             </header>
             <p class="op-status" role="status" data-testid="status">{status_text}</p>
             <ol class="op-messages" node_ref=list on:scroll=move |_| {
                 if let Some(el) = list.get_untracked() {
                     stick.set_value(el.scroll_height() - el.scroll_top() - el.client_height() < 40);
                 }
-            } role="log" aria-live="polite" aria-label="Conversation" data-testid="messages">
+            } role="log" aria-live="polite" aria-label=t(key::CONVERSATION) data-testid="messages">
                 <li class="op-msg op-assistant op-greeting" hidden=move || greeting.with(String::is_empty)>{move || greeting.get()}</li>
                 // Rebuilt by position, not keyed: messages are only appended (or all replaced
                 // by the history), and a keyed list's diff costs the Wasm several kilobytes.
                 {move || msgs.get().into_iter().map(|m| view! { <Message m=m person=person /> }).collect::<Vec<_>>()}
             </ol>
-            <div class="op-starters" role="group" aria-label="Suggested questions" data-testid="starters"
+            <div class="op-starters" role="group" aria-label=t(key::SUGGESTED) data-testid="starters"
                 hidden=move || starters.with(String::is_empty) || msgs.with(|m| !m.is_empty()) inner_html=move || starters.get()></div>
             // Both are always there, one hidden: cheaper in the Wasm than a `Show`.
-            <button type="button" class="op-handoff" data-testid="handoff" data-action="handoff" hidden=move || person.get() != PERSON_OFFERED>"Talk to a person"</button>
-            <p class="op-handoff-note" role="status" data-testid="handoff-notice" hidden=move || person.get() != PERSON_HANDED_OFF>"A person from the team will answer here. You can close this window and come back later."</p>
+            <button type="button" class="op-handoff" data-testid="handoff" data-action="handoff" hidden=move || person.get() != PERSON_OFFERED>{t(key::TALK)}</button>
+            <p class="op-handoff-note" role="status" data-testid="handoff-notice" hidden=move || person.get() != PERSON_HANDED_OFF>{t(key::HANDED_OFF)}</p>
             <form class="op-composer" on:submit=move |ev: leptos::ev::SubmitEvent| { ev.prevent_default(); submit(); }>
-                <label for="op-input" class="op-sr">"Your question"</label>
-                <textarea id="op-input" node_ref=input rows="1" maxlength="4000" placeholder="Ask a question…" data-testid="composer"></textarea>
-                <button type="submit" class="op-send" aria-label="Send" data-testid="send">"Send"</button>
+                <label for="op-input" class="op-sr">{t(key::YOUR_QUESTION)}</label>
+                <textarea id="op-input" node_ref=input rows="1" maxlength="4000" placeholder=t(key::PLACEHOLDER) data-testid="composer"></textarea>
+                <button type="submit" class="op-send" aria-label=t(key::SEND) data-testid="send">{t(key::SEND)}</button>
             </form>
         </section>
     }
@@ -593,8 +593,17 @@ fn starters_html(starters: &[String]) -> String {
         .collect()
 }
 
-/// A complete answer's markup: the server's rendered answer, then its sources.
+/// A complete answer's markup: the server's rendered answer (its code blocks' copy buttons in
+/// the visitor's language), then its sources.
 fn rendered(html: &str, citations: &[Citation]) -> String {
+    let html = html.replace(
+        COPY_BUTTON,
+        &format!(
+            "<div class=\"op-code\"><button type=\"button\" class=\"op-copy\" aria-label=\"{}\">{}</button>",
+            th(key::COPY_CODE),
+            th(key::COPY)
+        ),
+    );
     format!(
         "<div class=\"op-md\">{html}</div>{}",
         citations_html(citations)
@@ -607,8 +616,10 @@ fn citations_html(citations: &[Citation]) -> String {
     if citations.is_empty() {
         return String::new();
     }
-    let mut out =
-        String::from("<ol class=\"op-cites\" aria-label=\"Sources\" data-testid=\"citations\">");
+    let mut out = format!(
+        "<ol class=\"op-cites\" aria-label=\"{}\" data-testid=\"citations\">",
+        th(key::SOURCES)
+    );
     for c in citations {
         let label = escape_html(&format!("[{}] {}", c.n, c.title));
         let place = escape_html(&if c.heading.is_empty() {
@@ -641,20 +652,28 @@ fn citations_html(citations: &[Citation]) -> String {
 /// by the list's click listener).
 fn footer_html(state: &MsgState, rated: u32, is_answer: bool, offer: bool) -> String {
     let offer = if offer && *state == MsgState::Done {
-        "<p class=\"op-offer\">Not what you needed? <button type=\"button\" class=\"op-handoff\" data-action=\"handoff\" data-testid=\"offer-handoff\">Talk to a person</button></p>"
+        format!(
+            "<p class=\"op-offer\">{} <button type=\"button\" class=\"op-handoff\" data-action=\"handoff\" data-testid=\"offer-handoff\">{}</button></p>",
+            th(key::NOT_WHAT),
+            th(key::TALK)
+        )
     } else {
-        ""
+        String::new()
     };
     let main = match state {
         MsgState::Failed(why) => format!(
-            "<p class=\"op-error\" role=\"alert\">{} <button type=\"button\" class=\"op-retry\" data-action=\"retry\">Retry</button></p>",
-            escape_html(why)
+            "<p class=\"op-error\" role=\"alert\">{} <button type=\"button\" class=\"op-retry\" data-action=\"retry\">{}</button></p>",
+            escape_html(why),
+            th(key::RETRY)
         ),
         MsgState::Done if is_answer => format!(
-            "<div class=\"op-rate\" role=\"group\" aria-label=\"Was this helpful?\">\
-             <button type=\"button\" data-action=\"up\" aria-label=\"Helpful\" aria-pressed=\"{}\">👍</button>\
-             <button type=\"button\" data-action=\"down\" aria-label=\"Not helpful\" aria-pressed=\"{}\">👎</button></div>",
+            "<div class=\"op-rate\" role=\"group\" aria-label=\"{}\">\
+             <button type=\"button\" data-action=\"up\" aria-label=\"{}\" aria-pressed=\"{}\">👍</button>\
+             <button type=\"button\" data-action=\"down\" aria-label=\"{}\" aria-pressed=\"{}\">👎</button></div>",
+            th(key::HELPFUL_Q),
+            th(key::HELPFUL),
             rated == 1,
+            th(key::NOT_HELPFUL),
             rated == 2
         ),
         _ => String::new(),
@@ -692,14 +711,17 @@ fn Message(m: Msg, person: RwSignal<Person>) -> impl IntoView {
         _ => {
             let t = text.get();
             let typing = if state.get() == MsgState::Streaming && t.is_empty() {
-                "<span class=\"op-typing\" role=\"img\" aria-label=\"The assistant is typing\"><i></i><i></i><i></i></span>"
+                format!(
+                    "<span class=\"op-typing\" role=\"img\" aria-label=\"{}\"><i></i><i></i><i></i></span>",
+                    th(key::TYPING)
+                )
             } else {
-                ""
+                String::new()
             };
             let from = if from_team {
-                "<span class=\"op-from\">Team</span>"
+                format!("<span class=\"op-from\">{}</span>", th(key::TEAM))
             } else {
-                ""
+                String::new()
             };
             format!(
                 "{from}<div class=\"op-text\">{}</div>{typing}",

@@ -78,7 +78,9 @@
 
   function createFrame() {
     frame = document.createElement("iframe");
-    frame.src = ORIGIN + "/widget/" + encodeURIComponent(project);
+    // The visitor's language: the tag's, else the page's, else the browser's.
+    var lang = data.lang || document.documentElement.lang || navigator.language || "";
+    frame.src = ORIGIN + "/widget/" + encodeURIComponent(project) + "?lang=" + encodeURIComponent(lang);
     frame.title = "Chat assistant";
     frame.setAttribute("sandbox", "allow-scripts allow-same-origin allow-forms allow-popups allow-popups-to-escape-sandbox");
     frame.setAttribute("allow", "clipboard-write");

@@ -51,6 +51,10 @@ pub struct Citation {
     pub revision: Option<String>,
 }
 
+/// What the server's renderer puts before each code block of an answer: a copy button, labelled
+/// in English; the widget relabels it in the visitor's language.
+pub const COPY_BUTTON: &str = "<div class=\"op-code\"><button type=\"button\" class=\"op-copy\" aria-label=\"Copy code\">Copy</button>";
+
 /// Escapes text for use in HTML content and quoted attribute values. One definition for the
 /// server's renderer and the widget.
 pub fn escape_html(s: &str) -> String {

@@ -158,6 +158,21 @@ pub struct ProjectSettings {
     pub token_max_lifetime_secs: u64,
     /// Up to [`MAX_STARTERS`] questions the empty panel offers as buttons.
     pub starters: Vec<String>,
+    /// The project's own greeting and placeholder per language (`de`, `ja`, …; one of
+    /// `outpost_app::strings::LOCALES`).
+    pub locales: std::collections::BTreeMap<String, LocaleText>,
+}
+
+/// A project's own words for one language.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LocaleText {
+    /// The greeting in this language (else the project's greeting).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub greeting: Option<String>,
+    /// The composer's placeholder in this language (else the language's own).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub placeholder: Option<String>,
 }
 
 /// The most starter questions a project may set.
@@ -172,6 +187,7 @@ impl Default for ProjectSettings {
             handoff: true,
             token_max_lifetime_secs: DEFAULT_TOKEN_LIFETIME_SECS,
             starters: Vec::new(),
+            locales: Default::default(),
         }
     }
 }
@@ -265,6 +281,32 @@ impl Project {
             return Err(format!(
                 "{s:?}: a starter question must be 1 to {MAX_STARTER_CHARS} characters"
             ));
+        }
+        for (locale, text) in &self.settings.locales {
+            if !outpost_app::strings::LOCALES.contains(&locale.as_str()) {
+                return Err(format!(
+                    "{locale:?} is not a language the widget speaks; use one of {}",
+                    outpost_app::strings::LOCALES.join(", ")
+                ));
+            }
+            if text
+                .greeting
+                .as_ref()
+                .is_some_and(|g| g.chars().count() > 1000)
+            {
+                return Err(format!(
+                    "the {locale} greeting must be at most 1,000 characters"
+                ));
+            }
+            if text
+                .placeholder
+                .as_ref()
+                .is_some_and(|p| p.trim().is_empty() || p.chars().count() > 100)
+            {
+                return Err(format!(
+                    "the {locale} placeholder must be 1 to 100 characters"
+                ));
+            }
         }
         Ok(())
     }

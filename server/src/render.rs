@@ -12,7 +12,7 @@ use pulldown_cmark::{CowStr, Event, Options, Parser, Tag, TagEnd, TextMergeStrea
 use outpost_protocol::{Citation, escape_html};
 
 /// Opens every code block: a wrapper holding a copy button.
-const COPY_BUTTON: &str = "<div class=\"op-code\"><button type=\"button\" class=\"op-copy\" aria-label=\"Copy code\">Copy</button>";
+use outpost_protocol::COPY_BUTTON;
 
 /// What every link to another page carries: a new tab, no opener, no referrer.
 const NEW_TAB: &str = " target=\"_blank\" rel=\"noopener noreferrer\"";

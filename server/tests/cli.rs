@@ -735,3 +735,56 @@ fn deleting_a_project_knows_every_channel_table() {
     known.sort();
     assert_eq!(tables, known);
 }
+
+/// A project's own greeting and placeholder per language: set, kept, removed; a language the
+/// widget does not speak is refused.
+#[test]
+fn a_project_speaks_its_own_words_per_language() {
+    let data = tempfile::tempdir().unwrap();
+    let o = outpost(
+        data.path(),
+        &[
+            "project",
+            "acme",
+            "--origin",
+            "https://acme.test",
+            "--locale-greeting",
+            "de=Hallo! Fragen Sie uns.",
+            "--locale-placeholder",
+            "de=Ihre Frage…",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("greeting (de): Hallo! Fragen Sie uns."),
+        "{}",
+        stdout(&o)
+    );
+    assert!(
+        stdout(&o).contains("placeholder (de): Ihre Frage…"),
+        "{}",
+        stdout(&o)
+    );
+    let o = outpost(
+        data.path(),
+        &["project", "acme", "--locale-greeting", "de="],
+    );
+    assert!(!stdout(&o).contains("greeting (de)"), "{}", stdout(&o));
+    assert!(stdout(&o).contains("placeholder (de)"), "{}", stdout(&o));
+    let o = outpost(
+        data.path(),
+        &["project", "acme", "--locale-greeting", "xx=Hi"],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("not a language the widget speaks"),
+        "{}",
+        stderr(&o)
+    );
+    let o = outpost(
+        data.path(),
+        &["project", "acme", "--locale-greeting", "Hallo"],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("LANG=TEXT"), "{}", stderr(&o));
+}

@@ -48,13 +48,27 @@ pub struct Args {
     /// Remove the starter questions.
     #[arg(long, conflicts_with = "starters")]
     pub no_starters: bool,
+    /// The greeting in one language, as LANG=TEXT (repeatable; an empty TEXT removes it).
+    #[arg(long = "locale-greeting", value_name = "LANG=TEXT", value_parser = lang_text)]
+    pub locale_greetings: Vec<(String, String)>,
+    /// The composer's placeholder in one language, as LANG=TEXT (repeatable; an empty TEXT
+    /// removes it).
+    #[arg(long = "locale-placeholder", value_name = "LANG=TEXT", value_parser = lang_text)]
+    pub locale_placeholders: Vec<(String, String)>,
     /// Replace the secret with a new one (existing visitors' tokens stop working).
     #[arg(long)]
     pub rotate_secret: bool,
     /// Delete the project and everything of it: its settings and secret, its documents, its
     /// visitors' conversations, its channels' state and received files. Cannot be undone.
-    #[arg(long, conflicts_with_all = ["origins", "title", "greeting", "accent", "handoff", "token_lifetime", "starters", "no_starters", "rotate_secret"])]
+    #[arg(long, conflicts_with_all = ["origins", "title", "greeting", "accent", "handoff", "token_lifetime", "starters", "no_starters", "locale_greetings", "locale_placeholders", "rotate_secret"])]
     pub delete: bool,
+}
+
+fn lang_text(s: &str) -> Result<(String, String), String> {
+    s.split_once('=')
+        .map(|(l, t)| (l.trim().to_ascii_lowercase(), t.to_owned()))
+        .filter(|(l, _)| !l.is_empty())
+        .ok_or_else(|| format!("{s:?}: write LANG=TEXT, e.g. de=Hallo!"))
 }
 
 fn on_off(s: &str) -> Result<bool, String> {
@@ -105,6 +119,17 @@ pub async fn run(args: Args, env: &Env) -> Result<()> {
     if args.no_starters {
         p.settings.starters.clear();
     }
+    for (lang, text) in args.locale_greetings {
+        let entry = p.settings.locales.entry(lang).or_default();
+        entry.greeting = (!text.is_empty()).then_some(text);
+    }
+    for (lang, text) in args.locale_placeholders {
+        let entry = p.settings.locales.entry(lang).or_default();
+        entry.placeholder = (!text.is_empty()).then_some(text);
+    }
+    p.settings
+        .locales
+        .retain(|_, t| t.greeting.is_some() || t.placeholder.is_some());
     if let Err(why) = p.validate() {
         bail!("{why}; nothing was saved");
     }
@@ -123,6 +148,14 @@ pub async fn run(args: Args, env: &Env) -> Result<()> {
     println!("token lifetime: {} s", p.settings.token_max_lifetime_secs);
     for s in &p.settings.starters {
         println!("starter: {s}");
+    }
+    for (lang, t) in &p.settings.locales {
+        if let Some(g) = &t.greeting {
+            println!("greeting ({lang}): {g}");
+        }
+        if let Some(ph) = &t.placeholder {
+            println!("placeholder ({lang}): {ph}");
+        }
     }
     if p.settings.handoff && !p.team {
         println!(

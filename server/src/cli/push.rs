@@ -86,7 +86,8 @@ async fn push(
                 "title": p.title, "greeting": p.greeting, "accent": p.accent,
                 "handoff": p.settings.handoff,
                 "token_max_lifetime_secs": p.settings.token_max_lifetime_secs,
-                "starters": p.settings.starters}),
+                "starters": p.settings.starters,
+                "locales": p.settings.locales}),
         )
         .await
         .with_context(|| format!("cannot reach {base}"))?,

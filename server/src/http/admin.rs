@@ -50,6 +50,8 @@ struct ProjectBody {
     token_max_lifetime_secs: Option<u64>,
     #[serde(default)]
     starters: Option<Vec<String>>,
+    #[serde(default)]
+    locales: Option<std::collections::BTreeMap<String, crate::registry::LocaleText>>,
 }
 
 pub(crate) async fn put_project(
@@ -82,6 +84,7 @@ pub(crate) async fn put_project(
         .token_max_lifetime_secs
         .unwrap_or(p.settings.token_max_lifetime_secs);
     p.settings.starters = b.starters.unwrap_or(p.settings.starters);
+    p.settings.locales = b.locales.unwrap_or(p.settings.locales);
     p.validate().map_err(AppError::bad_request)?;
     state.projects.put(&p).await.map_err(AppError::internal)?;
     Ok(Json(json!({"project": p.id})))

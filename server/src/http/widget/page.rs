@@ -5,17 +5,21 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
+use outpost_app::strings;
+
+use crate::http::extract::Query;
 use crate::http::{AppError, AppState, project};
 
 /// The widget page. Everything it loads is a file of its own: no inline script or style, so
 /// its CSP can forbid both. `{origins}` is replaced by the project's allowed origins: the widget
 /// accepts its `config` only from one of them ([`outpost_protocol::config_accepted`]).
 const WIDGET_PAGE: &str = r#"<!doctype html>
-<html lang="en">
+<html lang="{lang}" dir="{dir}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="outpost-origins" content="{origins}">
+<meta name="outpost-strings" content="{strings}">
 <title>Assistant</title>
 <link rel="stylesheet" href="/widget/pkg/widget.css">
 <link rel="modulepreload" href="/widget/pkg/outpost_app.js">
@@ -64,13 +68,52 @@ pub fn shell(csp: HeaderValue, page: &'static str) -> Response {
 pub async fn widget_page(
     State(state): State<AppState>,
     Path(project_id): Path<String>,
+    Query(q): Query<PageQuery>,
 ) -> Result<Response, AppError> {
     let project = project(&state, &project_id).await?;
     let csp = HeaderValue::from_str(&widget_csp(&project.frame_ancestors()))
         .map_err(AppError::internal)?;
     let origins = outpost_protocol::escape_html(&project.allowed_origins.join(" "));
-    let page = WIDGET_PAGE.replace("{origins}", &origins);
+    let locale = strings::negotiate(q.lang.as_deref().unwrap_or_default());
+    let page = WIDGET_PAGE
+        .replace("{origins}", &origins)
+        .replace("{lang}", locale)
+        .replace(
+            "{dir}",
+            if strings::is_rtl(locale) {
+                "rtl"
+            } else {
+                "ltr"
+            },
+        )
+        .replace(
+            "{strings}",
+            &outpost_protocol::escape_html(&strings_json(&project, locale)),
+        );
     let mut response = shell(csp, "");
     *response.body_mut() = axum::body::Body::from(page);
     Ok(response)
+}
+
+/// The widget page's query: the visitor's language, as the loader found it.
+#[derive(serde::Deserialize)]
+pub struct PageQuery {
+    lang: Option<String>,
+}
+
+/// The widget's words in `locale`, with the project's own greeting and placeholder for it.
+fn strings_json(project: &crate::registry::Project, locale: &str) -> String {
+    let mut table: serde_json::Map<String, serde_json::Value> = strings::table(locale)
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).into()))
+        .collect();
+    if let Some(own) = project.settings.locales.get(locale) {
+        if let Some(g) = &own.greeting {
+            table.insert(strings::key::GREETING.into(), g.as_str().into());
+        }
+        if let Some(p) = &own.placeholder {
+            table.insert(strings::key::PLACEHOLDER.into(), p.as_str().into());
+        }
+    }
+    serde_json::Value::Object(table).to_string()
 }
