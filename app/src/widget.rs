@@ -267,7 +267,7 @@ pub fn Widget() -> impl IntoView {
     let starters: RwSignal<String> = RwSignal::new(String::new());
     let ctx: StoredValue<Option<Ctx>, LocalStorage> = StoredValue::new_local(None);
     let input: NodeRef<leptos::html::Textarea> = NodeRef::new();
-    let list: NodeRef<leptos::html::Ol> = NodeRef::new();
+    let list: NodeRef<leptos::html::Div> = NodeRef::new();
     // Whether the list is scrolled to its end (kept by its scroll events).
     let stick: StoredValue<bool, LocalStorage> = StoredValue::new_local(true);
     // Keeps the newest text in view while an answer streams, unless the visitor scrolled up
@@ -556,16 +556,16 @@ pub fn Widget() -> impl IntoView {
                 <button type="button" class="op-close" aria-label=t(key::CLOSE) data-testid="close" data-action="close">"×"</button>
             </header>
             <p class="op-status" role="status" data-testid="status">{status_text}</p>
-            <ol class="op-messages" node_ref=list on:scroll=move |_| {
+            <div class="op-messages" node_ref=list on:scroll=move |_| {
                 if let Some(el) = list.get_untracked() {
                     stick.set_value(el.scroll_height() - el.scroll_top() - el.client_height() < 40);
                 }
             } role="log" aria-live="polite" aria-label=t(key::CONVERSATION) data-testid="messages">
-                <li class="op-msg op-assistant op-greeting" hidden=move || greeting.with(String::is_empty)>{move || greeting.get()}</li>
+                <div class="op-msg op-assistant op-greeting" hidden=move || greeting.with(String::is_empty)>{move || greeting.get()}</div>
                 // Rebuilt by position, not keyed: messages are only appended (or all replaced
                 // by the history), and a keyed list's diff costs the Wasm several kilobytes.
                 {move || msgs.get().into_iter().map(|m| view! { <Message m=m person=person /> }).collect::<Vec<_>>()}
-            </ol>
+            </div>
             <div class="op-starters" role="group" aria-label=t(key::SUGGESTED) data-testid="starters"
                 hidden=move || starters.with(String::is_empty) || msgs.with(|m| !m.is_empty()) inner_html=move || starters.get()></div>
             // Both are always there, one hidden: cheaper in the Wasm than a `Show`.
@@ -735,10 +735,11 @@ fn Message(m: Msg, person: RwSignal<Person>) -> impl IntoView {
         state.with(|s| footer_html(s, rated.get(), is_answer, offer))
     };
     view! {
-        <li class=class data-testid="message" data-key=m.key.clone() data-author=author data-state=data_state
+        // (Not a list: the conversation is a `log`, whose items are not list items.)
+        <div class=class data-testid="message" data-key=m.key.clone() data-author=author data-state=data_state
             data-chars=move || text.with(|t| t.chars().count())>
             <div class="op-body" inner_html=body></div>
             <div inner_html=footer></div>
-        </li>
+        </div>
     }
 }
