@@ -96,11 +96,30 @@
     root.appendChild(frame);
   }
 
+  // On a small screen the panel is full screen; when the on-screen keyboard opens, the visual
+  // viewport shrinks (the layout viewport does not), so the frame follows the visual one and
+  // the composer stays above the keyboard.
+  var vv = window.visualViewport;
+  function fit() {
+    if (!frame) return;
+    if (isOpen && vv && innerWidth <= 480) {
+      css(frame, { top: vv.offsetTop + "px", height: vv.height + "px" });
+    } else {
+      frame.style.removeProperty("top");
+      frame.style.removeProperty("height");
+    }
+  }
+  if (vv) {
+    vv.addEventListener("resize", fit);
+    vv.addEventListener("scroll", fit);
+  }
+
   function setOpen(open, fromWidget) {
     if (open === isOpen) return;
     isOpen = open;
     if (open && !frame) createFrame();
     css(frame, { display: open ? "block" : "none" });
+    fit();
     path.setAttribute("d", open ? CLOSE : CHAT);
     bubble.setAttribute("aria-expanded", String(open));
     unread(0);
@@ -123,8 +142,6 @@
       emit("ready");
     } else if (d.type === "%toggle%") {
       setOpen(!!d.open, true);
-    } else if (d.type === "%resize%") {
-      css(frame, { width: Math.min(d.width, innerWidth) + "px", height: Math.min(d.height, innerHeight) + "px" });
     } else if (d.type === "%unread%") {
       unread(d.count | 0);
       emit("unread", d.count | 0);

@@ -36,6 +36,34 @@ test("a narrow screen gets the panel full screen", async ({ browser }) => {
   await context.close();
 });
 
+test("on a phone the panel stays above the on-screen keyboard, and the composer does not make iOS zoom", async ({ browser }) => {
+  const context = await browser.newContext({ viewport: { width: 375, height: 667 }, isMobile: true, hasTouch: true });
+  const page = await context.newPage();
+  // The keyboard cannot be opened headless: a visual viewport the test moves stands for it.
+  await page.addInitScript(() => {
+    const vv = new EventTarget() as EventTarget & { height: number; offsetTop: number; width: number };
+    vv.height = 667;
+    vv.offsetTop = 0;
+    vv.width = 375;
+    Object.defineProperty(window, "visualViewport", { value: vv });
+  });
+  const demo = new DemoPage(page);
+  await demo.goto();
+  await demo.open();
+  expect(await demo.frameElement.boundingBox()).toEqual({ x: 0, y: 0, width: 375, height: 667 });
+  await page.evaluate(() => {
+    const vv = window.visualViewport as any;
+    vv.height = 360;
+    vv.offsetTop = 20;
+    vv.dispatchEvent(new Event("resize"));
+  });
+  expect(await demo.frameElement.boundingBox()).toEqual({ x: 0, y: 20, width: 375, height: 360 });
+  const send = await demo.frame.getByTestId("send").boundingBox();
+  expect(send!.y + send!.height).toBeLessThanOrEqual(380);
+  expect(await demo.composer().evaluate((e) => getComputedStyle(e).fontSize)).toBe("16px");
+  await context.close();
+});
+
 test("the page's hostile CSS does not reach the widget and its strict CSP is not violated", async ({ page }) => {
   const violations: string[] = [];
   page.on("console", (m) => {

@@ -36,13 +36,6 @@ pub enum EmbedMessage {
         /// Whether the panel is open.
         open: bool,
     },
-    /// Widget → loader: the panel's wanted size in CSS pixels.
-    Resize {
-        /// Width.
-        width: u32,
-        /// Height.
-        height: u32,
-    },
     /// Widget → loader: something the host page may want to know (unread answers while closed).
     Unread {
         /// Unread answers.
@@ -61,7 +54,7 @@ impl EmbedMessage {
     /// The `type` tag of every variant, in declaration order: what the loader is built against.
     pub fn type_names() -> Vec<&'static str> {
         vec![
-            "ready", "config", "identify", "toggle", "resize", "unread", "error",
+            "ready", "config", "identify", "toggle", "unread", "error",
         ]
     }
 }
@@ -144,13 +137,6 @@ mod tests {
             (
                 EmbedMessage::Toggle { open: true },
                 r#"{"type":"toggle","open":true}"#,
-            ),
-            (
-                EmbedMessage::Resize {
-                    width: 360,
-                    height: 480,
-                },
-                r#"{"type":"resize","width":360,"height":480}"#,
             ),
             (
                 EmbedMessage::Unread { count: 2 },

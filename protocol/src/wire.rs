@@ -317,10 +317,6 @@ impl EmbedMessage {
             "toggle" => EmbedMessage::Toggle {
                 open: need(f.boolean("open"), "open", k)?,
             },
-            "resize" => EmbedMessage::Resize {
-                width: need(small(f.number("width")), "width", k)?,
-                height: need(small(f.number("height")), "height", k)?,
-            },
             "unread" => EmbedMessage::Unread {
                 count: need(small(f.number("count")), "count", k)?,
             },
@@ -346,10 +342,6 @@ impl EmbedMessage {
             }
             EmbedMessage::Identify { token } => o.string("type", "identify").string("token", token),
             EmbedMessage::Toggle { open } => o.string("type", "toggle").boolean("open", *open),
-            EmbedMessage::Resize { width, height } => o
-                .string("type", "resize")
-                .number("width", u64::from(*width))
-                .number("height", u64::from(*height)),
             EmbedMessage::Unread { count } => o
                 .string("type", "unread")
                 .number("count", u64::from(*count)),
@@ -435,10 +427,6 @@ mod tests {
             EmbedMessage::Ready,
             EmbedMessage::Toggle { open: true },
             EmbedMessage::Toggle { open: false },
-            EmbedMessage::Resize {
-                width: 360,
-                height: u32::MAX,
-            },
             EmbedMessage::Unread { count: 0 },
             EmbedMessage::Config {
                 project: "acme".into(),
@@ -536,7 +524,6 @@ mod tests {
             r#"{"type":"config","project":"acme","token":null}"#,
             r#"{"type":"identify","token":"t"}"#,
             r#"{"type":"toggle","open":true}"#,
-            r#"{"type":"resize","width":360,"height":480}"#,
             r#"{"type":"unread","count":2}"#,
             r#"{"type":"error","code":"unauthorized","message":"m"}"#,
         ];
