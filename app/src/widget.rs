@@ -303,6 +303,9 @@ pub fn Widget() -> impl IntoView {
                 {
                     let _ = root.style().set_property("--op-accent", &c.accent);
                 }
+                host::post(&EmbedMessage::Accent {
+                    accent: c.accent.clone(),
+                });
                 title.set(c.title);
                 if c.handoff {
                     person.set(PERSON_OFFERED);

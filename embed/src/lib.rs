@@ -73,7 +73,7 @@ mod tests {
         let js = loader_source().expect("emits");
         assert!(!js.contains("\"%"), "no placeholder left");
         for name in [
-            "ready", "config", "toggle", "unread", "error", "identify",
+            "ready", "config", "toggle", "accent", "unread", "error", "identify",
         ] {
             assert!(js.contains(&format!("\"{name}\"")), "{name}");
         }

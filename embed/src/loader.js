@@ -10,7 +10,16 @@
   var project = data.project || "";
   var token = data.token || null;
   var left = data.position === "left";
-  var color = data.color || "#3b5bdb";
+  // The bubble's colour: data-color, else the project's accent as the widget last said it on
+  // this site (no request before the chat opens, so nothing for a strict CSP to refuse).
+  var ACCENT = "outpost:" + project + ":accent";
+  var stored = null;
+  try { stored = localStorage.getItem(ACCENT); } catch (e) {}
+  var color = data.color || stored || "#3b5bdb";
+  // Distances from the corner, in px (default 20).
+  function px(v) { v = parseInt(v, 10); return (isNaN(v) || v < 0 ? 20 : v) + "px"; }
+  var ox = px(data.offsetX), oy = px(data.offsetY);
+  var side = left ? "left" : "right";
   var CHANNEL = "%channel%";
   var KEY = "outpost:" + project + ":open";
   var listeners = {};
@@ -39,14 +48,19 @@
   var root = host.attachShadow({ mode: "open" });
   var sheet = new CSSStyleSheet();
   sheet.replaceSync(
-    "button{position:fixed;bottom:20px;" + (left ? "left" : "right") + ":20px;width:56px;height:56px;border:0;border-radius:50%;" +
-    "cursor:pointer;box-shadow:0 4px 14px rgba(0,0,0,.25);display:flex;align-items:center;justify-content:center;padding:0}" +
+    "button{position:fixed;bottom:" + oy + ";" + side + ":" + ox + ";width:56px;height:56px;border:0;border-radius:50%;" +
+    "cursor:pointer;box-shadow:0 4px 14px rgba(0,0,0,.25);display:flex;align-items:center;justify-content:center;padding:0;transition:background .2s}" +
     "button:focus-visible{outline:3px solid #fff;outline-offset:-6px}svg{width:28px;height:28px;fill:#fff}" +
-    "span{position:absolute;top:-2px;right:-2px;min-width:18px;height:18px;border-radius:9px;background:#e03131;color:#fff;" +
+    ".badge{position:absolute;top:-2px;right:-2px;min-width:18px;height:18px;border-radius:9px;background:#e03131;color:#fff;" +
     "font:600 11px/18px system-ui,sans-serif;text-align:center;display:none}" +
-    "iframe{position:fixed;bottom:88px;" + (left ? "left" : "right") + ":20px;width:360px;height:480px;max-height:calc(100vh - 108px);" +
-    "border:0;border-radius:12px;box-shadow:0 8px 32px rgba(0,0,0,.3);background:#fff;display:none}" +
-    "@media (max-width:480px){iframe{inset:0;width:100%;height:100%;max-height:none;border-radius:0}}"
+    ".label{position:fixed;bottom:calc(" + oy + " + 14px);" + side + ":calc(" + ox + " + 66px);max-width:220px;padding:6px 12px;border-radius:14px;" +
+    "background:#fff;color:#1f2328;box-shadow:0 2px 10px rgba(0,0,0,.2);font:500 13px/16px system-ui,sans-serif;white-space:nowrap;overflow:hidden;text-overflow:ellipsis;cursor:pointer}" +
+    "iframe{position:fixed;bottom:calc(" + oy + " + 68px);" + side + ":" + ox + ";width:360px;height:480px;max-height:calc(100vh - " + oy + " - 88px);" +
+    "border:0;border-radius:12px;box-shadow:0 8px 32px rgba(0,0,0,.3);background:#fff;display:none;opacity:0;transform:translateY(12px);" +
+    "transition:opacity .18s ease-out,transform .18s ease-out}" +
+    "iframe.open{opacity:1;transform:none}" +
+    "@media (max-width:480px){iframe{inset:0;width:100%;height:100%;max-height:none;border-radius:0;transform:none}.label{display:none}}" +
+    "@media (prefers-reduced-motion:reduce){iframe,button{transition:none}}"
   );
   root.adoptedStyleSheets = [sheet];
 
@@ -65,10 +79,22 @@
   path.setAttribute("d", CHAT);
   icon.appendChild(path);
   var badge = document.createElement("span");
+  badge.className = "badge";
   badge.setAttribute("aria-hidden", "true");
   bubble.appendChild(icon);
   bubble.appendChild(badge);
   root.appendChild(bubble);
+  // A label beside the bubble, when the site gives one; it opens the chat too.
+  var label = null;
+  if (data.label) {
+    label = document.createElement("span");
+    label.className = "label";
+    label.textContent = data.label;
+    label.setAttribute("aria-hidden", "true");
+    label.addEventListener("click", function () { setOpen(true); });
+    root.appendChild(label);
+    bubble.setAttribute("title", data.label);
+  }
 
   function unread(n) {
     badge.textContent = n > 9 ? "9+" : String(n);
@@ -114,11 +140,27 @@
     vv.addEventListener("scroll", fit);
   }
 
+  var hiding = 0;
+  function motion() {
+    return !(window.matchMedia && matchMedia("(prefers-reduced-motion: reduce)").matches);
+  }
+
   function setOpen(open, fromWidget) {
     if (open === isOpen) return;
     isOpen = open;
     if (open && !frame) createFrame();
-    css(frame, { display: open ? "block" : "none" });
+    // Opening and closing animate (opacity and transform; none under reduced motion).
+    clearTimeout(hiding);
+    if (open) {
+      css(frame, { display: "block" });
+      frame.getBoundingClientRect();
+      frame.classList.add("open");
+    } else {
+      frame.classList.remove("open");
+      var f = frame;
+      hiding = setTimeout(function () { if (!isOpen) css(f, { display: "none" }); }, motion() ? 200 : 0);
+    }
+    if (label) css(label, { display: open ? "none" : "" });
     fit();
     path.setAttribute("d", open ? CLOSE : CHAT);
     bubble.setAttribute("aria-expanded", String(open));
@@ -145,6 +187,11 @@
     } else if (d.type === "%unread%") {
       unread(d.count | 0);
       emit("unread", d.count | 0);
+    } else if (d.type === "%accent%") {
+      if (!data.color && typeof d.accent === "string" && window.CSS && CSS.supports("color", d.accent)) {
+        css(bubble, { background: d.accent });
+        try { localStorage.setItem(ACCENT, d.accent); } catch (e) {}
+      }
     } else if (d.type === "%error%") {
       emit("error", { code: d.code, message: d.message });
     }

@@ -36,6 +36,12 @@ pub enum EmbedMessage {
         /// Whether the panel is open.
         open: bool,
     },
+    /// Widget → loader: the project's accent, for the bubble (kept by the loader for the next
+    /// page of the site).
+    Accent {
+        /// A CSS colour.
+        accent: String,
+    },
     /// Widget → loader: something the host page may want to know (unread answers while closed).
     Unread {
         /// Unread answers.
@@ -54,7 +60,7 @@ impl EmbedMessage {
     /// The `type` tag of every variant, in declaration order: what the loader is built against.
     pub fn type_names() -> Vec<&'static str> {
         vec![
-            "ready", "config", "identify", "toggle", "unread", "error",
+            "ready", "config", "identify", "toggle", "accent", "unread", "error",
         ]
     }
 }
@@ -137,6 +143,12 @@ mod tests {
             (
                 EmbedMessage::Toggle { open: true },
                 r#"{"type":"toggle","open":true}"#,
+            ),
+            (
+                EmbedMessage::Accent {
+                    accent: "rgb(170, 51, 0)".into(),
+                },
+                r#"{"type":"accent","accent":"rgb(170, 51, 0)"}"#,
             ),
             (
                 EmbedMessage::Unread { count: 2 },

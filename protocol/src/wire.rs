@@ -317,6 +317,9 @@ impl EmbedMessage {
             "toggle" => EmbedMessage::Toggle {
                 open: need(f.boolean("open"), "open", k)?,
             },
+            "accent" => EmbedMessage::Accent {
+                accent: s("accent")?,
+            },
             "unread" => EmbedMessage::Unread {
                 count: need(small(f.number("count")), "count", k)?,
             },
@@ -342,6 +345,7 @@ impl EmbedMessage {
             }
             EmbedMessage::Identify { token } => o.string("type", "identify").string("token", token),
             EmbedMessage::Toggle { open } => o.string("type", "toggle").boolean("open", *open),
+            EmbedMessage::Accent { accent } => o.string("type", "accent").string("accent", accent),
             EmbedMessage::Unread { count } => o
                 .string("type", "unread")
                 .number("count", u64::from(*count)),
@@ -439,6 +443,7 @@ mod tests {
                 token: Some(s.into()),
             });
             frames.push(EmbedMessage::Identify { token: s.into() });
+            frames.push(EmbedMessage::Accent { accent: s.into() });
             frames.push(EmbedMessage::Error {
                 code: s.into(),
                 message: s.into(),
@@ -525,6 +530,7 @@ mod tests {
             r#"{"type":"identify","token":"t"}"#,
             r#"{"type":"toggle","open":true}"#,
             r#"{"type":"unread","count":2}"#,
+            r#"{"type":"accent","accent":"rgb(170, 51, 0)"}"#,
             r#"{"type":"error","code":"unauthorized","message":"m"}"#,
         ];
         for json in frames {
