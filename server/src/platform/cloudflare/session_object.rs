@@ -45,7 +45,8 @@ enum Peer {
     /// A visitor's socket, where it is in the protocol.
     Visitor {
         session: String,
-        project: Project,
+        // Boxed: a project with its settings is far larger than the other variant.
+        project: Box<Project>,
         phase: Phase,
     },
     /// The Worker's own subscription behind the SSE fallback: receives, never sends.
@@ -559,7 +560,7 @@ impl DurableObject for ChatSessionObject {
                 inner.state.accept_web_socket(&pair.server);
                 pair.server.serialize_attachment(Peer::Visitor {
                     session: id,
-                    project,
+                    project: Box::new(project),
                     phase: Phase::Pending,
                 })?;
                 // A socket still waiting for its hello at the deadline is closed.
