@@ -52,6 +52,8 @@ pub mod key {
     pub const COPY_CODE: &str = "copy_code";
     /// After copying.
     pub const COPIED: &str = "copied";
+    /// The copy button of a whole answer.
+    pub const COPY_ANSWER: &str = "copy_answer";
     /// The site gave no identity token.
     pub const NOT_IDENTIFIED: &str = "not_identified";
     /// The server cannot be reached.
@@ -120,7 +122,7 @@ pub fn is_rtl(locale: &str) -> bool {
 
 /// The table of `locale` (one of [`LOCALES`]; English otherwise), in the order of [`key`].
 #[cfg(feature = "ssr")]
-pub fn table(locale: &str) -> [(&'static str, &'static str); 24] {
+pub fn table(locale: &str) -> [(&'static str, &'static str); 25] {
     use key::*;
     let t = match locale {
         "de" => [
@@ -146,6 +148,7 @@ pub fn table(locale: &str) -> [(&'static str, &'static str); 24] {
             "Kopieren",
             "Code kopieren",
             "Kopiert",
+            "Antwort kopieren",
             "Die Website hat Sie noch nicht angemeldet.",
             "Der Assistent ist nicht erreichbar.",
         ],
@@ -172,6 +175,7 @@ pub fn table(locale: &str) -> [(&'static str, &'static str); 24] {
             "Copier",
             "Copier le code",
             "Copié",
+            "Copier la réponse",
             "Le site ne vous a pas encore identifié.",
             "L'assistant est indisponible.",
         ],
@@ -198,6 +202,7 @@ pub fn table(locale: &str) -> [(&'static str, &'static str); 24] {
             "Copiar",
             "Copiar el código",
             "Copiado",
+            "Copiar la respuesta",
             "El sitio aún no le ha identificado.",
             "El asistente no está disponible.",
         ],
@@ -224,6 +229,7 @@ pub fn table(locale: &str) -> [(&'static str, &'static str); 24] {
             "Copiar",
             "Copiar o código",
             "Copiado",
+            "Copiar a resposta",
             "O site ainda não identificou você.",
             "O assistente está indisponível.",
         ],
@@ -250,6 +256,7 @@ pub fn table(locale: &str) -> [(&'static str, &'static str); 24] {
             "コピー",
             "コードをコピー",
             "コピーしました",
+            "回答をコピー",
             "サイトがまだあなたを識別していません。",
             "アシスタントを利用できません。",
         ],
@@ -276,6 +283,7 @@ pub fn table(locale: &str) -> [(&'static str, &'static str); 24] {
             "复制",
             "复制代码",
             "已复制",
+            "复制回答",
             "网站尚未识别您的身份。",
             "助手暂时无法使用。",
         ],
@@ -302,6 +310,7 @@ pub fn table(locale: &str) -> [(&'static str, &'static str); 24] {
             "نسخ",
             "نسخ الشيفرة",
             "تم النسخ",
+            "نسخ الإجابة",
             "لم يتعرّف عليك الموقع بعد.",
             "المساعد غير متاح.",
         ],
@@ -328,6 +337,7 @@ pub fn table(locale: &str) -> [(&'static str, &'static str); 24] {
             "העתקה",
             "העתקת הקוד",
             "הועתק",
+            "העתקת התשובה",
             "האתר עדיין לא זיהה אותך.",
             "העוזר אינו זמין.",
         ],
@@ -354,6 +364,7 @@ pub fn table(locale: &str) -> [(&'static str, &'static str); 24] {
             "Copy",
             "Copy code",
             "Copied",
+            "Copy answer",
             "The site has not identified you yet.",
             "The assistant is unavailable.",
         ],
@@ -381,10 +392,11 @@ pub fn table(locale: &str) -> [(&'static str, &'static str); 24] {
         COPY,
         COPY_CODE,
         COPIED,
+        COPY_ANSWER,
         NOT_IDENTIFIED,
         UNAVAILABLE,
     ];
-    let mut out = [("", ""); 24];
+    let mut out = [("", ""); 25];
     for (i, (k, v)) in keys.iter().zip(t).enumerate() {
         out[i] = (k, v);
     }

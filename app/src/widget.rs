@@ -41,6 +41,10 @@ struct Msg {
     /// The complete answer as markup (rendered answer and its sources), once it is done.
     /// (Empty until then: a plain string is one signal type less in the Wasm.)
     html: RwSignal<String>,
+    /// While it streams: its complete blocks, rendered by the server, and how many bytes of
+    /// `text` they stand for (the rest shows as plain text).
+    partial: RwSignal<String>,
+    upto: RwSignal<u32>,
     state: RwSignal<MsgState>,
     /// 0: not rated, 1: helpful, 2: not helpful (a `u32` like the unread count: one signal
     /// type less in the Wasm).
@@ -57,6 +61,8 @@ impl Msg {
             author,
             text: RwSignal::new(text),
             html: RwSignal::new(String::new()),
+            partial: RwSignal::new(String::new()),
+            upto: RwSignal::new(0),
             state: RwSignal::new(state),
             rated: RwSignal::new(0),
             cited: RwSignal::new(true),
@@ -164,6 +170,12 @@ fn apply(
                 msgs.update(|v| v.push(Msg::new(id, Author::Assistant, text, MsgState::Streaming)))
             }
         },
+        ServerFrame::Rendered { id, html, upto, .. } => {
+            if let Some(m) = find(&id) {
+                m.partial.set(html);
+                m.upto.set(u32::try_from(upto).unwrap_or(u32::MAX));
+            }
+        }
         ServerFrame::AnswerEnd {
             id,
             html,
@@ -276,15 +288,20 @@ pub fn Widget() -> impl IntoView {
         msgs.with(|v| {
             if let Some(m) = v.last() {
                 m.text.track();
+                m.partial.track();
                 m.html.track();
+                m.state.track();
             }
         });
         let last_is_question =
             msgs.with_untracked(|v| v.last().is_some_and(|m| m.author == Author::User));
-        if let Some(el) = list.get_untracked()
-            && (stick.get_value() || last_is_question)
-        {
-            el.set_scroll_top(el.scroll_height());
+        if stick.get_value() || last_is_question {
+            // Once the change is laid out: its height is known then.
+            request_animation_frame(move || {
+                if let Some(el) = list.get_untracked() {
+                    el.set_scroll_top(el.scroll_height());
+                }
+            });
         }
     });
 
@@ -334,6 +351,9 @@ pub fn Widget() -> impl IntoView {
                     }
                 }
             };
+            if !hist.items.is_empty() {
+                starters.set(String::new());
+            }
             if hist.handed_off {
                 person.set(PERSON_HANDED_OFF);
             }
@@ -432,6 +452,7 @@ pub fn Widget() -> impl IntoView {
 
     let ask = move |text: String| {
         let Some(c) = ctx.get_value() else { return };
+        starters.set(String::new());
         let client_id = random_id();
         msgs.update(|v| {
             v.push(Msg::new(
@@ -509,6 +530,15 @@ pub fn Widget() -> impl IntoView {
             return;
         };
         let Some(c) = ctx.get_value() else { return };
+        if action == "copy-answer" {
+            // The answer as Markdown, as the model wrote it.
+            let _ = window()
+                .navigator()
+                .clipboard()
+                .write_text(&m.text.get_untracked());
+            button.set_text_content(Some(&t(key::COPIED)));
+            return;
+        }
         match action.as_str() {
             "retry" if m.author == Author::User => {
                 m.state.set(MsgState::Pending);
@@ -545,7 +575,7 @@ pub fn Widget() -> impl IntoView {
     };
 
     view! {
-        <section class="op-panel" role="dialog" aria-labelledby="op-title" on:click=on_click on:keydown=move |ev: leptos::ev::KeyboardEvent| {
+        <section class="op-panel" role="dialog" aria-labelledby="op-title" data-person=move || person.get().to_string() on:click=on_click on:keydown=move |ev: leptos::ev::KeyboardEvent| {
             let key = ev.key();
             if key == "Escape" {
                 close();
@@ -564,16 +594,19 @@ pub fn Widget() -> impl IntoView {
                     stick.set_value(el.scroll_height() - el.scroll_top() - el.client_height() < 40);
                 }
             } role="log" aria-live="polite" aria-label=t(key::CONVERSATION) data-testid="messages">
-                <div class="op-msg op-assistant op-greeting" hidden=move || greeting.with(String::is_empty)>{move || greeting.get()}</div>
+                <div class="op-msg op-assistant op-greeting">{move || greeting.get()}</div>
                 // Rebuilt by position, not keyed: messages are only appended (or all replaced
                 // by the history), and a keyed list's diff costs the Wasm several kilobytes.
                 {move || msgs.get().into_iter().map(|m| view! { <Message m=m person=person /> }).collect::<Vec<_>>()}
             </div>
+            // Emptied once the conversation has started; hidden when empty (CSS `:empty`), as the
+            // greeting is until it arrives: cheaper in the Wasm than a `hidden` closure each.
             <div class="op-starters" role="group" aria-label=t(key::SUGGESTED) data-testid="starters"
-                hidden=move || starters.with(String::is_empty) || msgs.with(|m| !m.is_empty()) inner_html=move || starters.get()></div>
-            // Both are always there, one hidden: cheaper in the Wasm than a `Show`.
-            <button type="button" class="op-handoff" data-testid="handoff" data-action="handoff" hidden=move || person.get() != PERSON_OFFERED>{t(key::TALK)}</button>
-            <p class="op-handoff-note" role="status" data-testid="handoff-notice" hidden=move || person.get() != PERSON_HANDED_OFF>{t(key::HANDED_OFF)}</p>
+                inner_html=move || starters.get()></div>
+            // Both are always there; the panel's `data-person` shows one or neither (CSS): cheaper
+            // in the Wasm than a `Show` or a `hidden` closure each.
+            <button type="button" class="op-handoff" data-testid="handoff" data-action="handoff">{t(key::TALK)}</button>
+            <p class="op-handoff-note" role="status" data-testid="handoff-notice">{t(key::HANDED_OFF)}</p>
             <form class="op-composer" on:submit=move |ev: leptos::ev::SubmitEvent| { ev.prevent_default(); submit(); }>
                 <label for="op-input" class="op-sr">{t(key::YOUR_QUESTION)}</label>
                 <textarea id="op-input" node_ref=input rows="1" maxlength="4000" placeholder=t(key::PLACEHOLDER) data-testid="composer"></textarea>
@@ -672,12 +705,14 @@ fn footer_html(state: &MsgState, rated: u32, is_answer: bool, offer: bool) -> St
         MsgState::Done if is_answer => format!(
             "<div class=\"op-rate\" role=\"group\" aria-label=\"{}\">\
              <button type=\"button\" data-action=\"up\" aria-label=\"{}\" aria-pressed=\"{}\">👍</button>\
-             <button type=\"button\" data-action=\"down\" aria-label=\"{}\" aria-pressed=\"{}\">👎</button></div>",
+             <button type=\"button\" data-action=\"down\" aria-label=\"{}\" aria-pressed=\"{}\">👎</button>\
+             <button type=\"button\" class=\"op-copy-answer\" data-action=\"copy-answer\" data-testid=\"copy-answer\">{}</button></div>",
             th(key::HELPFUL_Q),
             th(key::HELPFUL),
             rated == 1,
             th(key::NOT_HELPFUL),
-            rated == 2
+            rated == 2,
+            th(key::COPY_ANSWER)
         ),
         _ => String::new(),
     };
@@ -700,6 +735,7 @@ fn Message(m: Msg, person: RwSignal<Person>) -> impl IntoView {
         MsgState::Failed(_) => "failed",
     };
     let (text, html, rated) = (m.text, m.html, m.rated);
+    let (partial, upto) = (m.partial, m.upto);
     let is_answer = m.author == Author::Assistant;
     let author = match m.author {
         Author::User => "user",
@@ -707,12 +743,23 @@ fn Message(m: Msg, person: RwSignal<Person>) -> impl IntoView {
         Author::Operator => "operator",
     };
     let from_team = m.author == Author::Operator;
-    // The body: the server's rendered answer once complete; until then the streamed text,
-    // escaped, with a typing indicator while nothing has arrived yet.
+    // The body: the server's rendered answer once complete; until then its complete blocks as
+    // the server rendered them and the rest of the streamed text, escaped, with a typing
+    // indicator while nothing has arrived yet.
     let body = move || match html.get() {
         h if !h.is_empty() => h,
         _ => {
             let t = text.get();
+            let done = partial.get();
+            let rest = match upto.get() as usize {
+                0 => t.as_str(),
+                n => t.get(n..).unwrap_or_default(),
+            };
+            let done = if done.is_empty() {
+                done
+            } else {
+                format!("<div class=\"op-md\">{done}</div>")
+            };
             let typing = if state.get() == MsgState::Streaming && t.is_empty() {
                 format!(
                     "<span class=\"op-typing\" role=\"img\" aria-label=\"{}\"><i></i><i></i><i></i></span>",
@@ -727,8 +774,15 @@ fn Message(m: Msg, person: RwSignal<Person>) -> impl IntoView {
                 String::new()
             };
             format!(
-                "{from}<div class=\"op-text\">{}</div>{typing}",
-                escape_html(&t)
+                "{from}{done}<div class=\"op-text\">{}</div>{typing}",
+                // The block in progress is plain text: its Markdown markers are left out
+                // (they show rendered once the block is complete), so none flashes by.
+                escape_html(
+                    &rest
+                        .trim_start_matches('\n')
+                        .replace("**", "")
+                        .replace('`', "")
+                )
             )
         }
     };
@@ -740,7 +794,7 @@ fn Message(m: Msg, person: RwSignal<Person>) -> impl IntoView {
     view! {
         // (Not a list: the conversation is a `log`, whose items are not list items.)
         <div class=class data-testid="message" data-key=m.key.clone() data-author=author data-state=data_state
-            data-chars=move || text.with(|t| t.chars().count())>
+            data-chars=move || text.with(|t| t.chars().count().to_string())>
             <div class="op-body" inner_html=body></div>
             <div inner_html=footer></div>
         </div>

@@ -36,3 +36,31 @@ test("a question streams an answer that grows over several frames and ends with 
   await expect(demo.lastAnswer()).toHaveAttribute("data-state", "done", { timeout: 30_000 });
   await expect(demo.lastAnswer()).toContainText("I don't know");
 });
+
+test("finished blocks arrive rendered while the answer streams, never as raw Markdown; the whole answer copies", async ({ page, context }) => {
+  await context.grantPermissions(["clipboard-read", "clipboard-write"]);
+  const demo = new DemoPage(page);
+  await demo.goto();
+  await demo.open();
+  await demo.ask("How do I rotate the provider API key?");
+  const answer = demo.lastAnswer();
+  await expect(answer).toHaveAttribute("data-state", "streaming");
+  // The first paragraph ("According to **Security > …** [1]:") shows rendered before the end.
+  const rendered = answer.locator(".op-md strong").first();
+  let seenWhileStreaming = false;
+  for (let i = 0; i < 400 && !seenWhileStreaming; i++) {
+    const [state, strong] = await Promise.all([answer.getAttribute("data-state"), rendered.count()]);
+    if (state === "done") break;
+    seenWhileStreaming = strong > 0;
+    // Whatever is shown, emphasis markers never are (the block in progress holds none here).
+    expect(await answer.innerText()).not.toContain("**");
+    await page.waitForTimeout(10);
+  }
+  expect(seenWhileStreaming, "a rendered block while streaming").toBe(true);
+  await demo.waitForAnswer();
+  expect(await answer.innerText()).not.toContain("**");
+  // The whole answer copies as Markdown.
+  await answer.getByTestId("copy-answer").click();
+  await expect(answer.getByTestId("copy-answer")).toHaveText("Copied");
+  expect(await page.evaluate(() => navigator.clipboard.readText())).toContain("**Security > Rotating provider keys**");
+});

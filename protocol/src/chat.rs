@@ -107,6 +107,19 @@ pub enum ServerFrame {
         /// The text to append.
         text: String,
     },
+    /// While an answer streams: its text's first `upto` bytes are complete Markdown blocks,
+    /// rendered and sanitized as `html`. The client shows `html`, then the rest of the text as
+    /// it arrives, so finished paragraphs, lists and code read well before the answer ends.
+    Rendered {
+        /// Sequence number.
+        seq: u64,
+        /// The answer's message id.
+        id: String,
+        /// The rendered blocks (all of them so far, not only the new ones).
+        html: String,
+        /// How many bytes of the answer's text `html` stands for.
+        upto: u64,
+    },
     /// An answer is complete.
     AnswerEnd {
         /// Sequence number.
@@ -156,6 +169,7 @@ impl ServerFrame {
             ServerFrame::Message { seq, .. }
             | ServerFrame::AnswerStart { seq, .. }
             | ServerFrame::Delta { seq, .. }
+            | ServerFrame::Rendered { seq, .. }
             | ServerFrame::AnswerEnd { seq, .. }
             | ServerFrame::AnswerError { seq, .. }
             | ServerFrame::Handoff { seq } => Some(*seq),

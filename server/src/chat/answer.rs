@@ -23,7 +23,7 @@ use crate::project::ProjectId;
 use crate::providers::Message;
 use crate::rag::prompt::{SYSTEM_PROMPT_KEY, system_prompt};
 use crate::rag::{AnswerEvent, AnswerStream, AnswerSummary, Assistant, TOP_K};
-use crate::render::answer_html;
+use crate::render::{answer_html, complete_blocks};
 use crate::session::Input;
 
 /// What retrieval found for a question, and the project's system prompt setting (fetched in
@@ -354,6 +354,8 @@ pub async fn run<R: Retriever>(
         }
         Err(f) => Err(f),
     };
+    // The text so far, and how much of it was last sent rendered.
+    let (mut so_far, mut rendered_upto) = (String::new(), 0);
     let last = match events {
         Err(f) => Some(f),
         Ok(mut events) => loop {
@@ -363,9 +365,18 @@ pub async fn run<R: Retriever>(
                     report
                         .first_piece_ms
                         .get_or_insert_with(|| clock.now_ms() - started);
+                    // When the piece completes Markdown blocks, they go out rendered as well
+                    // (citation markers become links only in the final rendering).
+                    so_far.push_str(&text);
+                    let complete = complete_blocks(&so_far);
+                    let rendered = (complete > rendered_upto).then(|| {
+                        rendered_upto = complete;
+                        (answer_html(&so_far[..complete], &[]), complete as u64)
+                    });
                     let token = Input::Token {
                         answer_id: answer_id.clone(),
                         text,
+                        rendered,
                     };
                     if !deliver(token) {
                         observer.measured(&report);

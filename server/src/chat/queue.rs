@@ -41,6 +41,7 @@ pub fn weight(frame: &ServerFrame) -> usize {
         }
         ServerFrame::AnswerStart { id, .. } => id.len(),
         ServerFrame::Delta { id, text, .. } => id.len() + text.len(),
+        ServerFrame::Rendered { id, html, .. } => id.len() + html.len(),
         ServerFrame::AnswerEnd {
             id,
             html,

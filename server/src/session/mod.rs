@@ -59,6 +59,9 @@ pub enum Input {
         answer_id: String,
         /// The piece.
         text: String,
+        /// When this piece completes Markdown blocks: the text so far up to their end,
+        /// rendered, and that end (bytes).
+        rendered: Option<(String, u64)>,
     },
     /// The model finished an answer.
     Finished {
@@ -304,7 +307,10 @@ impl Session {
                 }
             }
             ServerFrame::Handoff { .. } => self.handed_off = true,
-            ServerFrame::Ready { .. } | ServerFrame::Error { .. } | ServerFrame::Pong => {}
+            ServerFrame::Rendered { .. }
+            | ServerFrame::Ready { .. }
+            | ServerFrame::Error { .. }
+            | ServerFrame::Pong => {}
         }
     }
 
@@ -540,17 +546,33 @@ impl Session {
                     });
                 }
             },
-            Input::Token { answer_id, text } => {
+            Input::Token {
+                answer_id,
+                text,
+                rendered,
+            } => {
                 if self.is_current(&answer_id) && !text.is_empty() {
                     let seq = self.next_seq();
                     self.push(
                         ServerFrame::Delta {
                             seq,
-                            id: answer_id,
+                            id: answer_id.clone(),
                             text,
                         },
                         &mut effects,
                     );
+                    if let Some((html, upto)) = rendered {
+                        let seq = self.next_seq();
+                        self.push(
+                            ServerFrame::Rendered {
+                                seq,
+                                id: answer_id,
+                                html,
+                                upto,
+                            },
+                            &mut effects,
+                        );
+                    }
                 }
             }
             Input::Finished {
@@ -594,28 +616,33 @@ impl Session {
     }
 
     /// The frames after `after`, with every answer that lies wholly after it compacted to its
-    /// start, one delta holding all its text, and its end: the same text, in far fewer frames.
+    /// start, one delta holding all its text, its latest rendering, and its end: the same text,
+    /// in far fewer frames.
     pub fn replay(&self, after: u64) -> Vec<ServerFrame> {
         let mut out = Vec::new();
-        let mut pending: Option<(ServerFrame, String, u64)> = None;
+        let mut pending: Option<Pending> = None;
         for f in self
             .log
             .iter()
             .filter(|f| f.seq().is_some_and(|s| s > after))
         {
-            match f {
-                ServerFrame::AnswerStart { .. } => pending = Some((f.clone(), String::new(), 0)),
-                ServerFrame::Delta { seq, text, .. } if pending.is_some() => {
-                    if let Some((_, t, last)) = pending.as_mut() {
-                        t.push_str(text);
-                        *last = *seq;
-                    }
+            match (f, pending.as_mut()) {
+                (ServerFrame::AnswerStart { .. }, _) => {
+                    pending = Some(Pending {
+                        start: f.clone(),
+                        text: String::new(),
+                        last: 0,
+                        rendered: None,
+                    })
                 }
-                ServerFrame::AnswerEnd { .. } | ServerFrame::AnswerError { .. }
-                    if pending.is_some() =>
-                {
-                    if let Some((start, text, last)) = pending.take() {
-                        flush(&mut out, start, text, last);
+                (ServerFrame::Delta { seq, text, .. }, Some(p)) => {
+                    p.text.push_str(text);
+                    p.last = *seq;
+                }
+                (ServerFrame::Rendered { .. }, Some(p)) => p.rendered = Some(f.clone()),
+                (ServerFrame::AnswerEnd { .. } | ServerFrame::AnswerError { .. }, Some(_)) => {
+                    if let Some(p) = pending.take() {
+                        p.flush(&mut out);
                     }
                     out.push(f.clone());
                 }
@@ -623,25 +650,42 @@ impl Session {
             }
         }
         // An answer still streaming: what it has so far, then live deltas follow.
-        if let Some((start, text, last)) = pending.take() {
-            flush(&mut out, start, text, last);
+        if let Some(p) = pending.take() {
+            p.flush(&mut out);
         }
         out
     }
 }
 
-fn flush(out: &mut Vec<ServerFrame>, start: ServerFrame, text: String, last: u64) {
-    let id = match &start {
-        ServerFrame::AnswerStart { id, .. } => id.clone(),
-        _ => String::new(),
-    };
-    out.push(start);
-    if last > 0 {
-        out.push(ServerFrame::Delta {
-            seq: last,
-            id,
-            text,
-        });
+/// An answer being compacted by [`Session::replay`].
+struct Pending {
+    start: ServerFrame,
+    text: String,
+    /// The sequence number of its last delta.
+    last: u64,
+    /// Its latest rendering.
+    rendered: Option<ServerFrame>,
+}
+
+impl Pending {
+    /// The start, then the text as one delta and the latest rendering, in sequence order.
+    fn flush(self, out: &mut Vec<ServerFrame>) {
+        let id = match &self.start {
+            ServerFrame::AnswerStart { id, .. } => id.clone(),
+            _ => String::new(),
+        };
+        out.push(self.start);
+        let mut rest = Vec::new();
+        if self.last > 0 {
+            rest.push(ServerFrame::Delta {
+                seq: self.last,
+                id,
+                text: self.text,
+            });
+        }
+        rest.extend(self.rendered);
+        rest.sort_by_key(ServerFrame::seq);
+        out.extend(rest);
     }
 }
 
@@ -722,6 +766,7 @@ mod tests {
         let e = s.apply(Input::Token {
             answer_id: id.clone(),
             text: "It ".into(),
+            rendered: None,
         });
         assert_eq!(
             persisted(&e),
@@ -734,6 +779,7 @@ mod tests {
         s.apply(Input::Token {
             answer_id: id.clone(),
             text: "works.".into(),
+            rendered: None,
         });
         let e = s.apply(Input::Finished {
             answer_id: id.clone(),
@@ -820,6 +866,7 @@ mod tests {
             s.apply(Input::Token {
                 answer_id: id.clone(),
                 text: piece.into(),
+                rendered: None,
             });
         }
         // Seen up to the delta "b" (seq 4): c and d follow, compacted.
@@ -847,6 +894,53 @@ mod tests {
     }
 
     #[test]
+    fn a_streaming_answer_replays_with_its_latest_rendering_after_its_text() {
+        let mut s = Session::new("s1");
+        let id = answer_id(&ask(&mut s, 1, "c1", "q"));
+        let pieces = [
+            (
+                "One **a**.\n\n",
+                Some(("<p>One <strong>a</strong>.</p>", 13)),
+            ),
+            ("Two", None),
+            (" **b**.\n\n", Some(("<p>One …</p><p>Two …</p>", 26))),
+            ("Thr", None),
+        ];
+        for (text, rendered) in pieces {
+            s.apply(Input::Token {
+                answer_id: id.clone(),
+                text: text.into(),
+                rendered: rendered.map(|(h, n)| (h.to_owned(), n)),
+            });
+        }
+        // Live: delta, rendered, delta, delta, rendered, delta (seq 3 to 8).
+        let all = s.replay(0);
+        assert_eq!(
+            transcript(&all),
+            "\nUser: q\nAssistant: One **a**.\n\nTwo **b**.\n\nThr"
+        );
+        let seqs: Vec<u64> = all.iter().filter_map(ServerFrame::seq).collect();
+        assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
+        // In sequence order: the latest rendering (seq 7) comes before the compacted text
+        // (whose last piece is seq 8); the client shows both once the text has arrived.
+        let rendered: Vec<&ServerFrame> = all
+            .iter()
+            .filter(|f| matches!(f, ServerFrame::Rendered { .. }))
+            .collect();
+        assert_eq!(rendered.len(), 1, "only the latest rendering");
+        assert!(matches!(
+            rendered[0],
+            ServerFrame::Rendered { upto: 26, .. }
+        ));
+        // Resuming after the first rendering gets the rest, rendering included.
+        let rest = s.replay(4);
+        assert!(
+            rest.iter()
+                .any(|f| matches!(f, ServerFrame::Rendered { upto: 26, .. }))
+        );
+    }
+
+    #[test]
     fn any_resume_point_gives_the_same_transcript() {
         let mut s = Session::new("s1");
         let id = answer_id(&ask(&mut s, 1, "c1", "q1"));
@@ -854,6 +948,7 @@ mod tests {
             s.apply(Input::Token {
                 answer_id: id.clone(),
                 text: p.into(),
+                rendered: None,
             });
         }
         s.apply(Input::Finished {
@@ -865,6 +960,7 @@ mod tests {
         s.apply(Input::Token {
             answer_id: id,
             text: "w".into(),
+            rendered: None,
         });
         let full = transcript(&s.replay(0));
         for cut in 0..=s.last_seq() {
@@ -887,6 +983,7 @@ mod tests {
         s.apply(Input::Token {
             answer_id: id,
             text: "part".into(),
+            rendered: None,
         });
         let (mut restored, effects) = Session::restore("s1", s.log.clone());
         assert!(
@@ -913,7 +1010,8 @@ mod tests {
         assert!(
             s.apply(Input::Token {
                 answer_id: "nope".into(),
-                text: "x".into()
+                text: "x".into(),
+                rendered: None,
             })
             .is_empty()
         );
@@ -935,6 +1033,7 @@ mod tests {
         s.apply(Input::Token {
             answer_id: a.clone(),
             text: "I cannot find that.".into(),
+            rendered: None,
         });
         s.apply(Input::Finished {
             answer_id: a,
