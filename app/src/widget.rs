@@ -280,8 +280,10 @@ pub fn Widget() -> impl IntoView {
     let ctx: StoredValue<Option<Ctx>, LocalStorage> = StoredValue::new_local(None);
     let input: NodeRef<leptos::html::Textarea> = NodeRef::new();
     let list: NodeRef<leptos::html::Div> = NodeRef::new();
-    // Whether the list is scrolled to its end (kept by its scroll events).
-    let stick: StoredValue<bool, LocalStorage> = StoredValue::new_local(true);
+    // The list's height when it was last scrolled to its end. Read as a plain value (a `u32`
+    // signal like the others: no other type in the Wasm), it says whether the visitor has
+    // since scrolled up, without a scroll listener.
+    let bottom: RwSignal<u32> = RwSignal::new(0);
     // Keeps the newest text in view while an answer streams, unless the visitor scrolled up
     // to read something earlier.
     Effect::new(move |_| {
@@ -295,14 +297,16 @@ pub fn Widget() -> impl IntoView {
         });
         let last_is_question =
             msgs.with_untracked(|v| v.last().is_some_and(|m| m.author == Author::User));
-        if stick.get_value() || last_is_question {
-            // Once the change is laid out: its height is known then.
-            request_animation_frame(move || {
-                if let Some(el) = list.get_untracked() {
+        // Once the change is laid out: its height is known then.
+        request_animation_frame(move || {
+            if let Some(el) = list.get_untracked() {
+                let seen = el.scroll_top() + el.client_height();
+                if last_is_question || seen + 40 >= bottom.get_untracked() as i32 {
                     el.set_scroll_top(el.scroll_height());
+                    bottom.set(el.scroll_height().max(0) as u32);
                 }
-            });
-        }
+            }
+        });
     });
 
     // Set once setup starts, so that a token arriving meanwhile does not start a second one.
@@ -589,11 +593,7 @@ pub fn Widget() -> impl IntoView {
                 <button type="button" class="op-close" aria-label=t(key::CLOSE) data-testid="close" data-action="close">"×"</button>
             </header>
             <p class="op-status" role="status" data-testid="status">{status_text}</p>
-            <div class="op-messages" node_ref=list on:scroll=move |_| {
-                if let Some(el) = list.get_untracked() {
-                    stick.set_value(el.scroll_height() - el.scroll_top() - el.client_height() < 40);
-                }
-            } role="log" aria-live="polite" aria-label=t(key::CONVERSATION) data-testid="messages">
+            <div class="op-messages" node_ref=list role="log" aria-live="polite" aria-label=t(key::CONVERSATION) data-testid="messages">
                 <div class="op-msg op-assistant op-greeting">{move || greeting.get()}</div>
                 // Rebuilt by position, not keyed: messages are only appended (or all replaced
                 // by the history), and a keyed list's diff costs the Wasm several kilobytes.

@@ -62,5 +62,30 @@ test("finished blocks arrive rendered while the answer streams, never as raw Mar
   // The whole answer copies as Markdown.
   await answer.getByTestId("copy-answer").click();
   await expect(answer.getByTestId("copy-answer")).toHaveText("Copied");
-  expect(await page.evaluate(() => navigator.clipboard.readText())).toContain("**Security > Rotating provider keys**");
+  // (The write is asynchronous.)
+  await expect
+    .poll(() => page.evaluate(() => navigator.clipboard.readText()))
+    .toContain("**Security > Rotating provider keys**");
+});
+
+test("the list follows a streaming answer, unless the visitor scrolls up to read", async ({ page }) => {
+  const demo = new DemoPage(page);
+  await demo.goto();
+  await demo.open();
+  await demo.ask("How do I rotate the provider API key?");
+  await demo.waitForAnswer();
+  const list = demo.frame.getByTestId("messages");
+  await demo.ask("Which files are skipped during ingestion?");
+  await expect(demo.lastAnswer()).toHaveAttribute("data-state", "streaming");
+  await list.evaluate((el) => {
+    el.scrollTop = 0;
+  });
+  await demo.waitForAnswer();
+  expect(await list.evaluate((el) => el.scrollTop)).toBeLessThan(40);
+  // A new question brings the end back into view.
+  await demo.ask("How big are the chunks?");
+  await demo.waitForAnswer();
+  await expect
+    .poll(() => list.evaluate((el) => el.scrollHeight - el.scrollTop - el.clientHeight))
+    .toBeLessThan(40);
 });

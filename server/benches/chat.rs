@@ -580,7 +580,7 @@ async fn seed_worker(base: &str, docs: &Path) {
     let token = common::server::ADMIN_TOKEN;
     http.put(format!("{base}/v1/admin/projects/bench"))
         .bearer_auth(token)
-        .json(&json!({"secret": SECRET, "allowed_origins": []}))
+        .json(&json!({"secret": SECRET, "allowed_origins": ["http://127.0.0.1:9"]}))
         .send()
         .await
         .unwrap()

@@ -19,7 +19,7 @@ const WIDGET_PAGE: &str = r#"<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="outpost-origins" content="{origins}">
-<meta name="outpost-strings" content="{strings}">
+<meta name="outpost-strings" content='{strings}'>
 <title>Assistant</title>
 <link rel="stylesheet" href="/widget/pkg/widget.css">
 <link rel="modulepreload" href="/widget/pkg/outpost_app.js">
@@ -86,9 +86,13 @@ pub async fn widget_page(
                 "ltr"
             },
         )
+        // In a single-quoted attribute, the JSON's many double quotes stay as they are (the
+        // page is part of the widget's weight); `&` and `'` are escaped.
         .replace(
             "{strings}",
-            &outpost_protocol::escape_html(&strings_json(&project, locale)),
+            &strings_json(&project, locale)
+                .replace('&', "&amp;")
+                .replace('\'', "&#39;"),
         );
     let mut response = shell(csp, "");
     *response.body_mut() = axum::body::Body::from(page);
