@@ -367,8 +367,13 @@ pub async fn run<R: Retriever>(
                         .get_or_insert_with(|| clock.now_ms() - started);
                     // When the piece completes Markdown blocks, they go out rendered as well
                     // (citation markers become links only in the final rendering).
+                    // (A block can only complete at a line's end: pieces without one cost no scan.)
                     so_far.push_str(&text);
-                    let complete = complete_blocks(&so_far);
+                    let complete = if text.contains('\n') {
+                        complete_blocks(&so_far)
+                    } else {
+                        rendered_upto
+                    };
                     let rendered = (complete > rendered_upto).then(|| {
                         rendered_upto = complete;
                         (answer_html(&so_far[..complete], &[]), complete as u64)
