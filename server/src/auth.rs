@@ -4,7 +4,7 @@
 //! against the secret of the project it is presented for, and its `project` claim must name that
 //! same project.
 
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, errors::ErrorKind};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
@@ -103,30 +103,79 @@ fn verify_with(
     if token.len() > MAX_TOKEN_BYTES {
         return Err(AuthError::Invalid);
     }
+    // jsonwebtoken checks the signature and the algorithm; the claims are checked here, as
+    // RFC 7519 allows them: `aud` a string or an array, NumericDates with a fraction (as
+    // `Date.now() / 1000` or Python's `time.time()` make them). jsonwebtoken reads `exp` and
+    // `nbf` as integers only.
     let mut v = Validation::new(Algorithm::HS256);
-    v.leeway = LEEWAY_SECS;
-    v.validate_exp = true;
-    // jsonwebtoken leaves `nbf` unchecked unless asked.
-    v.validate_nbf = true;
-    v.set_audience(&[AUDIENCE]);
-    v.set_required_spec_claims(&["exp", "aud", "sub"]);
-    let data = jsonwebtoken::decode::<Claims>(token, &DecodingKey::from_secret(secret), &v)
-        .map_err(|e| match e.kind() {
-            ErrorKind::ExpiredSignature => AuthError::Expired,
-            ErrorKind::ImmatureSignature => AuthError::NotYetValid,
-            _ => AuthError::Invalid,
-        })?;
-    if data.claims.project != project {
-        return Err(AuthError::WrongProject);
-    }
-    let now = crate::platform::now_unix().max(0) as u64;
-    if data.claims.exp > now + max_lifetime + LEEWAY_SECS {
-        return Err(AuthError::TooLongLived(max_lifetime));
-    }
-    if data.claims.sub.is_empty() || data.claims.sub.len() > 256 {
+    v.validate_exp = false;
+    v.validate_nbf = false;
+    v.validate_aud = false;
+    v.required_spec_claims.clear();
+    let data = jsonwebtoken::decode::<Received>(token, &DecodingKey::from_secret(secret), &v)
+        .map_err(|_| AuthError::Invalid)?;
+    let r = data.claims;
+    let now = crate::platform::now_unix().max(0) as f64;
+    let leeway = LEEWAY_SECS as f64;
+    let (Some(exp), Some(sub), Some(aud)) = (r.exp, r.sub, r.aud) else {
+        return Err(AuthError::Invalid);
+    };
+    if !aud.names(AUDIENCE) {
         return Err(AuthError::Invalid);
     }
-    Ok(data.claims)
+    if exp + leeway < now {
+        return Err(AuthError::Expired);
+    }
+    if r.nbf.is_some_and(|nbf| nbf > now + leeway) {
+        return Err(AuthError::NotYetValid);
+    }
+    let claims = Claims {
+        sub,
+        project: r.project.unwrap_or_default(),
+        exp: exp.max(0.0) as u64,
+        nbf: r.nbf.map(|n| n.max(0.0) as u64),
+        iat: r.iat.map(|n| n.max(0.0) as u64),
+        aud: AUDIENCE.into(),
+    };
+    if claims.project != project {
+        return Err(AuthError::WrongProject);
+    }
+    let now = now as u64;
+    if claims.exp > now + max_lifetime + LEEWAY_SECS {
+        return Err(AuthError::TooLongLived(max_lifetime));
+    }
+    if claims.sub.is_empty() || claims.sub.len() > 256 {
+        return Err(AuthError::Invalid);
+    }
+    Ok(claims)
+}
+
+/// The claims as a token carries them, before they are checked.
+#[derive(Deserialize)]
+struct Received {
+    sub: Option<String>,
+    project: Option<String>,
+    exp: Option<f64>,
+    nbf: Option<f64>,
+    iat: Option<f64>,
+    aud: Option<Audience>,
+}
+
+/// `aud`: one audience or several (RFC 7519 §4.1.3).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Audience {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Audience {
+    fn names(&self, audience: &str) -> bool {
+        match self {
+            Audience::One(a) => a == audience,
+            Audience::Many(all) => all.iter().any(|a| a == audience),
+        }
+    }
 }
 
 /// Mints a token (for `outpost token`, the demo page and tests; a site mints its own).
@@ -271,6 +320,46 @@ mod tests {
             verify(&"x".repeat(5000), SECRET, "acme"),
             Err(AuthError::Invalid)
         );
+    }
+
+    /// Tokens as standard libraries make them: `aud` an array (jose, PyJWT with a list),
+    /// NumericDates with a fraction (`Date.now() / 1000`, `time.time()`).
+    #[test]
+    fn tokens_in_every_form_rfc_7519_allows_verify() {
+        let sign = |claims: serde_json::Value| {
+            jsonwebtoken::encode(
+                &Header::new(Algorithm::HS256),
+                &claims,
+                &EncodingKey::from_secret(SECRET),
+            )
+            .unwrap()
+        };
+        let now = now() as f64 + 0.25;
+        let t = sign(serde_json::json!({
+            "sub": "u1", "project": "acme", "aud": ["other", "outpost"],
+            "exp": now + 600.5, "iat": now, "nbf": now - 1.5,
+        }));
+        let c = verify(&t, SECRET, "acme").unwrap();
+        assert_eq!((c.sub.as_str(), c.exp), ("u1", (now + 600.5) as u64));
+        let t = sign(serde_json::json!({
+            "sub": "u1", "project": "acme", "aud": ["other"], "exp": now + 600.0,
+        }));
+        assert_eq!(verify(&t, SECRET, "acme"), Err(AuthError::Invalid));
+        let t = sign(serde_json::json!({
+            "sub": "u1", "project": "acme", "aud": "outpost", "exp": now - 120.5,
+        }));
+        assert_eq!(verify(&t, SECRET, "acme"), Err(AuthError::Expired));
+        for missing in ["sub", "aud", "exp"] {
+            let mut claims = serde_json::json!({
+                "sub": "u1", "project": "acme", "aud": "outpost", "exp": now + 60.0,
+            });
+            claims.as_object_mut().unwrap().remove(missing);
+            assert_eq!(
+                verify(&sign(claims), SECRET, "acme"),
+                Err(AuthError::Invalid),
+                "{missing}"
+            );
+        }
     }
 
     #[test]

@@ -90,8 +90,7 @@ pub(crate) async fn push_messages(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<ChannelReply, AppError> {
-    let token = header_str(&headers, "authorization")
-        .and_then(|v| v.strip_prefix("Bearer ").map(|t| t.trim().to_owned()));
+    let token = super::bearer_token(&headers).map(str::to_owned);
     call(
         &state,
         &project,

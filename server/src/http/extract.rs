@@ -20,7 +20,7 @@ use std::collections::HashMap;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 
 use super::{AppError, AppState, bearer, project};
 use crate::auth::Claims;
@@ -175,11 +175,7 @@ pub fn admin_only(state: &AppState, headers: &HeaderMap) -> Result<(), AppError>
             format!("The admin API is off: {why}."),
         ));
     }
-    let given = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("");
+    let given = super::bearer_token(headers).unwrap_or("");
     if given.is_empty() || !crate::channels::webhook::same_secret(given.trim(), expected) {
         return Err(AppError::new(
             StatusCode::UNAUTHORIZED,

@@ -365,12 +365,21 @@ pub async fn project(state: &AppState, project: &str) -> Result<Project, AppErro
 /// # Errors
 /// [`AppError`] 401 naming what is wrong with the token.
 pub fn bearer(headers: &HeaderMap, project: &Project) -> Result<Claims, AppError> {
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("");
-    Ok(auth::verify(token.trim(), project)?)
+    Ok(auth::verify(bearer_token(headers).unwrap_or(""), project)?)
+}
+
+/// The credentials of `Authorization: Bearer <credentials>`, the scheme in any case (RFC 9110
+/// §11.1: auth schemes are case-insensitive; some clients write `bearer`).
+pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    let value = headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .trim_start();
+    let (scheme, credentials) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| credentials.trim())
 }
 
 /// Reads a JSON request body.
@@ -386,4 +395,24 @@ pub(crate) async fn health(
     axum::extract::State(state): axum::extract::State<AppState>,
 ) -> Json<serde_json::Value> {
     Json(json!({"status": "ok", "service": state.service, "version": env!("CARGO_PKG_VERSION")}))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bearer_scheme_is_read_in_any_case() {
+        let with = |v: &str| {
+            let mut h = HeaderMap::new();
+            h.insert(header::AUTHORIZATION, v.parse().unwrap());
+            bearer_token(&h).map(str::to_owned)
+        };
+        assert_eq!(with("Bearer abc").as_deref(), Some("abc"));
+        assert_eq!(with("bearer abc").as_deref(), Some("abc"));
+        assert_eq!(with("BEARER  abc ").as_deref(), Some("abc"));
+        assert_eq!(with("Basic abc"), None);
+        assert_eq!(with("Bearerabc"), None);
+        assert_eq!(bearer_token(&HeaderMap::new()), None);
+    }
 }
