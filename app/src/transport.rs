@@ -34,8 +34,12 @@ const FATAL: [&str; 5] = [
 ];
 
 /// Codes of a question the server refused: resending it as it is cannot help.
-pub const REFUSED_QUESTION: [&str; 3] =
-    [codes::RATE_LIMITED, codes::TOO_LONG, codes::EMPTY_QUESTION];
+pub const REFUSED_QUESTION: [&str; 4] = [
+    codes::RATE_LIMITED,
+    codes::TOO_LONG,
+    codes::EMPTY_QUESTION,
+    codes::DAILY_BUDGET_SPENT,
+];
 
 /// What the connection is doing, for the status line.
 #[derive(Debug, Clone, PartialEq)]

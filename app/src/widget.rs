@@ -424,15 +424,29 @@ pub fn Widget() -> impl IntoView {
     // The project, once configured, for a site that identifies its visitor later.
     let configured: StoredValue<Option<String>, LocalStorage> = StoredValue::new_local(None);
     host::listen(move |m| match m {
-        EmbedMessage::Config { project, token } if configured.with_value(Option::is_none) => {
+        EmbedMessage::Config {
+            project,
+            token,
+            error,
+        } if configured.with_value(Option::is_none) => {
             configured.set_value(Some(project.clone()));
             match token {
                 Some(t) => setup(project, t),
-                None => status.set(Status::Failed(t(key::NOT_IDENTIFIED))),
+                None => status.set(Status::Failed(
+                    error.unwrap_or_else(|| t(key::NOT_IDENTIFIED)),
+                )),
             }
         }
         EmbedMessage::Identify { token } => match (ctx.get_value(), configured.get_value()) {
-            (Some(c), _) => c.transport.set_token(token),
+            (Some(c), _) => {
+                // Ratings use it too.
+                ctx.update_value(|c| {
+                    if let Some(c) = c {
+                        c.token.clone_from(&token);
+                    }
+                });
+                c.transport.set_token(token)
+            }
             (None, Some(project)) => setup(project, token),
             (None, None) => {}
         },

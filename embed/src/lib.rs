@@ -34,7 +34,11 @@ impl std::error::Error for EmitError {}
 pub fn loader_source() -> Result<String, EmitError> {
     let mut js = TEMPLATE
         .replace("%channel%", EMBED_CHANNEL)
-        .replace("%frame_refused%", codes::FRAME_REFUSED);
+        .replace("%frame_refused%", codes::FRAME_REFUSED)
+        .replace("%unavailable%", codes::UNAVAILABLE)
+        .replace("%challenge_required%", codes::CHALLENGE_REQUIRED)
+        .replace("%not_public%", codes::NOT_PUBLIC)
+        .replace("%token_expired%", codes::TOKEN_EXPIRED);
     for name in EmbedMessage::type_names() {
         js = js.replace(&format!("%{name}%"), name);
     }

@@ -13,8 +13,15 @@
   // The bubble's colour: data-color, else the project's accent as the widget last said it on
   // this site (no request before the chat opens, so nothing for a strict CSP to refuse).
   var ACCENT = "outpost:" + project + ":accent";
-  var stored = null;
-  try { stored = localStorage.getItem(ACCENT); } catch (e) {}
+  // Without data-token, a public project's server hands this page an anonymous visitor token;
+  // it is kept here with its expiry, so that the next pages keep the visitor and their
+  // conversation, and renewed before it ends.
+  var ANON = "outpost:" + project + ":visitor";
+  var stored = null, saved = [];
+  try {
+    stored = localStorage.getItem(ACCENT);
+    saved = (localStorage.getItem(ANON) || "").split(" ");
+  } catch (e) {}
   var color = data.color || stored || "#3b5bdb";
   // Distances from the corner, in px (default 20).
   function px(v) { v = parseInt(v, 10); return (isNaN(v) || v < 0 ? 20 : v) + "px"; }
@@ -26,6 +33,7 @@
   var frame = null;
   var ready = false;
   var isOpen = false;
+  var anon = !token, configured = false, proof, renew = 0;
 
   function emit(name, detail) {
     (listeners[name] || []).forEach(function (fn) {
@@ -37,6 +45,45 @@
       msg.channel = CHANNEL;
       frame.contentWindow.postMessage(msg, ORIGIN);
     }
+  }
+  function give(t, error) {
+    token = t;
+    if (!ready) return;
+    if (configured) post({ type: "%identify%", token: t });
+    else {
+      configured = true;
+      post({ type: "%config%", project: project, token: t, error: error });
+    }
+  }
+  // Renews the token five minutes before it ends.
+  function later(ms) {
+    clearTimeout(renew);
+    renew = setTimeout(mint, Math.max(ms, 30000));
+  }
+  // text/plain (the default for a string body): no preflight.
+  function mint() {
+    fetch(ORIGIN + "/v1/projects/" + project + "/visitor_token", {
+      method: "POST",
+      body: JSON.stringify({ previous: saved[0], challenge: proof })
+    }).then(function (r) {
+      return r.json().then(function (b) { if (!r.ok) throw b.error; return b; });
+    }).then(function (b) {
+      proof = null;
+      saved = [b.token, Date.now() + b.expires_in * 1000];
+      try { localStorage.setItem(ANON, saved.join(" ")); } catch (e) {}
+      later(b.expires_in * 1000 - 300000);
+      give(b.token);
+    }, function (e) {
+      if (!e || !e.code) e = { code: "%unavailable%" };
+      // The widget page renders the challenge and answers with a `challenge` frame.
+      if (e.code === "%challenge_required%") post({ type: "%challenge%" });
+      // Not public: the site identifies its visitor later (Outpost.identify).
+      else if (e.code === "%not_public%") give(null);
+      else if (!configured) {
+        emit("error", e);
+        give(null, e.message);
+      }
+    });
   }
   function css(el, props) {
     for (var k in props) el.style.setProperty(k, props[k], "important");
@@ -97,7 +144,7 @@
   }
 
   function unread(n) {
-    badge.textContent = n > 9 ? "9+" : String(n);
+    badge.textContent = n > 9 ? "9+" : n;
     css(badge, { display: n > 0 && !isOpen ? "block" : "none" });
     bubble.setAttribute("aria-label", n > 0 && !isOpen ? "Open chat, " + n + " unread" : isOpen ? "Close chat" : "Open chat");
   }
@@ -106,7 +153,7 @@
     frame = document.createElement("iframe");
     // The visitor's language: the tag's, else the page's, else the browser's.
     var lang = data.lang || document.documentElement.lang || navigator.language || "";
-    frame.src = ORIGIN + "/widget/" + encodeURIComponent(project) + "?lang=" + encodeURIComponent(lang);
+    frame.src = ORIGIN + "/widget/" + project + "?lang=" + encodeURIComponent(lang);
     frame.title = "Chat assistant";
     frame.setAttribute("sandbox", "allow-scripts allow-same-origin allow-forms allow-popups allow-popups-to-escape-sandbox");
     frame.setAttribute("allow", "clipboard-write");
@@ -116,7 +163,7 @@
     // browser's error page; the widget in it never says `ready`. Tell the host page.
     frame.addEventListener("load", function () {
       setTimeout(function () {
-        if (!ready) emit("error", { code: "%frame_refused%", message: "The chat panel did not start. Is " + location.origin + " among project " + project + "'s allowed origins?" });
+        if (!ready) emit("error", { code: "%frame_refused%", message: "The chat did not start: is " + location.origin + " among project " + project + "'s origins?" });
       }, 8000);
     });
     root.appendChild(frame);
@@ -142,7 +189,7 @@
 
   var hiding = 0;
   function motion() {
-    return !(window.matchMedia && matchMedia("(prefers-reduced-motion: reduce)").matches);
+    return !matchMedia("(prefers-reduced-motion: reduce)").matches;
   }
 
   function setOpen(open, fromWidget) {
@@ -163,7 +210,7 @@
     if (label) css(label, { display: open ? "none" : "" });
     fit();
     path.setAttribute("d", open ? CLOSE : CHAT);
-    bubble.setAttribute("aria-expanded", String(open));
+    bubble.setAttribute("aria-expanded", open);
     unread(0);
     try { sessionStorage.setItem(KEY, open ? "1" : ""); } catch (e) {}
     if (!fromWidget) post({ type: "%toggle%", open: open });
@@ -179,9 +226,17 @@
     if (!d || d.channel !== CHANNEL) return;
     if (d.type === "%ready%") {
       ready = true;
-      post({ type: "%config%", project: project, token: token });
+      var ms = saved[1] - Date.now() - 300000;
+      if (!anon) give(token);
+      else if (ms > 0) {
+        give(saved[0]);
+        later(ms);
+      } else mint();
       post({ type: "%toggle%", open: isOpen });
       emit("ready");
+    } else if (d.type === "%challenge%") {
+      proof = d.token;
+      mint();
     } else if (d.type === "%toggle%") {
       setOpen(!!d.open, true);
     } else if (d.type === "%unread%") {
@@ -193,6 +248,7 @@
         try { localStorage.setItem(ACCENT, d.accent); } catch (e) {}
       }
     } else if (d.type === "%error%") {
+      if (anon && d.code === "%token_expired%") mint();
       emit("error", { code: d.code, message: d.message });
     }
   });
@@ -200,7 +256,7 @@
   window.Outpost = {
     open: function () { setOpen(true); },
     close: function () { setOpen(false); },
-    identify: function (t) { token = t; post({ type: "%identify%", token: t }); },
+    identify: function (t) { anon = false; clearTimeout(renew); give(t); },
     on: function (name, fn) { (listeners[name] = listeners[name] || []).push(fn); }
   };
 

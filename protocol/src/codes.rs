@@ -32,6 +32,15 @@ pub const BAD_REQUEST: &str = "bad_request";
 pub const NOT_FOUND: &str = "not_found";
 /// Too many requests: wait `retry_after` seconds.
 pub const RATE_LIMITED: &str = "rate_limited";
+/// The project answered all the questions its daily budget allows; `retry_after` is the
+/// seconds until the budget renews (midnight UTC).
+pub const DAILY_BUDGET_SPENT: &str = "daily_budget_spent";
+/// The project hands out no anonymous visitor tokens: its site signs its visitors' tokens.
+pub const NOT_PUBLIC: &str = "not_public";
+/// The project wants a solved challenge (Turnstile) before it hands out a visitor token.
+pub const CHALLENGE_REQUIRED: &str = "challenge_required";
+/// The challenge's answer did not verify.
+pub const CHALLENGE_FAILED: &str = "challenge_failed";
 /// A visitor asked for a person where nobody can take over (the project turned it off, or it
 /// has no operator and no channel); the assistant goes on answering.
 pub const HANDOFF_UNAVAILABLE: &str = "handoff_unavailable";

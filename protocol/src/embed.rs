@@ -22,9 +22,14 @@ pub enum EmbedMessage {
     Config {
         /// The project id from `data-project`.
         project: String,
-        /// The identity token (a JWT from the site's backend), if the site gave one yet.
+        /// The identity token (a JWT from the site's backend, or a public project's anonymous
+        /// one), if there is one yet.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         token: Option<String>,
+        /// Why there is no token, when the loader could not get a public project's: the
+        /// server's sentence, shown in the panel.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
     },
     /// Loader → widget: a new identity token (`Outpost.identify(token)`).
     Identify {
@@ -54,13 +59,28 @@ pub enum EmbedMessage {
         /// A sentence for a person.
         message: String,
     },
+    /// A public project that wants a challenge (Turnstile): loader → widget page without a
+    /// token ("render the challenge"); widget page → loader with the solved challenge's answer,
+    /// which the loader sends when it asks for the visitor's token.
+    Challenge {
+        /// The answer.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        token: Option<String>,
+    },
 }
 
 impl EmbedMessage {
     /// The `type` tag of every variant, in declaration order: what the loader is built against.
     pub fn type_names() -> Vec<&'static str> {
         vec![
-            "ready", "config", "identify", "toggle", "accent", "unread", "error",
+            "ready",
+            "config",
+            "identify",
+            "toggle",
+            "accent",
+            "unread",
+            "error",
+            "challenge",
         ]
     }
 }
@@ -133,6 +153,7 @@ mod tests {
                 EmbedMessage::Config {
                     project: "acme".into(),
                     token: Some("t".into()),
+                    error: None,
                 },
                 r#"{"type":"config","project":"acme","token":"t"}"#,
             ),
@@ -160,6 +181,12 @@ mod tests {
                     message: "m".into(),
                 },
                 r#"{"type":"error","code":"unauthorized","message":"m"}"#,
+            ),
+            (
+                EmbedMessage::Challenge {
+                    token: Some("0.a".into()),
+                },
+                r#"{"type":"challenge","token":"0.a"}"#,
             ),
         ];
         let mut names = Vec::new();

@@ -318,6 +318,7 @@ impl EmbedMessage {
             "config" => EmbedMessage::Config {
                 project: s("project")?,
                 token: f.string("token"),
+                error: f.string("error"),
             },
             "identify" => EmbedMessage::Identify { token: s("token")? },
             "toggle" => EmbedMessage::Toggle {
@@ -333,6 +334,9 @@ impl EmbedMessage {
                 code: s("code")?,
                 message: s("message")?,
             },
+            "challenge" => EmbedMessage::Challenge {
+                token: f.string("token"),
+            },
             other => return Err(format!("unknown frame type `{other}`")),
         })
     }
@@ -342,10 +346,18 @@ impl EmbedMessage {
         let o = JsonObject::new();
         match self {
             EmbedMessage::Ready => o.string("type", "ready"),
-            EmbedMessage::Config { project, token } => {
+            EmbedMessage::Config {
+                project,
+                token,
+                error,
+            } => {
                 let o = o.string("type", "config").string("project", project);
-                match token {
+                let o = match token {
                     Some(t) => o.string("token", t),
+                    None => o,
+                };
+                match error {
+                    Some(e) => o.string("error", e),
                     None => o,
                 }
             }
@@ -359,6 +371,13 @@ impl EmbedMessage {
                 .string("type", "error")
                 .string("code", code)
                 .string("message", message),
+            EmbedMessage::Challenge { token } => {
+                let o = o.string("type", "challenge");
+                match token {
+                    Some(t) => o.string("token", t),
+                    None => o,
+                }
+            }
         }
         .finish()
     }
@@ -441,11 +460,17 @@ mod tests {
             EmbedMessage::Config {
                 project: "acme".into(),
                 token: None,
+                error: None,
             },
+            EmbedMessage::Challenge { token: None },
         ];
         for s in AWKWARD {
             frames.push(EmbedMessage::Config {
                 project: s.into(),
+                token: Some(s.into()),
+                error: Some(s.into()),
+            });
+            frames.push(EmbedMessage::Challenge {
                 token: Some(s.into()),
             });
             frames.push(EmbedMessage::Identify { token: s.into() });
@@ -539,6 +564,9 @@ mod tests {
             r#"{"type":"unread","count":2}"#,
             r#"{"type":"accent","accent":"rgb(170, 51, 0)"}"#,
             r#"{"type":"error","code":"unauthorized","message":"m"}"#,
+            r#"{"type":"config","project":"acme","error":"Too many new visitors."}"#,
+            r#"{"type":"challenge","token":"0.a"}"#,
+            r#"{"type":"challenge","channel":"outpost"}"#,
         ];
         for json in frames {
             let by_serde: EmbedMessage = serde_json::from_str(json).unwrap();

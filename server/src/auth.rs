@@ -103,18 +103,7 @@ fn verify_with(
     if token.len() > MAX_TOKEN_BYTES {
         return Err(AuthError::Invalid);
     }
-    // jsonwebtoken checks the signature and the algorithm; the claims are checked here, as
-    // RFC 7519 allows them: `aud` a string or an array, NumericDates with a fraction (as
-    // `Date.now() / 1000` or Python's `time.time()` make them). jsonwebtoken reads `exp` and
-    // `nbf` as integers only.
-    let mut v = Validation::new(Algorithm::HS256);
-    v.validate_exp = false;
-    v.validate_nbf = false;
-    v.validate_aud = false;
-    v.required_spec_claims.clear();
-    let data = jsonwebtoken::decode::<Received>(token, &DecodingKey::from_secret(secret), &v)
-        .map_err(|_| AuthError::Invalid)?;
-    let r = data.claims;
+    let r = decode(token, secret)?;
     let now = crate::platform::now_unix().max(0) as f64;
     let leeway = LEEWAY_SECS as f64;
     let (Some(exp), Some(sub), Some(aud)) = (r.exp, r.sub, r.aud) else {
@@ -148,6 +137,73 @@ fn verify_with(
         return Err(AuthError::Invalid);
     }
     Ok(claims)
+}
+
+/// The claims of `token` if its signature is `secret`'s, not yet checked.
+fn decode(token: &str, secret: &[u8]) -> Result<Received, AuthError> {
+    // jsonwebtoken checks the signature and the algorithm; the claims are checked by the
+    // caller, as RFC 7519 allows them: `aud` a string or an array, NumericDates with a
+    // fraction (as `Date.now() / 1000` or Python's `time.time()` make them). jsonwebtoken
+    // reads `exp` and `nbf` as integers only.
+    let mut v = Validation::new(Algorithm::HS256);
+    v.validate_exp = false;
+    v.validate_nbf = false;
+    v.validate_aud = false;
+    v.required_spec_claims.clear();
+    jsonwebtoken::decode::<Received>(token, &DecodingKey::from_secret(secret), &v)
+        .map(|d| d.claims)
+        .map_err(|_| AuthError::Invalid)
+}
+
+/// The `sub` of every anonymous visitor's token begins with this (a site's own visitor ids
+/// cannot be renewed as anonymous ones).
+pub const ANONYMOUS_PREFIX: &str = "anon-";
+
+/// How long after it expired an anonymous visitor's token may still be renewed, keeping its
+/// visitor (and their conversations): 30 days.
+pub const RENEWAL_WINDOW_SECS: u64 = 30 * 24 * 60 * 60;
+
+/// How long an anonymous visitor's token lives (or the project's longest token lifetime, when
+/// shorter): an hour, renewed by the loader before it ends.
+pub const ANONYMOUS_TOKEN_SECS: u64 = 60 * 60;
+
+/// The anonymous visitor whose earlier token `previous` is, if it can be renewed: signed with
+/// `project`'s secret for it, an anonymous `sub`, expired at most [`RENEWAL_WINDOW_SECS`] ago.
+pub fn renewable(previous: &str, project: &crate::registry::Project) -> Option<String> {
+    if previous.is_empty() || previous.len() > MAX_TOKEN_BYTES {
+        return None;
+    }
+    let r = decode(previous, project.secret.as_bytes()).ok()?;
+    let now = crate::platform::now_unix().max(0) as f64;
+    let fresh = r.exp? + RENEWAL_WINDOW_SECS as f64 >= now;
+    let ours = r.project.as_deref() == Some(project.id.as_str())
+        && r.aud.is_some_and(|a| a.names(AUDIENCE));
+    let sub = r.sub?;
+    let anonymous = sub.starts_with(ANONYMOUS_PREFIX) && sub.len() <= 64;
+    (fresh && ours && anonymous).then_some(sub)
+}
+
+/// A token for an anonymous visitor of `project`: `sub` (a new random one when `None`),
+/// valid [`ANONYMOUS_TOKEN_SECS`] or the project's longest lifetime.
+///
+/// # Errors
+/// Only if the JWT library fails to serialize.
+pub fn mint_anonymous(
+    project: &crate::registry::Project,
+    sub: Option<String>,
+) -> Result<Claims, jsonwebtoken::errors::Error> {
+    let now = crate::platform::now_unix().max(0) as u64;
+    // 128 random bits from the platform's source (the OS natively, crypto on Workers).
+    let sub =
+        sub.unwrap_or_else(|| format!("{ANONYMOUS_PREFIX}{}", &crate::registry::new_salt()[..32]));
+    Ok(Claims {
+        sub,
+        project: project.id.clone(),
+        exp: now + ANONYMOUS_TOKEN_SECS.min(project.settings.token_max_lifetime_secs),
+        nbf: None,
+        iat: Some(now),
+        aud: AUDIENCE.into(),
+    })
 }
 
 /// The claims as a token carries them, before they are checked.

@@ -19,6 +19,7 @@
 //! | `OUTPOST_RATE_PROJECT_PER_MINUTE` | `600` | questions per minute for a whole project |
 //! | `OUTPOST_SOCKETS_PER_ADDRESS` | `128` | chat sockets one client address may hold open (native) |
 //! | `OUTPOST_SOCKETS_MAX` | `20000` | chat sockets the server holds open in all (native) |
+//! | `OUTPOST_TURNSTILE_URL` | `https://challenges.cloudflare.com` | Cloudflare Turnstile's base: its `siteverify` for the server, its `api.js` for the widget |
 //! | `OUTPOST_TRUSTED_PROXIES` | none | comma-separated addresses of reverse proxies whose `X-Forwarded-For` names the client (native) |
 //! | `OUTPOST_STREAM_PACE_MS` | `0` | least time between two streamed pieces (smooths bursts; the demo sets it so the offline model reads like typing) |
 
@@ -102,6 +103,8 @@ pub mod keys {
     pub const TELEGRAM_POLL_SECS: &str = "OUTPOST_TELEGRAM_POLL_SECS";
     /// `OUTPOST_TRACE`.
     pub const TRACE: &str = "OUTPOST_TRACE";
+    /// `OUTPOST_TURNSTILE_URL`.
+    pub const TURNSTILE_URL: &str = "OUTPOST_TURNSTILE_URL";
     /// `OUTPOST_URL`.
     pub const URL: &str = "OUTPOST_URL";
     /// `OUTPOST_WHATSAPP_API_URL`.
@@ -146,6 +149,7 @@ pub mod keys {
         TELEGRAM_POLL_SECS,
         TRACE,
         TRUSTED_PROXIES,
+        TURNSTILE_URL,
         URL,
         WHATSAPP_API_URL,
     ];
@@ -237,6 +241,9 @@ pub struct ChannelsConfig {
     pub telegram_api_url: String,
     /// Slack's Web API base (`OUTPOST_SLACK_API_URL`).
     pub slack_api_url: String,
+    /// Cloudflare Turnstile's base (`OUTPOST_TURNSTILE_URL`): `siteverify` and the widget's
+    /// `api.js` under it.
+    pub turnstile_url: String,
     /// Seconds between two `getUpdates` of bots in polling mode, natively; 0 turns it off
     /// (`OUTPOST_TELEGRAM_POLL_SECS`; Workers poll from the cron trigger).
     pub telegram_poll_secs: u64,
@@ -405,6 +412,7 @@ impl Config {
             github_web_url: url(keys::GITHUB_WEB_URL, "https://github.com")?,
             telegram_api_url: url(keys::TELEGRAM_API_URL, "https://api.telegram.org")?,
             slack_api_url: url(keys::SLACK_API_URL, "https://slack.com/api")?,
+            turnstile_url: url(keys::TURNSTILE_URL, "https://challenges.cloudflare.com")?,
             telegram_poll_secs: millis(keys::TELEGRAM_POLL_SECS, 30)?,
             retry_base_ms: millis(keys::JOB_RETRY_BASE_MS, 2_000)?.max(1),
             retry_max_ms: millis(keys::JOB_RETRY_MAX_MS, 3_600_000)?.max(1),

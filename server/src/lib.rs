@@ -11,7 +11,8 @@
 //! - [`providers`]: the language model and embedder ports, with the offline extractive model
 //!   and the OpenAI-compatible clients.
 //! - [`rag`]: retrieval-augmented answers with citations, and retrieval evaluation.
-//! - [`auth`]: visitors' identity tokens (HS256 JWT).
+//! - [`auth`]: visitors' identity tokens (HS256 JWT), anonymous ones for public projects.
+//! - [`turnstile`]: Cloudflare Turnstile's server-side check.
 //! - [`registry`]: projects: secrets, allowed origins, widget look.
 //! - [`limits`]: per-visitor and per-project rate limits.
 //! - [`passwords`]: operators' password hashes, and where hashing runs.
@@ -37,6 +38,7 @@ pub mod rag;
 pub mod registry;
 pub mod render;
 pub mod session;
+pub mod turnstile;
 
 #[cfg(feature = "native")]
 pub mod cli;

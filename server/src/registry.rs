@@ -161,6 +161,26 @@ pub struct ProjectSettings {
     /// The project's own greeting and placeholder per language (`de`, `ja`, …; one of
     /// `outpost_app::strings::LOCALES`).
     pub locales: std::collections::BTreeMap<String, LocaleText>,
+    /// Whether pages of the allowed origins may embed the widget without a token their site
+    /// signed: the server then mints anonymous visitor tokens for them
+    /// ([`crate::http::widget::visitor_token`]).
+    pub public: bool,
+    /// The project's own rate limits and daily budget.
+    pub limits: crate::limits::ProjectLimits,
+    /// Cloudflare Turnstile: when set, an anonymous visitor's first token needs a solved
+    /// challenge.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub turnstile: Option<Turnstile>,
+}
+
+/// A Turnstile widget's keys (Cloudflare dashboard → Turnstile).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Turnstile {
+    /// The site key, public: the widget renders the challenge with it.
+    pub site_key: String,
+    /// The secret key, for `siteverify`.
+    pub secret: String,
 }
 
 /// A project's own words for one language.
@@ -188,6 +208,9 @@ impl Default for ProjectSettings {
             token_max_lifetime_secs: DEFAULT_TOKEN_LIFETIME_SECS,
             starters: Vec::new(),
             locales: Default::default(),
+            public: false,
+            limits: Default::default(),
+            turnstile: None,
         }
     }
 }
@@ -281,6 +304,20 @@ impl Project {
             return Err(format!(
                 "{s:?}: a starter question must be 1 to {MAX_STARTER_CHARS} characters"
             ));
+        }
+        self.settings.limits.validate()?;
+        if let Some(t) = &self.settings.turnstile {
+            let fine = |k: &str| {
+                !k.is_empty()
+                    && k.len() <= 200
+                    && k.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            };
+            if !fine(&t.site_key) || !fine(&t.secret) {
+                return Err("turnstile needs the site_key and secret that Cloudflare's \
+                     dashboard shows (letters, digits, - and _)"
+                    .into());
+            }
         }
         for (locale, text) in &self.settings.locales {
             if !outpost_app::strings::LOCALES.contains(&locale.as_str()) {

@@ -167,7 +167,12 @@ fn app(
             "--log-level=warning",
         ],
     )?;
-    for (from, to) in [(css, css_name), ("app/boot.js", "boot.js")] {
+    let mut files = vec![(css, css_name), ("app/boot.js", "boot.js")];
+    if feature == "csr" {
+        // Loaded only by widget pages of projects that want a Turnstile challenge.
+        files.push(("app/challenge.js", "challenge.js"));
+    }
+    for (from, to) in files {
         let input = root.join(from).to_string_lossy().into_owned();
         let outfile = format!("--outfile={}", out.join(to).to_string_lossy());
         let mut args = vec![

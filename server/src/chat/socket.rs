@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use super::SessionHub;
 use crate::auth::{self, Claims};
-use crate::limits::{Gate, Spend, Write};
+use crate::limits::{Caller, Gate, Refused, Spend, Write};
 use crate::registry::Project;
 use crate::session::store::SessionOwner;
 use crate::session::{ConnId, Input};
@@ -129,6 +129,7 @@ pub async fn admit(
     gate: &dyn Gate,
     project: &Project,
     claims: &Claims,
+    addr: Option<&str>,
     input: &Input,
 ) -> Result<(), Refusal> {
     if matches!(input, Input::Handoff { .. }) && !project.handoff_open() {
@@ -145,13 +146,27 @@ pub async fn admit(
         Input::Handoff { .. } => (Spend::Write(Write::Handoff), "requests for a person"),
         _ => return Ok(()),
     };
-    gate.admit(what, &project.id, &claims.sub)
+    gate.admit(what, &Caller::new(project, &claims.sub, addr))
         .await
-        .map_err(|wait| Refusal {
+        .map_err(|r| refusal(r, name))
+}
+
+/// What a visitor is told when the limits refuse them `name` (`questions`, …).
+pub fn refusal(refused: Refused, name: &str) -> Refusal {
+    match refused {
+        Refused::Wait(wait) => Refusal {
             code: codes::RATE_LIMITED,
             message: format!("Too many {name}. Please wait {wait} s."),
             retry_after: Some(wait),
-        })
+        },
+        Refused::Budget(_) => Refusal {
+            code: codes::DAILY_BUDGET_SPENT,
+            message: "This assistant has answered all the questions it can for today. \
+                      Please come back tomorrow."
+                .into(),
+            retry_after: Some(crate::limits::secs_to_midnight(crate::platform::now_unix())),
+        },
+    }
 }
 
 /// Whether the visitor of `claims` owns the session of `owner` in `project` (sessions are
@@ -328,6 +343,7 @@ pub async fn drive<I, O>(
     clock: &dyn super::answer::Clock,
     project: Project,
     session: String,
+    addr: Option<String>,
     mut incoming: I,
     mut outgoing: O,
 ) where
@@ -393,7 +409,7 @@ pub async fn drive<I, O>(
                         else {
                             break;
                         };
-                        if let Err(r) = admit(gate, current, claims, &input).await {
+                        if let Err(r) = admit(gate, current, claims, addr.as_deref(), &input).await {
                             if !send(&mut outgoing, &r.frame()).await {
                                 break;
                             }

@@ -55,12 +55,34 @@ pub struct Args {
     /// removes it).
     #[arg(long = "locale-placeholder", value_name = "LANG=TEXT", value_parser = lang_text)]
     pub locale_placeholders: Vec<(String, String)>,
+    /// Make the project public: pages of its origins embed the widget with no token, and the
+    /// server hands each visitor an anonymous one (limits per address apply).
+    #[arg(long, conflicts_with = "no_public")]
+    pub public: bool,
+    /// Make it signed again: every visitor needs a token the site signs.
+    #[arg(long)]
+    pub no_public: bool,
+    /// A limit of the project's own, as NAME=N (repeatable): `daily_questions=500`, or
+    /// `questions|sessions|tokens` `.per_visitor|.per_address|.per_project` = N a minute,
+    /// e.g. `questions.per_address=30`. `NAME=default` goes back to the deployment's.
+    #[arg(long = "limit", value_name = "NAME=N", value_parser = limit_arg)]
+    pub limits: Vec<(String, Option<u32>)>,
+    /// Cloudflare Turnstile's site key: new anonymous visitors solve a challenge (give
+    /// --turnstile-secret with it).
+    #[arg(long, requires = "turnstile_secret")]
+    pub turnstile_site_key: Option<String>,
+    /// Cloudflare Turnstile's secret key.
+    #[arg(long, requires = "turnstile_site_key")]
+    pub turnstile_secret: Option<String>,
+    /// Turn the Turnstile challenge off.
+    #[arg(long, conflicts_with = "turnstile_site_key")]
+    pub no_turnstile: bool,
     /// Replace the secret with a new one (existing visitors' tokens stop working).
     #[arg(long)]
     pub rotate_secret: bool,
     /// Delete the project and everything of it: its settings and secret, its documents, its
     /// visitors' conversations, its channels' state and received files. Cannot be undone.
-    #[arg(long, conflicts_with_all = ["origins", "title", "greeting", "accent", "handoff", "token_lifetime", "starters", "no_starters", "locale_greetings", "locale_placeholders", "rotate_secret"])]
+    #[arg(long, conflicts_with_all = ["origins", "title", "greeting", "accent", "handoff", "token_lifetime", "starters", "no_starters", "locale_greetings", "locale_placeholders", "rotate_secret", "public", "no_public", "limits", "turnstile_site_key", "no_turnstile"])]
     pub delete: bool,
 }
 
@@ -69,6 +91,48 @@ fn lang_text(s: &str) -> Result<(String, String), String> {
         .map(|(l, t)| (l.trim().to_ascii_lowercase(), t.to_owned()))
         .filter(|(l, _)| !l.is_empty())
         .ok_or_else(|| format!("{s:?}: write LANG=TEXT, e.g. de=Hallo!"))
+}
+
+fn limit_arg(s: &str) -> Result<(String, Option<u32>), String> {
+    let (name, n) = s
+        .split_once('=')
+        .ok_or_else(|| format!("{s:?}: write NAME=N, e.g. questions.per_address=30"))?;
+    let name = name.trim().to_owned();
+    let n = n.trim();
+    let n = if n == "default" {
+        None
+    } else {
+        Some(
+            n.parse::<u32>()
+                .map_err(|_| format!("{s:?}: {n:?} is not a whole number (or \"default\")"))?,
+        )
+    };
+    Ok((name, n))
+}
+
+/// Sets the limit `name` (as `--limit` names it) of `limits` to `n` (`None`: the default).
+fn set_limit(limits: &mut crate::limits::ProjectLimits, name: &str, n: Option<u32>) -> Result<()> {
+    if name == "daily_questions" {
+        limits.daily_questions = n;
+        return Ok(());
+    }
+    let (kind, level) = name.split_once('.').unwrap_or((name, ""));
+    let rates = match kind {
+        "questions" => &mut limits.questions,
+        "sessions" => &mut limits.sessions,
+        "tokens" => &mut limits.tokens,
+        _ => bail!(
+            "{name:?} is not a limit; use daily_questions, or questions, sessions or tokens \
+             with .per_visitor, .per_address or .per_project"
+        ),
+    };
+    match level {
+        "per_visitor" => rates.per_visitor = n,
+        "per_address" => rates.per_address = n,
+        "per_project" => rates.per_project = n,
+        _ => bail!("{name:?}: say {kind}.per_visitor, {kind}.per_address or {kind}.per_project"),
+    }
+    Ok(())
 }
 
 fn on_off(s: &str) -> Result<bool, String> {
@@ -130,6 +194,21 @@ pub async fn run(args: Args, env: &Env) -> Result<()> {
     p.settings
         .locales
         .retain(|_, t| t.greeting.is_some() || t.placeholder.is_some());
+    if args.public {
+        p.settings.public = true;
+    }
+    if args.no_public {
+        p.settings.public = false;
+    }
+    for (name, n) in &args.limits {
+        set_limit(&mut p.settings.limits, name, *n)?;
+    }
+    if let (Some(site_key), Some(secret)) = (args.turnstile_site_key, args.turnstile_secret) {
+        p.settings.turnstile = Some(crate::registry::Turnstile { site_key, secret });
+    }
+    if args.no_turnstile {
+        p.settings.turnstile = None;
+    }
     if let Err(why) = p.validate() {
         bail!("{why}; nothing was saved");
     }
@@ -156,6 +235,45 @@ pub async fn run(args: Args, env: &Env) -> Result<()> {
         if let Some(ph) = &t.placeholder {
             println!("placeholder ({lang}): {ph}");
         }
+    }
+    let l = &p.settings.limits;
+    println!(
+        "public: {}",
+        if p.settings.public {
+            "on (pages of its origins embed it with no token; visitors get anonymous ones)"
+        } else {
+            "off (each visitor needs a token the site signs)"
+        }
+    );
+    for (kind, r) in [
+        ("questions", l.questions),
+        ("sessions", l.sessions),
+        ("tokens", l.tokens),
+    ] {
+        for (level, n) in [
+            ("per_visitor", r.per_visitor),
+            ("per_address", r.per_address),
+            ("per_project", r.per_project),
+        ] {
+            if let Some(n) = n {
+                println!("limit {kind}.{level}: {n} a minute");
+            }
+        }
+    }
+    match l.daily_questions {
+        Some(n) => println!("daily budget: {n} questions (UTC day)"),
+        None => println!("daily budget: none"),
+    }
+    if let Some(t) = &p.settings.turnstile {
+        println!("turnstile: on (site key {})", t.site_key);
+    }
+    if p.settings.public {
+        println!(
+            "embed it on a page of {} with:\n  <script src=\"https://YOUR-OUTPOST/embed.js\" data-project=\"{id}\" async></script>",
+            p.allowed_origins
+                .first()
+                .map_or("its origins", String::as_str)
+        );
     }
     if p.settings.handoff && !p.team {
         println!(

@@ -87,7 +87,10 @@ async fn push(
                 "handoff": p.settings.handoff,
                 "token_max_lifetime_secs": p.settings.token_max_lifetime_secs,
                 "starters": p.settings.starters,
-                "locales": p.settings.locales}),
+                "locales": p.settings.locales,
+                "public": p.settings.public,
+                "limits": p.settings.limits,
+                "turnstile": p.settings.turnstile}),
         )
         .await
         .with_context(|| format!("cannot reach {base}"))?,

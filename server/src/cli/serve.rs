@@ -8,11 +8,12 @@ use super::Env;
 use super::ingest::{IngestReport, ingest_paths};
 use crate::config::keys;
 use crate::limits::Limits;
+use crate::limits::{ProjectLimits, Rates};
 use crate::platform::native::open_knowledge;
 use crate::platform::native::server::{ServerOptions, new_secret, open_registry, start};
 use crate::project::ProjectId;
 use crate::rag::Assistant;
-use crate::registry::Project;
+use crate::registry::{Project, ProjectSettings};
 
 /// The arguments of `outpost serve`.
 #[derive(Debug, clap::Args)]
@@ -116,7 +117,28 @@ pub async fn prepare_demo(
         title: "Ask Outpost".into(),
         greeting: "Hi! I answer from Outpost's own documentation. Try: how do I rotate the provider API key?".into(),
         accent: "#3b5bdb".into(),
-        settings: Default::default(),
+        // Public: the demo's home embeds it with one tag and no token (its signed page, with
+        // a token its "backend" signs, works all the same). Every visitor of a local demo
+        // comes from 127.0.0.1, so the limits per address are the project's own.
+        settings: ProjectSettings {
+            public: true,
+            limits: ProjectLimits {
+                questions: Rates {
+                    per_address: Some(6_000),
+                    ..Rates::default()
+                },
+                sessions: Rates {
+                    per_address: Some(6_000),
+                    ..Rates::default()
+                },
+                tokens: Rates {
+                    per_address: Some(6_000),
+                    ..Rates::default()
+                },
+                daily_questions: None,
+            },
+            ..Default::default()
+        },
         team: false,
     })?;
     let project = ProjectId::parse("demo")?;

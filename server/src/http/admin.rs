@@ -52,6 +52,13 @@ struct ProjectBody {
     starters: Option<Vec<String>>,
     #[serde(default)]
     locales: Option<std::collections::BTreeMap<String, crate::registry::LocaleText>>,
+    #[serde(default)]
+    public: Option<bool>,
+    #[serde(default)]
+    limits: Option<crate::limits::ProjectLimits>,
+    /// An object sets the keys; `null` removes them; absent keeps them.
+    #[serde(default)]
+    turnstile: Option<serde_json::Value>,
 }
 
 pub(crate) async fn put_project(
@@ -85,6 +92,19 @@ pub(crate) async fn put_project(
         .unwrap_or(p.settings.token_max_lifetime_secs);
     p.settings.starters = b.starters.unwrap_or(p.settings.starters);
     p.settings.locales = b.locales.unwrap_or(p.settings.locales);
+    p.settings.public = b.public.unwrap_or(p.settings.public);
+    p.settings.limits = b.limits.unwrap_or(p.settings.limits);
+    match b.turnstile {
+        None => {}
+        Some(serde_json::Value::Null) => p.settings.turnstile = None,
+        Some(keys) => {
+            p.settings.turnstile = Some(serde_json::from_value(keys).map_err(|e| {
+                AppError::bad_request(format!(
+                    "turnstile: {e} (give {{\"site_key\", \"secret\"}}, or null to remove it)"
+                ))
+            })?);
+        }
+    }
     p.validate().map_err(AppError::bad_request)?;
     state.projects.put(&p).await.map_err(AppError::internal)?;
     Ok(Json(json!({"project": p.id})))
@@ -230,6 +250,7 @@ pub(crate) async fn usage(
             t.questions += d.questions;
             t.answer_pieces += d.answer_pieces;
             t.provider_errors += d.provider_errors;
+            t.over_budget += d.over_budget;
             t
         },
     );

@@ -216,6 +216,8 @@ pub struct AppState {
     pub admin_token: Option<Arc<str>>,
     /// This service's name, for `/health` (`outpost`, or one service deployed on its own).
     pub service: &'static str,
+    /// Checks Turnstile challenges for public projects that want one.
+    pub turnstile: crate::turnstile::Siteverify,
 }
 
 /// An error a handler returns: a status, a machine-readable code and a sentence for a person.
@@ -289,7 +291,9 @@ pub fn status_of(code: &str) -> StatusCode {
     use outpost_protocol::codes;
     match code {
         codes::NOT_FOUND => StatusCode::NOT_FOUND,
-        codes::RATE_LIMITED | codes::TOO_MANY_SESSIONS => StatusCode::TOO_MANY_REQUESTS,
+        codes::RATE_LIMITED | codes::TOO_MANY_SESSIONS | codes::DAILY_BUDGET_SPENT => {
+            StatusCode::TOO_MANY_REQUESTS
+        }
         codes::MISSING_TOKEN
         | codes::INVALID_TOKEN
         | codes::TOKEN_EXPIRED
@@ -297,7 +301,11 @@ pub fn status_of(code: &str) -> StatusCode {
         | codes::TOKEN_TOO_LONG_LIVED
         | codes::WRONG_PROJECT
         | codes::UNAUTHORIZED => StatusCode::UNAUTHORIZED,
-        codes::FORBIDDEN | codes::ORIGIN_NOT_ALLOWED => StatusCode::FORBIDDEN,
+        codes::FORBIDDEN
+        | codes::ORIGIN_NOT_ALLOWED
+        | codes::NOT_PUBLIC
+        | codes::CHALLENGE_REQUIRED
+        | codes::CHALLENGE_FAILED => StatusCode::FORBIDDEN,
         codes::HANDOFF_UNAVAILABLE => StatusCode::CONFLICT,
         codes::INTERNAL | codes::STORAGE_ERROR => StatusCode::INTERNAL_SERVER_ERROR,
         codes::UNAVAILABLE => StatusCode::SERVICE_UNAVAILABLE,

@@ -60,7 +60,8 @@ impl Service {
 /// Who may call a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Auth {
-    /// Anyone (health, pages, sign-in).
+    /// Anyone (health, pages, sign-in; a public project's visitor tokens, for pages of its
+    /// origins).
     Public,
     /// A visitor with the project's identity token ([`super::extract::Visitor`]); the
     /// widget's server functions carry it in their arguments.
@@ -131,6 +132,7 @@ pub fn table() -> Vec<Route> {
     vec![
         // The widget.
         Route::new(CHAT, P, get.clone(), "/widget/{project}", widget::page::widget_page),
+        Route::new(CHAT, P, post.clone(), "/v1/projects/{project}/visitor_token", widget::public::visitor_token),
         Route::new(CHAT, V, post.clone(), "/v1/projects/{project}/sessions", widget::create_session),
         Route::new(CHAT, V, post.clone(), "/v1/projects/{project}/sessions/{session}/messages", widget::post_message),
         Route::new(CHAT, V, get.clone(), "/v1/projects/{project}/sessions/{session}/events", widget::events),

@@ -190,6 +190,9 @@ pub struct UsageDay {
     pub answer_pieces: u64,
     /// Provider failures.
     pub provider_errors: u64,
+    /// Questions refused because the project's daily budget was spent.
+    #[serde(default)]
+    pub over_budget: u64,
 }
 
 /// The UTC day (`YYYY-MM-DD`) of Unix time `secs`.
@@ -465,6 +468,40 @@ impl<S: Sql> Knowledge<S> {
         Ok(())
     }
 
+    /// Whether `caller` may spend `what` now, under `limits` and this project's daily budget
+    /// (the questions answered today, [`Self::record_usage`]): the one decision both targets'
+    /// gates make, next to the project's knowledge. A question refused over the budget is
+    /// counted for the operator ([`UsageDay::over_budget`]).
+    ///
+    /// # Errors
+    /// [`crate::limits::Refused`] saying why.
+    pub fn admit(
+        &self,
+        limits: &crate::limits::Limits,
+        what: crate::limits::Spend,
+        caller: &crate::limits::Caller,
+    ) -> Result<(), crate::limits::Refused> {
+        let day = utc_day(crate::platform::now_unix());
+        let refused = crate::limits::decide(limits, what, caller, || {
+            self.sql
+                .query(
+                    "SELECT questions FROM usage WHERE day = ?1",
+                    &[day.as_str().into()],
+                )
+                .ok()
+                .and_then(|rows| rows.first().and_then(|r| col_i64(r, 0).ok()))
+                .map_or(0, |n| n.max(0) as u64)
+        });
+        if matches!(refused, Err(crate::limits::Refused::Budget(_))) {
+            let _ = self.sql.execute(
+                "INSERT INTO over_budget (day, questions) VALUES (?1, 1)
+                 ON CONFLICT(day) DO UPDATE SET questions = questions + 1",
+                &[day.as_str().into()],
+            );
+        }
+        refused
+    }
+
     /// The project's use, day by day, the last `days` days that saw any, newest first.
     ///
     /// # Errors
@@ -472,8 +509,10 @@ impl<S: Sql> Knowledge<S> {
     pub fn usage(&self, days: i64) -> Result<Vec<UsageDay>, KnowledgeError> {
         self.sql
             .query(
-                "SELECT day, questions, answer_pieces, provider_errors FROM usage
-                 ORDER BY day DESC LIMIT ?1",
+                "SELECT u.day, u.questions, u.answer_pieces, u.provider_errors,
+                        COALESCE(o.questions, 0)
+                 FROM usage u LEFT JOIN over_budget o ON o.day = u.day
+                 ORDER BY u.day DESC LIMIT ?1",
                 &[days.into()],
             )?
             .iter()
@@ -483,6 +522,7 @@ impl<S: Sql> Knowledge<S> {
                     questions: col_i64(r, 1)? as u64,
                     answer_pieces: col_i64(r, 2)? as u64,
                     provider_errors: col_i64(r, 3)? as u64,
+                    over_budget: col_i64(r, 4)? as u64,
                 })
             })
             .collect::<Result<_, SqlError>>()

@@ -44,3 +44,7 @@ CREATE TABLE IF NOT EXISTS usage (
     answer_pieces   INTEGER NOT NULL DEFAULT 0,
     provider_errors INTEGER NOT NULL DEFAULT 0
 );
+CREATE TABLE IF NOT EXISTS over_budget (
+    day       TEXT PRIMARY KEY,
+    questions INTEGER NOT NULL DEFAULT 0
+);

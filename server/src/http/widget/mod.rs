@@ -8,8 +8,10 @@
 //!
 //! # Layout
 //! - [`server_fns`]: the server side of the widget's Leptos server functions.
+//! - [`public`]: anonymous visitors' tokens for public projects.
 
 pub mod page;
+pub mod public;
 pub mod server_fns;
 
 use crate::http::extract::{Path, Query};
@@ -23,11 +25,11 @@ use outpost_protocol::{ClientFrame, HistoryItem, ServerFrame, codes};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::extract::Visitor;
+use super::extract::{ClientAddr, Visitor};
 use super::{AppError, AppState};
 use crate::auth::Claims;
-use crate::chat::socket::{admit, owns, question_input};
-use crate::limits::{SESSIONS_PER_VISITOR, Spend, Write};
+use crate::chat::socket::{admit, owns, question_input, refusal};
+use crate::limits::{Caller, SESSIONS_PER_VISITOR, Spend, Write};
 use crate::registry::Project;
 use crate::session::store::SessionOwner;
 
@@ -75,12 +77,16 @@ pub async fn authentic_session(
 pub(crate) async fn create_session(
     Visitor { project, claims }: Visitor,
     State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
 ) -> Result<Response, AppError> {
     state
         .gate
-        .admit(Spend::Write(Write::Session), &project.id, &claims.sub)
+        .admit(
+            Spend::Write(Write::Session),
+            &Caller::new(&project, &claims.sub, Some(&addr)),
+        )
         .await
-        .map_err(|wait| AppError::rate_limited("Too many new conversations", wait))?;
+        .map_err(|r| refusal(r, "new conversations"))?;
     let counted = state
         .projects
         .add_session(&project.id, &claims.sub, SESSIONS_PER_VISITOR)
@@ -118,6 +124,7 @@ pub(crate) async fn create_session(
 pub(crate) async fn post_message(
     Visitor { project, claims }: Visitor,
     State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
     Path((_, session)): Path<(String, String)>,
     body: axum::body::Bytes,
 ) -> Result<Response, AppError> {
@@ -125,7 +132,7 @@ pub(crate) async fn post_message(
     let frame: ClientFrame = serde_json::from_slice(&body)
         .map_err(|e| AppError::bad_request(format!("the body is not a chat frame: {e}")))?;
     let input = question_input(frame, None)?;
-    admit(state.gate.as_ref(), &project, &claims, &input).await?;
+    admit(state.gate.as_ref(), &project, &claims, Some(&addr), &input).await?;
     let replies = state.hub.input(&session, input).await?;
     for f in &replies {
         if let ServerFrame::Error { code, message, .. } = f {

@@ -24,7 +24,7 @@ const WIDGET_PAGE: &str = r#"<!doctype html>
 <link rel="stylesheet" href="/widget/pkg/widget.css">
 <link rel="modulepreload" href="/widget/pkg/outpost_app.js">
 <script type="module" src="/widget/pkg/boot.js"></script>
-</head>
+{challenge}</head>
 <body></body>
 </html>
 "#;
@@ -71,11 +71,32 @@ pub async fn widget_page(
     Query(q): Query<PageQuery>,
 ) -> Result<Response, AppError> {
     let project = project(&state, &project_id).await?;
-    let csp = HeaderValue::from_str(&widget_csp(&project.frame_ancestors()))
-        .map_err(AppError::internal)?;
+    let mut csp = widget_csp(&project.frame_ancestors());
+    // A public project that wants a challenge: Turnstile's script, and its frame.
+    let challenge = match (&project.settings.turnstile, project.settings.public) {
+        (Some(keys), true) => {
+            let base = state.turnstile.base();
+            let origin = origin_of(base);
+            csp = csp.replace(
+                "'wasm-unsafe-eval';",
+                &format!("'wasm-unsafe-eval' {origin};"),
+            );
+            csp.push_str(&format!("; frame-src {origin}"));
+            format!(
+                "<meta name=\"outpost-turnstile\" content=\"{}\">\n\
+                 <script src=\"/widget/pkg/challenge.js\"></script>\n\
+                 <script src=\"{}/turnstile/v0/api.js?render=explicit\" async></script>\n",
+                outpost_protocol::escape_html(&keys.site_key),
+                outpost_protocol::escape_html(base)
+            )
+        }
+        _ => String::new(),
+    };
+    let csp = HeaderValue::from_str(&csp).map_err(AppError::internal)?;
     let origins = outpost_protocol::escape_html(&project.allowed_origins.join(" "));
     let locale = strings::negotiate(q.lang.as_deref().unwrap_or_default());
     let page = WIDGET_PAGE
+        .replace("{challenge}", &challenge)
         .replace("{origins}", &origins)
         .replace("{lang}", locale)
         .replace(
@@ -99,6 +120,15 @@ pub async fn widget_page(
     Ok(response)
 }
 
+/// The origin (`scheme://host[:port]`) of `url`.
+fn origin_of(url: &str) -> &str {
+    let after_scheme = url.find("://").map_or(0, |i| i + 3);
+    match url[after_scheme..].find('/') {
+        Some(i) => &url[..after_scheme + i],
+        None => url,
+    }
+}
+
 /// The widget page's query: the visitor's language, as the loader found it.
 #[derive(serde::Deserialize)]
 pub struct PageQuery {
@@ -120,4 +150,30 @@ fn strings_json(project: &crate::registry::Project, locale: &str) -> String {
         }
     }
     serde_json::Value::Object(table).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn an_origin_is_read_from_a_url() {
+        assert_eq!(
+            super::origin_of("https://challenges.cloudflare.com"),
+            "https://challenges.cloudflare.com"
+        );
+        assert_eq!(
+            super::origin_of("http://127.0.0.1:9/turnstile"),
+            "http://127.0.0.1:9"
+        );
+    }
+
+    /// The challenge script speaks the loader's frames, and renders with the action the
+    /// server checks.
+    #[test]
+    fn the_challenge_script_speaks_the_protocol() {
+        let js = include_str!("../../../../app/challenge.js");
+        assert!(js.contains(&format!("\"{}\"", outpost_protocol::EMBED_CHANNEL)));
+        assert!(js.contains("\"challenge\""));
+        assert!(outpost_protocol::EmbedMessage::type_names().contains(&"challenge"));
+        assert!(js.contains(&format!("\"{}\"", crate::turnstile::ACTION)));
+    }
 }

@@ -96,15 +96,12 @@ impl WidgetBackend for StateBackend {
             .gate
             .admit(
                 crate::limits::Spend::Write(crate::limits::Write::Feedback),
-                &p.id,
-                &claims.sub,
+                &crate::limits::Caller::new(&p, &claims.sub, None),
             )
             .await
-            .map_err(|wait| {
-                FnError::new(
-                    codes::RATE_LIMITED,
-                    format!("Too many ratings. Please wait {wait} s."),
-                )
+            .map_err(|r| {
+                let r = crate::chat::socket::refusal(r, "ratings");
+                FnError::new(r.code, r.message)
             })?;
         match self.0.hub.feedback(session, feedback).await {
             Ok(()) => Ok(()),

@@ -42,6 +42,9 @@ pub enum SessionCall {
     Socket {
         /// The project, looked up by the Worker.
         project: Project,
+        /// The client's address (`CF-Connecting-IP`), for the limits per address.
+        #[serde(default)]
+        addr: Option<String>,
     },
     /// Upgrades to the Worker's own subscription (the SSE fallback), from `after`.
     Subscribe {
@@ -115,8 +118,8 @@ pub enum KnowledgeCall {
     Admit {
         /// The project.
         project: String,
-        /// The visitor (the token's `sub`).
-        visitor: String,
+        /// Who spends (the project's limits, the visitor, the client's address).
+        caller: crate::limits::Caller,
         /// What the request spends.
         what: crate::limits::Spend,
     },
@@ -125,8 +128,6 @@ pub enum KnowledgeCall {
 /// The answer to [`KnowledgeCall::Admit`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Admission {
-    /// Whether the question may go on.
-    pub admitted: bool,
-    /// When not: the whole seconds to wait.
-    pub retry_after: u64,
+    /// Why not, when refused.
+    pub refused: Option<crate::limits::Refused>,
 }

@@ -45,6 +45,13 @@ fn state(env: &Env) -> worker::Result<AppState> {
         library: Arc::new(DoLibrary(SendWrapper(env.clone()))),
         admin_token: deployment.admin_token.map(Arc::from),
         service,
+        turnstile: crate::turnstile::Siteverify::new(
+            Arc::new(super::fetch::FetchClient),
+            super::config(env).map_or_else(
+                |_| "https://challenges.cloudflare.com".to_owned(),
+                |c| c.channels.turnstile_url,
+            ),
+        ),
     })
 }
 
@@ -98,7 +105,11 @@ async fn socket(
     if !crate::http::widget::authentic_session(state, &project.id, session).await? {
         return Err(AppError::not_found("the session"));
     }
-    let resp = match call(env, session, &SessionCall::Socket { project }).await {
+    let addr = req
+        .extensions()
+        .get::<crate::http::extract::ClientAddr>()
+        .map(|a| a.0.clone());
+    let resp = match call(env, session, &SessionCall::Socket { project, addr }).await {
         Ok(r) => r,
         Err(HubError::NotFound) => return Err(AppError::not_found("the session")),
         Err(e) => return Err(e.into()),

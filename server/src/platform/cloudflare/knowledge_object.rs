@@ -308,11 +308,7 @@ impl DurableObject for KnowledgeObject {
             None => req.json().await?,
         };
         match call {
-            KnowledgeCall::Admit {
-                project,
-                visitor,
-                what,
-            } => {
+            KnowledgeCall::Admit { caller, what, .. } => {
                 let limits = self.limits.get_or_init(|| {
                     let (u, b, p) = super::config(&self.env).map_or(
                         (
@@ -324,15 +320,8 @@ impl DurableObject for KnowledgeObject {
                     );
                     crate::limits::Limits::new(u, b, p)
                 });
-                let admission = match limits.check(what, &project, &visitor) {
-                    Ok(()) => super::calls::Admission {
-                        admitted: true,
-                        retry_after: 0,
-                    },
-                    Err(wait) => super::calls::Admission {
-                        admitted: false,
-                        retry_after: wait,
-                    },
+                let admission = super::calls::Admission {
+                    refused: self.knowledge()?.admit(limits, what, &caller).err(),
                 };
                 Response::from_json(&admission)
             }
@@ -467,17 +456,16 @@ impl crate::limits::Gate for DoGate {
     async fn admit(
         &self,
         what: crate::limits::Spend,
-        project: &str,
-        visitor: &str,
-    ) -> std::result::Result<(), u64> {
+        caller: &crate::limits::Caller,
+    ) -> std::result::Result<(), crate::limits::Refused> {
+        let project = caller.project.as_str();
         let admit = KnowledgeCall::Admit {
             project: project.to_owned(),
-            visitor: visitor.to_owned(),
+            caller: caller.clone(),
             what,
         };
         match SendFuture::new(call::<super::calls::Admission>(&self.0, project, &admit)).await {
-            Ok(a) if !a.admitted => Err(a.retry_after),
-            Ok(_) => Ok(()),
+            Ok(a) => a.refused.map_or(Ok(()), Err),
             Err(e) => {
                 worker::console_error!("the limits of {project} were not checked: {e}");
                 Ok(())

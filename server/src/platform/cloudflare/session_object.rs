@@ -48,6 +48,9 @@ enum Peer {
         // Boxed: a project with its settings is far larger than the other variant.
         project: Box<Project>,
         phase: Phase,
+        /// The client's address, for the limits per address.
+        #[serde(default)]
+        addr: Option<String>,
     },
     /// The Worker's own subscription behind the SSE fallback: receives, never sends.
     Subscriber { session: String, conn: ConnId },
@@ -388,6 +391,7 @@ impl Inner {
             session,
             project,
             phase,
+            addr,
         } = peer
         else {
             return;
@@ -411,6 +415,7 @@ impl Inner {
                     session,
                     phase: Phase::joined(conn, claims, &project),
                     project,
+                    addr,
                 });
             }
             Step::Input(input) => {
@@ -430,7 +435,7 @@ impl Inner {
                 // runs in.
                 if let (Some(current), Phase::Joined { claims, .. }) = (&current, &phase) {
                     let gate = super::knowledge_object::DoGate(SendWrapper(self.env.clone()));
-                    if let Err(r) = admit(&gate, current, claims, &input).await {
+                    if let Err(r) = admit(&gate, current, claims, addr.as_deref(), &input).await {
                         send(ws, &r.frame());
                         return;
                     }
@@ -555,13 +560,14 @@ impl DurableObject for ChatSessionObject {
                     .unwrap_or_default();
                 Response::from_json(&frames)
             }
-            SessionCall::Socket { project } => {
+            SessionCall::Socket { project, addr } => {
                 let pair = WebSocketPair::new()?;
                 inner.state.accept_web_socket(&pair.server);
                 pair.server.serialize_attachment(Peer::Visitor {
                     session: id,
                     project: Box::new(project),
                     phase: Phase::Pending,
+                    addr,
                 })?;
                 // A socket still waiting for its hello at the deadline is closed.
                 let ws = pair.server.clone();

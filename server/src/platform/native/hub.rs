@@ -42,6 +42,38 @@ pub trait KnowledgeSource: Send + Sync {
     fn knowledge(&self, project: &ProjectId) -> Result<Arc<Knowledge<SqliteFile>>, String>;
 }
 
+/// The rate-limit port natively: this process's [`Limits`](crate::limits::Limits), and each
+/// project's daily budget next to its knowledge.
+pub struct NativeGate {
+    /// The limits.
+    pub limits: Arc<crate::limits::Limits>,
+    /// The projects' knowledge.
+    pub knowledge: Arc<dyn KnowledgeSource>,
+}
+
+#[async_trait]
+impl crate::limits::Gate for NativeGate {
+    async fn admit(
+        &self,
+        what: crate::limits::Spend,
+        caller: &crate::limits::Caller,
+    ) -> Result<(), crate::limits::Refused> {
+        match ProjectId::parse(&caller.project)
+            .map_err(|e| e.to_string())
+            .and_then(|p| self.knowledge.knowledge(&p))
+        {
+            Ok(k) => k.admit(&self.limits, what, caller),
+            Err(e) => {
+                // The budget cannot be read; the rates still hold.
+                tracing::warn!(project = %caller.project, error = %e, "daily budget not checked");
+                self.limits
+                    .check(what, caller)
+                    .map_err(crate::limits::Refused::Wait)
+            }
+        }
+    }
+}
+
 /// Knowledge files under a data folder, opened once and kept.
 pub struct KnowledgeDir {
     dir: std::path::PathBuf,

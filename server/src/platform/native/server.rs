@@ -375,6 +375,13 @@ pub async fn start(opts: ServerOptions) -> Result<Running, String> {
     let knowledge = Arc::new(KnowledgeDir::new(&opts.data_dir));
     let http = super::http::ReqwestClient::new(Duration::from_secs(10), Duration::from_secs(30))
         .map_err(|e| e.to_string())?;
+    let turnstile = crate::turnstile::Siteverify::new(
+        Arc::new(
+            super::http::ReqwestClient::new(Duration::from_secs(5), Duration::from_secs(10))
+                .map_err(|e| e.to_string())?,
+        ),
+        opts.channels.turnstile_url.clone(),
+    );
     let sync_every = opts.channels.sync_interval_secs;
     let poll_every = opts.channels.telegram_poll_secs;
     let channels = NativeChannels::open(
@@ -390,21 +397,25 @@ pub async fn start(opts: ServerOptions) -> Result<Running, String> {
         assistant: opts.assistant.clone(),
         channels: channels.clone(),
     };
+    let gate = Arc::new(super::hub::NativeGate {
+        limits: Arc::new(opts.limits),
+        knowledge: knowledge.clone(),
+    });
     let hub = NativeHub::new(sessions, knowledge, opts.assistant, metrics.clone());
     // A visitor who asks for a person reaches the communicator; the team's reply reaches them.
     hub.set_handoff(Arc::new(channels.clone()));
     channels.set_hub(Arc::new(hub.clone()));
     let projects = Arc::new(SqliteProjects(registry));
-    let limits = Arc::new(opts.limits);
     let state = AppState {
         projects: projects.clone(),
         hub: Arc::new(hub.clone()),
-        gate: limits.clone(),
-        limits,
+        limits: gate.limits.clone(),
+        gate,
         hashing: Arc::new(super::hashing::BlockingHashing::new()),
         library: Arc::new(library),
         admin_token: opts.admin_token.map(Arc::from),
         service: "outpost",
+        turnstile,
     };
     let listener = TcpListener::bind(opts.addr)
         .await
@@ -449,7 +460,8 @@ pub async fn start(opts: ServerOptions) -> Result<Running, String> {
             public_dir: opts.public_dir.clone(),
         };
         let app = Router::new()
-            .route("/", get(demo_page))
+            .route("/", get(public_demo_page))
+            .route("/signed", get(demo_page))
             .route("/demo.css", get(demo_css))
             .with_state(Arc::new(demo));
         tasks.push(tokio::spawn(async move {
@@ -472,9 +484,33 @@ struct DemoState {
     public_dir: PathBuf,
 }
 
-/// The demo site's host page: its "backend" mints the visitor's identity token (as a real
+/// The demo site's home: the demo project is public, so one tag with no token embeds it (the
+/// server hands each visitor an anonymous token).
+async fn public_demo_page(State(demo): State<Arc<DemoState>>) -> Response {
+    let Ok(Some(project)) = demo.projects.0.get("demo") else {
+        return crate::http::AppError::not_found("the demo project").into_response();
+    };
+    let snippet = format!(
+        "<script src=\"{}/embed.js\" data-project=\"{}\" async></script>",
+        demo.outpost_origin, project.id
+    );
+    render_demo(
+        &demo,
+        &project,
+        "Welcome to the demo: a public project",
+        "The demo project is public: a static site pastes one tag, with no token and no \
+         backend, and Outpost hands each visitor an anonymous token for pages of the project's \
+         origins (limits per address and per project keep it from being abused). The signed \
+         page shows the other way, for sites that know their visitors.",
+        &snippet,
+        "",
+    )
+    .await
+}
+
+/// The demo site's signed page: its "backend" mints the visitor's identity token (as a real
 /// site's backend would) for a visitor id kept in a cookie, and puts it in the loader's
-/// `data-token`. The page runs under a strict CSP: no inline script or style anywhere.
+/// `data-token`.
 async fn demo_page(State(demo): State<Arc<DemoState>>, headers: HeaderMap) -> Response {
     let Ok(Some(project)) = demo.projects.0.get("demo") else {
         return crate::http::AppError::not_found("the demo project").into_response();
@@ -502,26 +538,57 @@ async fn demo_page(State(demo): State<Arc<DemoState>>, headers: HeaderMap) -> Re
         Ok(t) => t,
         Err(e) => return crate::http::AppError::internal(e).into_response(),
     };
+    let snippet = format!(
+        "<script src=\"{}/embed.js\" data-project=\"{}\" data-token=\"…\" async></script>",
+        demo.outpost_origin, project.id
+    );
+    let mut resp = render_demo(
+        &demo,
+        &project,
+        "The demo, signed: the site vouches for its visitor",
+        "This page's backend signs each visitor's identity token with the project's secret \
+         (an HS256 JWT naming the visitor, kept here in a cookie) and puts it in data-token: \
+         the way for sites whose visitors sign in. See docs/embedding.md for the recipes.",
+        &snippet,
+        &format!(" data-token=\"{token}\""),
+    )
+    .await;
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "outpost_demo_visitor={visitor}; Path=/; SameSite=Lax; HttpOnly"
+    )) {
+        resp.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    resp
+}
+
+/// A demo page from `public/index.html`, under a strict CSP (no inline script or style).
+async fn render_demo(
+    demo: &DemoState,
+    project: &crate::registry::Project,
+    heading: &str,
+    explain: &str,
+    snippet: &str,
+    token_attr: &str,
+) -> Response {
     let template = tokio::fs::read_to_string(demo.public_dir.join("index.html"))
         .await
         .unwrap_or_else(|_| "<!doctype html><p>public/index.html is missing</p>".into());
     let html = template
+        .replace("{{HEADING}}", heading)
+        .replace("{{EXPLAIN}}", explain)
+        .replace("{{SNIPPET}}", &outpost_protocol::escape_html(snippet))
+        .replace("{{TOKEN_ATTR}}", token_attr)
         .replace("{{OUTPOST_ORIGIN}}", &demo.outpost_origin)
-        .replace("{{TOKEN}}", &token)
         .replace("{{PROJECT}}", &project.id);
+    // The loader asks the Outpost for a public project's visitor token: connect-src names it.
     let csp = format!(
-        "default-src 'none'; script-src {o}; frame-src {o}; style-src 'self'; img-src 'self'; connect-src 'none'; base-uri 'none'; form-action 'none'",
+        "default-src 'none'; script-src {o}; frame-src {o}; style-src 'self'; img-src 'self'; connect-src {o}; base-uri 'none'; form-action 'none'",
         o = demo.outpost_origin
     );
     let mut resp = ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response();
     if let Ok(v) = HeaderValue::from_str(&csp) {
         resp.headers_mut()
             .insert(header::CONTENT_SECURITY_POLICY, v);
-    }
-    if let Ok(v) = HeaderValue::from_str(&format!(
-        "outpost_demo_visitor={visitor}; Path=/; SameSite=Lax; HttpOnly"
-    )) {
-        resp.headers_mut().insert(header::SET_COOKIE, v);
     }
     resp
 }

@@ -78,7 +78,7 @@ async fn upgrade(
                     m.open_sockets.inc();
                 }
                 tracing::info!(session = %session, "socket opened");
-                run(state, project, session, socket).await;
+                run(state, project, session, addr.0, socket).await;
                 drop(permit);
                 tracing::info!("socket closed");
                 if let Some(m) = &metrics {
@@ -93,6 +93,7 @@ async fn run(
     state: AppState,
     project: crate::registry::Project,
     session: String,
+    addr: String,
     socket: WebSocket,
 ) {
     let (sink, source) = socket.split();
@@ -118,6 +119,7 @@ async fn run(
         &super::hub::TokioClock,
         project,
         session,
+        Some(addr),
         incoming,
         Box::pin(outgoing),
     )
