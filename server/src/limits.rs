@@ -321,7 +321,7 @@ pub const PUBLIC_QUESTIONS_PER_ADDRESS: u32 = 60;
 /// New conversations per minute from one client address, by default, in a public project.
 pub const PUBLIC_SESSIONS_PER_ADDRESS: u32 = 30;
 /// Anonymous tokens per minute one client address may get, by default.
-pub const TOKENS_PER_ADDRESS: u32 = 10;
+pub const TOKENS_PER_ADDRESS: u32 = 30;
 /// Renewals per minute of one anonymous visitor's token, by default.
 pub const TOKENS_PER_VISITOR: u32 = 6;
 

@@ -689,3 +689,47 @@ async fn a_project_wide_limit_binds_many_visitors() {
     let s = TestServer::start(None, "", (600, 50, 60)).await;
     common::suite::a_project_wide_limit_binds_many_visitors(&s.base).await;
 }
+
+// Public projects, their limits and budget (tests/common/public.rs, shared with Workers).
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn public_projects_hand_tokens_only_to_their_origins() {
+    let s = TestServer::start(None, "", NO_LIMITS).await;
+    common::public::public_projects_hand_tokens_only_to_their_origins(&s.base).await;
+}
+
+/// A client whose requests come from `127.0.0.{n}` (all of 127/8 is loopback).
+fn from(n: u8) -> reqwest::Client {
+    reqwest::Client::builder()
+        .local_address(std::net::IpAddr::V4(std::net::Ipv4Addr::new(127, 0, 0, n)))
+        .build()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_address_hammering_a_public_project_is_refused_alone() {
+    let s = TestServer::start(None, "", NO_LIMITS).await;
+    common::public::one_address_hammering_a_public_project_is_refused_alone(&s.base, &from).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_daily_budget_ends_answers_politely_and_the_operator_sees_it() {
+    let s = TestServer::start(None, "", NO_LIMITS).await;
+    common::public::a_daily_budget_ends_answers_politely_and_the_operator_sees_it(&s.base).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_as_standard_libraries_make_them_open_sessions() {
+    let s = TestServer::start(None, "", NO_LIMITS).await;
+    common::public::tokens_as_standard_libraries_make_them_open_sessions(&s.base).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_challenge_guards_new_visitors_where_the_project_wants_one() {
+    let stub = common::turnstile_stub::start().await;
+    let mut s = TestServer::start(None, "", NO_LIMITS).await;
+    s.channels = common::server::channels_config(&[("OUTPOST_TURNSTILE_URL", &stub.base)]);
+    s.restart().await;
+    common::public::a_challenge_guards_new_visitors_where_the_project_wants_one(&s.base, &stub)
+        .await;
+}

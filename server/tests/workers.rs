@@ -696,3 +696,50 @@ async fn forged_webhooks_are_refused_and_a_redelivery_storm_is_processed_once_on
 async fn usage_is_counted_per_project_on_workers() {
     common::suite::usage_is_counted_per_project(&shared().base).await;
 }
+
+// Public projects, their limits and budget (tests/common/public.rs, shared with native).
+
+#[tokio::test]
+async fn public_projects_hand_tokens_only_to_their_origins() {
+    common::public::public_projects_hand_tokens_only_to_their_origins(&shared().base).await;
+}
+
+/// A client whose requests the Worker sees from `198.51.100.{n}`: `wrangler dev` keeps a
+/// `CF-Connecting-IP` the request brings (Cloudflare's edge sets it itself).
+fn from(n: u8) -> reqwest::Client {
+    let mut h = reqwest::header::HeaderMap::new();
+    h.insert(
+        "cf-connecting-ip",
+        format!("198.51.100.{n}").parse().unwrap(),
+    );
+    reqwest::Client::builder()
+        .default_headers(h)
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn one_address_hammering_a_public_project_is_refused_alone() {
+    common::public::one_address_hammering_a_public_project_is_refused_alone(&shared().base, &from)
+        .await;
+}
+
+#[tokio::test]
+async fn a_daily_budget_ends_answers_politely_and_the_operator_sees_it() {
+    common::public::a_daily_budget_ends_answers_politely_and_the_operator_sees_it(&shared().base)
+        .await;
+}
+
+#[tokio::test]
+async fn tokens_as_standard_libraries_make_them_open_sessions() {
+    common::public::tokens_as_standard_libraries_make_them_open_sessions(&shared().base).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_challenge_guards_new_visitors_where_the_project_wants_one() {
+    let stub = common::turnstile_stub::start().await;
+    let state = tempfile::tempdir().unwrap();
+    let w = Wrangler::start_with(state.path(), &[("OUTPOST_TURNSTILE_URL", &stub.base)]);
+    common::public::a_challenge_guards_new_visitors_where_the_project_wants_one(&w.base, &stub)
+        .await;
+}

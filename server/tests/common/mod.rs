@@ -6,6 +6,8 @@ pub mod chaos;
 pub mod communicator;
 pub mod openai_stub;
 pub mod platform_stub;
+pub mod public;
 pub mod server;
 pub mod suite;
+pub mod turnstile_stub;
 pub mod wrangler;
