@@ -733,3 +733,49 @@ async fn a_challenge_guards_new_visitors_where_the_project_wants_one() {
     common::public::a_challenge_guards_new_visitors_where_the_project_wants_one(&s.base, &stub)
         .await;
 }
+
+// The token recipes of docs/examples, as a site's backend runs them.
+
+#[path = "../../docs/examples/rust/outpost_token.rs"]
+mod rust_recipe;
+
+/// Runs a recipe script; its stdout is the token.
+fn recipe(program: &str, script: &str, project: &str, secret: &str) -> String {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let out = std::process::Command::new(program)
+        .arg(root.join("docs/examples").join(script))
+        .arg(format!("{program}-user"))
+        .env("OUTPOST_PROJECT", project)
+        .env("OUTPOST_SECRET", secret)
+        // jsonwebtoken for the Node recipe, from end2end's packages (`cargo xtask test`
+        // installs them).
+        .env("NODE_PATH", root.join("end2end/node_modules"))
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {program}: {e} (cargo xtask test installs it)"));
+    assert!(
+        out.status.success(),
+        "{script}: {} (cargo xtask test installs what the recipes need)",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+/// The Node (jsonwebtoken), Python (PyJWT, Debian's python3-jwt) and Rust (jsonwebtoken)
+/// recipes mint tokens that open a session and join it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_token_recipes_mint_tokens_that_open_sessions() {
+    let s = TestServer::start(None, "", NO_LIMITS).await;
+    let p = "recipes";
+    common::public::project(&s.base, p, serde_json::json!({})).await;
+    let secret = common::public::SECRET;
+    let tokens = [
+        recipe("node", "node/outpost-token.js", p, secret),
+        recipe("/usr/bin/python3", "python/outpost_token.py", p, secret),
+        rust_recipe::outpost_token("rust-user", p, secret, 60).unwrap(),
+    ];
+    for t in tokens {
+        let session = s.create_session(p, &t).await;
+        let (_, ready) = Client::join(&s.ws_url(p, &session), &t, 0).await;
+        assert!(matches!(ready, ServerFrame::Ready { .. }), "{ready:?}");
+    }
+}

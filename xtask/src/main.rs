@@ -163,6 +163,10 @@ fn test(root: &Path, _args: &[String]) -> Result {
     worker::build(root)?;
     worker::check_config(root)?;
     step("Worker build and wrangler.toml check", started);
+    // The token recipes' test runs the Node one with end2end's jsonwebtoken and the Python one
+    // with Debian's PyJWT.
+    tools::ensure_npm(root)?;
+    tools::ensure_python_jwt(root)?;
     // The Rust tests include the Workers suite (server/tests/workers.rs), which runs the Worker
     // just built under `wrangler dev`.
     let (rust_passed, rust_failed) =

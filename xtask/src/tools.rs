@@ -117,6 +117,24 @@ pub fn ensure_chromium(root: &Path) -> Result {
         return Ok(());
     }
     eprintln!("xtask: installing Debian's chromium for the browser tests");
+    apt_install(root, "chromium")
+}
+
+/// Debian's PyJWT (`python3-jwt`) for `/usr/bin/python3`: the Python token recipe
+/// (docs/examples/python) runs against a server in the tests.
+pub fn ensure_python_jwt(root: &Path) -> Result {
+    let has = Command::new("/usr/bin/python3")
+        .args(["-c", "import jwt"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if has {
+        return Ok(());
+    }
+    eprintln!("xtask: installing Debian's python3-jwt for the token recipes' test");
+    apt_install(root, "python3-jwt")
+}
+
+fn apt_install(root: &Path, package: &str) -> Result {
     let sudo = output("id", &["-u"]).is_some_and(|u| u.trim() != "0");
     let apt = |args: &[&str]| {
         if sudo {
@@ -128,5 +146,5 @@ pub fn ensure_chromium(root: &Path) -> Result {
         }
     };
     apt(&["update"])?;
-    apt(&["install", "-y", "--no-install-recommends", "chromium"])
+    apt(&["install", "-y", "--no-install-recommends", package])
 }

@@ -15,7 +15,7 @@ use super::suite::{create_session, ws_url};
 
 /// The origin every public project of these scenarios allows.
 pub const SITE: &str = "https://docs.example.test";
-const SECRET: &str = "a-public-projects-secret-of-32-chars!";
+pub const SECRET: &str = "a-public-projects-secret-of-32-chars!";
 
 /// Creates project `id` allowing [`SITE`], with `extra` settings (`public`, `limits`, …).
 pub async fn project(base: &str, id: &str, extra: Value) {
