@@ -150,9 +150,14 @@ pub fn run_suite(root: &Path, args: &[String]) -> Result<(u64, u64)> {
     // The console spec answers Telegram's Bot API on this port (end2end/tests/fixtures/telegram.ts).
     let stub_port = free_port()?.to_string();
     let telegram = format!("http://127.0.0.1:{stub_port}/telegram");
+    // The public-project spec answers Turnstile's api.js and siteverify on this port
+    // (end2end/tests/fixtures/turnstile.ts).
+    let turnstile_port = free_port()?.to_string();
+    let turnstile = format!("http://127.0.0.1:{turnstile_port}");
     let shared = [
         ("OUTPOST_ADMIN_TOKEN", admin),
         ("OUTPOST_TELEGRAM_API_URL", telegram.as_str()),
+        ("OUTPOST_TURNSTILE_URL", turnstile.as_str()),
         ("OUTPOST_JOB_RETRY_BASE_MS", "200"),
     ];
     let (native, api, demo) = serve(root, &work, "native", &docs, None, &shared)?;
@@ -206,6 +211,7 @@ pub fn run_suite(root: &Path, args: &[String]) -> Result<(u64, u64)> {
         ("OUTPOST_E2E_BASE", format!("http://127.0.0.1:{api}")),
         ("OUTPOST_E2E_ADMIN", admin.to_owned()),
         ("OUTPOST_E2E_STUB_PORT", stub_port.clone()),
+        ("OUTPOST_E2E_TURNSTILE_PORT", turnstile_port.clone()),
         ("OUTPOST_E2E_DEMO", format!("http://127.0.0.1:{demo}")),
         ("OUTPOST_E2E_WORKERS_BASE", wrangler.url.clone()),
         (
