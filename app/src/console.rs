@@ -93,6 +93,8 @@ struct State {
     platform: RwSignal<String>,
     category: RwSignal<String>,
     inbox: RwSignal<Vec<InboxItem>>,
+    /// The project's daily budget today, as a sentence (empty without a budget).
+    budget: RwSignal<String>,
     selected: RwSignal<Option<i64>>,
     view: RwSignal<Option<ConversationView>>,
     draft_id: RwSignal<Option<i64>>,
@@ -119,7 +121,11 @@ impl State {
         }
         let url = format!("{}/inbox?{}", self.base(), q.join("&"));
         match api::<Inbox>("GET", &url, NO_BODY).await {
-            Ok(inbox) => self.inbox.set(inbox.conversations),
+            Ok(inbox) => {
+                self.budget
+                    .set(inbox.budget.map(budget_line).unwrap_or_default());
+                self.inbox.set(inbox.conversations)
+            }
             Err(f) => self.failed(f),
         }
     }
@@ -178,6 +184,7 @@ pub fn Console() -> impl IntoView {
         platform: RwSignal::new(String::new()),
         category: RwSignal::new(String::new()),
         inbox: RwSignal::new(Vec::new()),
+        budget: RwSignal::new(String::new()),
         selected: RwSignal::new(None),
         view: RwSignal::new(None),
         draft_id: RwSignal::new(None),
@@ -249,6 +256,22 @@ fn Login(st: State) -> impl IntoView {
     }
 }
 
+/// What the operators read about the project's daily budget today.
+fn budget_line(b: outpost_protocol::console::BudgetToday) -> String {
+    if b.refused > 0 || b.answered >= u64::from(b.daily_questions) {
+        format!(
+            "Today's budget of {} questions is spent: {} visitor questions were declined. It \
+             renews at midnight UTC (raise it with --limit daily_questions).",
+            b.daily_questions, b.refused
+        )
+    } else {
+        format!(
+            "Answered today: {} of the daily budget of {} questions.",
+            b.answered, b.daily_questions
+        )
+    }
+}
+
 #[component]
 fn Inbox(st: State) -> impl IntoView {
     let projects = move || st.me.get().map(|m| m.projects).unwrap_or_default();
@@ -285,6 +308,7 @@ fn Inbox(st: State) -> impl IntoView {
             <button on:click=logout>"Sign out"</button>
         </header>
         <p class="flash" role="status">{move || st.flash.get()}</p>
+        <p class="budget" data-testid="budget" hidden=move || st.budget.get().is_empty()>{move || st.budget.get()}</p>
         <div class="panes">
             <ul class="inbox" data-testid="inbox">
                 <For each=move || st.inbox.get() key=|c| (c.conversation.id, c.conversation.last_message, c.conversation.analyzed_upto, c.draft.as_ref().map(|d| d.state.clone()), c.conversation.state.clone()) let:c>

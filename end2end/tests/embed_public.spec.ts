@@ -1,5 +1,5 @@
 import { expect, test, type Page } from "@playwright/test";
-import { admin } from "./fixtures/console";
+import { admin, ConsolePage } from "./fixtures/console";
 import { hostServer, project, type Host } from "./fixtures/host";
 import { SITE_KEY, TS_SECRET, TurnstileStub } from "./fixtures/turnstile";
 import { DemoPage, target } from "./fixtures/widget";
@@ -130,4 +130,10 @@ test("past the project's daily budget the visitor is told politely", async ({ pa
   await expect(frame.getByTestId("messages").getByText(/answered all the questions it can for today/)).toBeVisible();
   await expect.poll(async () => (await admin("GET", `/v1/admin/projects/${id}/usage`)).total.over_budget).toBe(1);
   host.close();
+  // The project's operators see it in the console.
+  const operator = "op" + id;
+  await admin("PUT", `/v1/admin/operators/${operator}`, { password: "a long enough passphrase", projects: [id] });
+  const operators = new ConsolePage(await page.context().newPage());
+  await operators.login(operator, "a long enough passphrase");
+  await expect(operators.page.getByTestId("budget")).toContainText("1 visitor questions were declined");
 });

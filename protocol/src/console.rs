@@ -39,6 +39,20 @@ pub struct ProjectRef {
 pub struct Inbox {
     /// The conversations.
     pub conversations: Vec<InboxItem>,
+    /// Today's answers against the project's daily budget, when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget: Option<BudgetToday>,
+}
+
+/// A project's daily budget today (UTC).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BudgetToday {
+    /// The most questions it answers in a day.
+    pub daily_questions: u32,
+    /// The questions it answered today.
+    pub answered: u64,
+    /// The questions it declined today because the budget was spent.
+    pub refused: u64,
 }
 
 /// One line of the inbox.

@@ -278,9 +278,12 @@ impl PerVisitor {
 /// fixes a limiter's quota, so each (rate, burst) has its own keyed limiter. Keys name the
 /// kind, the level and who (`q|a|acme|203.0.113.5`), so projects sharing a quota share a
 /// limiter but never a count.
+/// A rate per minute and a burst.
+type RateBurst = (u32, u32);
+
 #[derive(Default)]
 struct Meters(
-    std::sync::Mutex<std::collections::HashMap<(u32, u32), std::sync::Arc<Keyed<String>>>>,
+    std::sync::Mutex<std::collections::HashMap<RateBurst, std::sync::Arc<Keyed<String>>>>,
 );
 
 impl Meters {

@@ -581,7 +581,9 @@ fn the_socket_protocol_steps_from_hello_to_questions() {
         unreachable!()
     };
     let admit = |p: &Project, input: &Input| {
-        futures::executor::block_on(outpost::chat::socket::admit(&limits, p, claims, input))
+        futures::executor::block_on(outpost::chat::socket::admit(
+            &limits, p, claims, None, input,
+        ))
     };
     assert_eq!(admit(&p, &asked), Ok(()));
     for input in [&asked, &retried] {

@@ -146,6 +146,16 @@ fn state(service: &'static str, library: Arc<Shelf>) -> AppState {
         library,
         admin_token: Some(Arc::from(ADMIN)),
         service,
+        turnstile: outpost::turnstile::Siteverify::new(
+            Arc::new(
+                outpost::platform::native::http::ReqwestClient::new(
+                    std::time::Duration::from_secs(1),
+                    std::time::Duration::from_secs(1),
+                )
+                .unwrap(),
+            ),
+            "http://127.0.0.1:9",
+        ),
     }
 }
 

@@ -128,7 +128,30 @@ pub(crate) async fn inbox(
         state: q.state,
         limit: q.limit,
     };
-    authorized(&state, &project, ChannelRequest::Inbox { filter }).await
+    let mut reply = authorized(&state, &project, ChannelRequest::Inbox { filter }).await?;
+    // The operators see when the daily budget turns visitors away.
+    let p = super::project(&state, &project).await?;
+    if let (Some(daily), ReplyBody::Json(body)) =
+        (p.settings.limits.daily_questions, &mut reply.body)
+    {
+        let today = crate::knowledge::utc_day(crate::platform::now_unix());
+        let days = state
+            .library
+            .usage(&project)
+            .await
+            .map_err(AppError::internal)?;
+        let day = days
+            .into_iter()
+            .find(|d| d.day == today)
+            .unwrap_or_default();
+        body["budget"] = serde_json::to_value(outpost_protocol::console::BudgetToday {
+            daily_questions: daily,
+            answered: day.questions,
+            refused: day.over_budget,
+        })
+        .map_err(AppError::internal)?;
+    }
+    Ok(reply)
 }
 
 pub(crate) async fn conversation(

@@ -307,6 +307,14 @@ pub async fn a_daily_budget_ends_answers_politely_and_the_operator_sees_it(base:
     assert_eq!(v["days"][0]["questions"], 2, "{v}");
     assert_eq!(v["days"][0]["over_budget"], 2, "{v}");
     assert_eq!(v["total"]["over_budget"], 2, "{v}");
+    // The console's inbox says it too.
+    let (s, v) = admin("GET", format!("{base}/v1/admin/projects/{p}/inbox"), None).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(
+        v["budget"],
+        json!({"daily_questions": 2, "answered": 2, "refused": 2}),
+        "{v}"
+    );
 }
 
 /// Tokens in the forms RFC 7519 allows, as standard libraries produce them, open a session:

@@ -208,7 +208,13 @@ pub(super) async fn inbox<S: Sql, K: Sql>(
             }),
         });
     }
-    Ok(ChannelReply::typed(200, &console::Inbox { conversations }))
+    Ok(ChannelReply::typed(
+        200,
+        &console::Inbox {
+            conversations,
+            budget: None,
+        },
+    ))
 }
 
 /// [`super::ChannelRequest::Conversation`].
