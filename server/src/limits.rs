@@ -149,8 +149,8 @@ impl ProjectLimits {
 pub struct Caller {
     /// The project's id.
     pub project: String,
-    /// Whether the project is public ([`crate::registry::ProjectSettings::public`]): its
-    /// visitors are anonymous, so the limits per address apply by default.
+    /// Whether the project is public: its visitors are anonymous, so the limits per address
+    /// apply by default.
     pub public: bool,
     /// The project's own limits.
     pub limits: ProjectLimits,
@@ -158,19 +158,6 @@ pub struct Caller {
     pub visitor: String,
     /// The client's address ([`crate::http::extract::ClientAddr`]), when known.
     pub addr: Option<String>,
-}
-
-impl Caller {
-    /// `visitor` of `project`, calling from `addr`.
-    pub fn new(project: &crate::registry::Project, visitor: &str, addr: Option<&str>) -> Self {
-        Caller {
-            project: project.id.clone(),
-            public: project.settings.public,
-            limits: project.settings.limits,
-            visitor: visitor.to_owned(),
-            addr: addr.map(str::to_owned),
-        }
-    }
 }
 
 /// Why a spending was refused.

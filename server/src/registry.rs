@@ -348,6 +348,17 @@ impl Project {
         Ok(())
     }
 
+    /// `visitor` of this project, calling from `addr`, as the limits count them.
+    pub fn caller(&self, visitor: &str, addr: Option<&str>) -> crate::limits::Caller {
+        crate::limits::Caller {
+            project: self.id.clone(),
+            public: self.settings.public,
+            limits: self.settings.limits,
+            visitor: visitor.to_owned(),
+            addr: addr.map(str::to_owned),
+        }
+    }
+
     /// Whether a visitor may ask for a person now: the project allows it and someone can
     /// take over.
     pub fn handoff_open(&self) -> bool {

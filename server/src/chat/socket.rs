@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use super::SessionHub;
 use crate::auth::{self, Claims};
-use crate::limits::{Caller, Gate, Refused, Spend, Write};
+use crate::limits::{Gate, Refused, Spend, Write};
 use crate::registry::Project;
 use crate::session::store::SessionOwner;
 use crate::session::{ConnId, Input};
@@ -146,7 +146,7 @@ pub async fn admit(
         Input::Handoff { .. } => (Spend::Write(Write::Handoff), "requests for a person"),
         _ => return Ok(()),
     };
-    gate.admit(what, &Caller::new(project, &claims.sub, addr))
+    gate.admit(what, &project.caller(&claims.sub, addr))
         .await
         .map_err(|r| refusal(r, name))
 }

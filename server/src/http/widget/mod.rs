@@ -29,7 +29,7 @@ use super::extract::{ClientAddr, Visitor};
 use super::{AppError, AppState};
 use crate::auth::Claims;
 use crate::chat::socket::{admit, owns, question_input, refusal};
-use crate::limits::{Caller, SESSIONS_PER_VISITOR, Spend, Write};
+use crate::limits::{SESSIONS_PER_VISITOR, Spend, Write};
 use crate::registry::Project;
 use crate::session::store::SessionOwner;
 
@@ -83,7 +83,7 @@ pub(crate) async fn create_session(
         .gate
         .admit(
             Spend::Write(Write::Session),
-            &Caller::new(&project, &claims.sub, Some(&addr)),
+            &project.caller(&claims.sub, Some(&addr)),
         )
         .await
         .map_err(|r| refusal(r, "new conversations"))?;

@@ -21,7 +21,7 @@ use crate::auth;
 use crate::chat::socket::refusal;
 use crate::http::extract::{ClientAddr, Path, project_id};
 use crate::http::{AppError, AppState, json_body, project};
-use crate::limits::{Caller, Spend};
+use crate::limits::Spend;
 use crate::turnstile::Rejected;
 
 /// What the loader sends: the token it had (to renew it), and a solved challenge's answer.
@@ -85,7 +85,7 @@ pub(crate) async fn visitor_token(
     let visitor = renewed.as_deref().unwrap_or("");
     state
         .gate
-        .admit(Spend::Token, &Caller::new(&project, visitor, Some(&addr)))
+        .admit(Spend::Token, &project.caller(visitor, Some(&addr)))
         .await
         .map_err(|r| refusal(r, "new visitors from this address"))?;
     // A new visitor solves the challenge once; renewing their token needs no other.

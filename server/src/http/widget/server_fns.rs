@@ -96,7 +96,7 @@ impl WidgetBackend for StateBackend {
             .gate
             .admit(
                 crate::limits::Spend::Write(crate::limits::Write::Feedback),
-                &crate::limits::Caller::new(&p, &claims.sub, None),
+                &p.caller(&claims.sub, None),
             )
             .await
             .map_err(|r| {
