@@ -135,9 +135,12 @@ fn demo_questions_find_their_sources_and_unanswerable_ones_are_refused() {
     std::fs::copy(repo_root().join("README.md"), demo.path().join("README.md")).unwrap();
     let docs = demo.path().join("docs");
     std::fs::create_dir(&docs).unwrap();
+    // The Markdown (docs/examples holds code, which ingestion skips).
     for e in std::fs::read_dir(repo_root().join("docs")).unwrap() {
         let e = e.unwrap();
-        std::fs::copy(e.path(), docs.join(e.file_name())).unwrap();
+        if e.file_type().unwrap().is_file() {
+            std::fs::copy(e.path(), docs.join(e.file_name())).unwrap();
+        }
     }
     // The README's example as written, on a fresh machine: no `serve` has made the demo yet.
     let qa = repo_root().join("server/eval/demo-qa.jsonl");
