@@ -37,7 +37,10 @@ fn acme() -> Project {
         title: "Acme".into(),
         greeting: "Hi".into(),
         accent: "#123456".into(),
-        settings: Default::default(),
+        settings: outpost::registry::ProjectSettings {
+            public: true,
+            ..Default::default()
+        },
         team: false,
     }
 }
@@ -183,12 +186,25 @@ fn visitor_token() -> String {
 
 /// Calls `route` on `app` with `bearer` (if any) and a JSON body; the status and JSON body.
 async fn call(app: &Router, route: &Route, bearer: Option<&str>) -> (StatusCode, Value) {
+    call_from(app, route, bearer, None).await
+}
+
+/// Like [`call`], from a page of `origin`.
+async fn call_from(
+    app: &Router,
+    route: &Route,
+    bearer: Option<&str>,
+    origin: Option<&str>,
+) -> (StatusCode, Value) {
     let mut req = Request::builder()
         .method(route.method.clone())
         .uri(concrete(route.path))
         .header(header::CONTENT_TYPE, "application/json");
     if let Some(b) = bearer {
         req = req.header(header::AUTHORIZATION, format!("Bearer {b}"));
+    }
+    if let Some(o) = origin {
+        req = req.header(header::ORIGIN, o);
     }
     let resp = app
         .clone()
@@ -251,6 +267,11 @@ async fn every_route_refuses_a_caller_without_the_credentials_its_row_names() {
                 (StatusCode::UNAUTHORIZED, "unauthorized"),
                 "{name}"
             ),
+            Auth::Page => assert_eq!(
+                (status, code),
+                (StatusCode::FORBIDDEN, "origin_not_allowed"),
+                "{name}"
+            ),
             // GitHub's deliveries are refused without a well-formed signature header before
             // their (up to 25 MB) body is read.
             Auth::Signed if route.path.starts_with("/v1/github/") => assert_eq!(
@@ -274,7 +295,10 @@ async fn every_route_refuses_a_caller_without_the_credentials_its_row_names() {
                 "{name}: {status} {body}"
             ),
         }
-        if matches!(route.auth, Auth::Visitor | Auth::Admin | Auth::Operator) {
+        if matches!(
+            route.auth,
+            Auth::Visitor | Auth::Admin | Auth::Operator | Auth::Page
+        ) {
             assert_eq!(
                 shelf.channel.lock().unwrap().len(),
                 signed,
@@ -300,13 +324,18 @@ async fn every_route_lets_a_caller_with_the_credentials_its_row_names_through() 
     );
     let visitor = visitor_token();
     for route in table() {
+        if route.auth == Auth::Page {
+            let (status, body) = call_from(&app, &route, None, Some("https://www.acme.test")).await;
+            assert_eq!(status, StatusCode::OK, "{}: {body}", name(&route));
+            continue;
+        }
         let bearer = match route.auth {
             Auth::Visitor => Some(visitor.as_str()),
             Auth::Admin => Some(ADMIN),
             // The console's own `me` is for a signed-in operator only (a cookie).
             Auth::Operator if route.path == "/v1/console/me" => continue,
             Auth::Operator => Some(ADMIN),
-            Auth::Public | Auth::Signed => continue,
+            Auth::Public | Auth::Signed | Auth::Page => continue,
         };
         // The server functions read the token from their arguments, not from a header.
         if route.path.starts_with("/api/") {

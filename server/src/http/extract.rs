@@ -3,6 +3,7 @@
 //! the check is answered with the extractor's [`AppError`] before the handler runs.
 //!
 //! - [`Visitor`]: a visitor of the project in the path, with a verified identity token.
+//! - [`EmbeddingPage`]: a page of one of the allowed origins of the project in the path.
 //! - [`Admin`]: the admin token (`OUTPOST_ADMIN_TOKEN`); [`AdminProject`]: the admin, on a
 //!   project that exists.
 //! - [`super::console::OperatorOrAdmin`]: the admin, or a signed-in operator of the project in the
@@ -128,6 +129,44 @@ impl FromRequestParts<AppState> for Visitor {
         let project = project(state, &id).await?;
         let claims = bearer(&parts.headers, &project)?;
         Ok(Visitor { project, claims })
+    }
+}
+
+/// A page of one of the allowed origins of the project in the path, as the `Origin` header
+/// says (a browser sets it; a page cannot): the caller of a public project's visitor tokens.
+pub struct EmbeddingPage {
+    /// The project (it exists).
+    pub project: Project,
+}
+
+impl FromRequestParts<AppState> for EmbeddingPage {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let id = path_project(parts, state).await?;
+        let project = project(state, project_id(&id)?.as_str()).await?;
+        let origin = parts
+            .headers
+            .get(axum::http::header::ORIGIN)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if origin.is_empty() || !project.allows_origin(origin) {
+            return Err(AppError::new(
+                StatusCode::FORBIDDEN,
+                outpost_protocol::codes::ORIGIN_NOT_ALLOWED,
+                format!(
+                    "Visitor tokens of project {} are handed only to pages of its allowed \
+                     origins{}.",
+                    project.id,
+                    if origin.is_empty() {
+                        String::new()
+                    } else {
+                        format!(", and {origin} is not one")
+                    }
+                ),
+            ));
+        }
+        Ok(EmbeddingPage { project })
     }
 }
 

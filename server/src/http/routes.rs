@@ -60,9 +60,11 @@ impl Service {
 /// Who may call a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Auth {
-    /// Anyone (health, pages, sign-in; a public project's visitor tokens, for pages of its
-    /// origins).
+    /// Anyone (health, pages, sign-in).
     Public,
+    /// A page of one of the project's allowed origins, as its browser's `Origin` says
+    /// ([`super::extract::EmbeddingPage`]): a public project's anonymous visitor tokens.
+    Page,
     /// A visitor with the project's identity token ([`super::extract::Visitor`]); the
     /// widget's server functions carry it in their arguments.
     Visitor,
@@ -116,7 +118,7 @@ impl Route {
     }
 }
 
-use Auth::{Admin as A, Operator as O, Public as P, Signed as S, Visitor as V};
+use Auth::{Admin as A, Operator as O, Page as G, Public as P, Signed as S, Visitor as V};
 const CHAT: &[Service] = &[Service::Chat];
 const WHATSAPP: &[Service] = &[Service::Whatsapp];
 const DOCSYNC: &[Service] = &[Service::Docsync];
@@ -132,7 +134,7 @@ pub fn table() -> Vec<Route> {
     vec![
         // The widget.
         Route::new(CHAT, P, get.clone(), "/widget/{project}", widget::page::widget_page),
-        Route::new(CHAT, P, post.clone(), "/v1/projects/{project}/visitor_token", widget::public::visitor_token),
+        Route::new(CHAT, G, post.clone(), "/v1/projects/{project}/visitor_token", widget::public::visitor_token),
         Route::new(CHAT, V, post.clone(), "/v1/projects/{project}/sessions", widget::create_session),
         Route::new(CHAT, V, post.clone(), "/v1/projects/{project}/sessions/{session}/messages", widget::post_message),
         Route::new(CHAT, V, get.clone(), "/v1/projects/{project}/sessions/{session}/events", widget::events),

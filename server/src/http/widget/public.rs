@@ -19,8 +19,8 @@ use serde_json::json;
 
 use crate::auth;
 use crate::chat::socket::refusal;
-use crate::http::extract::{ClientAddr, Path, project_id};
-use crate::http::{AppError, AppState, json_body, project};
+use crate::http::extract::{ClientAddr, EmbeddingPage};
+use crate::http::{AppError, AppState, json_body};
 use crate::limits::Spend;
 use crate::turnstile::Rejected;
 
@@ -34,13 +34,12 @@ struct TokenRequest {
 
 /// `POST /v1/projects/{project}/visitor_token`: `{"token", "visitor", "expires_in"}`.
 pub(crate) async fn visitor_token(
+    EmbeddingPage { project }: EmbeddingPage,
     State(state): State<AppState>,
     ClientAddr(addr): ClientAddr,
-    Path(raw): Path<String>,
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<Response, AppError> {
-    let project = project(&state, project_id(&raw)?.as_str()).await?;
     if !project.settings.public {
         return Err(AppError::new(
             StatusCode::FORBIDDEN,
@@ -50,25 +49,6 @@ pub(crate) async fn visitor_token(
                  (data-token). To embed it without a backend, make it public: \
                  outpost project {} --public.",
                 project.id, project.id
-            ),
-        ));
-    }
-    let origin = headers
-        .get(header::ORIGIN)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    if origin.is_empty() || !project.allows_origin(origin) {
-        return Err(AppError::new(
-            StatusCode::FORBIDDEN,
-            codes::ORIGIN_NOT_ALLOWED,
-            format!(
-                "Visitor tokens of project {} are handed only to pages of its allowed origins{}.",
-                project.id,
-                if origin.is_empty() {
-                    String::new()
-                } else {
-                    format!(", and {origin} is not one")
-                }
             ),
         ));
     }
