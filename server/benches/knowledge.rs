@@ -207,4 +207,72 @@ async fn main() {
         }
     }
     growth("knowledge", "BM25 retrieval p50 as chunks double", &bm25);
+    answer_quality(&data, &offline).await;
+}
+
+/// The five answer-quality figures of each question set over documentation no one here wrote
+/// (server/eval/crates-*.jsonl over the crates' Markdown that `cargo xtask bench` fetches into
+/// target/eval-corpus with server/eval/fetch-crates.sh), and of the demo set over Outpost's
+/// own docs. A corpus that was not fetched is said, not scored.
+async fn answer_quality(data: &Path, assistant: &Assistant) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let sets = [
+        (
+            "crates-tune",
+            root.join("target/eval-corpus/tune"),
+            "server/eval/crates-tune.jsonl",
+        ),
+        (
+            "crates-heldout",
+            root.join("target/eval-corpus/heldout"),
+            "server/eval/crates-heldout.jsonl",
+        ),
+        ("demo", root.clone(), "server/eval/demo-qa.jsonl"),
+    ];
+    for (name, corpus, questions) in sets {
+        if !corpus.exists() {
+            println!(
+                "answers: {name} skipped: {} was not fetched",
+                corpus.display()
+            );
+            continue;
+        }
+        let k = open_knowledge(data, &ProjectId::parse(name).unwrap(), true)
+            .unwrap()
+            .unwrap();
+        if name == "demo" {
+            let includes = [std::path::PathBuf::from("README.md"), "docs".into()];
+            outpost::cli::ingest_paths(&k, assistant, &corpus, &includes, false)
+                .await
+                .unwrap();
+        } else {
+            ingest_folder(&k, assistant, &corpus, false).await.unwrap();
+        }
+        let text = std::fs::read_to_string(root.join(questions)).unwrap();
+        let items = outpost::rag::eval::parse_qa(&text).unwrap();
+        let r = outpost::rag::eval::evaluate(assistant, &k, &items)
+            .await
+            .unwrap();
+        let n = format!("{} questions, {} answerable", r.questions, r.answerable);
+        value(
+            "answers",
+            &format!("{name} recall@1 ({n})"),
+            "",
+            r.recall_at_1,
+        );
+        value("answers", &format!("{name} recall@5"), "", r.recall_at_5);
+        value("answers", &format!("{name} MRR@5"), "", r.mrr);
+        value(
+            "answers",
+            &format!("{name} unanswerable refused"),
+            "",
+            r.refusal_rate,
+        );
+        value(
+            "answers",
+            &format!("{name} answerable wrongly refused"),
+            "",
+            r.false_refusal_rate,
+        );
+    }
 }

@@ -32,6 +32,9 @@ pub const MAX_DOCUMENT_BYTES: u64 = 10 * 1024 * 1024;
 /// How many candidates each ranked list contributes to fusion, per result asked for.
 const CANDIDATES_PER_RESULT: usize = 4;
 
+/// Full-text candidates weighed again by their document, per candidate kept.
+const RERANKED: usize = 2;
+
 /// BM25 column weights: a word in the heading path counts twice a word in the body.
 const BM25_WEIGHTS: &str = "2.0, 1.0";
 
@@ -549,19 +552,48 @@ impl<S: Sql> Knowledge<S> {
         let terms = query::terms(question);
         let (chunk_count, dfs) = self.document_frequencies(&terms)?;
         let mut lists = Vec::new();
+        let weights: Vec<Option<f64>> = dfs
+            .iter()
+            .map(|&df| (df > 0).then(|| query::idf(chunk_count, df)))
+            .collect();
+        let term_stems: Vec<String> = terms.iter().map(|t| self.stems.stem(t)).collect();
         if let Some(expr) = query::fts_match(&query::searched_terms(&terms, &dfs, chunk_count)) {
+            // BM25F-like: BM25 over heading and body, then each candidate weighed by its
+            // document — the path and title naming the question's words, release notes kept
+            // for questions about changes — and ranked again.
             let rows = self.sql.query(
                 &format!(
-                    "SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ?1
+                    "SELECT f.rowid, bm25(chunks_fts, {BM25_WEIGHTS}), d.path, d.title
+                     FROM chunks_fts f JOIN chunks c ON c.id = f.rowid
+                     JOIN documents d ON d.id = c.document_id
+                     WHERE chunks_fts MATCH ?1
                      ORDER BY bm25(chunks_fts, {BM25_WEIGHTS}) LIMIT ?2"
                 ),
-                &[expr.into(), SqlValue::Integer(candidates as i64)],
+                &[
+                    expr.into(),
+                    SqlValue::Integer((candidates * RERANKED) as i64),
+                ],
             )?;
-            lists.push(
-                rows.iter()
-                    .map(|r| col_i64(r, 0))
-                    .collect::<Result<Vec<_>, _>>()?,
-            );
+            let changes = query::about_changes(question);
+            let mut scored = Vec::with_capacity(rows.len());
+            for r in &rows {
+                let id = col_i64(r, 0)?;
+                // FTS5's bm25() is negative, more negative for better matches.
+                let mut score = -crate::platform::sql::col_f64(r, 1)?;
+                let path = col_string(r, 2)?;
+                let mut named = self.stems.of_text(&path);
+                named.extend(self.stems.of_text(&col_string(r, 3)?));
+                if term_stems.iter().any(|s| named.contains(s.as_str())) {
+                    score *= 1.0 + query::DOCUMENT_NAME_BOOST;
+                }
+                if !changes && query::is_release_notes(&path) {
+                    score *= query::RELEASE_NOTES_WEIGHT;
+                }
+                scored.push((id, score));
+            }
+            scored.sort_by(|a, b| b.1.total_cmp(&a.1));
+            scored.truncate(candidates);
+            lists.push(scored.into_iter().map(|(id, _)| id).collect());
         }
         let mut cosines = HashMap::new();
         if let Some(qv) = query_vector {
@@ -573,11 +605,6 @@ impl<S: Sql> Knowledge<S> {
         if fused.is_empty() {
             return Ok(Vec::new());
         }
-        let weights: Vec<Option<f64>> = dfs
-            .iter()
-            .map(|&df| (df > 0).then(|| query::idf(chunk_count, df)))
-            .collect();
-        let term_stems: Vec<String> = terms.iter().map(|t| self.stems.stem(t)).collect();
         let mut hits = Vec::with_capacity(fused.len());
         for (id, score) in fused {
             let rows = self.sql.query(

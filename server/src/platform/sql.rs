@@ -150,6 +150,18 @@ pub fn col_i64(row: &Row, i: usize) -> Result<i64, SqlError> {
         .ok_or_else(|| SqlError::Shape(format!("column {i} is not an integer")))
 }
 
+/// Reads column `i` of `row` as a number (a real, or an integer).
+///
+/// # Errors
+/// [`SqlError::Shape`] when the column is missing or not a number.
+pub fn col_f64(row: &Row, i: usize) -> Result<f64, SqlError> {
+    match row.get(i) {
+        Some(SqlValue::Real(f)) => Ok(*f),
+        Some(SqlValue::Integer(n)) => Ok(*n as f64),
+        _ => Err(SqlError::Shape(format!("column {i} is not a number"))),
+    }
+}
+
 /// Reads column `i` of `row` as text (`NULL` reads as empty).
 ///
 /// # Errors
