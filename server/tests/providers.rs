@@ -36,6 +36,7 @@ fn request(q: &str) -> CompletionRequest {
         }],
         passages: vec![],
         question: q.into(),
+        found: true,
     }
 }
 
@@ -320,4 +321,91 @@ async fn an_answer_through_the_openai_provider_cites_the_retrieved_document() {
         user.ends_with("\n\nhow do I rotate the signing key?"),
         "{user}"
     );
+}
+
+/// A real model is given the relevance gate's verdict with the passages: the relevant ones and
+/// "the search found documents that match", or, when none passes the gate, the nearest ones and
+/// the instruction to decline unless one really answers. The offline model declines then.
+#[tokio::test]
+async fn the_model_sees_the_gates_verdict_either_way() {
+    let stub = openai_stub::start().await;
+    let ep = endpoint(&stub.base_url, Some(KEY), Duration::from_secs(5));
+    let assistant = Assistant::new(Arc::new(OpenAiChat::new(ep, "stub-ok")), None);
+    let k = Knowledge::open(SqliteFile::in_memory().unwrap()).unwrap();
+    for (path, text) in [
+        (
+            "billing.md",
+            "# Billing\n\n## Refunds\n\nRefunds reach the card within five business days.\n",
+        ),
+        (
+            "security.md",
+            "# Security\n\n## Keys\n\nRun `outpost keys rotate` to rotate the signing key.\n",
+        ),
+    ] {
+        let input = DocumentInput {
+            path: path.into(),
+            text: text.into(),
+            url: None,
+            revision: None,
+        };
+        ingest_document(&k, None, input, 0).await.unwrap();
+    }
+    let ask = |q: &'static str| {
+        let (assistant, k) = (assistant.clone(), &k);
+        async move {
+            let hits = assistant.retrieve(k, q).await.unwrap();
+            let mut events = assistant.answer("S", &[], q, None, hits).await.unwrap();
+            let mut grounded = None;
+            while let Some(e) = events.next().await {
+                if let AnswerEvent::Done(s) = e.unwrap() {
+                    grounded = Some(s.grounded);
+                }
+            }
+            grounded.unwrap()
+        }
+    };
+    let last_request = || stub.seen.lock().unwrap().chats.last().cloned().unwrap();
+
+    assert!(ask("How do I rotate the signing key?").await);
+    let r = last_request();
+    let system = r["messages"][0]["content"].as_str().unwrap();
+    assert!(
+        system.ends_with(outpost::rag::prompt::VERDICT_FOUND),
+        "{system}"
+    );
+    let user = r["messages"][1]["content"].as_str().unwrap();
+    assert!(user.contains("outpost keys rotate"), "{user}");
+
+    // In other words than the document's: the gate finds nothing; the model sees the nearest
+    // passages and the verdict, and may still answer from them.
+    assert!(!ask("Where is my refund for order 4411?").await);
+    let r = last_request();
+    let system = r["messages"][0]["content"].as_str().unwrap();
+    assert!(
+        system.ends_with(outpost::rag::prompt::VERDICT_NOT_FOUND),
+        "{system}"
+    );
+    let user = r["messages"][1]["content"].as_str().unwrap();
+    assert!(
+        user.contains("<document n=\"1\""),
+        "the nearest passages: {user}"
+    );
+
+    // The offline model declines on the same verdict.
+    let offline = Assistant::new(Arc::new(outpost::providers::extractive::Extractive), None);
+    let hits = offline
+        .retrieve(&k, "Where is my refund for order 4411?")
+        .await
+        .unwrap();
+    let mut events = offline
+        .answer("S", &[], "Where is my refund for order 4411?", None, hits)
+        .await
+        .unwrap();
+    let mut text = String::new();
+    while let Some(e) = events.next().await {
+        if let AnswerEvent::Delta(d) = e.unwrap() {
+            text.push_str(&d);
+        }
+    }
+    assert!(text.starts_with("I don't know. I searched"), "{text}");
 }

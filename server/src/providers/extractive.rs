@@ -3,8 +3,10 @@
 //! It needs no network and no model weights, so a newcomer's first run and every test can answer
 //! real questions from real documents. It picks the blocks (paragraphs, lists, code blocks) of
 //! the best passages that share the most words with the question, quotes them under the heading
-//! they come from with a `[n]` marker, and streams the result word by word. With no relevant
-//! passage it says plainly that it does not know.
+//! they come from with a `[n]` marker, and streams the result word by word: of a long paragraph,
+//! the sentences that match the question. With no relevant passage (the relevance gate's
+//! verdict, [`CompletionRequest::found`]) it says plainly that it does not know, and what it
+//! searched for; the widget offers a person under such an answer where the project has one.
 
 use async_trait::async_trait;
 use futures::{StreamExt, stream};
@@ -13,10 +15,41 @@ use unicode_segmentation::UnicodeSegmentation;
 use super::{CompletionRequest, LanguageModel, Passage, ProviderError, TokenStream};
 use crate::knowledge::query::{Stems, terms};
 
-/// What the assistant says when the documents do not answer the question.
+/// What the assistant says when the documents do not answer the question (and the question
+/// has no searchable word to name).
 pub const REFUSAL: &str = "I don't know. I couldn't find anything about that in this project's \
 documents, so I won't guess. Try rephrasing the question, or ask about something the \
 documentation covers.";
+
+/// The most words of the question a refusal names as searched.
+const SEARCHED_WORDS: usize = 6;
+
+/// The refusal for `question`: that the documents do not answer it, and the words searched.
+pub fn refusal(question: &str) -> String {
+    let searched: Vec<String> = terms(question)
+        .into_iter()
+        .take(SEARCHED_WORDS)
+        .map(|t| format!("“{t}”"))
+        .collect();
+    if searched.is_empty() {
+        return REFUSAL.to_owned();
+    }
+    format!(
+        "I don't know. I searched this project's documents for {} and found nothing that \
+         answers this, so I won't guess. Try rephrasing the question, or ask about something \
+         the documentation covers.",
+        join_words(&searched)
+    )
+}
+
+/// `a`, `a and b`, `a, b and c`.
+fn join_words(words: &[String]) -> String {
+    match words {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
+}
 
 /// The main quote is cut at a sentence boundary past this many characters.
 const MAIN_QUOTE_CHARS: usize = 900;
@@ -38,7 +71,12 @@ impl LanguageModel for Extractive {
     }
 
     async fn stream(&self, request: CompletionRequest) -> Result<TokenStream, ProviderError> {
-        let answer = compose(&request.question, &request.passages);
+        // It cannot judge a passage the gate found wanting: it declines.
+        let answer = if request.found {
+            compose(&request.question, &request.passages)
+        } else {
+            refusal(&request.question)
+        };
         Ok(stream::iter(words(&answer).into_iter().map(Ok)).boxed())
     }
 }
@@ -170,6 +208,50 @@ fn cut(block: &Block, limit: usize) -> String {
     out
 }
 
+/// Of a paragraph of several sentences, the run from the first sentence that matches the
+/// question as well as the best one does (or half as well) to the last that matches at all:
+/// the sentences that answer, without the paragraph's unrelated lead-in and tail. Code, lists
+/// and one-sentence paragraphs are kept whole.
+fn trimmed(stems: &Stems, question: &[String], block: &Block) -> Block {
+    let first = block.text.trim_start();
+    let is_list = first.starts_with("- ") || first.starts_with("* ") || first.starts_with("1.");
+    if block.code || is_list {
+        return block.clone();
+    }
+    let prose = block
+        .text
+        .lines()
+        .map(str::trim)
+        .collect::<Vec<_>>()
+        .join(" ");
+    let sentences: Vec<&str> = prose
+        .split_sentence_bounds()
+        .filter(|s| !s.trim().is_empty())
+        .collect();
+    if sentences.len() < 2 {
+        return block.clone();
+    }
+    let scores: Vec<f64> = sentences
+        .iter()
+        .map(|s| overlap(stems, question, s))
+        .collect();
+    let best = scores.iter().copied().fold(0.0, f64::max);
+    if best <= 0.0 {
+        return block.clone();
+    }
+    let start = scores.iter().position(|s| *s >= best / 2.0).unwrap_or(0);
+    let end = scores
+        .iter()
+        .rposition(|s| *s > 0.0)
+        .unwrap_or(start)
+        .max(start);
+    Block {
+        text: sentences[start..=end].concat().trim().to_owned(),
+        heading: false,
+        code: false,
+    }
+}
+
 /// The best-matching blocks of a passage: the top block, plus the one after it when the top one
 /// introduces it (ends with `:`) or it is code or a list that the top one explains.
 fn quote(stems: &Stems, question: &[String], passage: &Passage, limit: usize) -> (String, f64) {
@@ -190,7 +272,7 @@ fn quote(stems: &Stems, question: &[String], passage: &Passage, limit: usize) ->
             best = i;
         }
     }
-    let mut text = cut(&bs[best], limit);
+    let mut text = cut(&trimmed(stems, question, &bs[best]), limit);
     if let Some(next) = bs.get(best + 1) {
         let next_first = next.text.trim_start();
         let introduces = bs[best].text.trim_end().ends_with(':');
@@ -215,10 +297,11 @@ fn label(p: &Passage) -> String {
     }
 }
 
-/// Composes the answer to `question` from `passages` (best first). Empty passages: [`REFUSAL`].
+/// Composes the answer to `question` from `passages` (best first). Empty passages: its
+/// [`refusal`].
 pub fn compose(question: &str, passages: &[Passage]) -> String {
     let Some(first) = passages.first() else {
-        return REFUSAL.to_owned();
+        return refusal(question);
     };
     let stems = Stems::default();
     let q: Vec<String> = terms(question).iter().map(|t| stems.stem(t)).collect();
@@ -267,8 +350,59 @@ mod tests {
     }
 
     #[test]
-    fn no_passages_means_a_plain_refusal() {
-        assert_eq!(compose("anything?", &[]), REFUSAL);
+    fn no_passages_means_a_refusal_that_says_what_was_searched() {
+        assert_eq!(compose("?", &[]), REFUSAL);
+        let r = compose("How do I enable HTTP/3 in axum?", &[]);
+        assert!(r.starts_with("I don't know."), "{r}");
+        assert!(r.contains("“enable”, “http”, “3” and “axum”"), "{r}");
+    }
+
+    #[tokio::test]
+    async fn it_declines_when_the_gate_found_no_passage_even_with_passages_given() {
+        let p = passage(
+            1,
+            "Routing",
+            "Routes are matched in order. Enable tracing to see them.",
+        );
+        let request = |found| CompletionRequest {
+            messages: vec![],
+            passages: vec![p.clone()],
+            question: "How do I enable HTTP/3?".into(),
+            found,
+        };
+        let text = |found| async move {
+            Extractive
+                .stream(request(found))
+                .await
+                .unwrap()
+                .map(|p| p.unwrap())
+                .collect::<String>()
+                .await
+        };
+        assert!(text(false).await.starts_with("I don't know. I searched"));
+        assert!(text(true).await.starts_with("According to **Routing** [1]"));
+    }
+
+    #[test]
+    fn a_paragraph_is_trimmed_to_the_sentences_that_answer() {
+        let body = "Welcome to the configuration chapter, which covers many things. \
+            Refunds reach the card within five business days. \
+            A refund for a gift card goes to the gift card instead. \
+            The office is closed on public holidays.";
+        let a = compose(
+            "When does my refund reach the card?",
+            &[passage(1, "Billing", body)],
+        );
+        assert!(
+            a.contains("Refunds reach the card within five business days."),
+            "{a}"
+        );
+        assert!(
+            a.contains("gift card"),
+            "the matching sentence after it: {a}"
+        );
+        assert!(!a.contains("Welcome"), "the lead-in goes: {a}");
+        assert!(!a.contains("holidays"), "the unrelated tail goes: {a}");
     }
 
     #[test]

@@ -63,6 +63,10 @@ pub struct CompletionRequest {
     pub passages: Vec<Passage>,
     /// The visitor's question, as asked.
     pub question: String,
+    /// The relevance gate's verdict: whether a passage clearly answers the question. When
+    /// not, `passages` are the nearest ones found: a real model is told so and decides; the
+    /// offline model declines.
+    pub found: bool,
 }
 
 /// A stream of answer text pieces, in order.

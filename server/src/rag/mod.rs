@@ -32,6 +32,9 @@ pub const MIN_COVERAGE: f64 = 0.5;
 /// A passage is also relevant when its embedding is at least this close to the question's.
 pub const MIN_COSINE: f32 = 0.75;
 
+/// How many of the nearest passages a model sees when none passes the relevance gate.
+pub const NEAREST_WHEN_NOT_FOUND: usize = 3;
+
 /// Whether a hit is relevant enough to answer from.
 pub fn is_relevant(hit: &Hit) -> bool {
     hit.coverage >= MIN_COVERAGE || hit.cosine.is_some_and(|c| c >= MIN_COSINE)
@@ -138,15 +141,30 @@ impl Assistant {
         context: Option<&str>,
         hits: Vec<Hit>,
     ) -> Result<AnswerStream, RagError> {
-        let relevant: Vec<Hit> = hits.into_iter().filter(is_relevant).collect();
+        // The gate's verdict goes to the model with the passages: the relevant ones, or, when
+        // none is, the nearest few (a real model may see the answer in other words; the
+        // offline model declines).
+        let grounded = hits.iter().any(is_relevant);
+        let relevant: Vec<Hit> = if grounded {
+            hits.into_iter().filter(is_relevant).collect()
+        } else {
+            hits.into_iter().take(NEAREST_WHEN_NOT_FOUND).collect()
+        };
         let passages = prompt::passages_from_hits(&relevant);
         let request = CompletionRequest {
-            messages: prompt::build_messages(system_prompt, history, &passages, question, context),
+            messages: prompt::build_messages(
+                system_prompt,
+                history,
+                &passages,
+                question,
+                context,
+                grounded,
+            ),
             passages,
             question: question.to_owned(),
+            found: grounded,
         };
         let tokens = self.llm.stream(request).await?;
-        let grounded = !relevant.is_empty();
         // State: the token stream, the text so far, the hits for citations, finished.
         let events = stream::unfold(
             (tokens, String::new(), relevant, false),

@@ -214,6 +214,7 @@ async fn model_analysis<S: Sql, K: Sql>(
         messages: analysis::prompt(messages, &cfg.categories),
         passages: Vec::new(),
         question: "Analyse this conversation.".into(),
+        found: true,
     };
     let model = ctx.deps.assistant.llm_name();
     let answer = complete(ctx, request).await?;
