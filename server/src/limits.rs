@@ -111,27 +111,40 @@ impl ProjectLimits {
     /// The highest rate a project may set, per minute (a larger number is a typo).
     pub const MAX_RATE: u32 = 1_000_000;
 
+    /// Every rate by name, as `--limit` names it (`questions`, `per_address`, its value).
+    pub fn rates(&self) -> [(&'static str, &'static str, Option<u32>); 9] {
+        let mut out = [("", "", None); 9];
+        let kinds = [
+            ("questions", self.questions),
+            ("sessions", self.sessions),
+            ("tokens", self.tokens),
+        ];
+        for (i, (kind, r)) in kinds.into_iter().enumerate() {
+            for (j, (level, n)) in [
+                ("per_visitor", r.per_visitor),
+                ("per_address", r.per_address),
+                ("per_project", r.per_project),
+            ]
+            .into_iter()
+            .enumerate()
+            {
+                out[i * 3 + j] = (kind, level, n);
+            }
+        }
+        out
+    }
+
     /// What in these limits cannot work, in a sentence.
     ///
     /// # Errors
     /// The first problem found.
     pub fn validate(&self) -> Result<(), String> {
-        for (kind, r) in [
-            ("questions", self.questions),
-            ("sessions", self.sessions),
-            ("tokens", self.tokens),
-        ] {
-            for (level, n) in [
-                ("per_visitor", r.per_visitor),
-                ("per_address", r.per_address),
-                ("per_project", r.per_project),
-            ] {
-                if n.is_some_and(|n| n == 0 || n > Self::MAX_RATE) {
-                    return Err(format!(
-                        "limits.{kind}.{level} must be 1 to {} a minute",
-                        Self::MAX_RATE
-                    ));
-                }
+        for (kind, level, n) in self.rates() {
+            if n.is_some_and(|n| n == 0 || n > Self::MAX_RATE) {
+                return Err(format!(
+                    "limits.{kind}.{level} must be 1 to {} a minute",
+                    Self::MAX_RATE
+                ));
             }
         }
         if self.daily_questions == Some(0) {

@@ -791,3 +791,59 @@ fn a_project_speaks_its_own_words_per_language() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("LANG=TEXT"), "{}", stderr(&o));
 }
+
+/// `outpost project --public --limit …` makes a project public with its own limits, prints the
+/// tag to paste, and refuses limits that cannot work.
+#[test]
+fn a_project_is_made_public_with_its_own_limits() {
+    let data = tempfile::tempdir().unwrap();
+    let o = outpost(
+        data.path(),
+        &[
+            "project",
+            "docs",
+            "--public",
+            "--origin",
+            "https://docs.acme.test",
+            "--limit",
+            "questions.per_address=30",
+            "--limit",
+            "daily_questions=100",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    for expected in [
+        "public: on",
+        "limit questions.per_address: 30 a minute",
+        "daily budget: 100 questions",
+        "data-project=\"docs\" async></script>",
+    ] {
+        assert!(out.contains(expected), "{expected}: {out}");
+    }
+    let o = outpost(
+        data.path(),
+        &[
+            "project",
+            "docs",
+            "--limit",
+            "questions.per_address=default",
+            "--no-public",
+        ],
+    );
+    let out = stdout(&o);
+    assert!(
+        out.contains("public: off") && !out.contains("per_address"),
+        "{out}"
+    );
+    for (bad, says) in [
+        ("questions.per_address=0", "must be 1 to"),
+        ("answers.per_address=3", "is not a limit"),
+        ("questions.per_day=3", "per_visitor"),
+        ("daily_questions=lots", "not a whole number"),
+    ] {
+        let o = outpost(data.path(), &["project", "docs", "--limit", bad]);
+        assert!(!o.status.success(), "{bad}");
+        assert!(stderr(&o).contains(says), "{bad}: {}", stderr(&o));
+    }
+}

@@ -245,19 +245,9 @@ pub async fn run(args: Args, env: &Env) -> Result<()> {
             "off (each visitor needs a token the site signs)"
         }
     );
-    for (kind, r) in [
-        ("questions", l.questions),
-        ("sessions", l.sessions),
-        ("tokens", l.tokens),
-    ] {
-        for (level, n) in [
-            ("per_visitor", r.per_visitor),
-            ("per_address", r.per_address),
-            ("per_project", r.per_project),
-        ] {
-            if let Some(n) = n {
-                println!("limit {kind}.{level}: {n} a minute");
-            }
+    for (kind, level, n) in l.rates() {
+        if let Some(n) = n {
+            println!("limit {kind}.{level}: {n} a minute");
         }
     }
     match l.daily_questions {
