@@ -32,9 +32,6 @@ pub const MAX_DOCUMENT_BYTES: u64 = 10 * 1024 * 1024;
 /// How many candidates each ranked list contributes to fusion, per result asked for.
 const CANDIDATES_PER_RESULT: usize = 4;
 
-/// Full-text candidates weighed again by their document, per candidate kept.
-const RERANKED: usize = 2;
-
 /// BM25 column weights: a word in the heading path counts twice a word in the body.
 const BM25_WEIGHTS: &str = "2.0, 1.0";
 
@@ -563,16 +560,15 @@ impl<S: Sql> Knowledge<S> {
             // for questions about changes — and ranked again.
             let rows = self.sql.query(
                 &format!(
-                    "SELECT f.rowid, bm25(chunks_fts, {BM25_WEIGHTS}), d.path, d.title
-                     FROM chunks_fts f JOIN chunks c ON c.id = f.rowid
-                     JOIN documents d ON d.id = c.document_id
-                     WHERE chunks_fts MATCH ?1
-                     ORDER BY bm25(chunks_fts, {BM25_WEIGHTS}) LIMIT ?2"
+                    // FTS5 ranks and limits on its own; only the few kept are joined (a join
+                    // inside would look up every matching row before the limit).
+                    "SELECT f.id, f.score, d.path, d.title
+                     FROM (SELECT rowid AS id, bm25(chunks_fts, {BM25_WEIGHTS}) AS score
+                           FROM chunks_fts WHERE chunks_fts MATCH ?1
+                           ORDER BY bm25(chunks_fts, {BM25_WEIGHTS}) LIMIT ?2) f
+                     JOIN chunks c ON c.id = f.id JOIN documents d ON d.id = c.document_id"
                 ),
-                &[
-                    expr.into(),
-                    SqlValue::Integer((candidates * RERANKED) as i64),
-                ],
+                &[expr.into(), SqlValue::Integer(candidates as i64)],
             )?;
             let changes = query::about_changes(question);
             let mut scored = Vec::with_capacity(rows.len());
@@ -592,7 +588,6 @@ impl<S: Sql> Knowledge<S> {
                 scored.push((id, score));
             }
             scored.sort_by(|a, b| b.1.total_cmp(&a.1));
-            scored.truncate(candidates);
             lists.push(scored.into_iter().map(|(id, _)| id).collect());
         }
         let mut cosines = HashMap::new();
