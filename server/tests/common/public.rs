@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use super::channels::{admin, unique};
 use super::server::{Client, is_end};
-use super::suite::{create_session, ws_url};
+use super::suite::{create_session, create_session_from, ws_url};
 
 /// The origin every public project of these scenarios allows.
 pub const SITE: &str = "https://docs.example.test";
@@ -187,7 +187,7 @@ pub async fn one_address_hammering_a_public_project_is_refused_alone(
     // Each minted visitor asks in turn: 4 questions from the address in all, then 429.
     let mut sessions = Vec::new();
     for t in &tokens {
-        sessions.push(session_from(&hammer, base, &p, t).await);
+        sessions.push(create_session_from(&hammer, base, &p, t).await);
     }
     let mut accepted = 0;
     for i in 0..12 {
@@ -204,23 +204,9 @@ pub async fn one_address_hammering_a_public_project_is_refused_alone(
         }
     }
     assert_eq!(accepted, 4);
-    let session = session_from(&other, base, &p, &patient).await;
+    let session = create_session_from(&other, base, &p, &patient).await;
     let r = post_question(&other, base, &p, &session, &patient, 0).await;
     assert_eq!(r.status(), 202, "the visitor elsewhere is answered");
-}
-
-async fn session_from(c: &reqwest::Client, base: &str, project: &str, token: &str) -> String {
-    let r = c
-        .post(format!("{base}/v1/projects/{project}/sessions"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
-    r.json::<Value>().await.unwrap()["session_id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
 }
 
 async fn post_question(

@@ -59,7 +59,17 @@ pub async fn routes_only(base: &str, served: &[(&str, &str)], unserved: &[(&str,
 
 /// Creates a session for `token`'s visitor.
 pub async fn create_session(base: &str, project: &str, token: &str) -> String {
-    let r = reqwest::Client::new()
+    create_session_from(&reqwest::Client::new(), base, project, token).await
+}
+
+/// Creates a session for `token`'s visitor with client `c` (from the address it binds).
+pub async fn create_session_from(
+    c: &reqwest::Client,
+    base: &str,
+    project: &str,
+    token: &str,
+) -> String {
+    let r = c
         .post(format!("{base}/v1/projects/{project}/sessions"))
         .bearer_auth(token)
         .send()
