@@ -223,6 +223,11 @@ async fn answer_quality(data: &Path, assistant: &Assistant) {
             "server/eval/crates-tune.jsonl",
         ),
         (
+            "crates-tune2",
+            root.join("target/eval-corpus/tune2"),
+            "server/eval/crates-tune2.jsonl",
+        ),
+        (
             "crates-heldout",
             root.join("target/eval-corpus/heldout"),
             "server/eval/crates-heldout.jsonl",
