@@ -127,6 +127,79 @@ async fn questions_the_documents_do_not_answer_are_refused() {
     }
 }
 
+/// Two products side by side, as a docs site for several crates lays them out: each under its
+/// own folder, with pages that use the same words.
+fn two_products(root: &Path) {
+    let write = |path: &str, text: &str| {
+        let p = root.join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    };
+    write(
+        "alpha-1.2.0/README.md",
+        "# Alpha\n\nAlpha parses configuration files.\n\n## Minimum supported Rust version\n\n\
+         Alpha builds on the second-to-latest stable Rust and moves with it at each minor \
+         release.\n\n## Protocols\n\nAlpha's server speaks HTTP/2 and HTTP/1.1; enable \
+         either with a cargo feature. The admin port is 3 above the main port.\n",
+    );
+    write(
+        "alpha-1.2.0/CHANGELOG.md",
+        "# Changelog\n\n## 1.2.0\n\n- The minimum supported Rust version policy is now \
+         second-to-latest stable; minimum supported Rust version raised to 1.79.\n",
+    );
+    write(
+        "beta-0.9.1/README.md",
+        "# Beta\n\nBeta renders templates.\n\n## Minimum supported Rust version policy\n\n\
+         The minimum supported Rust version of beta is 1.65; the policy is to raise the \
+         minimum supported Rust version only in minor versions, with notice.\n\n\
+         ## Ports\n\nBeta's preview server listens on port 4000 by default.\n",
+    );
+}
+
+#[tokio::test]
+async fn a_question_naming_a_product_is_answered_from_its_pages() {
+    let data = tempfile::tempdir().unwrap();
+    let docs = tempfile::tempdir().unwrap();
+    two_products(docs.path());
+    let k = project(data.path(), "acme");
+    ingest(&k, docs.path()).await;
+
+    // Beta's page says "minimum supported Rust version policy" word for word, alpha's changelog
+    // too; the question names alpha, whose page explains in other words.
+    let q = "What is alpha's minimum supported Rust version policy?";
+    let hits = offline().retrieve(&k, q).await.unwrap();
+    let paths: Vec<&str> = hits.iter().map(|h| h.path.as_str()).collect();
+    assert_eq!(paths[0], "alpha-1.2.0/README.md", "{paths:?}");
+    // Each of the three pages once before any page twice.
+    let mut seen = std::collections::HashSet::new();
+    assert!(paths[..3].iter().all(|p| seen.insert(*p)), "{paths:?}");
+    // Beta's page says "port", "listens" and "default" — of beta: it does not answer for alpha.
+    let (_, s) = answer(&k, "Which port does alpha listen on by default?").await;
+    assert!(!s.grounded, "{}", s.text);
+    let (_, s) = answer(
+        &k,
+        "Which port does beta's preview server listen on by default?",
+    )
+    .await;
+    assert!(s.grounded, "{}", s.text);
+    assert_eq!(s.citations[0].path, "beta-0.9.1/README.md");
+}
+
+#[tokio::test]
+async fn a_compound_word_is_covered_only_where_its_parts_stand_together() {
+    let data = tempfile::tempdir().unwrap();
+    let docs = tempfile::tempdir().unwrap();
+    two_products(docs.path());
+    let k = project(data.path(), "acme");
+    ingest(&k, docs.path()).await;
+    // Alpha's page has "HTTP" and a "3" — not HTTP/3.
+    let (_, s) = answer(&k, "Does alpha support HTTP/3?").await;
+    assert!(!s.grounded, "{}", s.text);
+    let (_, s) = answer(&k, "Does alpha support HTTP/2?").await;
+    assert!(s.grounded, "{}", s.text);
+    assert_eq!(s.citations[0].path, "alpha-1.2.0/README.md");
+}
+
 #[tokio::test]
 async fn hostile_questions_are_ordinary_searches() {
     let data = tempfile::tempdir().unwrap();

@@ -96,11 +96,21 @@ pub async fn run(args: Args, env: &Env) -> Result<()> {
         for q in &r.misses {
             println!("miss: {q}");
         }
-        for q in &r.wrongly_answered {
-            println!("answered but should refuse: {q}");
+        // The closest passage's coverage beside each, against the gate's threshold: how far
+        // from the line each mistake fell.
+        for (q, c) in &r.wrongly_answered {
+            println!(
+                "answered but should refuse ({} covers {:.2}): {q}",
+                c.path, c.coverage
+            );
         }
-        for q in &r.wrongly_refused {
-            println!("refused but answerable: {q}");
+        for (q, c) in &r.wrongly_refused {
+            println!(
+                "refused but answerable (best {} covers {:.2}, under {}): {q}",
+                c.path,
+                c.coverage,
+                crate::rag::MIN_COVERAGE
+            );
         }
         for (q, first) in &r.not_first {
             println!("found, not first ({first} was): {q}");

@@ -227,6 +227,8 @@ struct Caches {
     dfs: HashMap<String, u64>,
     /// Every chunk's normalized embedding, loaded on the first vector search.
     vectors: Option<Arc<VectorIndex>>,
+    /// The stems of every folder name documents are kept under.
+    scopes: Option<Arc<std::collections::HashSet<String>>>,
 }
 
 /// Embeddings held in memory for exact cosine search: one row per chunk, unit length.
@@ -554,10 +556,19 @@ impl<S: Sql> Knowledge<S> {
             .map(|&df| (df > 0).then(|| query::idf(chunk_count, df)))
             .collect();
         let term_stems: Vec<String> = terms.iter().map(|t| self.stems.stem(t)).collect();
+        // The folders the question names ("tokio" of `tokio-1.41.0/…`): its scope.
+        let scopes = self.scopes()?;
+        let compounds = query::Compounds::of(question, &self.stems);
+        let named_scopes: Vec<&str> = term_stems
+            .iter()
+            .filter(|s| scopes.contains(*s))
+            .map(String::as_str)
+            .collect();
         if let Some(expr) = query::fts_match(&query::searched_terms(&terms, &dfs, chunk_count)) {
-            // BM25F-like: BM25 over heading and body, then each candidate weighed by its
-            // document — the path and title naming the question's words, release notes kept
-            // for questions about changes — and ranked again.
+            // BM25 over heading and body, then each candidate weighed by its document (BM25F-
+            // like: the path and title naming the question's words, the folders it names,
+            // release notes kept for questions about changes), helped by its document's other
+            // candidates, and ranked again, one passage per document first.
             let rows = self.sql.query(
                 &format!(
                     // FTS5 ranks and limits on its own; only the few kept are joined (a join
@@ -577,18 +588,22 @@ impl<S: Sql> Knowledge<S> {
                 // FTS5's bm25() is negative, more negative for better matches.
                 let mut score = -crate::platform::sql::col_f64(r, 1)?;
                 let path = col_string(r, 2)?;
-                let mut named = self.stems.of_text(&path);
+                let (folder, file) = query::split_path(&path);
+                let mut named = self.stems.of_text(file);
                 named.extend(self.stems.of_text(&col_string(r, 3)?));
                 if term_stems.iter().any(|s| named.contains(s.as_str())) {
                     score *= 1.0 + query::DOCUMENT_NAME_BOOST;
                 }
+                let folder = self.stems.of_text(folder);
+                if named_scopes.iter().any(|s| folder.contains(*s)) {
+                    score *= 1.0 + query::SCOPE_BOOST;
+                }
                 if !changes && query::is_release_notes(&path) {
                     score *= query::RELEASE_NOTES_WEIGHT;
                 }
-                scored.push((id, score));
+                scored.push((id, score, path));
             }
-            scored.sort_by(|a, b| b.1.total_cmp(&a.1));
-            lists.push(scored.into_iter().map(|(id, _)| id).collect());
+            lists.push(query::by_document(scored));
         }
         let mut cosines = HashMap::new();
         if let Some(qv) = query_vector {
@@ -610,16 +625,32 @@ impl<S: Sql> Knowledge<S> {
             let Some(r) = rows.first() else { continue };
             let heading = col_string(r, 0)?;
             let body = col_string(r, 1)?;
-            let mut passage = self.stems.of_text(&heading);
-            passage.extend(self.stems.of_text(&body));
+            let path = col_string(r, 2)?;
+            let title = col_string(r, 3)?;
+            let mut words = self.stems.sequence(&heading);
+            words.extend(self.stems.sequence(&body));
+            let mut passage: std::collections::HashSet<String> = words.iter().cloned().collect();
+            // "HTTP/3" is not spoken of by a passage that has "HTTP" and, elsewhere, "3".
+            for part in compounds.apart_in(&words) {
+                passage.remove(part);
+            }
+            // A passage says what its document's name says: an example page called
+            // `flag_count` is about counting flags even where its text only shows them.
+            passage.extend(self.stems.of_text(&path));
+            passage.extend(self.stems.of_text(&title));
+            let coverage = if query::in_scope(&named_scopes, &passage) {
+                query::coverage(&term_stems, &weights, &passage)
+            } else {
+                0.0
+            };
             hits.push(Hit {
                 chunk_id: id,
-                coverage: query::coverage(&term_stems, &weights, &passage),
+                coverage,
                 cosine: cosines.get(&id).copied(),
                 heading,
                 body,
-                path: col_string(r, 2)?,
-                title: col_string(r, 3)?,
+                path,
+                title,
                 url: col_opt_string(r, 4),
                 revision: col_opt_string(r, 5),
                 score,
@@ -633,6 +664,24 @@ impl<S: Sql> Knowledge<S> {
         self.caches
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The stems of every folder name the project's documents are kept under; cached until the
+    /// next write.
+    fn scopes(&self) -> Result<Arc<std::collections::HashSet<String>>, KnowledgeError> {
+        let cached = self.caches().scopes.clone();
+        if let Some(s) = cached {
+            return Ok(s);
+        }
+        let rows = self.sql.query("SELECT path FROM documents", &[])?;
+        let mut set = std::collections::HashSet::new();
+        for r in &rows {
+            let path = col_string(r, 0)?;
+            set.extend(self.stems.of_text(query::split_path(&path).0));
+        }
+        let set = Arc::new(set);
+        self.caches().scopes = Some(set.clone());
+        Ok(set)
     }
 
     /// Forgets everything cached; called before every write.

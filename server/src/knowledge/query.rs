@@ -173,6 +173,121 @@ pub fn searched_terms(terms: &[String], dfs: &[u64], chunks: u64) -> Vec<String>
         .unwrap_or_default()
 }
 
+/// The compound words of a question — `HTTP/3`, `tokio-console`, `read-only`, `serde_json` —
+/// each as the stems of its parts, in order. A passage speaks of a compound only where its
+/// parts stand together.
+pub fn compounds(question: &str, stems: &Stems) -> Vec<Vec<String>> {
+    question
+        .split_whitespace()
+        .filter_map(|w| {
+            let parts: Vec<String> = w
+                .split(|c: char| !c.is_alphanumeric())
+                .filter(|p| !p.is_empty())
+                .map(|p| stems.stem(&p.to_lowercase()))
+                .collect();
+            (parts.len() >= 2).then_some(parts)
+        })
+        .collect()
+}
+
+/// How much a passage's score grows when its document sits in a folder the question names:
+/// "tokio's MSRV" is asked of the pages under `tokio-1.41.0/`, not of a neighbouring crate's
+/// page that says "MSRV" as often. Folders are a corpus's scopes (a product, a crate, a
+/// section); file names are its topics ([`DOCUMENT_NAME_BOOST`]). 0.25 to 1 measure the same
+/// on the tuning sets (docs/evaluation.md).
+pub const SCOPE_BOOST: f64 = 0.5;
+
+/// Whether a passage may answer for the folders a question names (`scopes`, stems; see
+/// [`SCOPE_BOOST`]): when it names some, the passage must live under one of them or speak of
+/// one (`passage`: the stems of its text, path and title). "Which port does alpha listen on?"
+/// is not answered by another product's page that says "port" and "listen"; "the serde_json
+/// error of axum's JsonRejection" is answered by axum's page that speaks of serde_json.
+pub fn in_scope(scopes: &[&str], passage: &HashSet<String>) -> bool {
+    scopes.is_empty() || scopes.iter().any(|s| passage.contains(*s))
+}
+
+/// How much of a document's other candidate passages' scores each of its passages gains: a
+/// page that matches the question in several places is more likely the page about it than one
+/// with one lucky passage. Measured from 0.05 to 0.3 (docs/evaluation.md): above 0.1 long pages
+/// win questions they only touch.
+pub const SIBLING_SHARE: f64 = 0.1;
+
+/// A path's folder and file name: `("axum-0.7.9/src/docs", "middleware.md")`; the folder is
+/// empty at the top.
+pub fn split_path(path: &str) -> (&str, &str) {
+    path.rsplit_once('/').unwrap_or(("", path))
+}
+
+/// Ranks scored candidates `(chunk id, score, document path)`: each gains
+/// [`SIBLING_SHARE`] of its document's other candidates' scores; best first, the best passage
+/// of each document before any document's second, so that five results cite up to five pages.
+pub fn by_document(mut scored: Vec<(i64, f64, String)>) -> Vec<i64> {
+    let mut per_document: std::collections::HashMap<String, f64> = std::collections::HashMap::new();
+    for (_, score, path) in &scored {
+        *per_document.entry(path.clone()).or_default() += *score;
+    }
+    for (_, score, path) in &mut scored {
+        *score += SIBLING_SHARE * (per_document[path.as_str()] - *score);
+    }
+    scored.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let mut seen = HashSet::new();
+    let (mut first, mut later) = (Vec::new(), Vec::new());
+    for (id, _, path) in scored {
+        if seen.insert(path) {
+            first.push(id);
+        } else {
+            later.push(id);
+        }
+    }
+    first.extend(later);
+    first
+}
+
+/// The compound words of a question — `HTTP/3`, `tokio-console`, `read-only`, `serde_json` —
+/// each the stems of its parts, in order. A compound names one thing: a passage speaks of it
+/// only where its parts stand together.
+pub struct Compounds {
+    phrases: Vec<Vec<String>>,
+    /// Stems the question also uses as words of their own ("HTTP" in "HTTP/3 or HTTP?").
+    alone: HashSet<String>,
+}
+
+impl Compounds {
+    /// The compounds of `question`.
+    pub fn of(question: &str, stems: &Stems) -> Self {
+        let mut phrases = Vec::new();
+        let mut alone = HashSet::new();
+        for word in question.split_whitespace() {
+            // "tokio's" is tokio.
+            let word = word
+                .trim_end_matches(|c: char| !c.is_alphanumeric())
+                .trim_end_matches("'s")
+                .trim_end_matches("\u{2019}s");
+            let parts = stems.sequence(word);
+            match parts.len() {
+                0 => {}
+                1 => {
+                    alone.extend(parts);
+                }
+                _ => phrases.push(parts),
+            }
+        }
+        Compounds { phrases, alone }
+    }
+
+    /// The parts of compounds that `words` (a passage's stems in order) holds only apart: they
+    /// do not count as covered.
+    pub fn apart_in<'a>(&'a self, words: &[String]) -> impl Iterator<Item = &'a String> {
+        let (held, apart): (Vec<&Vec<String>>, Vec<&Vec<String>>) = self
+            .phrases
+            .iter()
+            .partition(|p| words.windows(p.len()).any(|w| w == p.as_slice()));
+        apart.into_iter().flatten().filter(move |part| {
+            !self.alone.contains(*part) && !held.iter().any(|p| p.contains(part))
+        })
+    }
+}
+
 /// Reduces words to their English stems so that "rotating" meets "rotate".
 pub struct Stems {
     stemmer: Stemmer,
@@ -190,6 +305,14 @@ impl Stems {
     /// The stem of one lowercased word.
     pub fn stem(&self, word: &str) -> String {
         self.stemmer.stem(word).into_owned()
+    }
+
+    /// The stems of every word in `text`, in order.
+    pub fn sequence(&self, text: &str) -> Vec<String> {
+        text.split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .map(|w| self.stem(&w.to_lowercase()))
+            .collect()
     }
 
     /// The set of stems of every word in `text`.
@@ -282,6 +405,82 @@ mod tests {
         ] {
             assert!(!is_release_notes(p), "{p}");
         }
+    }
+
+    #[test]
+    fn paths_split_into_folder_and_file() {
+        assert_eq!(
+            split_path("axum-0.7.9/src/docs/middleware.md"),
+            ("axum-0.7.9/src/docs", "middleware.md")
+        );
+        assert_eq!(split_path("README.md"), ("", "README.md"));
+    }
+
+    #[test]
+    fn a_documents_passages_help_each_other_and_each_document_comes_once_first() {
+        let ranked = by_document(vec![
+            (1, 10.0, "a.md".into()),
+            (2, 9.0, "b.md".into()),
+            (3, 8.0, "b.md".into()),
+            (4, 7.0, "b.md".into()),
+            (5, 6.0, "c.md".into()),
+        ]);
+        // b's best (9 + 0.1 × 15) passes a's 10; b's second waits for c.
+        assert_eq!(ranked, vec![2, 1, 5, 3, 4]);
+        assert!(by_document(Vec::new()).is_empty());
+    }
+
+    #[test]
+    fn compounds_count_only_where_their_parts_stand_together() {
+        let s = Stems::default();
+        let c = Compounds::of(
+            "Does tokio's server speak HTTP/3, or just HTTP/2 and read-only?",
+            &s,
+        );
+        let apart = |text: &str| -> Vec<String> {
+            let mut v: Vec<String> = c.apart_in(&s.sequence(text)).cloned().collect();
+            v.sort();
+            v.dedup();
+            v
+        };
+        // "tokio's" is tokio, not a compound; HTTP/3's "3" is missing where HTTP and 3 stand
+        // apart.
+        assert_eq!(
+            apart("HTTP/2 and read-only; port 3 over HTTP"),
+            vec!["3".to_string()]
+        );
+        assert!(apart("HTTP/3 and HTTP/2, read only").is_empty());
+        assert_eq!(
+            apart("nothing here"),
+            vec!["2", "3", "http", "onli", "read"]
+        );
+    }
+
+    #[test]
+    fn a_passage_answers_for_the_folders_a_question_names_when_it_is_in_or_speaks_of_one() {
+        let s = Stems::default();
+        let passage = |path: &str, text: &str| {
+            let mut p = s.of_text(text);
+            p.extend(s.of_text(path));
+            p
+        };
+        let tokio = ["tokio"];
+        assert!(in_scope(
+            &tokio,
+            &passage("tokio-1.41.0/README.md", "MSRV 1.70")
+        ));
+        assert!(in_scope(
+            &tokio,
+            &passage("axum/docs/a.md", "runs on Tokio")
+        ));
+        assert!(!in_scope(
+            &tokio,
+            &passage("clap-4.5.20/README.md", "port 8080")
+        ));
+        assert!(in_scope(
+            &[],
+            &passage("clap-4.5.20/README.md", "port 8080")
+        ));
     }
 
     #[test]

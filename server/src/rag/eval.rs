@@ -98,12 +98,33 @@ pub struct EvalReport {
     pub false_refusal_rate: f64,
     /// Answerable questions whose source was not in the top five.
     pub misses: Vec<String>,
-    /// Unanswerable questions that were answered anyway.
-    pub wrongly_answered: Vec<String>,
-    /// Answerable questions that were refused.
-    pub wrongly_refused: Vec<String>,
+    /// Unanswerable questions that were answered anyway, with the passage that let them through.
+    pub wrongly_answered: Vec<(String, Closest)>,
+    /// Answerable questions that were refused, with the passage that came closest.
+    pub wrongly_refused: Vec<(String, Closest)>,
     /// Answerable questions whose source was found but not first: (question, first path).
     pub not_first: Vec<(String, String)>,
+}
+
+/// The retrieved passage that covered a question best: what the relevance gate weighed.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Closest {
+    /// Its document.
+    pub path: String,
+    /// Its coverage of the question ([`Hit::coverage`]); the gate is [`super::MIN_COVERAGE`].
+    pub coverage: f64,
+}
+
+impl Closest {
+    fn of(hits: &[Hit]) -> Self {
+        hits.iter()
+            .max_by(|a, b| a.coverage.total_cmp(&b.coverage))
+            .map(|h| Closest {
+                path: h.path.clone(),
+                coverage: h.coverage,
+            })
+            .unwrap_or_default()
+    }
 }
 
 /// Whether `hit` is the expected source.
@@ -139,7 +160,8 @@ pub async fn evaluate<S: Sql + Sync>(
                 r.answerable += 1;
                 if !answered {
                     false_refused += 1;
-                    r.wrongly_refused.push(item.question.clone());
+                    r.wrongly_refused
+                        .push((item.question.clone(), Closest::of(&hits)));
                 }
                 match hits
                     .iter()
@@ -162,7 +184,8 @@ pub async fn evaluate<S: Sql + Sync>(
             None => {
                 unanswerable += 1;
                 if answered {
-                    r.wrongly_answered.push(item.question.clone());
+                    r.wrongly_answered
+                        .push((item.question.clone(), Closest::of(&hits)));
                 } else {
                     refused += 1;
                 }
