@@ -186,6 +186,22 @@ async fn a_question_naming_a_product_is_answered_from_its_pages() {
 }
 
 #[tokio::test]
+async fn a_named_thing_the_documents_never_mention_is_not_answered() {
+    let data = tempfile::tempdir().unwrap();
+    let docs = tempfile::tempdir().unwrap();
+    two_products(docs.path());
+    let k = project(data.path(), "acme");
+    ingest(&k, docs.path()).await;
+    // Every other word is on alpha's page; Traefik is nowhere.
+    let (_, s) = answer(&k, "Does alpha's server speak HTTP/2 behind Traefik?").await;
+    assert!(!s.grounded, "{}", s.text);
+    // An unknown plain word is wording, not a subject.
+    let (_, s) = answer(&k, "Does alpha's server really speak HTTP/2?").await;
+    assert!(s.grounded, "{}", s.text);
+    assert_eq!(s.citations[0].path, "alpha-1.2.0/README.md");
+}
+
+#[tokio::test]
 async fn a_compound_word_is_covered_only_where_its_parts_stand_together() {
     let data = tempfile::tempdir().unwrap();
     let docs = tempfile::tempdir().unwrap();

@@ -46,11 +46,62 @@ fn level_number(level: HeadingLevel) -> usize {
     }
 }
 
+/// The heading an HTML block opens with — `<h3 name="config">Does it support config
+/// files?</h3>`, as READMEs and FAQs write headings they want to anchor or centre — as its
+/// level and text (tags dropped). Written here rather than with an HTML parser: only the block's
+/// first element is read, and its text is all that is kept.
+fn html_heading(block: &str) -> Option<(usize, String)> {
+    let t = block.trim_start();
+    let b = t.as_bytes();
+    if b.len() < 4 || b[0] != b'<' || !matches!(b[1], b'h' | b'H') {
+        return None;
+    }
+    let level = (b[2] as char)
+        .to_digit(10)
+        .filter(|l| (1..=6).contains(l))? as usize;
+    if !(b[3] == b'>' || b[3].is_ascii_whitespace()) {
+        return None;
+    }
+    let open_end = t.find('>')? + 1;
+    let close = t.to_ascii_lowercase().find(&format!("</h{level}"))?;
+    let inner = t.get(open_end..close)?;
+    let mut text = String::new();
+    let mut in_tag = false;
+    for c in inner.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => in_tag = false,
+            c if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    (!text.is_empty()).then_some((level, text))
+}
+
 fn headings(text: &str) -> Vec<Heading> {
     let mut out = Vec::new();
     let mut current: Option<Heading> = None;
+    let mut html: Option<(usize, String)> = None;
     for (event, range) in Parser::new(text).into_offset_iter() {
         match event {
+            Event::Start(Tag::HtmlBlock) => html = Some((range.start, String::new())),
+            Event::Html(t) => {
+                if let Some((_, block)) = html.as_mut() {
+                    block.push_str(&t);
+                }
+            }
+            Event::End(TagEnd::HtmlBlock) => {
+                if let Some((offset, block)) = html.take()
+                    && let Some((level, text)) = html_heading(&block)
+                {
+                    out.push(Heading {
+                        offset,
+                        level,
+                        text,
+                    });
+                }
+            }
             Event::Start(Tag::Heading { level, .. }) => {
                 current = Some(Heading {
                     offset: range.start,
@@ -133,9 +184,11 @@ pub fn chunk_markdown(text: &str) -> Vec<Chunk> {
     for (start, end) in sections {
         let section = &text[start..end];
         for (offset, body) in splitter.chunk_indices(section) {
+            // An HTML heading is content by the line test, so a chunk may start on it: it
+            // heads the chunk.
             let content_at = start + offset + first_content_offset(body);
             let mut stack: Vec<&Heading> = Vec::new();
-            for h in hs.iter().take_while(|h| h.offset < content_at) {
+            for h in hs.iter().take_while(|h| h.offset <= content_at) {
                 while stack.last().is_some_and(|top| top.level >= h.level) {
                     stack.pop();
                 }
@@ -236,6 +289,29 @@ mod tests {
     fn empty_and_whitespace_documents_have_no_chunks() {
         assert!(chunk_markdown("").is_empty());
         assert!(chunk_markdown("  \n\n\t\n").is_empty());
+    }
+
+    #[test]
+    fn html_headings_are_headings() {
+        let doc = "<h1 align=\"center\">\n  <img src=\"logo.png\"> Tool\n</h1>\n\nIntro.\n\n\
+                   <h3 name=\"config\">\nDoes it support configuration files?\n</h3>\n\n\
+                   Yes, see the guide.\n\n<h3 name=\"rip\">\nWhat does the name mean?\n</h3>\n\n\
+                   It rips.\n\n<div>not a heading</div>\n\nMore.\n";
+        assert_eq!(title(doc, "x"), "Tool");
+        let chunks = chunk_markdown(doc);
+        let headings: Vec<&str> = chunks.iter().map(|c| c.heading.as_str()).collect();
+        assert_eq!(
+            headings,
+            vec![
+                "Tool",
+                "Tool > Does it support configuration files?",
+                "Tool > What does the name mean?"
+            ]
+        );
+        assert!(chunks[2].body.contains("It rips.") && chunks[2].body.contains("More."));
+        assert_eq!(html_heading("<h7>no</h7>"), None);
+        assert_eq!(html_heading("<header>no</header>"), None);
+        assert_eq!(html_heading("<h2>unclosed"), None);
     }
 
     #[test]

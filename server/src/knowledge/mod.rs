@@ -559,6 +559,10 @@ impl<S: Sql> Knowledge<S> {
         // The folders the question names ("tokio" of `tokio-1.41.0/…`): its scope.
         let scopes = self.scopes()?;
         let compounds = query::Compounds::of(question, &self.stems);
+        // A named thing no passage mentions ("QuickBooks", "GPU"): nothing here answers for it.
+        let unknown_names = query::unknown_names(question, |w| {
+            terms.iter().zip(&dfs).any(|(t, df)| t == w && *df == 0)
+        });
         let named_scopes: Vec<&str> = term_stems
             .iter()
             .filter(|s| scopes.contains(*s))
@@ -638,7 +642,7 @@ impl<S: Sql> Knowledge<S> {
             // `flag_count` is about counting flags even where its text only shows them.
             passage.extend(self.stems.of_text(&path));
             passage.extend(self.stems.of_text(&title));
-            let coverage = if query::in_scope(&named_scopes, &passage) {
+            let coverage = if unknown_names.is_empty() && query::in_scope(&named_scopes, &passage) {
                 query::coverage(&term_stems, &weights, &passage)
             } else {
                 0.0

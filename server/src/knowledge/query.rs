@@ -288,6 +288,32 @@ impl Compounds {
     }
 }
 
+/// The words of `question` written as names — capitalised inside the sentence ("QuickBooks",
+/// "Kubernetes"), in capitals ("GPU") or in mixed case ("AsyncRead") — that no passage of the
+/// project uses (`unknown(word)`, the word lowercased). A question about a named thing the
+/// documentation never mentions is not answered by it, however many of its other words a
+/// passage shares; an unknown plain word ("does it *ever* log keys?") is only wording.
+pub fn unknown_names(question: &str, unknown: impl Fn(&str) -> bool) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut first = true;
+    for sentence_word in question.split_whitespace() {
+        let at_start = std::mem::replace(&mut first, sentence_word.ends_with(['.', '?', '!']));
+        for word in sentence_word
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+        {
+            let mut chars = word.chars();
+            let initial = chars.next().is_some_and(char::is_uppercase);
+            let inner = chars.any(char::is_uppercase);
+            let lower = word.to_lowercase();
+            if (inner || (initial && !at_start)) && unknown(&lower) && !out.contains(&lower) {
+                out.push(lower);
+            }
+        }
+    }
+    out
+}
+
 /// Reduces words to their English stems so that "rotating" meets "rotate".
 pub struct Stems {
     stemmer: Stemmer,
@@ -481,6 +507,24 @@ mod tests {
             &[],
             &passage("clap-4.5.20/README.md", "port 8080")
         ));
+    }
+
+    #[test]
+    fn unknown_names_are_the_capitalised_words_no_passage_uses() {
+        let unknown = |w: &str| !["tokio", "csv", "the", "kubernetes"].contains(&w);
+        assert_eq!(
+            unknown_names(
+                "Kubernetes: can Tokio offload work to the GPU? Does AsyncRead work with QuickBooks?",
+                unknown
+            ),
+            vec!["gpu", "asyncread", "quickbooks"]
+        );
+        // The first word of a sentence is capitalised by grammar, not as a name, and plain
+        // words are wording.
+        assert_eq!(
+            unknown_names("Where is my data stored? Could it ever leak?", unknown),
+            Vec::<String>::new()
+        );
     }
 
     #[test]
