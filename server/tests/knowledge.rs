@@ -9,6 +9,7 @@ use outpost::cli::{IngestReport, ingest_folder};
 use outpost::knowledge::Knowledge;
 use outpost::platform::native::open_knowledge;
 use outpost::platform::native::sqlite::SqliteFile;
+use outpost::platform::sql::Sql;
 use outpost::project::ProjectId;
 use outpost::providers::extractive::{Extractive, refusal};
 use outpost::rag::{AnswerEvent, AnswerSummary, Assistant};
@@ -387,4 +388,24 @@ async fn knowledge_survives_reopening_the_file() {
             .unwrap()
             .is_none()
     );
+}
+
+#[tokio::test]
+async fn documents_chunked_by_an_older_chunker_are_indexed_again() {
+    let data = tempfile::tempdir().unwrap();
+    {
+        let k = project(data.path(), "acme");
+        ingest(&k, &fixture_corpus()).await;
+        // As a knowledge made before the chunking was named.
+        k.sql()
+            .execute("DELETE FROM settings WHERE key = 'chunking'", &[])
+            .unwrap();
+    }
+    let k = project(data.path(), "acme");
+    let again = ingest(&k, &fixture_corpus()).await;
+    assert!(again.indexed > 0 && again.unchanged == 0, "{again:?}");
+    // Once indexed again, unchanged documents are skipped as before.
+    let k = project(data.path(), "acme");
+    let third = ingest(&k, &fixture_corpus()).await;
+    assert_eq!(third.indexed, 0, "{third:?}");
 }

@@ -139,7 +139,14 @@ pub fn title(text: &str, fallback: &str) -> String {
 }
 
 /// Headings up to this level start a new chunk; deeper ones stay inside their section's chunk.
-pub const SECTION_MAX_LEVEL: usize = 3;
+/// Level 4 headings name single features often enough ("#### Dotenv Settings") that their
+/// sections answer best alone: measured on the second crate tuning set, recall@1 0.860 -> 0.880,
+/// the others unchanged; deeper levels change nothing more.
+pub const SECTION_MAX_LEVEL: usize = 4;
+
+/// Names how documents are chunked; a knowledge chunked otherwise indexes each document again
+/// the next time it is ingested or pushed (see `Knowledge::open`). Change it with the chunking.
+pub const CHUNKING: &str = "2: sections to level 4, HTML headings";
 
 /// Offset (within `text`) of the first line that is neither blank nor an ATX heading.
 fn first_content_offset(text: &str) -> usize {
@@ -219,7 +226,7 @@ mod tests {
 
     #[test]
     fn each_section_is_a_chunk_with_its_heading_path() {
-        let doc = "# Guide\n\nIntro.\n\n## Install\n\nSteps.\n\n### Linux\n\nApt.\n\n#### Debian\n\nDeb.\n\n## Use\n\nRun it.\n";
+        let doc = "# Guide\n\nIntro.\n\n## Install\n\nSteps.\n\n### Linux\n\nApt.\n\n#### Debian\n\nDeb.\n\n##### Bookworm\n\nThe same.\n\n## Use\n\nRun it.\n";
         let chunks = chunk_markdown(doc);
         let paths: Vec<&str> = chunks.iter().map(|c| c.heading.as_str()).collect();
         assert_eq!(
@@ -228,12 +235,13 @@ mod tests {
                 "Guide",
                 "Guide > Install",
                 "Guide > Install > Linux",
+                "Guide > Install > Linux > Debian",
                 "Guide > Use"
             ]
         );
         assert!(
-            chunks[2].body.contains("#### Debian"),
-            "level 4 stays in its section"
+            chunks[3].body.contains("##### Bookworm"),
+            "level 5 stays in its section"
         );
         assert_eq!(title(doc, "x"), "Guide");
     }

@@ -35,6 +35,9 @@ const CANDIDATES_PER_RESULT: usize = 4;
 /// BM25 column weights: a word in the heading path counts twice a word in the body.
 const BM25_WEIGHTS: &str = "2.0, 1.0";
 
+/// The setting that names the chunking the stored chunks were made with ([`chunk::CHUNKING`]).
+const CHUNKING_KEY: &str = "chunking";
+
 /// The schema, applied at every open (idempotent).
 const SCHEMA: &str = include_str!("schema.sql");
 
@@ -248,11 +251,26 @@ impl<S: Sql> Knowledge<S> {
     /// [`KnowledgeError::Sql`] when the schema cannot be applied.
     pub fn open(sql: S) -> Result<Self, KnowledgeError> {
         sql.execute_batch(SCHEMA)?;
-        Ok(Knowledge {
+        let k = Knowledge {
             sql,
             stems: query::Stems::default(),
             caches: Mutex::new(Caches::default()),
-        })
+        };
+        // Documents chunked by an older chunker are indexed again the next time they are
+        // ingested or pushed: forgetting their hashes makes them count as changed. (A GitHub
+        // sync compares blobs, not these hashes: it re-indexes files whose blob changed.)
+        if k.setting(CHUNKING_KEY)?.as_deref() != Some(chunk::CHUNKING) {
+            k.sql.transaction(&mut |tx| {
+                tx.execute("UPDATE documents SET content_hash = ''", &[])?;
+                tx.execute(
+                    "INSERT INTO settings (key, value) VALUES (?1, ?2)
+                     ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                    &[CHUNKING_KEY.into(), chunk::CHUNKING.into()],
+                )?;
+                Ok(())
+            })?;
+        }
+        Ok(k)
     }
 
     /// The SQL handle, for callers that keep more tables next to the knowledge.
