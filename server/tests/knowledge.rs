@@ -196,6 +196,9 @@ async fn a_named_thing_the_documents_never_mention_is_not_answered() {
     // Every other word is on alpha's page; Traefik is nowhere.
     let (_, s) = answer(&k, "Does alpha's server speak HTTP/2 behind Traefik?").await;
     assert!(!s.grounded, "{}", s.text);
+    // Nor is a term of art written as a compound.
+    let (_, s) = answer(&k, "Does alpha's server speak HTTP/2 with hot-reload?").await;
+    assert!(!s.grounded, "{}", s.text);
     // An unknown plain word is wording, not a subject.
     let (_, s) = answer(&k, "Does alpha's server really speak HTTP/2?").await;
     assert!(s.grounded, "{}", s.text);

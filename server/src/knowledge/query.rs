@@ -289,8 +289,8 @@ impl Compounds {
 }
 
 /// The words of `question` written as names — capitalised inside the sentence ("QuickBooks",
-/// "Kubernetes"), in capitals ("GPU") or in mixed case ("AsyncRead") — that no passage of the
-/// project uses (`unknown(word)`, the word lowercased). A question about a named thing the
+/// "Kubernetes"), in capitals ("GPU"), in mixed case ("AsyncRead") or as part of a compound
+/// ("hot-reload") — that no passage of the project uses (`unknown(word)`, the word lowercased). A question about a named thing the
 /// documentation never mentions is not answered by it, however many of its other words a
 /// passage shares; an unknown plain word ("does it *ever* log keys?") is only wording.
 pub fn unknown_names(question: &str, unknown: impl Fn(&str) -> bool) -> Vec<String> {
@@ -298,15 +298,24 @@ pub fn unknown_names(question: &str, unknown: impl Fn(&str) -> bool) -> Vec<Stri
     let mut first = true;
     for sentence_word in question.split_whitespace() {
         let at_start = std::mem::replace(&mut first, sentence_word.ends_with(['.', '?', '!']));
-        for word in sentence_word
+        let parts: Vec<&str> = sentence_word
+            .trim_end_matches(|c: char| !c.is_alphanumeric())
+            .trim_end_matches("'s")
             .split(|c: char| !c.is_alphanumeric())
-            .filter(|w| !w.is_empty())
-        {
+            // "I" is capitalised, and no name.
+            .filter(|w| w.chars().count() > 1)
+            .collect();
+        // A compound ("hot-reload", "read_timeout") is a term of art, as a name is.
+        let compound = parts.len() > 1;
+        for word in parts {
             let mut chars = word.chars();
             let initial = chars.next().is_some_and(char::is_uppercase);
             let inner = chars.any(char::is_uppercase);
             let lower = word.to_lowercase();
-            if (inner || (initial && !at_start)) && unknown(&lower) && !out.contains(&lower) {
+            if (compound || inner || (initial && !at_start))
+                && unknown(&lower)
+                && !out.contains(&lower)
+            {
                 out.push(lower);
             }
         }
@@ -518,6 +527,13 @@ mod tests {
                 unknown
             ),
             vec!["gpu", "asyncread", "quickbooks"]
+        );
+        assert_eq!(
+            unknown_names(
+                "How do I hot-reload it, and is tokio's runtime-flavor known?",
+                unknown
+            ),
+            vec!["hot", "reload", "runtime", "flavor"]
         );
         // The first word of a sentence is capitalised by grammar, not as a name, and plain
         // words are wording.
