@@ -649,12 +649,15 @@ impl<S: Sql> Knowledge<S> {
             let body = col_string(r, 1)?;
             let path = col_string(r, 2)?;
             let title = col_string(r, 3)?;
-            let mut words = self.stems.sequence(&heading);
-            words.extend(self.stems.sequence(&body));
-            let mut passage: std::collections::HashSet<String> = words.iter().cloned().collect();
+            let mut passage = self.stems.of_text(&heading);
+            passage.extend(self.stems.of_text(&body));
             // "HTTP/3" is not spoken of by a passage that has "HTTP" and, elsewhere, "3".
-            for part in compounds.apart_in(&words) {
-                passage.remove(part);
+            if !compounds.is_empty() {
+                let mut words = self.stems.sequence(&heading);
+                words.extend(self.stems.sequence(&body));
+                for part in compounds.apart_in(&words) {
+                    passage.remove(part);
+                }
             }
             // A passage says what its document's name says: an example page called
             // `flag_count` is about counting flags even where its text only shows them.

@@ -275,6 +275,11 @@ impl Compounds {
         Compounds { phrases, alone }
     }
 
+    /// Whether the question has no compound.
+    pub fn is_empty(&self) -> bool {
+        self.phrases.is_empty()
+    }
+
     /// The parts of compounds that `words` (a passage's stems in order) holds only apart: they
     /// do not count as covered.
     pub fn apart_in<'a>(&'a self, words: &[String]) -> impl Iterator<Item = &'a String> {
