@@ -157,13 +157,19 @@ fn two_products(root: &Path) {
     );
 }
 
-#[tokio::test]
-async fn a_question_naming_a_product_is_answered_from_its_pages() {
+/// A project holding [`two_products`], and the folder that keeps it.
+async fn two_products_project() -> (tempfile::TempDir, Knowledge<SqliteFile>) {
     let data = tempfile::tempdir().unwrap();
     let docs = tempfile::tempdir().unwrap();
     two_products(docs.path());
     let k = project(data.path(), "acme");
     ingest(&k, docs.path()).await;
+    (data, k)
+}
+
+#[tokio::test]
+async fn a_question_naming_a_product_is_answered_from_its_pages() {
+    let (_data, k) = two_products_project().await;
 
     // Beta's page says "minimum supported Rust version policy" word for word, alpha's changelog
     // too; the question names alpha, whose page explains in other words.
@@ -188,11 +194,7 @@ async fn a_question_naming_a_product_is_answered_from_its_pages() {
 
 #[tokio::test]
 async fn a_named_thing_the_documents_never_mention_is_not_answered() {
-    let data = tempfile::tempdir().unwrap();
-    let docs = tempfile::tempdir().unwrap();
-    two_products(docs.path());
-    let k = project(data.path(), "acme");
-    ingest(&k, docs.path()).await;
+    let (_data, k) = two_products_project().await;
     // Every other word is on alpha's page; Traefik is nowhere.
     let (_, s) = answer(&k, "Does alpha's server speak HTTP/2 behind Traefik?").await;
     assert!(!s.grounded, "{}", s.text);
@@ -207,11 +209,7 @@ async fn a_named_thing_the_documents_never_mention_is_not_answered() {
 
 #[tokio::test]
 async fn a_compound_word_is_covered_only_where_its_parts_stand_together() {
-    let data = tempfile::tempdir().unwrap();
-    let docs = tempfile::tempdir().unwrap();
-    two_products(docs.path());
-    let k = project(data.path(), "acme");
-    ingest(&k, docs.path()).await;
+    let (_data, k) = two_products_project().await;
     // Alpha's page has "HTTP" and a "3" — not HTTP/3.
     let (_, s) = answer(&k, "Does alpha support HTTP/3?").await;
     assert!(!s.grounded, "{}", s.text);
