@@ -18,7 +18,7 @@ pub mod fuse;
 pub mod ingest;
 pub mod query;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use sha2::{Digest, Sha256};
@@ -231,7 +231,7 @@ struct Caches {
     /// Every chunk's normalized embedding, loaded on the first vector search.
     vectors: Option<Arc<VectorIndex>>,
     /// The stems of every folder name documents are kept under.
-    scopes: Option<Arc<std::collections::HashSet<String>>>,
+    scopes: Option<Arc<HashSet<String>>>,
 }
 
 /// Embeddings held in memory for exact cosine search: one row per chunk, unit length.
@@ -259,16 +259,11 @@ impl<S: Sql> Knowledge<S> {
         // Documents chunked by an older chunker are indexed again the next time they are
         // ingested or pushed: forgetting their hashes makes them count as changed. (A GitHub
         // sync compares blobs, not these hashes: it re-indexes files whose blob changed.)
+        // Both steps are idempotent: a stop between them repeats the first at the next open.
         if k.setting(CHUNKING_KEY)?.as_deref() != Some(chunk::CHUNKING) {
-            k.sql.transaction(&mut |tx| {
-                tx.execute("UPDATE documents SET content_hash = ''", &[])?;
-                tx.execute(
-                    "INSERT INTO settings (key, value) VALUES (?1, ?2)
-                     ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                    &[CHUNKING_KEY.into(), chunk::CHUNKING.into()],
-                )?;
-                Ok(())
-            })?;
+            k.sql
+                .execute("UPDATE documents SET content_hash = ''", &[])?;
+            k.set_setting(CHUNKING_KEY, chunk::CHUNKING)?;
         }
         Ok(k)
     }
@@ -616,9 +611,11 @@ impl<S: Sql> Knowledge<S> {
                 if term_stems.iter().any(|s| named.contains(s.as_str())) {
                     score *= 1.0 + query::DOCUMENT_NAME_BOOST;
                 }
-                let folder = self.stems.of_text(folder);
-                if named_scopes.iter().any(|s| folder.contains(*s)) {
-                    score *= 1.0 + query::SCOPE_BOOST;
+                if !named_scopes.is_empty() {
+                    let folder = self.stems.of_text(folder);
+                    if named_scopes.iter().any(|s| folder.contains(*s)) {
+                        score *= 1.0 + query::SCOPE_BOOST;
+                    }
                 }
                 if !changes && query::is_release_notes(&path) {
                     score *= query::RELEASE_NOTES_WEIGHT;
@@ -693,13 +690,13 @@ impl<S: Sql> Knowledge<S> {
 
     /// The stems of every folder name the project's documents are kept under; cached until the
     /// next write.
-    fn scopes(&self) -> Result<Arc<std::collections::HashSet<String>>, KnowledgeError> {
+    fn scopes(&self) -> Result<Arc<HashSet<String>>, KnowledgeError> {
         let cached = self.caches().scopes.clone();
         if let Some(s) = cached {
             return Ok(s);
         }
         let rows = self.sql.query("SELECT path FROM documents", &[])?;
-        let mut set = std::collections::HashSet::new();
+        let mut set = HashSet::new();
         for r in &rows {
             let path = col_string(r, 0)?;
             set.extend(self.stems.of_text(query::split_path(&path).0));
