@@ -219,6 +219,36 @@ async fn a_compound_word_is_covered_only_where_its_parts_stand_together() {
 }
 
 #[tokio::test]
+async fn a_word_the_documents_spell_otherwise_finds_their_pages() {
+    let data = tempfile::tempdir().unwrap();
+    let docs = tempfile::tempdir().unwrap();
+    std::fs::write(
+        docs.path().join("watch.md"),
+        "# Watching\n\nTo re-run the build whenever a file changes, start `tool watch`.\n",
+    )
+    .unwrap();
+    std::fs::write(
+        docs.path().join("colors.md"),
+        "# Colors\n\nThe color of the output follows the terminal's theme. Run the build \
+         again to see it.\n",
+    )
+    .unwrap();
+    let k = project(data.path(), "acme");
+    ingest(&k, docs.path()).await;
+    // "rerun" is nowhere; "re-run" is, and colors.md's "run … again" is not it.
+    let (_, s) = answer(&k, "Can it rerun?").await;
+    assert!(s.grounded, "{}", s.text);
+    assert_eq!(s.citations[0].path, "watch.md");
+    // British spelling, American docs.
+    let (_, s) = answer(&k, "Which colour?").await;
+    assert!(s.grounded, "{}", s.text);
+    assert_eq!(s.citations[0].path, "colors.md");
+    // A word the documents hold neither way stays unknown.
+    let (_, s) = answer(&k, "Can it defragment?").await;
+    assert!(!s.grounded, "{}", s.text);
+}
+
+#[tokio::test]
 async fn hostile_questions_are_ordinary_searches() {
     let data = tempfile::tempdir().unwrap();
     let k = project(data.path(), "acme");

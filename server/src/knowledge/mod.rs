@@ -561,14 +561,35 @@ impl<S: Sql> Knowledge<S> {
             return Ok(Vec::new());
         }
         let candidates = (k * CANDIDATES_PER_RESULT).max(20);
-        let terms = query::terms(question);
-        let (chunk_count, dfs) = self.document_frequencies(&terms)?;
+        let mut terms = query::terms(question);
+        let (chunk_count, mut dfs) = self.document_frequencies(&terms)?;
+        // A word the project never uses may be one it spells otherwise ("behaviour"), or two
+        // it writes apart ("rerun" where the docs say "re-run"): the question means those.
+        for (term, df) in terms.iter_mut().zip(dfs.iter_mut()) {
+            if *df > 0 {
+                continue;
+            }
+            for other in query::respellings(term) {
+                let (_, found) = self.document_frequencies(std::slice::from_ref(&other))?;
+                if found[0] > 0 {
+                    *term = other;
+                    *df = found[0];
+                    break;
+                }
+            }
+        }
         let mut lists = Vec::new();
         let weights: Vec<Option<f64>> = dfs
             .iter()
             .map(|&df| (df > 0).then(|| query::idf(chunk_count, df)))
             .collect();
-        let term_stems: Vec<String> = terms.iter().map(|t| self.stems.stem(t)).collect();
+        // A two-word reading's stems are its words' stems joined by a space; a passage holds it
+        // where those words stand together (see below).
+        let term_stems: Vec<String> = terms
+            .iter()
+            .map(|t| self.stems.sequence(t).join(" "))
+            .collect();
+        let phrases: Vec<&String> = term_stems.iter().filter(|s| s.contains(' ')).collect();
         // The folders the question names ("tokio" of `tokio-1.41.0/…`): its scope.
         let scopes = self.scopes()?;
         let compounds = query::Compounds::of(question, &self.stems);
@@ -649,11 +670,16 @@ impl<S: Sql> Knowledge<S> {
             let mut passage = self.stems.of_text(&heading);
             passage.extend(self.stems.of_text(&body));
             // "HTTP/3" is not spoken of by a passage that has "HTTP" and, elsewhere, "3".
-            if !compounds.is_empty() {
+            if !compounds.is_empty() || !phrases.is_empty() {
                 let mut words = self.stems.sequence(&heading);
                 words.extend(self.stems.sequence(&body));
                 for part in compounds.apart_in(&words) {
                     passage.remove(part);
+                }
+                for phrase in &phrases {
+                    if words.windows(2).any(|pair| pair.join(" ") == **phrase) {
+                        passage.insert((*phrase).clone());
+                    }
                 }
             }
             // A passage says what its document's name says: an example page called

@@ -28,6 +28,8 @@ const STOPWORDS: &[&str] = &[
     "us", "use", "used", "using", "very", "want", "was", "we", "were", "what", "when", "where",
     "which", "while", "who", "whom", "why", "will", "with", "would", "you", "your", "yours",
     "yourself", "tell", "know", "need", "way", "there", "make", "work", "works", "s", "t",
+    // Words a question uses about the documentation itself ("where is X described?").
+    "described", "documented", "explained", "mentioned",
 ];
 
 /// The searchable words of a question: lowercased, split where FTS5's `unicode61` tokenizer
@@ -328,6 +330,58 @@ pub fn unknown_names(question: &str, unknown: impl Fn(&str) -> bool) -> Vec<Stri
     out
 }
 
+/// Spellings that British and American English write differently, each pair tried both ways:
+/// a visitor who writes "initialise" asks what docs that write "initialize" answer.
+const SPELLINGS: &[(&str, &str)] = &[
+    ("isation", "ization"),
+    ("ise", "ize"),
+    ("ised", "ized"),
+    ("ises", "izes"),
+    ("ising", "izing"),
+    ("yse", "yze"),
+    ("ysed", "yzed"),
+    ("ysing", "yzing"),
+    ("our", "or"),
+    ("tre", "ter"),
+    ("ogue", "og"),
+    ("ence", "ense"),
+    ("lled", "led"),
+    ("lling", "ling"),
+];
+
+/// Other ways to write a question word that the project never uses, most likely first: the
+/// other English spelling ("behaviour" for "behavior", "initialise" for "initialize"), then the
+/// word read as two written together ("rerun" as "re run", "filesystem" as "file system"; at
+/// least two letters either side). The caller keeps the first its documents hold; a two-word
+/// reading is then searched as a phrase.
+pub fn respellings(word: &str) -> Vec<String> {
+    /// Longer words are rarely two words run together, and each reading costs a lookup.
+    const MAX_LETTERS: usize = 16;
+    let letters: Vec<char> = word.chars().collect();
+    if letters.len() < 4 || letters.len() > MAX_LETTERS || !letters.iter().all(|c| c.is_alphabetic()) {
+        return Vec::new();
+    }
+    let mut out: Vec<String> = Vec::new();
+    for (british, american) in SPELLINGS {
+        for (from, to) in [(british, american), (american, british)] {
+            // Inside a word too: "behavioural", "colourful", "organisations".
+            for (at, _) in word.match_indices(from) {
+                let other = format!("{}{to}{}", &word[..at], &word[at + from.len()..]);
+                if at > 0 && !out.contains(&other) {
+                    out.push(other);
+                }
+            }
+        }
+    }
+    if letters.len() >= 5 {
+        for i in 2..=letters.len() - 2 {
+            let (a, b) = letters.split_at(i);
+            out.push(format!("{} {}", a.iter().collect::<String>(), b.iter().collect::<String>()));
+        }
+    }
+    out
+}
+
 /// Reduces words to their English stems so that "rotating" meets "rotate".
 pub struct Stems {
     stemmer: Stemmer,
@@ -549,11 +603,30 @@ mod tests {
     }
 
     #[test]
+    fn unknown_words_are_respelled_british_or_american_then_read_as_two() {
+        let r = respellings("behaviour");
+        assert_eq!(r[0], "behavior");
+        assert!(respellings("initialise").contains(&"initialize".to_string()));
+        assert!(respellings("initialize").contains(&"initialise".to_string()));
+        assert!(respellings("colourful").contains(&"colorful".to_string()));
+        // Spellings first, then the two-word readings, two letters at least on either side.
+        let r = respellings("rerun");
+        assert_eq!(r, ["re run", "rer un"]);
+        assert!(respellings("filesystem").contains(&"file system".to_string()));
+        // Short words, long ones and words with digits are left as they are.
+        assert!(respellings("gpu").is_empty());
+        assert!(respellings("x86").is_empty());
+        assert!(respellings("abcdefghijklmnopq").is_empty());
+    }
+
+    #[test]
     fn terms_drop_stopwords_punctuation_and_duplicates() {
         assert_eq!(
             terms("How do I rotate the signing key? The KEY!"),
             vec!["rotate", "signing", "key"]
         );
+        // Words about the documentation, not the subject: "where is the grammar described?"
+        assert_eq!(terms("Where is the grammar described?"), vec!["grammar"]);
     }
 
     #[test]
