@@ -219,7 +219,7 @@ async fn a_compound_word_is_covered_only_where_its_parts_stand_together() {
 }
 
 #[tokio::test]
-async fn a_word_the_documents_spell_otherwise_finds_their_pages() {
+async fn words_the_documents_spell_or_split_otherwise_find_their_pages() {
     let data = tempfile::tempdir().unwrap();
     let docs = tempfile::tempdir().unwrap();
     std::fs::write(
@@ -243,6 +243,21 @@ async fn a_word_the_documents_spell_otherwise_finds_their_pages() {
     let (_, s) = answer(&k, "Which colour?").await;
     assert!(s.grounded, "{}", s.text);
     assert_eq!(s.citations[0].path, "colors.md");
+    // Two words the documents write as one.
+    std::fs::write(
+        docs.path().join("install.md"),
+        "# Setup\n\nInstall the agent with your package manager, then start it.\n",
+    )
+    .unwrap();
+    std::fs::write(
+        docs.path().join("options.md"),
+        "# Options\n\nSet the agent's log level in the options file.\n",
+    )
+    .unwrap();
+    ingest(&k, docs.path()).await;
+    let (_, s) = answer(&k, "How do I set up the agent?").await;
+    assert!(s.grounded, "{}", s.text);
+    assert_eq!(s.citations[0].path, "install.md");
     // A word the documents hold neither way stays unknown.
     let (_, s) = answer(&k, "Can it defragment?").await;
     assert!(!s.grounded, "{}", s.text);

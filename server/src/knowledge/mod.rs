@@ -590,6 +590,18 @@ impl<S: Sql> Knowledge<S> {
             .map(|t| self.stems.sequence(t).join(" "))
             .collect();
         let phrases: Vec<&String> = term_stems.iter().filter(|s| s.contains(' ')).collect();
+        // Two words the project writes as one ("set up" → "setup"): searched as that word too,
+        // and a passage holding it speaks of both.
+        let mut joined = Vec::new();
+        for (word, first, second) in query::joined_pairs(question) {
+            if terms.contains(&word) {
+                continue;
+            }
+            let (_, df) = self.document_frequencies(std::slice::from_ref(&word))?;
+            if df[0] > 0 {
+                joined.push((word, self.stems.stem(&first), self.stems.stem(&second)));
+            }
+        }
         // The folders the question names ("tokio" of `tokio-1.41.0/…`): its scope.
         let scopes = self.scopes()?;
         let compounds = query::Compounds::of(question, &self.stems);
@@ -602,7 +614,9 @@ impl<S: Sql> Knowledge<S> {
             .filter(|s| scopes.contains(*s))
             .map(String::as_str)
             .collect();
-        if let Some(expr) = query::fts_match(&query::searched_terms(&terms, &dfs, chunk_count)) {
+        let mut searched = query::searched_terms(&terms, &dfs, chunk_count);
+        searched.extend(joined.iter().map(|(word, _, _)| word.clone()));
+        if let Some(expr) = query::fts_match(&searched) {
             // BM25 over heading and body, then each candidate weighed by its document (BM25F-
             // like: the path and title naming the question's words, the folders it names,
             // release notes kept for questions about changes), helped by its document's other
@@ -686,6 +700,12 @@ impl<S: Sql> Knowledge<S> {
             // `flag_count` is about counting flags even where its text only shows them.
             passage.extend(self.stems.of_text(&path));
             passage.extend(self.stems.of_text(&title));
+            for (word, first, second) in &joined {
+                if passage.contains(&self.stems.stem(word)) {
+                    passage.insert(first.clone());
+                    passage.insert(second.clone());
+                }
+            }
             let coverage = if unknown_names.is_empty() && query::in_scope(&named_scopes, &passage) {
                 query::coverage(&term_stems, &weights, &passage)
             } else {

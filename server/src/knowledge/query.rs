@@ -382,6 +382,35 @@ pub fn respellings(word: &str) -> Vec<String> {
     out
 }
 
+/// Neighbouring words of a question that a project may write as one: "set up" as "setup",
+/// "non-blocking" as "nonblocking", "file system" as "filesystem". Each is `(joined, first,
+/// second)`, lowercased; pairs of two stopwords ("any one") are left out. A passage that holds
+/// the joined word speaks of both.
+pub fn joined_pairs(question: &str) -> Vec<(String, String, String)> {
+    let words: Vec<String> = question
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .take(MAX_QUERY_TERMS * 2)
+        .collect();
+    let mut out: Vec<(String, String, String)> = Vec::new();
+    for pair in words.windows(2) {
+        let (a, b) = (&pair[0], &pair[1]);
+        let alphabetic = |w: &str| w.chars().count() >= 2 && w.chars().all(char::is_alphabetic);
+        if !alphabetic(a) || !alphabetic(b) || a.chars().count() + b.chars().count() < 5 {
+            continue;
+        }
+        if STOPWORDS.contains(&a.as_str()) && STOPWORDS.contains(&b.as_str()) {
+            continue;
+        }
+        let joined = format!("{a}{b}");
+        if !out.iter().any(|(j, _, _)| *j == joined) {
+            out.push((joined, a.clone(), b.clone()));
+        }
+    }
+    out
+}
+
 /// Reduces words to their English stems so that "rotating" meets "rotate".
 pub struct Stems {
     stemmer: Stemmer,
@@ -617,6 +646,20 @@ mod tests {
         assert!(respellings("gpu").is_empty());
         assert!(respellings("x86").is_empty());
         assert!(respellings("abcdefghijklmnopq").is_empty());
+    }
+
+    #[test]
+    fn neighbouring_words_are_offered_joined() {
+        let j = joined_pairs("How do I set up a non-blocking file system?");
+        let words: Vec<&str> = j.iter().map(|(w, _, _)| w.as_str()).collect();
+        assert!(words.contains(&"setup"), "{words:?}");
+        assert!(words.contains(&"nonblocking"), "{words:?}");
+        assert!(words.contains(&"filesystem"), "{words:?}");
+        // Two stopwords ("do I", "how do") are not a word; nor is anything with a digit.
+        assert!(!words.iter().any(|w| *w == "howdo" || *w == "doi"), "{words:?}");
+        assert!(joined_pairs("HTTP 2 over TLS 1").iter().all(|(w, _, _)| !w.contains('2')));
+        let (_, a, b) = &j[j.iter().position(|(w, _, _)| w == "setup").unwrap()];
+        assert_eq!((a.as_str(), b.as_str()), ("set", "up"));
     }
 
     #[test]
