@@ -219,14 +219,9 @@ async fn a_compound_word_is_covered_only_where_its_parts_stand_together() {
 }
 
 #[tokio::test]
-async fn words_the_documents_spell_or_split_otherwise_find_their_pages() {
+async fn words_the_documents_spell_or_join_otherwise_find_their_pages() {
     let data = tempfile::tempdir().unwrap();
     let docs = tempfile::tempdir().unwrap();
-    std::fs::write(
-        docs.path().join("watch.md"),
-        "# Watching\n\nTo re-run the build whenever a file changes, start `tool watch`.\n",
-    )
-    .unwrap();
     std::fs::write(
         docs.path().join("colors.md"),
         "# Colors\n\nThe color of the output follows the terminal's theme. Run the build \
@@ -235,10 +230,6 @@ async fn words_the_documents_spell_or_split_otherwise_find_their_pages() {
     .unwrap();
     let k = project(data.path(), "acme");
     ingest(&k, docs.path()).await;
-    // "rerun" is nowhere; "re-run" is, and colors.md's "run … again" is not it.
-    let (_, s) = answer(&k, "Can it rerun?").await;
-    assert!(s.grounded, "{}", s.text);
-    assert_eq!(s.citations[0].path, "watch.md");
     // British spelling, American docs.
     let (_, s) = answer(&k, "Which colour?").await;
     assert!(s.grounded, "{}", s.text);
@@ -258,9 +249,22 @@ async fn words_the_documents_spell_or_split_otherwise_find_their_pages() {
     let (_, s) = answer(&k, "How do I set up the agent?").await;
     assert!(s.grounded, "{}", s.text);
     assert_eq!(s.citations[0].path, "install.md");
-    // A word the documents hold neither way stays unknown.
+    // A word the documents hold neither way stays unknown, and an unknown word is not guessed
+    // to be two: "rerun" is not read as the "re-run" of a page (that let near-domain questions
+    // through on the held-out set).
     let (_, s) = answer(&k, "Can it defragment?").await;
     assert!(!s.grounded, "{}", s.text);
+    std::fs::write(
+        docs.path().join("watch.md"),
+        "# Watching\n\nTo re-run the build whenever a file changes, start the watcher.\n",
+    )
+    .unwrap();
+    ingest(&k, docs.path()).await;
+    let (_, s) = answer(&k, "Can it rerun?").await;
+    assert!(!s.grounded, "{}", s.text);
+    let (_, s) = answer(&k, "Can it re-run the build?").await;
+    assert!(s.grounded, "{}", s.text);
+    assert_eq!(s.citations[0].path, "watch.md");
 }
 
 #[tokio::test]

@@ -563,8 +563,8 @@ impl<S: Sql> Knowledge<S> {
         let candidates = (k * CANDIDATES_PER_RESULT).max(20);
         let mut terms = query::terms(question);
         let (chunk_count, mut dfs) = self.document_frequencies(&terms)?;
-        // A word the project never uses may be one it spells otherwise ("behaviour"), or two
-        // it writes apart ("rerun" where the docs say "re-run"): the question means those.
+        // A word the project never uses may be one it spells otherwise ("behaviour" where the
+        // docs say "behavior"): the question means that.
         for (term, df) in terms.iter_mut().zip(dfs.iter_mut()) {
             if *df > 0 {
                 continue;
@@ -583,13 +583,7 @@ impl<S: Sql> Knowledge<S> {
             .iter()
             .map(|&df| (df > 0).then(|| query::idf(chunk_count, df)))
             .collect();
-        // A two-word reading's stems are its words' stems joined by a space; a passage holds it
-        // where those words stand together (see below).
-        let term_stems: Vec<String> = terms
-            .iter()
-            .map(|t| self.stems.sequence(t).join(" "))
-            .collect();
-        let phrases: Vec<&String> = term_stems.iter().filter(|s| s.contains(' ')).collect();
+        let term_stems: Vec<String> = terms.iter().map(|t| self.stems.stem(t)).collect();
         // Two words the project writes as one ("set up" → "setup"): searched as that word too,
         // and a passage holding it speaks of both.
         let mut joined = Vec::new();
@@ -684,16 +678,11 @@ impl<S: Sql> Knowledge<S> {
             let mut passage = self.stems.of_text(&heading);
             passage.extend(self.stems.of_text(&body));
             // "HTTP/3" is not spoken of by a passage that has "HTTP" and, elsewhere, "3".
-            if !compounds.is_empty() || !phrases.is_empty() {
+            if !compounds.is_empty() {
                 let mut words = self.stems.sequence(&heading);
                 words.extend(self.stems.sequence(&body));
                 for part in compounds.apart_in(&words) {
                     passage.remove(part);
-                }
-                for phrase in &phrases {
-                    if words.windows(2).any(|pair| pair.join(" ") == **phrase) {
-                        passage.insert((*phrase).clone());
-                    }
                 }
             }
             // A passage says what its document's name says: an example page called
