@@ -39,7 +39,8 @@ pub struct Citation {
     pub n: u32,
     /// The document's path inside the project (for example `docs/security.md`).
     pub path: String,
-    /// The document's title (its first heading, or the file name).
+    /// The document's title (its front matter's `title`, else its first heading, else the file
+    /// name).
     pub title: String,
     /// The heading path of the cited passage (`Security > Signing keys`); empty at the top.
     pub heading: String,

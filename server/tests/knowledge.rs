@@ -267,6 +267,57 @@ async fn words_the_documents_spell_or_join_otherwise_find_their_pages() {
     assert_eq!(s.citations[0].path, "watch.md");
 }
 
+/// Pages as docs sites keep them: Docusaurus MDX, Jekyll and MkDocs YAML front matter, Hugo TOML.
+#[tokio::test]
+async fn docs_site_pages_are_read_as_the_site_shows_them() {
+    let data = tempfile::tempdir().unwrap();
+    let docs = tempfile::tempdir().unwrap();
+    let write = |path: &str, text: &str| {
+        let p = docs.path().join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    };
+    write(
+        "docs/install.mdx",
+        "---\nid: install\ntitle: Installing the agent\nsidebar_position: 2\n---\n\n\
+         import Tabs from '@theme/Tabs';\nimport TabItem from '@theme/TabItem';\n\n\
+         <Tabs>\n<TabItem value=\"linux\">\n\nOn Linux the agent runs as the systemd \
+         service `agentd`.\n\n</TabItem>\n</Tabs>\n",
+    );
+    write(
+        "content/keys.md",
+        "+++\ntitle = \"Rotating keys\"\nweight = 10\n+++\n\nKeys rotate every 90 days; \
+         `agent keys rotate` rotates them sooner.\n",
+    );
+    write(
+        "guide/limits.md",
+        "---\nlayout: page\ntitle: Limits\n---\n# Rate limits\n\nEach visitor may ask \
+         twelve questions a minute.\n",
+    );
+    let k = project(data.path(), "site");
+    let report = ingest(&k, docs.path()).await;
+    assert_eq!(report.indexed, 3, "{report:?}");
+
+    let (_, s) = answer(&k, "Which service does the agent run as on Linux?").await;
+    assert!(s.grounded, "{}", s.text);
+    assert_eq!(s.citations[0].path, "docs/install.mdx");
+    assert_eq!(s.citations[0].title, "Installing the agent");
+    for noise in ["sidebar_position", "@theme", "import "] {
+        assert!(!s.text.contains(noise), "{noise} in {}", s.text);
+    }
+    let (_, s) = answer(&k, "How often do keys rotate?").await;
+    assert_eq!(s.citations[0].title, "Rotating keys");
+    assert!(
+        s.text.contains("90 days") && !s.text.contains("weight"),
+        "{}",
+        s.text
+    );
+    // The front matter's title is the page's name; its own heading still heads its sections.
+    let (_, s) = answer(&k, "How many questions a minute may a visitor ask?").await;
+    assert_eq!(s.citations[0].title, "Limits");
+    assert!(!s.text.contains("layout"), "{}", s.text);
+}
+
 #[tokio::test]
 async fn hostile_questions_are_ordinary_searches() {
     let data = tempfile::tempdir().unwrap();

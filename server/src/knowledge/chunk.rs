@@ -6,7 +6,7 @@
 
 use std::ops::Range;
 
-use pulldown_cmark::{Event, HeadingLevel, Parser, Tag, TagEnd};
+use pulldown_cmark::{Event, HeadingLevel, MetadataBlockKind, Options, Parser, Tag, TagEnd};
 use text_splitter::{ChunkConfig, MarkdownSplitter};
 
 /// Chunk size in characters. About four characters make a token in English prose, so this is
@@ -128,6 +128,116 @@ fn headings(text: &str) -> Vec<Heading> {
     out
 }
 
+/// What a docs site's page says about itself in its front matter: the YAML block (`---`) that
+/// Docusaurus, Jekyll, MkDocs, Astro and VitePress put at the top of a page, or Hugo's TOML
+/// (`+++`). The site shows `title` as the page's heading.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct FrontMatter {
+    pub title: Option<String>,
+    pub description: Option<String>,
+}
+
+/// Splits a page's front matter from its Markdown: what it says (empty when there is none or
+/// it does not parse) and the text after it. The block is never indexed: it is the site's
+/// settings (`sidebar_position: 2`), not the page's words.
+pub fn front_matter(text: &str) -> (FrontMatter, &str) {
+    let options = Options::ENABLE_YAML_STYLE_METADATA_BLOCKS
+        | Options::ENABLE_PLUSES_DELIMITED_METADATA_BLOCKS;
+    let mut events = Parser::new_ext(text, options).into_offset_iter();
+    let Some((Event::Start(Tag::MetadataBlock(kind)), _)) = events.next() else {
+        return (FrontMatter::default(), text);
+    };
+    let mut source = String::new();
+    for (event, range) in events {
+        match event {
+            Event::Text(t) => source.push_str(&t),
+            Event::End(TagEnd::MetadataBlock(_)) => {
+                let rest = text[range.end..].trim_start_matches(['\r', '\n']);
+                let field = |key: &str| match kind {
+                    MetadataBlockKind::YamlStyle => yaml_rust2::YamlLoader::load_from_str(&source)
+                        .ok()
+                        .and_then(|docs| {
+                            docs.first()
+                                .and_then(|d| d[key].as_str().map(str::to_owned))
+                        }),
+                    MetadataBlockKind::PlusesStyle => source
+                        .parse::<toml::Table>()
+                        .ok()
+                        .and_then(|t| t.get(key).and_then(|v| v.as_str().map(str::to_owned))),
+                };
+                let clean = |v: Option<String>| {
+                    v.map(|s| s.split_whitespace().collect::<Vec<_>>().join(" "))
+                        .filter(|s| !s.is_empty())
+                };
+                let meta = FrontMatter {
+                    title: clean(field("title")),
+                    description: clean(field("description")),
+                };
+                return (meta, rest);
+            }
+            _ => {}
+        }
+    }
+    (FrontMatter::default(), text)
+}
+
+/// MDX (Markdown with JSX, as Docusaurus, Nextra and Starlight write pages) without its
+/// `import` and `export` statements: top-level paragraphs that are ESM are code for the site's
+/// build, not words of the page. Components (`<Tabs>`) stay: their text is the page's.
+pub fn without_esm(text: &str) -> String {
+    let mut keep = String::with_capacity(text.len());
+    let mut from = 0;
+    let mut depth = 0usize;
+    for (event, range) in Parser::new(text).into_offset_iter() {
+        match event {
+            Event::Start(Tag::Paragraph) if depth == 0 => {
+                let p = &text[range.clone()];
+                if p.starts_with("import ") || p.starts_with("export ") {
+                    keep.push_str(&text[from..range.start]);
+                    from = range.end;
+                }
+                depth += 1;
+            }
+            Event::Start(_) => depth += 1,
+            Event::End(_) => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    keep.push_str(&text[from..]);
+    keep
+}
+
+/// Whether a file is a page the knowledge indexes: Markdown (`.md`, `.markdown`) or MDX.
+pub fn is_page(path: &str) -> bool {
+    let p = path.to_ascii_lowercase();
+    [".md", ".markdown", ".mdx"].iter().any(|e| p.ends_with(e))
+}
+
+/// A page's Markdown as it is chunked: without front matter and, for MDX, without ESM; headed
+/// by its front matter's title (and description) when it has no level-1 heading of its own, as
+/// the site shows it. Also returns the front matter.
+pub fn page_text(path: &str, text: &str) -> (FrontMatter, String) {
+    let (meta, rest) = front_matter(text);
+    let body = if path.to_ascii_lowercase().ends_with(".mdx") {
+        without_esm(rest)
+    } else {
+        rest.to_owned()
+    };
+    let has_title = headings(&body).iter().any(|h| h.level == 1);
+    let body = match (&meta.title, has_title) {
+        (Some(title), false) => {
+            let mut head = format!("# {title}\n\n");
+            if let Some(d) = &meta.description {
+                head.push_str(d);
+                head.push_str("\n\n");
+            }
+            head + &body
+        }
+        _ => body,
+    };
+    (meta, body)
+}
+
 /// The document's title: its first level-1 heading, else its first heading, else `fallback`.
 pub fn title(text: &str, fallback: &str) -> String {
     let hs = headings(text);
@@ -146,7 +256,7 @@ pub const SECTION_MAX_LEVEL: usize = 4;
 
 /// Names how documents are chunked; a knowledge chunked otherwise indexes each document again
 /// the next time it is ingested or pushed (see `Knowledge::open`). Change it with the chunking.
-pub const CHUNKING: &str = "2: sections to level 4, HTML headings";
+pub const CHUNKING: &str = "3: sections to level 4, HTML headings, front matter";
 
 /// Offset (within `text`) of the first line that is neither blank nor an ATX heading.
 fn first_content_offset(text: &str) -> usize {
@@ -327,5 +437,74 @@ mod tests {
         assert_eq!(title("## Only h2\n\ntext", "file"), "Only h2");
         assert_eq!(title("no headings", "file"), "file");
         assert_eq!(title("# `code` title\n", "file"), "code title");
+    }
+
+    #[test]
+    fn yaml_and_toml_front_matter_is_read_and_not_indexed() {
+        let page = "---\ntitle: \"Installing: the agent\"\ndescription: >\n  Install it on\n  Linux.\nsidebar_position: 2\n---\n\nDownload the package.\n";
+        let (meta, rest) = front_matter(page);
+        assert_eq!(meta.title.as_deref(), Some("Installing: the agent"));
+        assert_eq!(meta.description.as_deref(), Some("Install it on Linux."));
+        assert_eq!(rest.trim(), "Download the package.");
+        let page = "+++\ntitle = \"Rotating keys\"\nweight = 10\n+++\nKeys rotate every 90 days.\n";
+        let (meta, rest) = front_matter(page);
+        assert_eq!(meta.title.as_deref(), Some("Rotating keys"));
+        assert_eq!(meta.description, None);
+        assert_eq!(rest.trim(), "Keys rotate every 90 days.");
+        // Front matter that does not parse is still not the page's text.
+        let (meta, rest) = front_matter("---\ntitle: [unclosed\n---\nBody.\n");
+        assert_eq!(meta, FrontMatter::default());
+        assert_eq!(rest.trim(), "Body.");
+        // A page that opens with a rule, or has no front matter, is all text.
+        let page = "---\n\nA page under a rule.\n";
+        assert_eq!(front_matter(page), (FrontMatter::default(), page));
+        let page = "# Title\n\n---\ntitle: not front matter\n---\n";
+        assert_eq!(front_matter(page).1, page);
+    }
+
+    #[test]
+    fn a_page_is_headed_by_its_front_matter_title_unless_it_has_its_own() {
+        let (_, text) = page_text(
+            "a.md",
+            "---\ntitle: Setup\ndescription: Get going.\n---\nRun it.\n",
+        );
+        assert_eq!(text, "# Setup\n\nGet going.\n\nRun it.\n");
+        let chunks = chunk_markdown(&text);
+        assert_eq!(chunks[0].heading, "Setup");
+        assert!(!chunks.iter().any(|c| c.body.contains("title:")));
+        let (meta, text) = page_text(
+            "a.md",
+            "---\ntitle: Setup\n---\n# Getting set up\n\nRun it.\n",
+        );
+        assert_eq!(meta.title.as_deref(), Some("Setup"));
+        assert_eq!(text, "# Getting set up\n\nRun it.\n");
+    }
+
+    #[test]
+    fn mdx_pages_lose_their_imports_and_exports_only() {
+        let page = "---\ntitle: Install\n---\nimport Tabs from '@theme/Tabs';\nimport TabItem from '@theme/TabItem';\n\nexport const meta = {};\n\n<Tabs>\n<TabItem value=\"npm\">\n\nRun `npm install agent`.\n\n</TabItem>\n</Tabs>\n\n```js\nimport agent from 'agent';\n```\n\nImport your data later.\n";
+        let (_, text) = page_text("docs/install.mdx", page);
+        assert!(!text.contains("@theme"), "{text}");
+        assert!(!text.contains("export const"), "{text}");
+        assert!(text.contains("Run `npm install agent`."), "{text}");
+        assert!(
+            text.contains("import agent from 'agent';"),
+            "code stays: {text}"
+        );
+        assert!(text.contains("Import your data later."), "{text}");
+        assert!(text.starts_with("# Install\n"), "{text}");
+        // The same text as Markdown keeps every line: only MDX has ESM.
+        let (_, md) = page_text("docs/install.md", page);
+        assert!(md.contains("@theme"));
+    }
+
+    #[test]
+    fn markdown_and_mdx_files_are_pages() {
+        for p in ["a.md", "docs/B.MD", "x.markdown", "docs/intro.mdx"] {
+            assert!(is_page(p), "{p}");
+        }
+        for p in ["a.txt", "md", "docs/a.md.bak", "a.mdxx"] {
+            assert!(!is_page(p), "{p}");
+        }
     }
 }

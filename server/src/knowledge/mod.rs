@@ -109,7 +109,8 @@ pub fn prepare_document(input: DocumentInput) -> Result<PreparedDocument, Docume
     if bytes > MAX_DOCUMENT_BYTES {
         return Err(DocumentError::TooLarge(bytes));
     }
-    let chunks = chunk::chunk_markdown(&input.text);
+    let (meta, text) = chunk::page_text(&input.path, &input.text);
+    let chunks = chunk::chunk_markdown(&text);
     if chunks.is_empty() {
         return Err(DocumentError::Empty);
     }
@@ -119,8 +120,9 @@ pub fn prepare_document(input: DocumentInput) -> Result<PreparedDocument, Docume
         .next()
         .unwrap_or(&input.path)
         .trim_end_matches(".md")
-        .trim_end_matches(".markdown");
-    let title = chunk::title(&input.text, stem);
+        .trim_end_matches(".markdown")
+        .trim_end_matches(".mdx");
+    let title = meta.title.unwrap_or_else(|| chunk::title(&text, stem));
     Ok(PreparedDocument {
         content_hash: content_hash(&input.text),
         title,

@@ -28,9 +28,11 @@ const STOPWORDS: &[&str] = &[
     "us", "use", "used", "using", "very", "want", "was", "we", "were", "what", "when", "where",
     "which", "while", "who", "whom", "why", "will", "with", "would", "you", "your", "yours",
     "yourself", "tell", "know", "need", "way", "there", "make", "work", "works", "s", "t",
-    // Words a question uses about the documentation itself ("where is X described?").
-    "described", "documented", "explained", "mentioned",
 ];
+
+/// Words a question uses about the documentation itself ("where is X described?"), not about
+/// its subject: left out like stopwords.
+const DOCUMENTATION_WORDS: &[&str] = &["described", "documented", "explained", "mentioned"];
 
 /// The searchable words of a question: lowercased, split where FTS5's `unicode61` tokenizer
 /// splits (anything that is not a letter or digit), stopwords removed, duplicates removed, at
@@ -44,6 +46,7 @@ pub fn terms(question: &str) -> Vec<String> {
     {
         let w = word.to_lowercase();
         if STOPWORDS.contains(&w.as_str())
+            || DOCUMENTATION_WORDS.contains(&w.as_str())
             || (w.chars().count() < 2 && !w.chars().all(|c| c.is_ascii_digit()))
         {
             continue;
@@ -644,8 +647,15 @@ mod tests {
         assert!(words.contains(&"nonblocking"), "{words:?}");
         assert!(words.contains(&"filesystem"), "{words:?}");
         // Two stopwords ("do I", "how do") are not a word; nor is anything with a digit.
-        assert!(!words.iter().any(|w| *w == "howdo" || *w == "doi"), "{words:?}");
-        assert!(joined_pairs("HTTP 2 over TLS 1").iter().all(|(w, _, _)| !w.contains('2')));
+        assert!(
+            !words.iter().any(|w| *w == "howdo" || *w == "doi"),
+            "{words:?}"
+        );
+        assert!(
+            joined_pairs("HTTP 2 over TLS 1")
+                .iter()
+                .all(|(w, _, _)| !w.contains('2'))
+        );
         let (_, a, b) = &j[j.iter().position(|(w, _, _)| w == "setup").unwrap()];
         assert_eq!((a.as_str(), b.as_str()), ("set", "up"));
     }

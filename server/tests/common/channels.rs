@@ -750,8 +750,11 @@ pub async fn github_docs_follow_pushes(base: &str, stub: &PlatformStub) {
     assert_eq!(s, 202);
     assert!(v["ignored"].is_string(), "{v}");
 
-    // A push that adds, changes and removes docs (GitHub rate-limits the first fetch).
-    let new_doc = "# Quokka support\n\nThe quokka support desk answers within one hour.\n";
+    // A push that adds, changes and removes docs (GitHub rate-limits the first fetch). The new
+    // page is a docs site's MDX: front matter and imports are the site's, not the page's words.
+    let new_doc = "---\ntitle: Quokka support\nsidebar_position: 3\n---\n\
+                   import Admonition from '@theme/Admonition';\n\n\
+                   The quokka support desk answers within one hour.\n";
     let c2 = stub.commit(
         &repo,
         "main",
@@ -760,7 +763,7 @@ pub async fn github_docs_follow_pushes(base: &str, stub: &PlatformStub) {
                 "handbook/deploy.md",
                 &DEPLOY_DOC.replace("three releases", "five releases"),
             ),
-            ("handbook/quokka.md", new_doc),
+            ("handbook/quokka.mdx", new_doc),
             ("handbook/logo.png", "not markdown"),
             ("README.md", "# Outside the prefix\n"),
         ],
@@ -769,7 +772,7 @@ pub async fn github_docs_follow_pushes(base: &str, stub: &PlatformStub) {
     let commits = json!([
         {"id": c2, "tree_id": "t", "distinct": true, "message": "docs", "timestamp": "2026-11-22T10:00:00Z",
          "url": "u", "author": {"name": "o"}, "committer": {"name": "o"},
-         "added": ["handbook/quokka.md"], "removed": ["handbook/old.md"],
+         "added": ["handbook/quokka.mdx"], "removed": ["handbook/old.md"],
          "modified": ["handbook/deploy.md", "README.md"]}
     ]);
     let push = push_payload(&repo, "main", &c1, &c2, commits);
@@ -828,7 +831,7 @@ pub async fn github_docs_follow_pushes(base: &str, stub: &PlatformStub) {
     .await;
     assert_eq!(
         stats["documents"], 2,
-        "quokka.md added, old.md removed: {stats}"
+        "quokka.mdx added, old.md removed: {stats}"
     );
     let number = format!("3065{}", unique());
     configure_whatsapp(base, &project, &number).await;
@@ -847,10 +850,15 @@ pub async fn github_docs_follow_pushes(base: &str, stub: &PlatformStub) {
     .await;
     wait_job(base, &project, &m, "done").await;
     let reply = &stub.sent(&number)[0].body;
-    let link = format!("https://github.com/{repo}/blob/{c2}/handbook/quokka.md");
+    let link = format!("https://github.com/{repo}/blob/{c2}/handbook/quokka.mdx");
     assert!(
         reply.contains(&link),
         "the citation links the file at the pushed commit: {reply}"
+    );
+    assert!(reply.contains("within one hour"), "{reply}");
+    assert!(
+        !reply.contains("sidebar_position") && !reply.contains("@theme"),
+        "front matter and imports are not quoted: {reply}"
     );
 
     // A full sync now finds nothing to do (the push left the same blobs).

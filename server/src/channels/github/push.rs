@@ -3,6 +3,7 @@
 //! commits in order (a file added then removed in the same push is removed; removed then added
 //! is fetched), and the commit to fetch them at (`after`).
 
+use crate::knowledge::chunk::is_page;
 use std::collections::BTreeSet;
 
 use serde::Deserialize;
@@ -63,11 +64,6 @@ pub struct Changes {
     pub pushed_at: Option<i64>,
 }
 
-fn is_markdown(path: &str) -> bool {
-    let p = path.to_ascii_lowercase();
-    p.ends_with(".md") || p.ends_with(".markdown")
-}
-
 /// Whether `path` is under `prefix` (a folder, with or without its trailing `/`; empty: all).
 pub fn under(prefix: &str, path: &str) -> bool {
     let prefix = prefix.trim_matches('/');
@@ -88,13 +84,13 @@ pub fn changes(body: &[u8], prefix: &str) -> Result<Changes, String> {
     let mut removed = BTreeSet::new();
     for c in &p.commits {
         for f in c.added.iter().chain(&c.modified) {
-            if is_markdown(f) && under(prefix, f) {
+            if is_page(f) && under(prefix, f) {
                 removed.remove(f);
                 upsert.insert(f.clone());
             }
         }
         for f in &c.removed {
-            if is_markdown(f) && under(prefix, f) {
+            if is_page(f) && under(prefix, f) {
                 upsert.remove(f);
                 removed.insert(f.clone());
             }

@@ -2,6 +2,7 @@
 //! branch's tree, or the files one push changed. Documents are keyed by their path in the
 //! repository and carry the commit they were read at and a link to them at that commit.
 
+use crate::knowledge::chunk::is_page;
 use serde::{Deserialize, Serialize};
 
 use super::api::{GitHub, blob_sha};
@@ -27,11 +28,6 @@ pub struct SyncReport {
     pub removed: usize,
     /// Files that could not be indexed, with the reason.
     pub failed: Vec<FailedDocument>,
-}
-
-fn is_markdown(path: &str) -> bool {
-    let p = path.to_ascii_lowercase();
-    p.ends_with(".md") || p.ends_with(".markdown")
 }
 
 /// A link to `path` on GitHub at `commit`.
@@ -129,7 +125,7 @@ pub async fn full_sync<S: Sql, K: Sql>(ctx: &Ctx<'_, S, K>) -> Result<SyncReport
         .blobs(&commit, &cfg.prefix)
         .await?
         .into_iter()
-        .filter(|e| is_markdown(&e.path))
+        .filter(|e| is_page(&e.path))
         .collect();
     let known = ctx.store.github().synced_files(ctx.project)?;
     let mut report = SyncReport {

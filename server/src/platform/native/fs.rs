@@ -177,9 +177,7 @@ pub fn read_markdown(file: &FoundFile) -> Result<String, String> {
 }
 
 fn is_markdown(path: &Path) -> bool {
-    path.extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| e.eq_ignore_ascii_case("md") || e.eq_ignore_ascii_case("markdown"))
+    path.to_str().is_some_and(crate::knowledge::chunk::is_page)
 }
 
 fn rel_string(p: &Path) -> String {
