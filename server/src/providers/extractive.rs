@@ -57,8 +57,13 @@ const MAIN_QUOTE_CHARS: usize = 900;
 const SUPPORT_QUOTE_CHARS: usize = 320;
 /// At most this many passages are quoted.
 const MAX_QUOTED_PASSAGES: usize = 3;
-/// A supporting passage is quoted only if its best block covers this share of the question.
+/// A supporting passage is quoted only if its best block covers this share of the question,
+/// and at least [`SUPPORT_MIN_WORDS`] of its words.
 const SUPPORT_MIN_OVERLAP: f64 = 0.5;
+/// Of a two-word question ("where is my *data* *stored*?") one shared word is half, and any
+/// passage saying "data" would be quoted under the answer: a supporting quote shares at least
+/// two of the question's words (one, for a one-word question).
+const SUPPORT_MIN_WORDS: usize = 2;
 
 /// The offline model.
 #[derive(Debug, Default, Clone, Copy)]
@@ -170,15 +175,103 @@ fn overlap(stems: &Stems, question: &[String], text: &str) -> f64 {
         / question.len() as f64
 }
 
+/// Whether a line opens a list item (`- `, `* `, `+ `, `1. `, `1) `).
+fn opens_item(line: &str) -> bool {
+    let t = line.trim_start();
+    if t.starts_with("- ") || t.starts_with("* ") || t.starts_with("+ ") {
+        return true;
+    }
+    let digits = t.chars().take_while(char::is_ascii_digit).count();
+    digits > 0 && (t[digits..].starts_with(". ") || t[digits..].starts_with(") "))
+}
+
+/// The items of a bulleted list block, each with its continuation lines and nested items;
+/// `None` when the block is not one. (A numbered list is steps: it is read and quoted whole.)
+fn list_items(block: &Block) -> Option<Vec<String>> {
+    let first = block.text.lines().find(|l| !l.trim().is_empty())?;
+    let bullet = ["- ", "* ", "+ "]
+        .iter()
+        .any(|b| first.trim_start().starts_with(b));
+    if block.code || !bullet {
+        return None;
+    }
+    let indent = first.len() - first.trim_start().len();
+    let mut items: Vec<String> = Vec::new();
+    for line in block.text.lines() {
+        let own_indent = line.len() - line.trim_start().len();
+        match items.last_mut() {
+            Some(item) if !(opens_item(line) && own_indent <= indent) => {
+                item.push('\n');
+                item.push_str(line);
+            }
+            _ => items.push(line.to_owned()),
+        }
+    }
+    Some(items)
+}
+
+/// A table block's header (its first line and the `|---|` line under it; an empty one where a
+/// long table was split and this part has none) and its rows; `None` when the block is not a
+/// table.
+fn table(block: &Block) -> Option<(String, Vec<&str>)> {
+    let lines: Vec<&str> = block.text.lines().collect();
+    if block.code || lines.is_empty() || !lines.iter().all(|l| l.trim_start().starts_with('|')) {
+        return None;
+    }
+    let is_rule =
+        |l: &str| l.contains('-') && l.trim().chars().all(|c| matches!(c, '|' | '-' | ':' | ' '));
+    if lines.len() >= 2 && is_rule(lines[1]) {
+        Some((format!("{}\n{}", lines[0], lines[1]), lines[2..].to_vec()))
+    } else {
+        // Markdown renders rows as a table only under a header: an empty one, as wide.
+        let columns = lines[0].trim().trim_matches('|').split('|').count();
+        let head = format!("|{}\n|{}", " |".repeat(columns), "---|".repeat(columns));
+        Some((head, lines))
+    }
+}
+
+/// How well a block matches the question: its share of the question's words, or for a list,
+/// its best item's (words scattered over unrelated items do not make an answer).
+fn block_overlap(stems: &Stems, question: &[String], block: &Block) -> f64 {
+    // A table row is read with the header that names its columns.
+    if let Some((head, rows)) = table(block) {
+        return rows
+            .iter()
+            .map(|r| overlap(stems, question, &format!("{head}\n{r}")))
+            .fold(0.0, f64::max);
+    }
+    match list_items(block) {
+        Some(items) => items
+            .iter()
+            .map(|i| overlap(stems, question, i))
+            .fold(0.0, f64::max),
+        None => overlap(stems, question, &block.text),
+    }
+}
+
 /// Cuts prose at a sentence boundary once `limit` characters are reached; code is kept whole.
 fn cut(block: &Block, limit: usize) -> String {
     if block.code || block.text.chars().count() <= limit {
         return block.text.clone();
     }
+    // A table is cut between rows, its header kept.
+    if let Some((head, rows)) = table(block) {
+        let mut out = head;
+        for (i, row) in rows.iter().enumerate() {
+            if i > 0 && out.chars().count() + row.chars().count() > limit {
+                out.push_str("\n\n…");
+                break;
+            }
+            if !out.is_empty() {
+                out.push('\n');
+            }
+            out.push_str(row);
+        }
+        return out;
+    }
     // Hard-wrapped Markdown breaks lines mid-sentence, and UAX #29 ends a sentence at every line
     // break: unwrap prose before looking for sentence ends.
-    let first = block.text.trim_start();
-    let is_list = first.starts_with("- ") || first.starts_with("* ") || first.starts_with("1.");
+    let is_list = block.text.lines().next().is_some_and(opens_item);
     let text = if is_list {
         block.text.clone()
     } else {
@@ -210,12 +303,58 @@ fn cut(block: &Block, limit: usize) -> String {
 
 /// Of a paragraph of several sentences, the run from the first sentence that matches the
 /// question as well as the best one does (or half as well) to the last that matches at all:
-/// the sentences that answer, without the paragraph's unrelated lead-in and tail. Code, lists
-/// and one-sentence paragraphs are kept whole.
+/// the sentences that answer, without the paragraph's unrelated lead-in and tail. Of a bulleted
+/// list, the items that match. Code, numbered lists and one-sentence paragraphs are kept whole.
 fn trimmed(stems: &Stems, question: &[String], block: &Block) -> Block {
-    let first = block.text.trim_start();
-    let is_list = first.starts_with("- ") || first.starts_with("* ") || first.starts_with("1.");
-    if block.code || is_list {
+    if block.code {
+        return block.clone();
+    }
+    if let Some((head, rows)) = table(block) {
+        // Of a table, the header and the rows that match as well as the best one, or half.
+        let scores: Vec<f64> = rows
+            .iter()
+            .map(|r| overlap(stems, question, &format!("{head}\n{r}")))
+            .collect();
+        let best = scores.iter().copied().fold(0.0, f64::max);
+        let kept: Vec<&str> = rows
+            .iter()
+            .zip(&scores)
+            .filter(|(_, s)| best <= 0.0 || **s >= best / 2.0)
+            .map(|(r, _)| *r)
+            .collect();
+        let mut text = head;
+        for row in kept {
+            if !text.is_empty() {
+                text.push('\n');
+            }
+            text.push_str(row);
+        }
+        return Block {
+            text,
+            heading: false,
+            code: false,
+        };
+    }
+    if let Some(items) = list_items(block) {
+        // Of a list, the items that match the question as well as the best one does, or half.
+        let scores: Vec<f64> = items.iter().map(|i| overlap(stems, question, i)).collect();
+        let best = scores.iter().copied().fold(0.0, f64::max);
+        if best <= 0.0 {
+            return block.clone();
+        }
+        let kept: Vec<&str> = items
+            .iter()
+            .zip(&scores)
+            .filter(|(_, s)| **s >= best / 2.0)
+            .map(|(i, _)| i.as_str())
+            .collect();
+        return Block {
+            text: kept.join("\n"),
+            heading: false,
+            code: false,
+        };
+    }
+    if block.text.lines().next().is_some_and(opens_item) {
         return block.clone();
     }
     let prose = block
@@ -264,7 +403,7 @@ fn quote(stems: &Stems, question: &[String], passage: &Passage, limit: usize) ->
     }
     let scores: Vec<f64> = bs
         .iter()
-        .map(|b| overlap(stems, question, &b.text))
+        .map(|b| block_overlap(stems, question, b))
         .collect();
     let mut best = 0;
     for (i, s) in scores.iter().enumerate() {
@@ -274,11 +413,8 @@ fn quote(stems: &Stems, question: &[String], passage: &Passage, limit: usize) ->
     }
     let mut text = cut(&trimmed(stems, question, &bs[best]), limit);
     if let Some(next) = bs.get(best + 1) {
-        let next_first = next.text.trim_start();
         let introduces = bs[best].text.trim_end().ends_with(':');
-        let is_list = next_first.starts_with("- ")
-            || next_first.starts_with("* ")
-            || next_first.starts_with("1.");
+        let is_list = next.text.lines().next().is_some_and(opens_item);
         if (introduces || next.code || is_list)
             && text.chars().count() + next.text.chars().count() <= limit * 2
         {
@@ -314,7 +450,12 @@ pub fn compose(question: &str, passages: &[Passage]) -> String {
     );
     for p in passages.iter().skip(1).take(MAX_QUOTED_PASSAGES - 1) {
         let (text, score) = quote(&stems, &q, p, SUPPORT_QUOTE_CHARS);
-        if score >= SUPPORT_MIN_OVERLAP && !text.is_empty() && !main.contains(text.trim()) {
+        let shared = (score * q.len() as f64).round() as usize;
+        if score >= SUPPORT_MIN_OVERLAP
+            && shared >= SUPPORT_MIN_WORDS.min(q.len())
+            && !text.is_empty()
+            && !main.contains(text.trim())
+        {
             out.push_str(&format!(
                 "\n\nSee also **{}** [{}]:\n\n{}",
                 label(p),
@@ -436,6 +577,82 @@ mod tests {
         let a = compose("rotate signing key", &[p1, p2, p3]);
         assert!(a.contains("[2]"), "{a}");
         assert!(!a.contains("[3]"), "{a}");
+        // Half of a two-word question is one word: not enough to quote a page under the answer.
+        let p1 = passage(
+            1,
+            "Storage",
+            "Each project's knowledge is stored in its own file.",
+        );
+        let p2 = passage(2, "Frames", "Each frame arrives as the event's data.");
+        let p3 = passage(3, "Backups", "Data stored in the file is copied nightly.");
+        let a = compose("Where is my data stored?", &[p1, p2, p3]);
+        assert!(!a.contains("[2]"), "{a}");
+        assert!(a.contains("[3]"), "{a}");
+        // A one-word question: the word is enough.
+        let p1 = passage(1, "A", "Webhooks are signed.");
+        let p2 = passage(2, "B", "Each webhook is retried.");
+        assert!(compose("webhooks?", &[p1, p2]).contains("[2]"));
+    }
+
+    #[test]
+    fn of_a_bulleted_list_the_items_that_answer_are_quoted_and_steps_stay_whole() {
+        let body = "- Webhooks are signed with the app secret.\n- Retries back off\n  exponentially, up to an hour.\n- Logs are kept for a week.";
+        let a = compose("How do retries back off?", &[passage(1, "Ops", body)]);
+        assert!(a.contains("- Retries back off\n  exponentially"), "{a}");
+        assert!(!a.contains("signed") && !a.contains("week"), "{a}");
+        let steps = "1. Download the agent.\n2. Run `agent init`.\n3. Start the agent service.";
+        let a = compose(
+            "How do I install the agent?",
+            &[passage(1, "Install", steps)],
+        );
+        assert!(a.contains("1. Download") && a.contains("3. Start"), "{a}");
+        // Words spread over unrelated items do not make a supporting quote.
+        let p1 = passage(
+            1,
+            "Storage",
+            "Each project's data is stored in its own file.",
+        );
+        let p2 = passage(
+            2,
+            "Misc",
+            "- Frames carry data.\n- Nothing is stored twice.",
+        );
+        assert!(!compose("data stored", &[p1, p2]).contains("[2]"));
+    }
+
+    #[test]
+    fn of_a_table_the_header_and_the_rows_that_answer_are_quoted() {
+        let body = "| variable | default | meaning |\n|---|---|---|\n| `RATE_USER` | `20` | questions a visitor may ask a minute |\n| `SOCKETS_MAX` | `20000` | sockets held open |\n| `RATE_PROJECT` | `600` | questions a project may get a minute |";
+        let a = compose(
+            "How many questions may a project get a minute?",
+            &[passage(1, "Env", body)],
+        );
+        assert!(
+            a.contains("| variable | default | meaning |\n|---|---|---|\n"),
+            "{a}"
+        );
+        assert!(a.contains("| `RATE_PROJECT` | `600` |"), "{a}");
+        assert!(!a.contains("SOCKETS_MAX"), "{a}");
+        // Part of a long table split from its header: rows under an empty header, not one line.
+        let rows = "| `RATE_USER` | `20` | questions a visitor may ask a minute |\n| `SOCKETS_MAX` | `20000` | sockets held open |";
+        let a = compose(
+            "How many sockets are held open?",
+            &[passage(1, "Env", rows)],
+        );
+        assert!(a.contains("| | | |\n|---|---|---|\n| `SOCKETS_MAX`"), "{a}");
+        // A long table is cut between rows.
+        let long = format!(
+            "| a | b |\n|---|---|\n{}",
+            "| sockets | many words here |\n".repeat(60)
+        );
+        let a = compose("sockets", &[passage(1, "T", &long)]);
+        assert!(a.trim_end().ends_with('…'), "{a}");
+        assert!(
+            a.lines()
+                .filter(|l| l.starts_with('|'))
+                .all(|l| l.ends_with('|')),
+            "{a}"
+        );
     }
 
     #[test]
