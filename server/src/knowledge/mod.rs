@@ -621,7 +621,7 @@ impl<S: Sql> Knowledge<S> {
                 &format!(
                     // FTS5 ranks and limits on its own; only the few kept are joined (a join
                     // inside would look up every matching row before the limit).
-                    "SELECT f.id, f.score, d.path, d.title
+                    "SELECT f.id, f.score, d.path, d.title, c.heading
                      FROM (SELECT rowid AS id, bm25(chunks_fts, {BM25_WEIGHTS}) AS score
                            FROM chunks_fts WHERE chunks_fts MATCH ?1
                            ORDER BY bm25(chunks_fts, {BM25_WEIGHTS}) LIMIT ?2) f
@@ -650,6 +650,9 @@ impl<S: Sql> Knowledge<S> {
                 }
                 if !changes && query::is_release_notes(&path) {
                     score *= query::RELEASE_NOTES_WEIGHT;
+                }
+                if query::heading_names_phrase(&self.stems, &term_stems, &col_string(r, 4)?) {
+                    score *= 1.0 + query::HEADING_PHRASE_BOOST;
                 }
                 scored.push((id, score, path));
             }
