@@ -630,6 +630,7 @@ impl<S: Sql> Knowledge<S> {
                 &[expr.into(), SqlValue::Integer(candidates as i64)],
             )?;
             let changes = query::about_changes(question);
+            let trouble = query::about_trouble(question);
             let mut scored = Vec::with_capacity(rows.len());
             for r in &rows {
                 let id = col_i64(r, 0)?;
@@ -650,6 +651,9 @@ impl<S: Sql> Knowledge<S> {
                 }
                 if !changes && query::is_release_notes(&path) {
                     score *= query::RELEASE_NOTES_WEIGHT;
+                }
+                if trouble && query::is_troubleshooting(file, &col_string(r, 3)?) {
+                    score *= 1.0 + query::TROUBLESHOOTING_BOOST;
                 }
                 if query::heading_names_phrase(&self.stems, &term_stems, &col_string(r, 4)?) {
                     score *= 1.0 + query::HEADING_PHRASE_BOOST;
