@@ -141,6 +141,8 @@ pub struct FrontMatter {
 /// it does not parse) and the text after it. The block is never indexed: it is the site's
 /// settings (`sidebar_position: 2`), not the page's words.
 pub fn front_matter(text: &str) -> (FrontMatter, &str) {
+    // Editors on Windows save a byte-order mark before the opening `---`.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let options = Options::ENABLE_YAML_STYLE_METADATA_BLOCKS
         | Options::ENABLE_PLUSES_DELIMITED_METADATA_BLOCKS;
     let mut events = Parser::new_ext(text, options).into_offset_iter();
@@ -223,9 +225,10 @@ pub fn page_text(path: &str, text: &str) -> (FrontMatter, String) {
     } else {
         rest.to_owned()
     };
+    // A page that is only front matter (a docs site's category index) stays empty.
     let has_title = headings(&body).iter().any(|h| h.level == 1);
     let body = match (&meta.title, has_title) {
-        (Some(title), false) => {
+        (Some(title), false) if !body.trim().is_empty() => {
             let mut head = format!("# {title}\n\n");
             if let Some(d) = &meta.description {
                 head.push_str(d);
@@ -460,6 +463,10 @@ mod tests {
         assert_eq!(front_matter(page), (FrontMatter::default(), page));
         let page = "# Title\n\n---\ntitle: not front matter\n---\n";
         assert_eq!(front_matter(page).1, page);
+        // A byte-order mark and Windows line ends.
+        let (meta, rest) = front_matter("\u{feff}---\r\ntitle: Setup\r\n---\r\nText.\r\n");
+        assert_eq!(meta.title.as_deref(), Some("Setup"));
+        assert_eq!(rest.trim(), "Text.");
     }
 
     #[test]
@@ -478,6 +485,9 @@ mod tests {
         );
         assert_eq!(meta.title.as_deref(), Some("Setup"));
         assert_eq!(text, "# Getting set up\n\nRun it.\n");
+        // Only front matter: nothing to index.
+        let (_, text) = page_text("index.md", "---\ntitle: Guides\nsidebar_position: 1\n---\n");
+        assert!(chunk_markdown(&text).is_empty(), "{text:?}");
     }
 
     #[test]
