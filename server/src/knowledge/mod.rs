@@ -588,16 +588,20 @@ impl<S: Sql> Knowledge<S> {
         let term_stems: Vec<String> = terms.iter().map(|t| self.stems.stem(t)).collect();
         // Two words the project writes as one ("set up" → "setup"): searched as that word too,
         // and a passage holding it speaks of both.
-        let mut joined = Vec::new();
-        for (word, first, second) in query::joined_pairs(question) {
-            if terms.contains(&word) {
-                continue;
-            }
-            let (_, df) = self.document_frequencies(std::slice::from_ref(&word))?;
-            if df[0] > 0 {
-                joined.push((word, self.stems.stem(&first), self.stems.stem(&second)));
-            }
-        }
+        let pairs: Vec<(String, String, String)> = query::joined_pairs(question)
+            .into_iter()
+            .filter(|(word, _, _)| !terms.contains(word))
+            .collect();
+        let words: Vec<String> = pairs.iter().map(|(w, _, _)| w.clone()).collect();
+        let (_, pair_dfs) = self.document_frequencies(&words)?;
+        let joined: Vec<(String, String, String)> = pairs
+            .into_iter()
+            .zip(pair_dfs)
+            .filter(|(_, df)| *df > 0)
+            .map(|((word, first, second), _)| {
+                (word, self.stems.stem(&first), self.stems.stem(&second))
+            })
+            .collect();
         // The folders the question names ("tokio" of `tokio-1.41.0/…`): its scope.
         let scopes = self.scopes()?;
         let compounds = query::Compounds::of(question, &self.stems);
@@ -756,7 +760,8 @@ impl<S: Sql> Knowledge<S> {
     }
 
     /// The number of chunks, and how many chunks contain each of `terms` (FTS5's own stemming
-    /// decides what "contains" means). Cached per word until the next write.
+    /// decides what "contains" means). Cached per word until the next write; the words not cached
+    /// are counted in one statement.
     fn document_frequencies(&self, terms: &[String]) -> Result<(u64, Vec<u64>), KnowledgeError> {
         // Read into a local first: a guard in the `match` scrutinee would live through the arms.
         let cached = self.caches().chunk_count;
@@ -773,30 +778,57 @@ impl<S: Sql> Knowledge<S> {
                 n
             }
         };
-        let mut dfs = Vec::with_capacity(terms.len());
-        for t in terms {
-            let cached = self.caches().dfs.get(t).copied();
-            if let Some(df) = cached {
-                dfs.push(df);
-                continue;
-            }
-            let expr = query::fts_match(std::slice::from_ref(t)).unwrap_or_default();
-            let rows = self.sql.query(
-                "SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH ?1",
-                &[expr.into()],
-            )?;
-            let df = rows
-                .first()
-                .map(|r| col_i64(r, 0))
-                .transpose()?
-                .unwrap_or(0) as u64;
+        // Words not cached yet are counted in one statement: one scalar subquery each.
+        let cached: Vec<Option<u64>> = {
+            let caches = self.caches();
+            terms.iter().map(|t| caches.dfs.get(t).copied()).collect()
+        };
+        let missing: Vec<&String> = terms
+            .iter()
+            .zip(&cached)
+            .filter(|(_, c)| c.is_none())
+            .map(|(t, _)| t)
+            .collect();
+        let mut counted: HashMap<&String, u64> = HashMap::new();
+        // Durable Objects' SQL takes at most 100 bound parameters a statement.
+        for batch in missing.chunks(32) {
+            let sql = format!(
+                "SELECT {}",
+                (1..=batch.len())
+                    .map(|i| format!(
+                        "(SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH ?{i})"
+                    ))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            let params: Vec<SqlValue> = batch
+                .iter()
+                .map(|t| {
+                    query::fts_match(std::slice::from_ref(*t))
+                        .unwrap_or_default()
+                        .into()
+                })
+                .collect();
+            let rows = self.sql.query(&sql, &params)?;
             let mut caches = self.caches();
-            if caches.dfs.len() >= MAX_CACHED_WEIGHTS {
+            if caches.dfs.len() + batch.len() > MAX_CACHED_WEIGHTS {
                 caches.dfs.clear();
             }
-            caches.dfs.insert(t.clone(), df);
-            dfs.push(df);
+            for (i, t) in batch.iter().enumerate() {
+                let df = rows
+                    .first()
+                    .map(|r| col_i64(r, i))
+                    .transpose()?
+                    .unwrap_or(0) as u64;
+                caches.dfs.insert((*t).clone(), df);
+                counted.insert(t, df);
+            }
         }
+        let dfs = terms
+            .iter()
+            .zip(cached)
+            .map(|(t, c)| c.or_else(|| counted.get(t).copied()).unwrap_or(0))
+            .collect();
         Ok((n, dfs))
     }
 
