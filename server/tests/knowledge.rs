@@ -31,6 +31,13 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
+/// Writes `text` to `path` under `root`, making its folders.
+fn write(root: &Path, path: &str, text: &str) {
+    let p = root.join(path);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, text).unwrap();
+}
+
 fn offline() -> Assistant {
     Assistant::new(Arc::new(Extractive), None)
 }
@@ -131,12 +138,8 @@ async fn questions_the_documents_do_not_answer_are_refused() {
 /// Two products side by side, as a docs site for several crates lays them out: each under its
 /// own folder, with pages that use the same words.
 fn two_products(root: &Path) {
-    let write = |path: &str, text: &str| {
-        let p = root.join(path);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, text).unwrap();
-    };
     write(
+        root,
         "alpha-1.2.0/README.md",
         "# Alpha\n\nAlpha parses configuration files.\n\n## Minimum supported Rust version\n\n\
          Alpha builds on the second-to-latest stable Rust and moves with it at each minor \
@@ -144,11 +147,13 @@ fn two_products(root: &Path) {
          either with a cargo feature. The admin port is 3 above the main port.\n",
     );
     write(
+        root,
         "alpha-1.2.0/CHANGELOG.md",
         "# Changelog\n\n## 1.2.0\n\n- The minimum supported Rust version policy is now \
          second-to-latest stable; minimum supported Rust version raised to 1.79.\n",
     );
     write(
+        root,
         "beta-0.9.1/README.md",
         "# Beta\n\nBeta renders templates.\n\n## Minimum supported Rust version policy\n\n\
          The minimum supported Rust version of beta is 1.65; the policy is to raise the \
@@ -222,12 +227,12 @@ async fn a_compound_word_is_covered_only_where_its_parts_stand_together() {
 async fn words_the_documents_spell_or_join_otherwise_find_their_pages() {
     let data = tempfile::tempdir().unwrap();
     let docs = tempfile::tempdir().unwrap();
-    std::fs::write(
-        docs.path().join("colors.md"),
+    write(
+        docs.path(),
+        "colors.md",
         "# Colors\n\nThe color of the output follows the terminal's theme. Run the build \
          again to see it.\n",
-    )
-    .unwrap();
+    );
     let k = project(data.path(), "acme");
     ingest(&k, docs.path()).await;
     // British spelling, American docs.
@@ -235,16 +240,16 @@ async fn words_the_documents_spell_or_join_otherwise_find_their_pages() {
     assert!(s.grounded, "{}", s.text);
     assert_eq!(s.citations[0].path, "colors.md");
     // Two words the documents write as one.
-    std::fs::write(
-        docs.path().join("install.md"),
+    write(
+        docs.path(),
+        "install.md",
         "# Setup\n\nInstall the agent with your package manager, then start it.\n",
-    )
-    .unwrap();
-    std::fs::write(
-        docs.path().join("options.md"),
+    );
+    write(
+        docs.path(),
+        "options.md",
         "# Options\n\nSet the agent's log level in the options file.\n",
-    )
-    .unwrap();
+    );
     ingest(&k, docs.path()).await;
     let (_, s) = answer(&k, "How do I set up the agent?").await;
     assert!(s.grounded, "{}", s.text);
@@ -254,11 +259,11 @@ async fn words_the_documents_spell_or_join_otherwise_find_their_pages() {
     // through on the held-out set).
     let (_, s) = answer(&k, "Can it defragment?").await;
     assert!(!s.grounded, "{}", s.text);
-    std::fs::write(
-        docs.path().join("watch.md"),
+    write(
+        docs.path(),
+        "watch.md",
         "# Watching\n\nTo re-run the build whenever a file changes, start the watcher.\n",
-    )
-    .unwrap();
+    );
     ingest(&k, docs.path()).await;
     let (_, s) = answer(&k, "Can it rerun?").await;
     assert!(!s.grounded, "{}", s.text);
@@ -272,12 +277,8 @@ async fn words_the_documents_spell_or_join_otherwise_find_their_pages() {
 async fn docs_site_pages_are_read_as_the_site_shows_them() {
     let data = tempfile::tempdir().unwrap();
     let docs = tempfile::tempdir().unwrap();
-    let write = |path: &str, text: &str| {
-        let p = docs.path().join(path);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, text).unwrap();
-    };
     write(
+        docs.path(),
         "docs/install.mdx",
         "---\nid: install\ntitle: Installing the agent\nsidebar_position: 2\n---\n\n\
          import Tabs from '@theme/Tabs';\nimport TabItem from '@theme/TabItem';\n\n\
@@ -285,11 +286,13 @@ async fn docs_site_pages_are_read_as_the_site_shows_them() {
          service `agentd`.\n\n</TabItem>\n</Tabs>\n",
     );
     write(
+        docs.path(),
         "content/keys.md",
         "+++\ntitle = \"Rotating keys\"\nweight = 10\n+++\n\nKeys rotate every 90 days; \
          `agent keys rotate` rotates them sooner.\n",
     );
     write(
+        docs.path(),
         "guide/limits.md",
         "---\nlayout: page\ntitle: Limits\n---\n# Rate limits\n\nEach visitor may ask \
          twelve questions a minute.\n",
@@ -356,11 +359,11 @@ async fn re_ingesting_reindexes_only_changes_and_removes_deleted_files() {
     let again = ingest(&k, docs.path()).await;
     assert_eq!((again.indexed, again.unchanged, again.removed), (0, 5, 0));
 
-    std::fs::write(
-        docs.path().join("faq.md"),
+    write(
+        docs.path(),
+        "faq.md",
         "# FAQ\n\n## Is there a mobile app?\n\nYes, the Acme Pocket app.\n",
-    )
-    .unwrap();
+    );
     std::fs::remove_file(docs.path().join("billing.md")).unwrap();
     let r = ingest(&k, docs.path()).await;
     assert_eq!((r.indexed, r.unchanged, r.removed), (1, 3, 1), "{r:?}");
