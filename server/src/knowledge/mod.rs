@@ -571,13 +571,11 @@ impl<S: Sql> Knowledge<S> {
             if *df > 0 {
                 continue;
             }
-            for other in query::respellings(term) {
-                let (_, found) = self.document_frequencies(std::slice::from_ref(&other))?;
-                if found[0] > 0 {
-                    *term = other;
-                    *df = found[0];
-                    break;
-                }
+            let others = query::respellings(term);
+            let (_, found) = self.document_frequencies(&others)?;
+            if let Some((other, n)) = others.into_iter().zip(found).find(|(_, n)| *n > 0) {
+                *term = other;
+                *df = n;
             }
         }
         let mut lists = Vec::new();
