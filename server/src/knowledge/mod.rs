@@ -592,12 +592,14 @@ impl<S: Sql> Knowledge<S> {
             .collect();
         let words: Vec<String> = pairs.iter().map(|(w, _, _)| w.clone()).collect();
         let (_, pair_dfs) = self.document_frequencies(&words)?;
-        let joined: Vec<(String, String, String)> = pairs
+        // Each with the stems of the joined word and of its two parts.
+        let joined: Vec<(String, [String; 3])> = pairs
             .into_iter()
             .zip(pair_dfs)
             .filter(|(_, df)| *df > 0)
             .map(|((word, first, second), _)| {
-                (word, self.stems.stem(&first), self.stems.stem(&second))
+                let stems = [&word, &first, &second].map(|w| self.stems.stem(w));
+                (word, stems)
             })
             .collect();
         // The folders the question names ("tokio" of `tokio-1.41.0/…`): its scope.
@@ -613,7 +615,7 @@ impl<S: Sql> Knowledge<S> {
             .map(String::as_str)
             .collect();
         let mut searched = query::searched_terms(&terms, &dfs, chunk_count);
-        searched.extend(joined.iter().map(|(word, _, _)| word.clone()));
+        searched.extend(joined.iter().map(|(word, _)| word.clone()));
         if let Some(expr) = query::fts_match(&searched) {
             // BM25 over heading and body, then each candidate weighed by its document (BM25F-
             // like: the path and title naming the question's words, the folders it names,
@@ -700,8 +702,8 @@ impl<S: Sql> Knowledge<S> {
             // `flag_count` is about counting flags even where its text only shows them.
             passage.extend(self.stems.of_text(&path));
             passage.extend(self.stems.of_text(&title));
-            for (word, first, second) in &joined {
-                if passage.contains(&self.stems.stem(word)) {
+            for (_, [word, first, second]) in &joined {
+                if passage.contains(word) {
                     passage.insert(first.clone());
                     passage.insert(second.clone());
                 }
