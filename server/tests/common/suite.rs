@@ -671,8 +671,10 @@ pub async fn a_socket_that_never_says_hello_is_closed(base: &str) {
             Ok(Some(Ok(Message::Close(_))) | Some(Err(_)) | None) => break,
             Ok(Some(Ok(other))) => panic!("unexpected {other:?}"),
         }
+        // The margin is for wrangler dev's timers under a full parallel test run on two cores,
+        // where the close has come up to 5 s late (seen twice in ten runs on 2026-11-30).
         assert!(
-            started.elapsed() < deadline + std::time::Duration::from_secs(5),
+            started.elapsed() < deadline + std::time::Duration::from_secs(10),
             "the silent socket is still open after {:?}",
             started.elapsed()
         );
