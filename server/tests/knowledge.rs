@@ -322,6 +322,39 @@ async fn docs_site_pages_are_read_as_the_site_shows_them() {
 }
 
 #[tokio::test]
+async fn a_page_made_a_draft_leaves_the_answers() {
+    let data = tempfile::tempdir().unwrap();
+    let docs = tempfile::tempdir().unwrap();
+    let page = "---\ntitle: Pricing\n---\nThe team plan costs 40 euros a month.\n";
+    write(docs.path(), "docs/pricing.md", page);
+    write(
+        docs.path(),
+        "docs/next.md",
+        "---\ntitle: Next pricing\ndraft: true\n---\nThe team plan will cost 55 euros.\n",
+    );
+    let k = project(data.path(), "site");
+    let report = ingest(&k, docs.path()).await;
+    assert_eq!((report.indexed, report.drafts), (1, 1), "{report:?}");
+    let (_, s) = answer(&k, "How much does the team plan cost?").await;
+    assert!(s.text.contains("40 euros"), "{}", s.text);
+    assert!(!s.text.contains("55"), "a draft is not quoted: {}", s.text);
+
+    // The published page is taken back into drafts: it leaves the knowledge, and the next
+    // ingest still has nothing to quote.
+    write(docs.path(), "docs/pricing.md", &page.replace("---\ntitle", "---\ndraft: true\ntitle"));
+    let report = ingest(&k, docs.path()).await;
+    assert_eq!((report.removed, report.drafts), (1, 2), "{report:?}");
+    assert!(k.documents().unwrap().is_empty());
+    let (_, s) = answer(&k, "How much does the team plan cost?").await;
+    assert!(!s.grounded, "{}", s.text);
+    // Published again: back.
+    write(docs.path(), "docs/pricing.md", page);
+    assert_eq!(ingest(&k, docs.path()).await.indexed, 1);
+    let (_, s) = answer(&k, "How much does the team plan cost?").await;
+    assert!(s.text.contains("40 euros"), "{}", s.text);
+}
+
+#[tokio::test]
 async fn hostile_questions_are_ordinary_searches() {
     let data = tempfile::tempdir().unwrap();
     let k = project(data.path(), "acme");

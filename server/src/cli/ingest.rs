@@ -51,6 +51,12 @@ pub async fn run(args: Args, env: &Env) -> Result<()> {
     for s in &report.skipped {
         eprintln!("skipped {}: {}", s.rel_path, s.reason);
     }
+    if report.drafts > 0 {
+        eprintln!(
+            "{} drafts not indexed (front matter `draft: true` or `published: false`)",
+            report.drafts
+        );
+    }
     let secs = started.elapsed().as_secs_f64();
     println!(
         "project {project}: {} documents, {} chunks ({} indexed, {} unchanged, {} removed, {} skipped) in {:.2}s ({:.1} MB/s)",
@@ -97,8 +103,10 @@ pub struct IngestReport {
     /// Documents whose text had not changed but whose chunks had no vectors from the
     /// configured embeddings model: embedded now.
     pub embedded: usize,
-    /// Documents removed because their files are gone.
+    /// Documents removed because their files are gone or became drafts.
     pub removed: usize,
+    /// Drafts (front matter `draft: true` or `published: false`): not indexed.
+    pub drafts: usize,
     /// Files that could not be ingested, with the reason.
     pub skipped: Vec<SkippedFile>,
     /// Files that could not be indexed (the embeddings provider failed, for one).
@@ -184,6 +192,10 @@ pub async fn ingest_paths(
             Ok(IngestOutcome::Embedded { chunks }) => {
                 report.embedded += 1;
                 report.chunks_written += chunks;
+            }
+            Ok(IngestOutcome::Draft { removed }) => {
+                report.drafts += 1;
+                report.removed += usize::from(removed);
             }
             Err(crate::knowledge::ingest::IngestError::Store(e)) => return Err(e.into()),
             // The provider failed: the file is fine, the run is not.

@@ -61,6 +61,12 @@ pub async fn run(args: Args, env: &Env) -> Result<()> {
         report.removed,
         report.failed.len()
     );
+    if report.drafts > 0 {
+        eprintln!(
+            "{} drafts not indexed (front matter `draft: true` or `published: false`)",
+            report.drafts
+        );
+    }
     for f in &report.failed {
         eprintln!("failed {}: {}", f.path, f.error);
     }

@@ -137,7 +137,8 @@ pub(crate) async fn put_documents(
         let mut failed = Vec::new();
         for d in &b.documents {
             match crate::knowledge::prepare_document(d.clone()) {
-                Ok(_) => ok.push(d.clone()),
+                // A draft is queued too: ingesting it removes the published version.
+                Ok(_) | Err(crate::knowledge::DocumentError::Draft) => ok.push(d.clone()),
                 Err(e) => failed.push(crate::http::FailedDocument {
                     path: d.path.clone(),
                     error: e.to_string(),

@@ -135,6 +135,9 @@ fn headings(text: &str) -> Vec<Heading> {
 pub struct FrontMatter {
     pub title: Option<String>,
     pub description: Option<String>,
+    /// The site does not publish the page: `draft: true` (Docusaurus, Hugo, Astro, MkDocs'
+    /// blog) or `published: false` (Jekyll). Visitors cannot read it, so it is not quoted.
+    pub draft: bool,
 }
 
 /// Splits a page's front matter from its Markdown: what it says (empty when there is none or
@@ -155,25 +158,29 @@ pub fn front_matter(text: &str) -> (FrontMatter, &str) {
             Event::Text(t) => source.push_str(&t),
             Event::End(TagEnd::MetadataBlock(_)) => {
                 let rest = text[range.end..].trim_start_matches(['\r', '\n']);
-                let field = |key: &str| match kind {
-                    MetadataBlockKind::YamlStyle => yaml_rust2::YamlLoader::load_from_str(&source)
-                        .ok()
-                        .and_then(|docs| {
-                            docs.first()
-                                .and_then(|d| d[key].as_str().map(str::to_owned))
-                        }),
-                    MetadataBlockKind::PlusesStyle => source
-                        .parse::<toml::Table>()
-                        .ok()
-                        .and_then(|t| t.get(key).and_then(|v| v.as_str().map(str::to_owned))),
+                // Parsed once; a block that does not parse says nothing.
+                let yaml = matches!(kind, MetadataBlockKind::YamlStyle)
+                    .then(|| yaml_rust2::YamlLoader::load_from_str(&source).ok())
+                    .flatten()
+                    .and_then(|docs| docs.into_iter().next());
+                let toml = matches!(kind, MetadataBlockKind::PlusesStyle)
+                    .then(|| source.parse::<toml::Table>().ok())
+                    .flatten();
+                let field = |key: &str| match (&yaml, &toml) {
+                    (Some(y), _) => Field::from_yaml(&y[key]),
+                    (_, Some(t)) => t.get(key).map_or(Field::Other, Field::from_toml),
+                    _ => Field::Other,
                 };
-                let clean = |v: Option<String>| {
-                    v.map(|s| s.split_whitespace().collect::<Vec<_>>().join(" "))
-                        .filter(|s| !s.is_empty())
+                let text = |key: &str| match field(key) {
+                    Field::Text(s) => Some(s.split_whitespace().collect::<Vec<_>>().join(" "))
+                        .filter(|s| !s.is_empty()),
+                    _ => None,
                 };
                 let meta = FrontMatter {
-                    title: clean(field("title")),
-                    description: clean(field("description")),
+                    title: text("title"),
+                    description: text("description"),
+                    draft: field("draft").flag() == Some(true)
+                        || field("published").flag() == Some(false),
                 };
                 return (meta, rest);
             }
@@ -181,6 +188,40 @@ pub fn front_matter(text: &str) -> (FrontMatter, &str) {
         }
     }
     (FrontMatter::default(), text)
+}
+
+/// A front matter value, as far as pages use them: text or a yes/no flag.
+enum Field {
+    Text(String),
+    Flag(bool),
+    Other,
+}
+
+impl Field {
+    fn from_yaml(v: &yaml_rust2::Yaml) -> Field {
+        match v {
+            yaml_rust2::Yaml::String(s) => Field::Text(s.clone()),
+            yaml_rust2::Yaml::Boolean(b) => Field::Flag(*b),
+            _ => Field::Other,
+        }
+    }
+
+    fn from_toml(v: &toml::Value) -> Field {
+        match v {
+            toml::Value::String(s) => Field::Text(s.clone()),
+            toml::Value::Boolean(b) => Field::Flag(*b),
+            _ => Field::Other,
+        }
+    }
+
+    /// A flag, also when a generator wrote it quoted (`draft: "true"`).
+    fn flag(&self) -> Option<bool> {
+        match self {
+            Field::Flag(b) => Some(*b),
+            Field::Text(s) => s.trim().parse().ok(),
+            Field::Other => None,
+        }
+    }
 }
 
 /// MDX (Markdown with JSX, as Docusaurus, Nextra and Starlight write pages) without its
@@ -467,6 +508,19 @@ mod tests {
         let (meta, rest) = front_matter("\u{feff}---\r\ntitle: Setup\r\n---\r\nText.\r\n");
         assert_eq!(meta.title.as_deref(), Some("Setup"));
         assert_eq!(rest.trim(), "Text.");
+    }
+
+    #[test]
+    fn pages_the_site_does_not_publish_are_drafts() {
+        let draft = |page: &str| front_matter(page).0.draft;
+        assert!(draft("---\ntitle: Soon\ndraft: true\n---\nNot yet.\n"));
+        assert!(draft("+++\ntitle = \"Soon\"\ndraft = true\n+++\nNot yet.\n"));
+        assert!(draft("---\npublished: false\n---\nJekyll keeps it back.\n"));
+        assert!(draft("---\ndraft: \"true\"\n---\nQuoted by a generator.\n"));
+        assert!(!draft("---\ndraft: false\n---\nOut.\n"));
+        assert!(!draft("---\npublished: true\n---\nOut.\n"));
+        assert!(!draft("---\ntitle: Drafting a plan\nunlisted: true\n---\nOut, unlisted.\n"));
+        assert!(!draft("# No front matter\n\ndraft: true\n"));
     }
 
     #[test]

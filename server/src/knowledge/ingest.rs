@@ -23,6 +23,12 @@ pub enum IngestOutcome {
         /// Chunks written.
         chunks: usize,
     },
+    /// The page is a draft ([`DocumentError::Draft`]): not indexed, and its earlier version
+    /// removed when there was one.
+    Draft {
+        /// Whether an earlier version was removed.
+        removed: bool,
+    },
 }
 
 /// Why a document could not be ingested. The stored knowledge is unchanged in every case.
@@ -52,6 +58,9 @@ pub struct IngestReport {
     pub embedded: usize,
     /// Chunks written.
     pub chunks: usize,
+    /// Drafts not indexed (their earlier versions removed).
+    #[serde(default)]
+    pub drafts: usize,
     /// Documents refused, with the reason (the others are stored).
     pub failed: Vec<FailedDocument>,
 }
@@ -86,6 +95,7 @@ pub async fn ingest_batch<S: Sql>(
                 report.embedded += 1;
                 report.chunks += chunks;
             }
+            Ok(IngestOutcome::Draft { .. }) => report.drafts += 1,
             Err(e) => report.failed.push(FailedDocument {
                 path,
                 error: e.to_string(),
@@ -125,7 +135,17 @@ pub async fn ingest_document<S: Sql>(
             _ => return Ok(IngestOutcome::Unchanged),
         }
     }
-    let doc = prepare_document(input)?;
+    let path = input.path.clone();
+    let doc = match prepare_document(input) {
+        Ok(doc) => doc,
+        // Unpublished: the version visitors could read before, if any, goes too.
+        Err(DocumentError::Draft) => {
+            return Ok(IngestOutcome::Draft {
+                removed: knowledge.remove(&path)?,
+            });
+        }
+        Err(e) => return Err(e.into()),
+    };
     let chunks = doc.chunks.len();
     match embedder {
         Some(e) => {

@@ -58,6 +58,10 @@ pub enum DocumentError {
     /// It has no text to index.
     #[error("is empty")]
     Empty,
+    /// Its front matter says the site does not publish it (`draft: true`, `published: false`):
+    /// visitors cannot read it, so the assistant does not quote it.
+    #[error("is a draft (its front matter says `draft: true` or `published: false`)")]
+    Draft,
     /// It is over [`MAX_DOCUMENT_BYTES`].
     #[error("too large ({0} bytes; the limit is {MAX_DOCUMENT_BYTES} bytes)")]
     TooLarge(u64),
@@ -110,6 +114,9 @@ pub fn prepare_document(input: DocumentInput) -> Result<PreparedDocument, Docume
         return Err(DocumentError::TooLarge(bytes));
     }
     let (meta, text) = chunk::page_text(&input.path, &input.text);
+    if meta.draft {
+        return Err(DocumentError::Draft);
+    }
     let chunks = chunk::chunk_markdown(&text);
     if chunks.is_empty() {
         return Err(DocumentError::Empty);

@@ -764,6 +764,11 @@ pub async fn github_docs_follow_pushes(base: &str, stub: &PlatformStub) {
                 &DEPLOY_DOC.replace("three releases", "five releases"),
             ),
             ("handbook/quokka.mdx", new_doc),
+            // Not published yet: the site does not show it, so neither does the assistant.
+            (
+                "handbook/roadmap.md",
+                "---\ndraft: true\n---\n# Roadmap\n\nThe quokka support desk will answer within one minute.\n",
+            ),
             ("handbook/logo.png", "not markdown"),
             ("README.md", "# Outside the prefix\n"),
         ],
@@ -772,7 +777,7 @@ pub async fn github_docs_follow_pushes(base: &str, stub: &PlatformStub) {
     let commits = json!([
         {"id": c2, "tree_id": "t", "distinct": true, "message": "docs", "timestamp": "2026-11-22T10:00:00Z",
          "url": "u", "author": {"name": "o"}, "committer": {"name": "o"},
-         "added": ["handbook/quokka.mdx"], "removed": ["handbook/old.md"],
+         "added": ["handbook/quokka.mdx", "handbook/roadmap.md"], "removed": ["handbook/old.md"],
          "modified": ["handbook/deploy.md", "README.md"]}
     ]);
     let push = push_payload(&repo, "main", &c1, &c2, commits);
@@ -831,7 +836,7 @@ pub async fn github_docs_follow_pushes(base: &str, stub: &PlatformStub) {
     .await;
     assert_eq!(
         stats["documents"], 2,
-        "quokka.mdx added, old.md removed: {stats}"
+        "quokka.mdx added, old.md removed, the draft roadmap.md not indexed: {stats}"
     );
     let number = format!("3065{}", unique());
     configure_whatsapp(base, &project, &number).await;
@@ -858,6 +863,10 @@ pub async fn github_docs_follow_pushes(base: &str, stub: &PlatformStub) {
     // The front matter's title names the page; the front matter itself is nowhere.
     assert!(reply.contains("[1] Quokka support https://"), "{reply}");
     assert!(!reply.contains("sidebar_position"), "{reply}");
+    assert!(
+        !reply.contains("roadmap") && !reply.contains("one minute"),
+        "a draft is not quoted: {reply}"
+    );
 
     // A full sync now finds nothing to do (the push left the same blobs).
     let (_, r) = admin("POST", sync_url, None).await;

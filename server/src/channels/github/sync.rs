@@ -26,6 +26,9 @@ pub struct SyncReport {
     pub unchanged: usize,
     /// Files removed.
     pub removed: usize,
+    /// Drafts (front matter `draft: true`): not indexed, their published version removed.
+    #[serde(default)]
+    pub drafts: usize,
     /// Files that could not be indexed, with the reason.
     pub failed: Vec<FailedDocument>,
 }
@@ -84,6 +87,7 @@ async fn index_files<S: Sql, K: Sql>(
         .await;
         report.indexed += r.indexed;
         report.unchanged += r.unchanged;
+        report.drafts += r.drafts;
         for (path, sha) in shas {
             if !r.failed.iter().any(|f| f.path == path) {
                 ctx.store
