@@ -12,6 +12,7 @@ use outpost::platform::native::sqlite::SqliteFile;
 use outpost::platform::sql::Sql;
 use outpost::project::ProjectId;
 use outpost::providers::extractive::{Extractive, refusal};
+use outpost::providers::{Embedder, ProviderError};
 use outpost::rag::{AnswerEvent, AnswerSummary, Assistant};
 
 fn fixture_corpus() -> PathBuf {
@@ -341,7 +342,11 @@ async fn a_page_made_a_draft_leaves_the_answers() {
 
     // The published page is taken back into drafts: it leaves the knowledge, and the next
     // ingest still has nothing to quote.
-    write(docs.path(), "docs/pricing.md", &page.replace("---\ntitle", "---\ndraft: true\ntitle"));
+    write(
+        docs.path(),
+        "docs/pricing.md",
+        &page.replace("---\ntitle", "---\ndraft: true\ntitle"),
+    );
     let report = ingest(&k, docs.path()).await;
     assert_eq!((report.removed, report.drafts), (1, 2), "{report:?}");
     assert!(k.documents().unwrap().is_empty());
@@ -352,6 +357,71 @@ async fn a_page_made_a_draft_leaves_the_answers() {
     assert_eq!(ingest(&k, docs.path()).await.indexed, 1);
     let (_, s) = answer(&k, "How much does the team plan cost?").await;
     assert!(s.text.contains("40 euros"), "{}", s.text);
+}
+
+/// An embedder that knows two meanings: money coming back, and parcels travelling.
+struct Meanings;
+
+#[async_trait::async_trait]
+impl Embedder for Meanings {
+    fn model(&self) -> String {
+        "meanings".into()
+    }
+
+    async fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, ProviderError> {
+        let has =
+            |t: &str, words: &[&str]| f32::from(u8::from(words.iter().any(|w| t.contains(w))));
+        Ok(texts
+            .iter()
+            .map(|t| {
+                let t = t.to_lowercase();
+                vec![
+                    has(&t, &["refund", "reimburs", "money back"]),
+                    has(&t, &["parcel", "ship", "deliver"]),
+                    0.2,
+                ]
+            })
+            .collect())
+    }
+}
+
+#[tokio::test]
+async fn with_embeddings_a_question_in_other_words_finds_its_page() {
+    let data = tempfile::tempdir().unwrap();
+    let docs = tempfile::tempdir().unwrap();
+    write(
+        docs.path(),
+        "refunds.md",
+        "# Refunds\n\nRefunds reach the card within five business days.\n",
+    );
+    write(
+        docs.path(),
+        "shipping.md",
+        "# Shipping\n\nEvery parcel leaves the warehouse the next morning.\n",
+    );
+    let k = project(data.path(), "shop");
+    let a = Assistant::new(Arc::new(Extractive), Some(Arc::new(Meanings)));
+    let report = ingest_folder(&k, &a, docs.path(), false).await.unwrap();
+    assert_eq!(report.indexed, 2, "{report:?}");
+    // No word of the question is in the documents: BM25 finds nothing, the vectors do, and the
+    // passage's cosine passes the relevance gate.
+    let question = "When am I reimbursed?";
+    let hits = a.retrieve(&k, question).await.unwrap();
+    assert_eq!(hits[0].path, "refunds.md", "{hits:?}");
+    assert!(hits[0].cosine.unwrap() > 0.9);
+    let mut events = a.answer("S", &[], question, None, hits).await.unwrap();
+    let mut summary = None;
+    while let Some(e) = events.next().await {
+        if let AnswerEvent::Done(s) = e.unwrap() {
+            summary = Some(s);
+        }
+    }
+    let s = summary.unwrap();
+    assert!(
+        s.grounded && s.text.contains("five business days"),
+        "{}",
+        s.text
+    );
 }
 
 #[tokio::test]

@@ -514,12 +514,16 @@ mod tests {
     fn pages_the_site_does_not_publish_are_drafts() {
         let draft = |page: &str| front_matter(page).0.draft;
         assert!(draft("---\ntitle: Soon\ndraft: true\n---\nNot yet.\n"));
-        assert!(draft("+++\ntitle = \"Soon\"\ndraft = true\n+++\nNot yet.\n"));
+        assert!(draft(
+            "+++\ntitle = \"Soon\"\ndraft = true\n+++\nNot yet.\n"
+        ));
         assert!(draft("---\npublished: false\n---\nJekyll keeps it back.\n"));
         assert!(draft("---\ndraft: \"true\"\n---\nQuoted by a generator.\n"));
         assert!(!draft("---\ndraft: false\n---\nOut.\n"));
         assert!(!draft("---\npublished: true\n---\nOut.\n"));
-        assert!(!draft("---\ntitle: Drafting a plan\nunlisted: true\n---\nOut, unlisted.\n"));
+        assert!(!draft(
+            "---\ntitle: Drafting a plan\nunlisted: true\n---\nOut, unlisted.\n"
+        ));
         assert!(!draft("# No front matter\n\ndraft: true\n"));
     }
 

@@ -8,7 +8,7 @@
 //! # Layout
 //! - [`chunk`]: Markdown-aware chunking with heading paths.
 //! - [`query`]: question sanitizing for FTS5, stemming, coverage scoring.
-//! - [`fuse`]: reciprocal rank fusion of the BM25 and vector lists.
+//! - [`fuse`]: (weighted) reciprocal rank fusion of the BM25 and vector lists.
 //! - [`ingest`]: preparing, embedding and storing a document; incremental by content hash.
 //! - [`ai_search`]: Cloudflare AI Search as a project's retrieval backend (Workers).
 
@@ -671,12 +671,15 @@ impl<S: Sql> Knowledge<S> {
                 }
                 scored.push((id, score, path));
             }
-            lists.push(query::by_document(scored));
+            lists.push((query::by_document(scored), 1.0));
         }
         let mut cosines = HashMap::new();
         if let Some(qv) = query_vector {
             let ranked = self.vector_search(qv, candidates)?;
-            lists.push(ranked.iter().map(|(id, _)| *id).collect());
+            lists.push((
+                ranked.iter().map(|(id, _)| *id).collect(),
+                fuse::VECTOR_WEIGHT,
+            ));
             cosines.extend(ranked);
         }
         let fused = query_fused(&lists, k);
@@ -902,8 +905,9 @@ impl<S: Sql> Knowledge<S> {
     }
 }
 
-fn query_fused(lists: &[Vec<i64>], k: usize) -> Vec<(i64, f64)> {
-    let mut fused = fuse::reciprocal_rank_fusion(lists);
+fn query_fused(lists: &[(Vec<i64>, f64)], k: usize) -> Vec<(i64, f64)> {
+    let lists: Vec<(&[i64], f64)> = lists.iter().map(|(l, w)| (l.as_slice(), *w)).collect();
+    let mut fused = fuse::weighted_rank_fusion(&lists);
     fused.truncate(k);
     fused
 }
