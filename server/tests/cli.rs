@@ -77,6 +77,84 @@ fn ingest_then_ask_streams_an_answer_with_sources() {
 }
 
 #[test]
+fn citations_link_the_pages_where_the_site_publishes_them() {
+    let data = tempfile::tempdir().unwrap();
+    let ask = |data: &Path| {
+        let o = outpost(
+            data,
+            &[
+                "ask",
+                "--project",
+                "acme",
+                "how do I rotate the signing key?",
+            ],
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+        stdout(&o)
+    };
+    let site = "https://docs.acme.com/docs";
+    let o = outpost(
+        data.path(),
+        &["ingest", &corpus(), "--project", "acme", "--site", site],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        ask(data.path()).contains(
+            "[1] security.md — Security > Signing keys > Rotating the signing key \
+             https://docs.acme.com/docs/security\n"
+        ),
+        "{}",
+        ask(data.path())
+    );
+    // Kept for the next run; a new address relinks the pages without indexing them again.
+    let o = outpost(data.path(), &["ingest", &corpus(), "--project", "acme"]);
+    assert!(
+        stdout(&o).contains("0 indexed, 5 unchanged"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(ask(data.path()).contains("https://docs.acme.com/docs/security\n"));
+    let o = outpost(
+        data.path(),
+        &[
+            "ingest",
+            &corpus(),
+            "--project",
+            "acme",
+            "--site",
+            "https://acme.dev/",
+        ],
+    );
+    assert!(
+        stdout(&o).contains("0 indexed, 5 unchanged"),
+        "{}",
+        stdout(&o)
+    );
+    let out = ask(data.path());
+    assert!(out.contains(" https://acme.dev/security\n"), "{out}");
+    assert!(!out.contains("docs.acme.com"), "{out}");
+    // Not an address: said so, nothing changed.
+    let o = outpost(
+        data.path(),
+        &[
+            "ingest",
+            &corpus(),
+            "--project",
+            "acme",
+            "--site",
+            "docs.acme.com",
+        ],
+    );
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("give the address the docs are published at"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(ask(data.path()).contains(" https://acme.dev/security\n"));
+}
+
+#[test]
 fn errors_are_clear_and_exit_nonzero() {
     let data = tempfile::tempdir().unwrap();
     let o = outpost(data.path(), &["ask", "--project", "ghost", "hello?"]);

@@ -90,7 +90,12 @@ pub async fn ask(
                         } else {
                             c.heading.as_str()
                         };
-                        writeln!(out, "  [{}] {} — {}", c.n, c.path, place)?;
+                        match &c.url {
+                            Some(url) => {
+                                writeln!(out, "  [{}] {} — {} {url}", c.n, c.path, place)?;
+                            }
+                            None => writeln!(out, "  [{}] {} — {}", c.n, c.path, place)?,
+                        }
                     }
                 }
             }

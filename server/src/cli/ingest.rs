@@ -27,6 +27,42 @@ pub struct Args {
     /// Also set the project's system prompt.
     #[arg(long)]
     pub system_prompt: Option<String>,
+    /// Where the docs are published, e.g. https://docs.acme.com/docs: citations then link each
+    /// page there (`guide/install.md` at …/guide/install). Kept for later runs.
+    #[arg(long, value_parser = parse_site)]
+    pub site: Option<url::Url>,
+}
+
+/// The project setting that keeps `--site`.
+pub const SITE_KEY: &str = "site";
+
+/// Parses `--site`: an http(s) URL, read as a folder (a missing final `/` is added).
+///
+/// # Errors
+/// A message for the user when it is not one.
+pub fn parse_site(s: &str) -> Result<url::Url, String> {
+    let mut u = url::Url::parse(s).map_err(|e| {
+        format!("{e}: give the address the docs are published at, e.g. https://docs.acme.com/docs")
+    })?;
+    if !matches!(u.scheme(), "http" | "https") || u.cannot_be_a_base() {
+        return Err(format!("{s} is not an http(s) address"));
+    }
+    if !u.path().ends_with('/') {
+        let path = format!("{}/", u.path());
+        u.set_path(&path);
+    }
+    u.set_query(None);
+    u.set_fragment(None);
+    Ok(u)
+}
+
+/// The address at which `site` publishes the page at `path` with Markdown `text` (its front
+/// matter may name a `slug`).
+pub fn page_url(site: &url::Url, path: &str, text: &str) -> String {
+    let (meta, _) = crate::knowledge::chunk::front_matter(text);
+    let route = crate::knowledge::chunk::published_path(path, meta.slug.as_deref());
+    site.join(&route)
+        .map_or_else(|_| site.to_string(), |u| u.to_string())
 }
 
 /// Runs `outpost ingest`.
@@ -38,12 +74,16 @@ pub async fn run(args: Args, env: &Env) -> Result<()> {
         dir,
         project,
         system_prompt,
+        site,
     } = args;
     let project = ProjectId::parse(&project)?;
     let knowledge = open_knowledge(&env.data_dir, &project, true)?
         .ok_or_else(|| anyhow!("cannot create project {project}"))?;
     if let Some(p) = system_prompt {
         knowledge.set_setting(SYSTEM_PROMPT_KEY, &p)?;
+    }
+    if let Some(site) = site {
+        knowledge.set_setting(SITE_KEY, site.as_str())?;
     }
     let started = Instant::now();
     let report = ingest_folder(&knowledge, &env.assistant, &dir, true).await?;
@@ -162,6 +202,10 @@ pub async fn ingest_paths(
     let mut report = IngestReport::default();
     let now = now_unix();
     let mut seen = std::collections::HashSet::new();
+    // Kept by `--site` (a stored value that no longer parses links nothing).
+    let site = knowledge
+        .setting(SITE_KEY)?
+        .and_then(|s| parse_site(&s).ok());
     for f in &files {
         seen.insert(f.rel_path.clone());
         bar.set_message(f.rel_path.clone());
@@ -179,8 +223,8 @@ pub async fn ingest_paths(
         report.bytes += text.len() as u64;
         let input = DocumentInput {
             path: f.rel_path.clone(),
+            url: site.as_ref().map(|s| page_url(s, &f.rel_path, &text)),
             text,
-            url: None,
             revision: None,
         };
         match ingest_document(knowledge, assistant.embedder(), input, now).await {

@@ -28,6 +28,10 @@ pub struct Args {
     /// Its admin token.
     #[arg(long, env = keys::ADMIN_TOKEN, hide_env_values = true)]
     pub admin_token: String,
+    /// Where the docs are published, e.g. https://docs.acme.com/docs: citations then link each
+    /// page there (as `outpost ingest --site`).
+    #[arg(long, value_parser = super::ingest::parse_site)]
+    pub site: Option<url::Url>,
 }
 
 /// Runs `outpost push`.
@@ -41,8 +45,21 @@ pub async fn run(args: Args, env: &Env) -> Result<()> {
         include,
         url,
         admin_token,
+        site,
     } = args;
-    push(&env.data_dir, &dir, &project, &include, &url, &admin_token).await
+    let target = Target {
+        url: &url,
+        admin_token: &admin_token,
+        site: site.as_ref(),
+    };
+    push(&env.data_dir, &dir, &project, &include, &target).await
+}
+
+/// Where `outpost push` sends, and where the pages it sends are published.
+struct Target<'a> {
+    url: &'a str,
+    admin_token: &'a str,
+    site: Option<&'a url::Url>,
 }
 
 /// Pushes `project` and the Markdown under `dir` to the Outpost at `url`.
@@ -51,9 +68,9 @@ async fn push(
     dir: &Path,
     project: &str,
     include: &[PathBuf],
-    url: &str,
-    admin_token: &str,
+    target: &Target<'_>,
 ) -> Result<()> {
+    let (url, admin_token) = (target.url, target.admin_token);
     let project = ProjectId::parse(project)?;
     let registry = open_registry(data_dir).map_err(|e| anyhow!(e))?;
     let p = registry.get(project.as_str())?.ok_or_else(|| {
@@ -130,8 +147,10 @@ async fn push(
         size += text.len();
         batch.push(DocumentInput {
             path: f.rel_path.clone(),
+            url: target
+                .site
+                .map(|s| super::ingest::page_url(s, &f.rel_path, &text)),
             text,
-            url: None,
             revision: None,
         });
         if size > 1_000_000 || batch.len() >= crate::http::admin::MAX_BATCH {

@@ -138,6 +138,9 @@ pub struct FrontMatter {
     /// The site does not publish the page: `draft: true` (Docusaurus, Hugo, Astro, MkDocs'
     /// blog) or `published: false` (Jekyll). Visitors cannot read it, so it is not quoted.
     pub draft: bool,
+    /// Where the site publishes the page, when not where its file is (Docusaurus, Hugo,
+    /// Jekyll's permalink is not read): `/start` from the site's root, `start` beside the file.
+    pub slug: Option<String>,
 }
 
 /// Splits a page's front matter from its Markdown: what it says (empty when there is none or
@@ -181,6 +184,7 @@ pub fn front_matter(text: &str) -> (FrontMatter, &str) {
                     description: text("description"),
                     draft: field("draft").flag() == Some(true)
                         || field("published").flag() == Some(false),
+                    slug: text("slug"),
                 };
                 return (meta, rest);
             }
@@ -248,6 +252,33 @@ pub fn without_esm(text: &str) -> String {
     }
     keep.push_str(&text[from..]);
     keep
+}
+
+/// Where a docs site publishes the page at `path` (a relative file path), relative to the
+/// site's root, as static site generators route files: the extension dropped, an `index`,
+/// `_index` or `README` page at its folder (`guide/` ; the root page at ``), and a front
+/// matter `slug` in place of the file's name (or of the whole route, when it starts with `/`).
+pub fn published_path(path: &str, slug: Option<&str>) -> String {
+    let (folder, file) = match path.rfind('/') {
+        Some(i) => (&path[..=i], &path[i + 1..]),
+        None => ("", path),
+    };
+    if let Some(slug) = slug.map(str::trim).filter(|s| !s.is_empty()) {
+        return match slug.strip_prefix('/') {
+            Some(rooted) => rooted.to_owned(),
+            None => format!("{folder}{slug}"),
+        };
+    }
+    let lower = file.to_ascii_lowercase();
+    let stem = [".mdx", ".markdown", ".md"]
+        .iter()
+        .find_map(|e| lower.strip_suffix(e).map(|s| &file[..s.len()]))
+        .unwrap_or(file);
+    if ["index", "_index", "readme"].contains(&stem.to_ascii_lowercase().as_str()) {
+        folder.to_owned()
+    } else {
+        format!("{folder}{stem}")
+    }
 }
 
 /// Whether a file is a page the knowledge indexes: Markdown (`.md`, `.markdown`) or MDX.
@@ -508,6 +539,30 @@ mod tests {
         let (meta, rest) = front_matter("\u{feff}---\r\ntitle: Setup\r\n---\r\nText.\r\n");
         assert_eq!(meta.title.as_deref(), Some("Setup"));
         assert_eq!(rest.trim(), "Text.");
+    }
+
+    #[test]
+    fn pages_are_published_where_generators_route_them() {
+        assert_eq!(published_path("guide/install.md", None), "guide/install");
+        assert_eq!(
+            published_path("guide/Setup Notes.MDX", None),
+            "guide/Setup Notes"
+        );
+        assert_eq!(published_path("guide/index.md", None), "guide/");
+        assert_eq!(published_path("guide/_index.md", None), "guide/");
+        assert_eq!(published_path("README.md", None), "");
+        assert_eq!(published_path("a/b/c.markdown", None), "a/b/c");
+        assert_eq!(
+            published_path("guide/install.md", Some("setup")),
+            "guide/setup"
+        );
+        assert_eq!(published_path("guide/install.md", Some("/start")), "start");
+        assert_eq!(
+            published_path("guide/install.md", Some(" ")),
+            "guide/install"
+        );
+        let (meta, _) = front_matter("---\nslug: /start\n---\nText.\n");
+        assert_eq!(meta.slug.as_deref(), Some("/start"));
     }
 
     #[test]

@@ -130,6 +130,7 @@ pub async fn ingest_document<S: Sql>(
     let hash = super::content_hash(&input.text);
     let mut unchanged_text = false;
     if knowledge.stored_hash(&input.path)?.as_deref() == Some(hash.as_str()) {
+        knowledge.relink(&input.path, input.url.as_deref())?;
         match embedder {
             Some(e) if knowledge.lacks_vectors(&input.path, &e.model())? => unchanged_text = true,
             _ => return Ok(IngestOutcome::Unchanged),

@@ -294,6 +294,19 @@ impl<S: Sql> Knowledge<S> {
         Ok(rows.first().map(|r| col_string(r, 0)).transpose()?)
     }
 
+    /// Points the stored document at `path` to `url` (its citation link) when it points
+    /// elsewhere: the text is the same, where it is read has moved.
+    ///
+    /// # Errors
+    /// [`KnowledgeError::Sql`] on a database failure.
+    pub fn relink(&self, path: &str, url: Option<&str>) -> Result<(), KnowledgeError> {
+        self.sql.execute(
+            "UPDATE documents SET url = ?2 WHERE path = ?1 AND url IS NOT ?2",
+            &[path.into(), url.map_or(SqlValue::Null, Into::into)],
+        )?;
+        Ok(())
+    }
+
     /// Whether some chunk of the document at `path` has no vector made by `model` (it was
     /// indexed without embeddings, or by another model).
     ///
