@@ -6,7 +6,8 @@ mod common;
 
 use std::process::Command;
 
-use common::server::{ADMIN_TOKEN, TestServer};
+use common::server::{ADMIN_TOKEN, Client, TestServer, is_end};
+use outpost_protocol::ServerFrame;
 use serde_json::{Value, json};
 
 const NO_LIMITS: (u32, u32, u32) = (10_000, 1_000, 100_000);
@@ -281,6 +282,45 @@ async fn outpost_push_copies_a_project_and_its_markdown_to_another_outpost() {
     )
     .await;
     assert!(stats["documents"].as_u64().unwrap() >= 4, "{stats}");
+    // Pushed again with the docs site's address: nothing is re-indexed, and a visitor's
+    // citation now opens the page where the site publishes it.
+    let o = outpost(
+        local.path(),
+        &[
+            "push",
+            corpus,
+            "--project",
+            "hooli",
+            "--url",
+            &s.base,
+            "--admin-token",
+            ADMIN_TOKEN,
+            "--site",
+            "https://docs.hooli.example/help/",
+        ],
+    );
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{out}");
+    assert!(out.contains("(0 indexed"), "{out}");
+    let o = outpost(
+        local.path(),
+        &["token", "--project", "hooli", "--sub", "pusher"],
+    );
+    let token = String::from_utf8(o.stdout).unwrap();
+    let token = token.trim();
+    let session = s.create_session("hooli", token).await;
+    let (mut c, _) = Client::join(&s.ws_url("hooli", &session), token, 0).await;
+    c.ask("q1", "How do I rotate the signing key?").await;
+    let frames = c.until(is_end).await;
+    let Some(ServerFrame::AnswerEnd { citations, .. }) = frames.last() else {
+        panic!("ends: {:?}", frames.last())
+    };
+    assert_eq!(citations[0].path, "security.md");
+    assert_eq!(
+        citations[0].url.as_deref(),
+        Some("https://docs.hooli.example/help/security"),
+        "{citations:?}"
+    );
     // A wrong token is a clear error, not a crash.
     let o = outpost(
         local.path(),
