@@ -214,6 +214,45 @@ async fn a_named_thing_the_documents_never_mention_is_not_answered() {
 }
 
 #[tokio::test]
+async fn a_small_sites_plain_questions_are_answered_in_the_visitors_words() {
+    // Two short pages, as a shop's help site has: most everyday words are on neither.
+    let data = tempfile::tempdir().unwrap();
+    let docs = tempfile::tempdir().unwrap();
+    write(
+        docs.path(),
+        "refunds.md",
+        "# Refunds\n\nOnce we approve a return, the refund reaches your card within five \
+         business days. You receive an email when the refund is issued.\n",
+    );
+    write(
+        docs.path(),
+        "shipping.md",
+        "# Shipping\n\nOrders ship within two days. Tracking numbers are emailed when the \
+         parcel leaves the warehouse.\n",
+    );
+    let k = project(data.path(), "shop");
+    ingest(&k, docs.path()).await;
+    // The order number and the words "long" and "take" are the visitor's, not a subject the
+    // pages lack.
+    for (q, page) in [
+        ("Where is my refund for order 4411?", "refunds.md"),
+        ("How long does shipping take?", "shipping.md"),
+    ] {
+        let (_, s) = answer(&k, q).await;
+        assert!(s.grounded, "{q}: {}", s.text);
+        assert_eq!(s.citations[0].path, page, "{q}");
+    }
+    // A subject the pages never name is still declined, however plain the rest.
+    for q in [
+        "How long does the warranty last?",
+        "Do you sell gift cards?",
+    ] {
+        let (_, s) = answer(&k, q).await;
+        assert!(!s.grounded, "{q}: {}", s.text);
+    }
+}
+
+#[tokio::test]
 async fn a_compound_word_is_covered_only_where_its_parts_stand_together() {
     let (_data, k) = two_products_project().await;
     // Alpha's page has "HTTP" and a "3" — not HTTP/3.

@@ -695,6 +695,15 @@ impl<S: Sql> Knowledge<S> {
             ));
             cosines.extend(ranked);
         }
+        // What a passage must cover: the question's words, less the unknown ones that are only
+        // wording.
+        let (covered_stems, covered_weights): (Vec<String>, Vec<Option<f64>>) = term_stems
+            .iter()
+            .zip(&weights)
+            .zip(&terms)
+            .filter(|((_, w), t)| w.is_some() || !query::is_wording(t))
+            .map(|((s, w), _)| (s.clone(), *w))
+            .unzip();
         let fused = query_fused(&lists, k);
         if fused.is_empty() {
             return Ok(Vec::new());
@@ -732,7 +741,7 @@ impl<S: Sql> Knowledge<S> {
                 }
             }
             let coverage = if unknown_names.is_empty() && query::in_scope(&named_scopes, &passage) {
-                query::coverage(&term_stems, &weights, &passage)
+                query::coverage(&covered_stems, &covered_weights, &passage)
             } else {
                 0.0
             };

@@ -413,6 +413,21 @@ pub fn unknown_names(question: &str, unknown: impl Fn(&str) -> bool) -> Vec<Stri
     out
 }
 
+/// Whether a question word is only wording when no passage uses it: a common English word
+/// ("how *long* does shipping *take*", "does it *ever* log keys") or a number (the order or
+/// ticket number a visitor quotes). Such a word says nothing about what the question is about,
+/// so a small site's documents that do not happen to use it still answer the question; an
+/// unknown word of another kind ("minimap", "replica") is the question's subject.
+pub fn is_wording(word: &str) -> bool {
+    static COMMON: std::sync::LazyLock<HashSet<&'static str>> = std::sync::LazyLock::new(|| {
+        include_str!("common-words-en.txt")
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .collect()
+    });
+    word.chars().all(|c| c.is_ascii_digit()) || COMMON.contains(word)
+}
+
 /// Spellings that British and American English write differently, each pair tried both ways:
 /// a visitor who writes "initialise" asks what docs that write "initialize" answer.
 const SPELLINGS: &[(&str, &str)] = &[
@@ -703,6 +718,16 @@ mod tests {
             unknown_names("Where is my data stored? Could it ever leak?", unknown),
             Vec::<String>::new()
         );
+    }
+
+    #[test]
+    fn everyday_words_and_numbers_are_wording_and_terms_of_art_are_not() {
+        for w in ["long", "take", "ever", "actually", "4411"] {
+            assert!(is_wording(w), "{w}");
+        }
+        for w in ["minimap", "replica", "warranty", "gpu", "4411a"] {
+            assert!(!is_wording(w), "{w}");
+        }
     }
 
     #[test]
