@@ -230,13 +230,21 @@ async fn a_small_sites_plain_questions_are_answered_in_the_visitors_words() {
         "# Shipping\n\nOrders ship within two days. Tracking numbers are emailed when the \
          parcel leaves the warehouse.\n",
     );
+    write(
+        docs.path(),
+        "account.md",
+        "# Your account\n\n## Cancelling\n\nYou can cancel at any time from **Settings**. Your \
+         data stays available for 30 days.\n",
+    );
     let k = project(data.path(), "shop");
     ingest(&k, docs.path()).await;
     // The order number and the words "long" and "take" are the visitor's, not a subject the
-    // pages lack.
+    // pages lack; and three short pages that never write "subscription" can still say how to
+    // cancel one (a thousand that never write it would not: `query::unknown_word_share`).
     for (q, page) in [
         ("Where is my refund for order 4411?", "refunds.md"),
         ("How long does shipping take?", "shipping.md"),
+        ("How do I cancel my subscription?", "account.md"),
     ] {
         let (_, s) = answer(&k, q).await;
         assert!(s.grounded, "{q}: {}", s.text);

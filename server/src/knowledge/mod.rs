@@ -704,6 +704,7 @@ impl<S: Sql> Knowledge<S> {
             .filter(|((_, w), t)| w.is_some() || !query::is_wording(t))
             .map(|((s, w), _)| (s.clone(), *w))
             .unzip();
+        let unknown_share = query::unknown_word_share(chunk_count);
         let fused = query_fused(&lists, k);
         if fused.is_empty() {
             return Ok(Vec::new());
@@ -741,7 +742,7 @@ impl<S: Sql> Knowledge<S> {
                 }
             }
             let coverage = if unknown_names.is_empty() && query::in_scope(&named_scopes, &passage) {
-                query::coverage(&covered_stems, &covered_weights, &passage)
+                query::coverage(&covered_stems, &covered_weights, unknown_share, &passage)
             } else {
                 0.0
             };
