@@ -254,9 +254,9 @@ async fn outpost_push_copies_a_project_and_its_markdown_to_another_outpost() {
     );
     assert!(o.status.success());
     let corpus = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/corpus");
-    let o = outpost(
-        local.path(),
-        &[
+    // `outpost push` of the corpus to the test server as project hooli.
+    let push = |token: &str, more: &[&str]| {
+        let mut args = vec![
             "push",
             corpus,
             "--project",
@@ -264,9 +264,12 @@ async fn outpost_push_copies_a_project_and_its_markdown_to_another_outpost() {
             "--url",
             &s.base,
             "--admin-token",
-            ADMIN_TOKEN,
-        ],
-    );
+            token,
+        ];
+        args.extend_from_slice(more);
+        outpost(local.path(), &args)
+    };
+    let o = push(ADMIN_TOKEN, &[]);
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(
         o.status.success(),
@@ -284,21 +287,7 @@ async fn outpost_push_copies_a_project_and_its_markdown_to_another_outpost() {
     assert!(stats["documents"].as_u64().unwrap() >= 4, "{stats}");
     // Pushed again with the docs site's address: nothing is re-indexed, and a visitor's
     // citation now opens the page where the site publishes it.
-    let o = outpost(
-        local.path(),
-        &[
-            "push",
-            corpus,
-            "--project",
-            "hooli",
-            "--url",
-            &s.base,
-            "--admin-token",
-            ADMIN_TOKEN,
-            "--site",
-            "https://docs.hooli.example/help/",
-        ],
-    );
+    let o = push(ADMIN_TOKEN, &["--site", "https://docs.hooli.example/help/"]);
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(o.status.success(), "{out}");
     assert!(out.contains("(0 indexed"), "{out}");
@@ -322,19 +311,7 @@ async fn outpost_push_copies_a_project_and_its_markdown_to_another_outpost() {
         "{citations:?}"
     );
     // A wrong token is a clear error, not a crash.
-    let o = outpost(
-        local.path(),
-        &[
-            "push",
-            corpus,
-            "--project",
-            "hooli",
-            "--url",
-            &s.base,
-            "--admin-token",
-            "nope",
-        ],
-    );
+    let o = push("nope", &[]);
     assert!(!o.status.success());
     assert!(
         String::from_utf8_lossy(&o.stderr).contains("401"),

@@ -92,11 +92,13 @@ fn citations_link_the_pages_where_the_site_publishes_them() {
         assert!(o.status.success(), "{}", stderr(&o));
         stdout(&o)
     };
-    let site = "https://docs.acme.com/docs";
-    let o = outpost(
-        data.path(),
-        &["ingest", &corpus(), "--project", "acme", "--site", site],
-    );
+    let ingest_at = |data: &Path, site: &str| {
+        outpost(
+            data,
+            &["ingest", &corpus(), "--project", "acme", "--site", site],
+        )
+    };
+    let o = ingest_at(data.path(), "https://docs.acme.com/docs");
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(
         ask(data.path()).contains(
@@ -114,17 +116,7 @@ fn citations_link_the_pages_where_the_site_publishes_them() {
         stdout(&o)
     );
     assert!(ask(data.path()).contains("https://docs.acme.com/docs/security\n"));
-    let o = outpost(
-        data.path(),
-        &[
-            "ingest",
-            &corpus(),
-            "--project",
-            "acme",
-            "--site",
-            "https://acme.dev/",
-        ],
-    );
+    let o = ingest_at(data.path(), "https://acme.dev/");
     assert!(
         stdout(&o).contains("0 indexed, 5 unchanged"),
         "{}",
@@ -134,17 +126,7 @@ fn citations_link_the_pages_where_the_site_publishes_them() {
     assert!(out.contains(" https://acme.dev/security\n"), "{out}");
     assert!(!out.contains("docs.acme.com"), "{out}");
     // Not an address: said so, nothing changed.
-    let o = outpost(
-        data.path(),
-        &[
-            "ingest",
-            &corpus(),
-            "--project",
-            "acme",
-            "--site",
-            "docs.acme.com",
-        ],
-    );
+    let o = ingest_at(data.path(), "docs.acme.com");
     assert!(!o.status.success());
     assert!(
         stderr(&o).contains("give the address the docs are published at"),

@@ -378,7 +378,7 @@ async fn the_model_sees_the_gates_verdict_either_way() {
 
     // In other words than the document's: the gate finds nothing; the model sees the nearest
     // passages and the verdict, and may still answer from them.
-    assert!(!ask("Where is my refund for order 4411?").await);
+    assert!(!ask("When is my payment returned to my card?").await);
     let r = last_request();
     let system = r["messages"][0]["content"].as_str().unwrap();
     assert!(
@@ -394,11 +394,17 @@ async fn the_model_sees_the_gates_verdict_either_way() {
     // The offline model declines on the same verdict.
     let offline = Assistant::new(Arc::new(outpost::providers::extractive::Extractive), None);
     let hits = offline
-        .retrieve(&k, "Where is my refund for order 4411?")
+        .retrieve(&k, "When is my payment returned to my card?")
         .await
         .unwrap();
     let mut events = offline
-        .answer("S", &[], "Where is my refund for order 4411?", None, hits)
+        .answer(
+            "S",
+            &[],
+            "When is my payment returned to my card?",
+            None,
+            hits,
+        )
         .await
         .unwrap();
     let mut text = String::new();
