@@ -44,6 +44,12 @@ async fn suite_a_question_is_answered_in_order_with_citations() {
 }
 
 #[tokio::test]
+async fn suite_a_small_sites_plain_questions_are_answered() {
+    let s = TestServer::start(None, "", NO_LIMITS).await;
+    common::suite::a_small_sites_plain_questions_are_answered(&s.base).await;
+}
+
+#[tokio::test]
 async fn suite_a_hundred_sockets_on_one_session_receive_every_frame_in_order() {
     let s = long_server().await;
     common::suite::every_socket_of_a_session_receives_every_frame(&s.base, 100).await;

@@ -72,6 +72,11 @@ async fn a_thousand_bad_tokens_are_all_refused() {
     assert!(sent >= 1000);
 }
 
+#[tokio::test]
+async fn a_small_sites_plain_questions_are_answered() {
+    suite::a_small_sites_plain_questions_are_answered(&shared().base).await;
+}
+
 // Workers only.
 
 #[tokio::test]

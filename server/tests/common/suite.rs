@@ -877,3 +877,54 @@ pub async fn client_errors_are_4xx_json_everywhere(base: &str) {
         .unwrap();
     check(r, 400, "bad_request").await;
 }
+
+/// A shop's short help pages answer a visitor's plain questions in the visitor's words (an
+/// order number, "how long … take"), and still decline a subject they never name.
+pub async fn a_small_sites_plain_questions_are_answered(base: &str) {
+    let project = format!("shop-{}", super::channels::unique());
+    super::channels::new_project(
+        base,
+        &project,
+        &[
+            (
+                "refunds.md",
+                "# Refunds\n\nOnce we approve a return, the refund reaches your card within \
+                 five business days.\n",
+            ),
+            (
+                "shipping.md",
+                "# Shipping\n\nOrders ship within two days. Tracking numbers are emailed when \
+                 the parcel leaves the warehouse.\n",
+            ),
+        ],
+    )
+    .await;
+    let t = token(&project, "shopper", &"s".repeat(32));
+    let session = create_session(base, &project, &t).await;
+    let (mut c, _) = Client::join(&ws_url(base, &project, &session), &t, 0).await;
+    let mut ask = async |n: usize, q: &str| {
+        c.ask(&format!("q{n}"), q).await;
+        let frames = c.until(is_end).await;
+        let Some(ServerFrame::AnswerEnd { citations, .. }) = frames.last() else {
+            panic!("{q}: {:?}", frames.last())
+        };
+        (answer_text(&frames), citations.clone())
+    };
+    for (n, (q, page)) in [
+        ("Where is my refund for order 4411?", "refunds.md"),
+        ("How long does shipping take?", "shipping.md"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let (text, citations) = ask(n, q).await;
+        assert_eq!(
+            citations.first().map(|c| c.path.as_str()),
+            Some(page),
+            "{q}: {text}"
+        );
+    }
+    let (text, citations) = ask(9, "How long does the warranty last?").await;
+    assert!(citations.is_empty(), "{text}");
+    assert!(text.starts_with("I don't know."), "{text}");
+}
