@@ -310,6 +310,19 @@ async fn outpost_push_copies_a_project_and_its_markdown_to_another_outpost() {
         Some("https://docs.hooli.example/help/security"),
         "{citations:?}"
     );
+    // The address is kept: the next push without it leaves the links as they are.
+    let o = push(ADMIN_TOKEN, &[]);
+    assert!(o.status.success());
+    c.ask("q2", "How do I rotate the signing key?").await;
+    let frames = c.until(is_end).await;
+    let Some(ServerFrame::AnswerEnd { citations, .. }) = frames.last() else {
+        panic!("ends: {:?}", frames.last())
+    };
+    assert_eq!(
+        citations[0].url.as_deref(),
+        Some("https://docs.hooli.example/help/security"),
+        "{citations:?}"
+    );
     // A wrong token is a clear error, not a crash.
     let o = push("nope", &[]);
     assert!(!o.status.success());

@@ -8,7 +8,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::Env;
 use crate::knowledge::ingest::{IngestOutcome, ingest_document};
-use crate::knowledge::{DocumentInput, Knowledge};
+use crate::knowledge::{DocumentInput, Knowledge, KnowledgeError};
 use crate::platform::native::fs::{SkippedFile, find_markdown_in, read_markdown};
 use crate::platform::native::sqlite::SqliteFile;
 use crate::platform::native::{now_unix, open_knowledge};
@@ -56,6 +56,25 @@ pub fn parse_site(s: &str) -> Result<url::Url, String> {
     Ok(u)
 }
 
+/// The docs site a project's pages are published at, kept by `--site`: `given` is stored for
+/// the next `ingest` and `push`; without it, the one stored before (a stored value that no
+/// longer parses links nothing).
+///
+/// # Errors
+/// A database failure.
+pub fn kept_site(
+    knowledge: &Knowledge<SqliteFile>,
+    given: Option<url::Url>,
+) -> Result<Option<url::Url>, KnowledgeError> {
+    if let Some(site) = given {
+        knowledge.set_setting(SITE_KEY, site.as_str())?;
+        return Ok(Some(site));
+    }
+    Ok(knowledge
+        .setting(SITE_KEY)?
+        .and_then(|s| parse_site(&s).ok()))
+}
+
 /// The address at which `site` publishes the page at `path` with Markdown `text` (its front
 /// matter may name a `slug`).
 pub fn page_url(site: &url::Url, path: &str, text: &str) -> String {
@@ -82,9 +101,7 @@ pub async fn run(args: Args, env: &Env) -> Result<()> {
     if let Some(p) = system_prompt {
         knowledge.set_setting(SYSTEM_PROMPT_KEY, &p)?;
     }
-    if let Some(site) = site {
-        knowledge.set_setting(SITE_KEY, site.as_str())?;
-    }
+    kept_site(&knowledge, site)?;
     let started = Instant::now();
     let report = ingest_folder(&knowledge, &env.assistant, &dir, true).await?;
     let stats = knowledge.stats()?;
@@ -202,10 +219,7 @@ pub async fn ingest_paths(
     let mut report = IngestReport::default();
     let now = now_unix();
     let mut seen = std::collections::HashSet::new();
-    // Kept by `--site` (a stored value that no longer parses links nothing).
-    let site = knowledge
-        .setting(SITE_KEY)?
-        .and_then(|s| parse_site(&s).ok());
+    let site = kept_site(knowledge, None)?;
     for f in &files {
         seen.insert(f.rel_path.clone());
         bar.set_message(f.rel_path.clone());

@@ -8,6 +8,7 @@ use super::Env;
 use crate::config::keys;
 use crate::knowledge::DocumentInput;
 use crate::platform::native::fs::{find_markdown_in, read_markdown};
+use crate::platform::native::open_knowledge;
 use crate::platform::native::server::open_registry;
 use crate::project::ProjectId;
 
@@ -29,7 +30,7 @@ pub struct Args {
     #[arg(long, env = keys::ADMIN_TOKEN, hide_env_values = true)]
     pub admin_token: String,
     /// Where the docs are published, e.g. https://docs.acme.com/docs: citations then link each
-    /// page there (as `outpost ingest --site`).
+    /// page there (as `outpost ingest --site`; kept for the project's next push and ingest).
     #[arg(long, value_parser = super::ingest::parse_site)]
     pub site: Option<url::Url>,
 }
@@ -47,6 +48,11 @@ pub async fn run(args: Args, env: &Env) -> Result<()> {
         admin_token,
         site,
     } = args;
+    // The site given, else the one an earlier `ingest` or `push --site` kept for the project: a
+    // push without it must not unlink the citations.
+    let knowledge = open_knowledge(&env.data_dir, &ProjectId::parse(&project)?, true)?
+        .ok_or_else(|| anyhow!("cannot open project {project}"))?;
+    let site = super::ingest::kept_site(&knowledge, site)?;
     let target = Target {
         url: &url,
         admin_token: &admin_token,
