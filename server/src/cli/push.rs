@@ -48,15 +48,10 @@ pub async fn run(args: Args, env: &Env) -> Result<()> {
         admin_token,
         site,
     } = args;
-    // The site given, else the one an earlier `ingest` or `push --site` kept for the project: a
-    // push without it must not unlink the citations.
-    let knowledge = open_knowledge(&env.data_dir, &ProjectId::parse(&project)?, true)?
-        .ok_or_else(|| anyhow!("cannot open project {project}"))?;
-    let site = super::ingest::kept_site(&knowledge, site)?;
     let target = Target {
         url: &url,
         admin_token: &admin_token,
-        site: site.as_ref(),
+        site,
     };
     push(&env.data_dir, &dir, &project, &include, &target).await
 }
@@ -65,7 +60,7 @@ pub async fn run(args: Args, env: &Env) -> Result<()> {
 struct Target<'a> {
     url: &'a str,
     admin_token: &'a str,
-    site: Option<&'a url::Url>,
+    site: Option<url::Url>,
 }
 
 /// Pushes `project` and the Markdown under `dir` to the Outpost at `url`.
@@ -82,6 +77,11 @@ async fn push(
     let p = registry.get(project.as_str())?.ok_or_else(|| {
         anyhow!("project {project} does not exist here; create it with `outpost project {project} --origin <site>`")
     })?;
+    // The site given, else the one an earlier `ingest` or `push --site` kept for the project: a
+    // push without it must not unlink the citations.
+    let knowledge = open_knowledge(data_dir, &project, true)?
+        .ok_or_else(|| anyhow!("cannot open project {project}"))?;
+    let site = super::ingest::kept_site(&knowledge, target.site.clone())?;
     let base = url.trim_end_matches('/');
     let client = reqwest::Client::new();
     let call = |method: reqwest::Method, path: String, body: serde_json::Value| {
@@ -153,8 +153,8 @@ async fn push(
         size += text.len();
         batch.push(DocumentInput {
             path: f.rel_path.clone(),
-            url: target
-                .site
+            url: site
+                .as_ref()
                 .map(|s| super::ingest::page_url(s, &f.rel_path, &text)),
             text,
             revision: None,
