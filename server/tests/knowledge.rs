@@ -261,6 +261,46 @@ async fn a_small_sites_plain_questions_are_answered_in_the_visitors_words() {
 }
 
 #[tokio::test]
+async fn the_release_a_visitor_runs_and_everyday_words_in_compounds_are_only_wording() {
+    // One library's own docs, as `outpost ingest ./docs` indexes them: its name is in the
+    // questions, its version rarely in the passage that answers.
+    let data = tempfile::tempdir().unwrap();
+    let docs = tempfile::tempdir().unwrap();
+    write(
+        docs.path(),
+        "README.md",
+        "# Widgetry\n\nWidgetry draws widgets for terminal programs.\n\n## Building\n\n\
+         Building from source needs the `protoc` compiler installed, along with a C toolchain.\n",
+    );
+    write(
+        docs.path(),
+        "FAQ.md",
+        "# FAQ\n\n## Can patterns use lookaround?\n\nThe default engine has no lookaround or \
+         backreferences; pass `--pcre2` to match with PCRE2 instead.\n",
+    );
+    write(
+        docs.path(),
+        "CHANGELOG.md",
+        "# Changelog\n\n## 0.12.0\n\n- Added scroll bars.\n\n## 0.11.0\n\n- Added themes.\n",
+    );
+    let k = project(data.path(), "widgetry");
+    ingest(&k, docs.path()).await;
+    for (q, page) in [
+        // "0.12" says which release; the build page does not repeat it.
+        ("How do I build widgetry 0.12?", "README.md"),
+        // "behind" is on no page, and an everyday word, not a name, even in a compound.
+        ("Can I use look-behind in widgetry patterns?", "FAQ.md"),
+    ] {
+        let (_, s) = answer(&k, q).await;
+        assert!(s.grounded, "{q}: {}", s.text);
+        assert_eq!(s.citations[0].path, page, "{q}");
+    }
+    // A named thing the pages never mention is still declined.
+    let (_, s) = answer(&k, "Can widgetry draw widgets with Qt?").await;
+    assert!(!s.grounded, "{}", s.text);
+}
+
+#[tokio::test]
 async fn a_compound_word_is_covered_only_where_its_parts_stand_together() {
     let (_data, k) = two_products_project().await;
     // Alpha's page has "HTTP" and a "3" — not HTTP/3.

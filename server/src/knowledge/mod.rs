@@ -696,12 +696,18 @@ impl<S: Sql> Knowledge<S> {
             cosines.extend(ranked);
         }
         // What a passage must cover: the question's words, less the unknown ones that are only
-        // wording.
+        // wording, and the version the visitor runs unless they ask what changed in it.
+        let versions = if query::says_what_changed(question) {
+            Vec::new()
+        } else {
+            query::version_parts(question)
+        };
         let (covered_stems, covered_weights): (Vec<String>, Vec<Option<f64>>) = term_stems
             .iter()
             .zip(&weights)
             .zip(&terms)
             .filter(|((_, w), t)| w.is_some() || !query::is_wording(t))
+            .filter(|(_, t)| !versions.contains(t))
             .map(|((s, w), _)| (s.clone(), *w))
             .unzip();
         let unknown_share = query::unknown_word_share(chunk_count);

@@ -92,17 +92,32 @@ const CHANGE_WORDS: &[&str] = &[
 /// says what changed, was added, fixed or removed. Release notes rank as any document then;
 /// otherwise they yield to the pages that explain ([`RELEASE_NOTES_WEIGHT`]).
 pub fn about_changes(question: &str) -> bool {
-    let lower = question.to_lowercase();
-    let names_version = lower
+    !version_parts(question).is_empty() || says_what_changed(question)
+}
+
+/// Whether `question` says what changed, was added, fixed or removed.
+pub fn says_what_changed(question: &str) -> bool {
+    question
+        .to_lowercase()
+        .split(|c: char| !c.is_alphanumeric())
+        .any(|w| CHANGE_WORDS.contains(&w))
+}
+
+/// The numbers of the versions `question` names ("tonic *0.12*" → `0`, `12`). Unless the
+/// question asks what changed ([`says_what_changed`]), a version only says which release the
+/// visitor runs: the page that answers rarely repeats it, so its numbers are wording
+/// ([`is_wording`]) and do not count against a passage's coverage.
+pub fn version_parts(question: &str) -> Vec<String> {
+    question
+        .to_lowercase()
         .split(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .any(|w| {
+        .filter_map(|w| {
             let parts: Vec<&str> = w.trim_matches('.').split('.').collect();
-            parts.len() >= 2 && parts.iter().all(|p| !p.is_empty())
-        });
-    names_version
-        || lower
-            .split(|c: char| !c.is_alphanumeric())
-            .any(|w| CHANGE_WORDS.contains(&w))
+            (parts.len() >= 2 && parts.iter().all(|p| !p.is_empty())).then_some(parts)
+        })
+        .flatten()
+        .map(str::to_string)
+        .collect()
 }
 
 /// Whether the document at `path` is release notes: `CHANGELOG`, `CHANGES`, `HISTORY`,
@@ -382,7 +397,8 @@ impl Compounds {
 /// "Kubernetes"), in capitals ("GPU"), in mixed case ("AsyncRead") or as part of a compound
 /// ("hot-reload") — that no passage of the project uses (`unknown(word)`, the word lowercased). A question about a named thing the
 /// documentation never mentions is not answered by it, however many of its other words a
-/// passage shares; an unknown plain word ("does it *ever* log keys?") is only wording.
+/// passage shares; an unknown plain word ("does it *ever* log keys?") is only wording, and so
+/// is an everyday word ([`is_wording`]) inside a compound or capitalised ("look-*behind*").
 pub fn unknown_names(question: &str, unknown: impl Fn(&str) -> bool) -> Vec<String> {
     let mut out = Vec::new();
     let mut first = true;
@@ -402,7 +418,9 @@ pub fn unknown_names(question: &str, unknown: impl Fn(&str) -> bool) -> Vec<Stri
             let initial = chars.next().is_some_and(char::is_uppercase);
             let inner = chars.any(char::is_uppercase);
             let lower = word.to_lowercase();
+            // A common word is wording even inside a compound ("look-behind") or capitalised.
             if (compound || inner || (initial && !at_start))
+                && !is_wording(&lower)
                 && unknown(&lower)
                 && !out.contains(&lower)
             {
@@ -726,6 +744,23 @@ mod tests {
     }
 
     #[test]
+    fn a_version_named_is_wording_unless_the_question_asks_what_changed() {
+        assert_eq!(
+            version_parts("What do I need installed to build tonic 0.12, or v1.41.0?"),
+            ["0", "12", "1", "41", "0"]
+        );
+        assert!(version_parts("Which port is 8080 for? Is HTTP/2 on.").is_empty());
+        assert!(says_what_changed("What was added in Tokio 1.41.0?"));
+        assert!(!says_what_changed(
+            "What do I need installed to build tonic 0.12?"
+        ));
+        // Either way release notes may answer.
+        assert!(about_changes(
+            "What do I need installed to build tonic 0.12?"
+        ));
+    }
+
+    #[test]
     fn unknown_names_are_the_capitalised_words_no_passage_uses() {
         let unknown = |w: &str| !["tokio", "csv", "the", "kubernetes"].contains(&w);
         assert_eq!(
@@ -741,6 +776,12 @@ mod tests {
                 unknown
             ),
             vec!["hot", "reload", "runtime", "flavor"]
+        );
+        // An everyday word stays wording inside a compound or capitalised: ripgrep's FAQ
+        // answers "look-behind" as "lookaround" and never writes "behind".
+        assert_eq!(
+            unknown_names("Can I use look-behind, or Only backreferences?", unknown),
+            Vec::<String>::new()
         );
         // The first word of a sentence is capitalised by grammar, not as a name, and plain
         // words are wording.
