@@ -51,6 +51,11 @@ enum Peer {
         /// The client's address, for the limits per address.
         #[serde(default)]
         addr: Option<String>,
+        /// When the socket opened (ms since the epoch), while it waits for its hello: the
+        /// deadline's timer does not survive the object's eviction, a message after the
+        /// deadline still ends the socket.
+        #[serde(default)]
+        opened: Option<f64>,
     },
     /// The Worker's own subscription behind the SSE fallback: receives, never sends.
     Subscriber { session: String, conn: ConnId },
@@ -112,6 +117,12 @@ fn send(ws: &WebSocket, frame: &ServerFrame) -> bool {
     serde_json::to_string(frame)
         .ok()
         .is_some_and(|t| ws.send_with_str(t).is_ok())
+}
+
+/// Ends a socket that did not say hello by the deadline, saying why.
+fn end_without_hello(ws: &WebSocket) {
+    send(ws, &hello_timeout());
+    let _ = ws.close(Some(1008), Some("no hello"));
 }
 
 /// Sends `frame` and closes the socket (a bad token, a session that is not the visitor's).
@@ -392,10 +403,19 @@ impl Inner {
             project,
             phase,
             addr,
+            opened,
         } = peer
         else {
             return;
         };
+        // Past the hello deadline (its timer may have been late, or lost with an eviction),
+        // a socket that has not said hello is closed whatever it says now.
+        let waited = opened.map(|t| js_sys::Date::now() - t);
+        if phase == Phase::Pending
+            && waited.is_some_and(|ms| ms >= HELLO_DEADLINE.as_millis() as f64)
+        {
+            return end_without_hello(ws);
+        }
         match step(&phase, &project, text) {
             Step::Reply(frame) => {
                 send(ws, &frame);
@@ -416,6 +436,7 @@ impl Inner {
                     phase: Phase::joined(conn, claims, &project),
                     project,
                     addr,
+                    opened: None,
                 });
             }
             Step::Input(input) => {
@@ -568,6 +589,7 @@ impl DurableObject for ChatSessionObject {
                     project: Box::new(project),
                     phase: Phase::Pending,
                     addr,
+                    opened: Some(js_sys::Date::now()),
                 })?;
                 // A socket still waiting for its hello at the deadline is closed.
                 let ws = pair.server.clone();
@@ -581,10 +603,7 @@ impl DurableObject for ChatSessionObject {
                         }))
                     );
                     if pending {
-                        if let Ok(text) = serde_json::to_string(&hello_timeout()) {
-                            let _ = ws.send_with_str(&text);
-                        }
-                        let _ = ws.close(Some(1008), Some("no hello"));
+                        end_without_hello(&ws);
                     }
                 });
                 Response::from_websocket(pair.client)
