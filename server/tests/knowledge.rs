@@ -301,6 +301,59 @@ async fn the_release_a_visitor_runs_and_everyday_words_in_compounds_are_only_wor
 }
 
 #[tokio::test]
+async fn an_faq_entry_asking_the_visitors_question_comes_first() {
+    // An FAQ entry in the visitor's words, against a design page that uses them all more often.
+    let data = tempfile::tempdir().unwrap();
+    let docs = tempfile::tempdir().unwrap();
+    // Entries long enough to be passages of their own, as a real FAQ's are.
+    let more =
+        "The reader keeps a pool of searchers, each of which sees one generation. ".repeat(16);
+    write(
+        docs.path(),
+        "README.md",
+        &format!(
+            "# Searcher\n\n## FAQ\n\n### How can I edit documents?\n\nDelete the old one by \
+             its id term and add the new one. {more}\n\n### When will my documents be \
+             searchable during indexing?\n\nAfter the next commit of the writer, once the \
+             reader reloads. {more}\n"
+        ),
+    );
+    write(
+        docs.path(),
+        "ARCHITECTURE.md",
+        &format!(
+            "# Architecture\n\n## Segments\n\nWhen you add documents to the index, the writer \
+             puts them in a new segment; documents become searchable with their segment, and \
+             the index is the set of its segments. {more}\n"
+        ),
+    );
+    for topic in [
+        "tokenizers",
+        "scoring",
+        "facets",
+        "storage",
+        "queries",
+        "schemas",
+    ] {
+        write(
+            docs.path(),
+            &format!("{topic}.md"),
+            &format!("# {topic}\n\nHow {topic} work, and which options change them.\n"),
+        );
+    }
+    let k = project(data.path(), "searcher");
+    ingest(&k, docs.path()).await;
+    let (_, s) = answer(
+        &k,
+        "When do documents I add to the index become searchable?",
+    )
+    .await;
+    assert!(s.grounded, "{}", s.text);
+    assert_eq!(s.citations[0].path, "README.md", "{}", s.text);
+    assert!(s.text.contains("next commit"), "{}", s.text);
+}
+
+#[tokio::test]
 async fn a_compound_word_is_covered_only_where_its_parts_stand_together() {
     let (_data, k) = two_products_project().await;
     // Alpha's page has "HTTP" and a "3" — not HTTP/3.

@@ -679,8 +679,12 @@ impl<S: Sql> Knowledge<S> {
                 if trouble && query::is_troubleshooting(file, &col_string(r, 3)?) {
                     score *= 1.0 + query::TROUBLESHOOTING_BOOST;
                 }
-                if query::heading_names_phrase(&self.stems, &term_stems, &col_string(r, 4)?) {
+                let heading = col_string(r, 4)?;
+                if query::heading_names_phrase(&self.stems, &term_stems, &heading) {
                     score *= 1.0 + query::HEADING_PHRASE_BOOST;
+                }
+                if query::heading_asks_it(&self.stems, &term_stems, &heading) {
+                    score *= 1.0 + query::HEADING_QUESTION_BOOST;
                 }
                 scored.push((id, score, path));
             }
