@@ -228,6 +228,11 @@ async fn answer_quality(data: &Path, assistant: &Assistant) {
             "server/eval/crates-tune2.jsonl",
         ),
         (
+            "crates-tune3",
+            root.join("target/eval-corpus/tune3"),
+            "server/eval/crates-tune3.jsonl",
+        ),
+        (
             "crates-heldout",
             root.join("target/eval-corpus/heldout"),
             "server/eval/crates-heldout.jsonl",
