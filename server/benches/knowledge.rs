@@ -237,6 +237,11 @@ async fn answer_quality(data: &Path, assistant: &Assistant) {
             root.join("target/eval-corpus/heldout"),
             "server/eval/crates-heldout.jsonl",
         ),
+        (
+            "crates-heldout2",
+            root.join("target/eval-corpus/heldout2"),
+            "server/eval/crates-heldout2.jsonl",
+        ),
         ("demo", root.clone(), "server/eval/demo-qa.jsonl"),
     ];
     for (name, corpus, questions) in sets {
