@@ -879,7 +879,8 @@ pub async fn client_errors_are_4xx_json_everywhere(base: &str) {
 }
 
 /// A shop's short help pages answer a visitor's plain questions in the visitor's words (an
-/// order number, "how long … take"), and still decline a subject they never name.
+/// order number, "how long … take", the app release they run), and still decline a subject
+/// they never name.
 pub async fn a_small_sites_plain_questions_are_answered(base: &str) {
     let project = format!("shop-{}", super::channels::unique());
     super::channels::new_project(
@@ -893,8 +894,13 @@ pub async fn a_small_sites_plain_questions_are_answered(base: &str) {
             ),
             (
                 "shipping.md",
-                "# Shipping\n\nOrders ship within two days. Tracking numbers are emailed when \
-                 the parcel leaves the warehouse.\n",
+                "# Shipping\n\nOrders ship within 1 or 2 days, 3 over the holidays. Tracking \
+                 numbers are emailed when the parcel leaves the warehouse.\n",
+            ),
+            (
+                "app.md",
+                "# The shop app\n\n## Signing in\n\nOpen the app, tap Account, then sign in \
+                 with the email address of your orders.\n",
             ),
         ],
     )
@@ -913,6 +919,8 @@ pub async fn a_small_sites_plain_questions_are_answered(base: &str) {
     for (n, (q, page)) in [
         ("Where is my refund for order 4411?", "refunds.md"),
         ("How long does shipping take?", "shipping.md"),
+        // The release the visitor runs is no subject the page must repeat.
+        ("How do I sign in to the app 3.2.1?", "app.md"),
     ]
     .into_iter()
     .enumerate()
