@@ -303,17 +303,26 @@ async fn each_crate_alone(
             crate_name.trim_start_matches("cargo-").to_string(),
             crate_name.replace('-', ""),
         ];
+        // Its questions, with the paths as the crate's own project has them (without the
+        // `<crate>-<version>/` folder).
+        let prefix = format!("{dir}/");
         let mine: Vec<_> = items
             .iter()
             .filter(|q| match &q.expected_source {
-                Some(source) => source.starts_with(&format!("{dir}/")),
+                Some(source) => source.starts_with(&prefix),
                 None => q
                     .question
                     .to_lowercase()
                     .split(|c: char| !c.is_alphanumeric() && c != '-')
                     .any(|w| names.iter().any(|n| n == w)),
             })
-            .cloned()
+            .map(|q| outpost::rag::eval::QaItem {
+                expected_source: q
+                    .expected_source
+                    .as_deref()
+                    .map(|s| s.trim_start_matches(&prefix).to_string()),
+                ..q.clone()
+            })
             .collect();
         if mine.is_empty() {
             continue;
@@ -321,16 +330,6 @@ async fn each_crate_alone(
         let project = ProjectId::parse(&format!("alone-{set}-{i}")).unwrap();
         let k = open_knowledge(data, &project, true).unwrap().unwrap();
         ingest_folder(&k, assistant, folder, false).await.unwrap();
-        // Paths as in the whole set: `<crate>-<version>/…`.
-        let mine: Vec<_> = mine
-            .into_iter()
-            .map(|mut q| {
-                q.expected_source = q
-                    .expected_source
-                    .map(|s| s.trim_start_matches(&format!("{dir}/")).to_string());
-                q
-            })
-            .collect();
         let r = outpost::rag::eval::evaluate(assistant, &k, &mine)
             .await
             .unwrap();
