@@ -301,6 +301,34 @@ async fn the_release_a_visitor_runs_and_everyday_words_in_compounds_are_only_wor
 }
 
 #[tokio::test]
+async fn a_changelogs_unrelated_entries_do_not_answer_together() {
+    let data = tempfile::tempdir().unwrap();
+    let docs = tempfile::tempdir().unwrap();
+    write(
+        docs.path(),
+        "README.md",
+        "# Ledger\n\nLedger keeps a company's books.\n\n## Invoices\n\nAn invoice is written \
+         with `ledger invoice new` and sent by email.\n",
+    );
+    write(
+        docs.path(),
+        "CHANGELOG.md",
+        "# Changelog\n\n## 2.0.0\n\n- Reports can be rendered as PDF.\n- The chart of accounts \
+         can be exported to CSV.\n- Invoices are numbered per year.\n\n## 1.9.0\n\n- Archived \
+         invoices can be restored.\n",
+    );
+    let k = project(data.path(), "ledger");
+    ingest(&k, docs.path()).await;
+    // Every word is in the 2.0.0 notes, each in another change: none of them says so.
+    let (_, s) = answer(&k, "Can invoices be exported as PDF?").await;
+    assert!(!s.grounded, "{}", s.text);
+    // One change that says it all is an answer.
+    let (_, s) = answer(&k, "Can archived invoices be restored?").await;
+    assert!(s.grounded, "{}", s.text);
+    assert_eq!(s.citations[0].path, "CHANGELOG.md");
+}
+
+#[tokio::test]
 async fn an_faq_entry_asking_the_visitors_question_comes_first() {
     // An FAQ entry in the visitor's words, against a design page that uses them all more often.
     let data = tempfile::tempdir().unwrap();

@@ -731,30 +731,46 @@ impl<S: Sql> Knowledge<S> {
             let body = col_string(r, 1)?;
             let path = col_string(r, 2)?;
             let title = col_string(r, 3)?;
-            let mut passage = self.stems.of_text(&heading);
-            passage.extend(self.stems.of_text(&body));
-            // "HTTP/3" is not spoken of by a passage that has "HTTP" and, elsewhere, "3".
-            if !compounds.is_empty() {
-                let mut words = self.stems.sequence(&heading);
-                words.extend(self.stems.sequence(&body));
-                for part in compounds.apart_in(&words) {
-                    passage.remove(part);
+            // What a text of this passage speaks of: its words with the heading's, less the
+            // parts of a compound it writes apart, plus what its document's name says.
+            let speaks_of = |text: &str| {
+                let mut stems = self.stems.of_text(&heading);
+                stems.extend(self.stems.of_text(text));
+                // "HTTP/3" is not spoken of by a passage that has "HTTP" and, elsewhere, "3".
+                if !compounds.is_empty() {
+                    let mut words = self.stems.sequence(&heading);
+                    words.extend(self.stems.sequence(text));
+                    for part in compounds.apart_in(&words) {
+                        stems.remove(part);
+                    }
                 }
-            }
-            // A passage says what its document's name says: an example page called
-            // `flag_count` is about counting flags even where its text only shows them.
-            passage.extend(self.stems.of_text(&path));
-            passage.extend(self.stems.of_text(&title));
-            for (_, [word, first, second]) in &joined {
-                if passage.contains(word) {
-                    passage.insert(first.clone());
-                    passage.insert(second.clone());
+                // A passage says what its document's name says: an example page called
+                // `flag_count` is about counting flags even where its text only shows them.
+                stems.extend(self.stems.of_text(&path));
+                stems.extend(self.stems.of_text(&title));
+                for (_, [word, first, second]) in &joined {
+                    if stems.contains(word) {
+                        stems.insert(first.clone());
+                        stems.insert(second.clone());
+                    }
                 }
-            }
-            let coverage = if unknown_names.is_empty() && query::in_scope(&named_scopes, &passage) {
-                query::coverage(&covered_stems, &covered_weights, unknown_share, &passage)
-            } else {
+                stems
+            };
+            let passage = speaks_of(&body);
+            let coverage = if !unknown_names.is_empty() || !query::in_scope(&named_scopes, &passage)
+            {
                 0.0
+            } else if query::is_release_notes(&path) {
+                // Release notes list changes that have nothing to do with each other: a
+                // question's words spread over several is no answer.
+                query::entries(&body)
+                    .map(|entry| {
+                        let stems = speaks_of(entry);
+                        query::coverage(&covered_stems, &covered_weights, unknown_share, &stems)
+                    })
+                    .fold(0.0, f64::max)
+            } else {
+                query::coverage(&covered_stems, &covered_weights, unknown_share, &passage)
             };
             hits.push(Hit {
                 chunk_id: id,

@@ -138,6 +138,34 @@ pub fn is_release_notes(path: &str) -> bool {
     )
 }
 
+/// The entries of a passage's Markdown: each list item (with the lines indented under it) and
+/// each paragraph.
+pub fn entries(body: &str) -> impl Iterator<Item = &str> {
+    let mut starts = Vec::new();
+    let mut offset = 0;
+    let mut after_blank = true;
+    for line in body.split_inclusive('\n') {
+        let text = line.trim_end();
+        let item = ["- ", "* ", "+ "].iter().any(|m| text.starts_with(m))
+            || text
+                .split_once(". ")
+                .is_some_and(|(n, _)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+        if !text.is_empty() && (item || after_blank) {
+            starts.push(offset);
+        }
+        after_blank = text.is_empty();
+        offset += line.len();
+    }
+    if starts.is_empty() {
+        starts.push(0);
+    }
+    let ends: Vec<usize> = starts.iter().skip(1).copied().chain([body.len()]).collect();
+    starts
+        .into_iter()
+        .zip(ends)
+        .map(move |(start, end)| &body[start..end])
+}
+
 /// How much of a release-notes passage's score is kept for a question not about changes:
 /// a large changelog shares a project's every word, and would otherwise outrank the guide
 /// that explains.
@@ -653,6 +681,24 @@ pub fn idf(n: u64, df: u64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_passage_is_split_into_its_list_items_and_paragraphs() {
+        let body = "### Added\n- One,\n  continued.\n- Two.\n\nA paragraph\nof two lines.\n\n1. Step\n2. Next\n";
+        let got: Vec<&str> = entries(body).collect();
+        assert_eq!(
+            got,
+            [
+                "### Added\n",
+                "- One,\n  continued.\n",
+                "- Two.\n\n",
+                "A paragraph\nof two lines.\n\n",
+                "1. Step\n",
+                "2. Next\n",
+            ]
+        );
+        assert_eq!(entries("").collect::<Vec<_>>(), [""]);
+    }
 
     #[test]
     fn questions_about_changes_and_release_notes_are_recognised() {
