@@ -186,6 +186,68 @@ fn errors_are_clear_and_exit_nonzero() {
     assert!(stderr(&o).contains("OUTPOST_LLM"), "{}", stderr(&o));
 }
 
+#[test]
+fn a_folder_without_markdown_is_named_not_indexed_as_nothing() {
+    let data = tempfile::tempdir().unwrap();
+    let docs = tempfile::tempdir().unwrap();
+    std::fs::write(
+        docs.path().join("index.rst"),
+        "Refunds\n=======\n\nFive days.\n",
+    )
+    .unwrap();
+    std::fs::write(
+        docs.path().join("faq.html"),
+        "<h1>FAQ</h1><p>Five days.</p>",
+    )
+    .unwrap();
+    std::fs::write(docs.path().join("logo.png"), [0x89, b'P', b'N', b'G']).unwrap();
+    let dir = docs.path().to_str().unwrap();
+    let o = outpost(data.path(), &["ingest", dir, "--project", "rst"]);
+    assert!(!o.status.success(), "{}", stdout(&o));
+    let err = stderr(&o);
+    for line in [
+        "skipped faq.html: not Markdown: only .md, .markdown and .mdx files are read",
+        "skipped index.rst: not Markdown",
+        &format!(
+            "project rst has no documents: no Markdown file (.md, .markdown, .mdx) under {dir}"
+        ),
+    ] {
+        assert!(err.contains(line), "{line}\n{err}");
+    }
+    // An image is no documentation that went unread.
+    assert!(!err.contains("logo.png"), "{err}");
+    // The project exists but has nothing to answer from: asking says so.
+    let o = outpost(
+        data.path(),
+        &["ask", "--project", "rst", "How long do refunds take?"],
+    );
+    assert!(!o.status.success(), "{}", stdout(&o));
+    assert!(
+        stderr(&o).contains("project rst has no documents yet; index some with `outpost ingest"),
+        "{}",
+        stderr(&o)
+    );
+    // With a Markdown page beside them, the page is indexed and the others still named.
+    std::fs::write(
+        docs.path().join("refunds.md"),
+        "# Refunds\n\nFive business days.\n",
+    )
+    .unwrap();
+    let o = outpost(data.path(), &["ingest", dir, "--project", "rst"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("project rst: 1 documents"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(stdout(&o).contains("2 skipped"), "{}", stdout(&o));
+    assert!(
+        stderr(&o).contains("skipped index.rst: not Markdown"),
+        "{}",
+        stderr(&o)
+    );
+}
+
 /// The demo knowledge base (README and docs/) with the shipped question file: a regression
 /// guard on retrieval quality. The figures are deterministic (BM25, no model).
 #[test]

@@ -147,6 +147,14 @@ pub async fn run(args: Args, env: &Env) -> Result<()> {
             report.failed.len() + report.indexed + report.unchanged + report.embedded
         );
     }
+    // A project with nothing in it answers nothing: the folder was the wrong one, or its
+    // documents are in a format not read (said above, file by file).
+    if stats.documents == 0 {
+        anyhow::bail!(
+            "project {project} has no documents: no Markdown file (.md, .markdown, .mdx) under {} could be indexed",
+            dir.display()
+        );
+    }
     Ok(())
 }
 

@@ -118,9 +118,12 @@ pub async fn run(cli: Cli) -> Result<()> {
     }
 }
 
-/// A project's knowledge that must exist already.
+/// A project's knowledge that must exist already, with documents.
 fn existing(data_dir: &Path, project: &ProjectId) -> Result<Knowledge<SqliteFile>> {
-    open_knowledge(data_dir, project, false)?.ok_or_else(|| {
-        anyhow!("project {project} has no documents yet; index some with `outpost ingest <folder> --project {project}`")
-    })
+    match open_knowledge(data_dir, project, false)? {
+        Some(k) if k.stats()?.documents > 0 => Ok(k),
+        _ => Err(anyhow!(
+            "project {project} has no documents yet; index some with `outpost ingest <folder> --project {project}`"
+        )),
+    }
 }

@@ -139,7 +139,18 @@ fn walk(
                     continue;
                 }
             }
-        } else if !entry.file_type().is_file() || !is_markdown(entry.path()) {
+        } else if !entry.file_type().is_file() {
+            continue;
+        } else if !is_markdown(entry.path()) {
+            // Documentation in another format is said not to be read, so that a folder of
+            // reStructuredText or HTML is not taken for an empty one; code, images and the
+            // rest pass unmentioned.
+            if is_other_document(entry.path()) {
+                skipped.push(SkippedFile {
+                    rel_path,
+                    reason: "not Markdown: only .md, .markdown and .mdx files are read".into(),
+                });
+            }
             continue;
         }
         match std::fs::metadata(&abs_path) {
@@ -178,6 +189,18 @@ pub fn read_markdown(file: &FoundFile) -> Result<String, String> {
 
 fn is_markdown(path: &Path) -> bool {
     path.to_str().is_some_and(crate::knowledge::chunk::is_page)
+}
+
+/// Whether `path` is documentation in a format other than Markdown (reStructuredText,
+/// AsciiDoc, HTML, plain text, PDF, office and notebook files).
+fn is_other_document(path: &Path) -> bool {
+    const FORMATS: &[&str] = &[
+        "rst", "adoc", "asciidoc", "html", "htm", "txt", "pdf", "docx", "odt", "rtf", "org", "tex",
+        "ipynb",
+    ];
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| FORMATS.contains(&e.to_ascii_lowercase().as_str()))
 }
 
 fn rel_string(p: &Path) -> String {
