@@ -331,7 +331,7 @@ pub const SECTION_MAX_LEVEL: usize = 4;
 
 /// Names how documents are chunked; a knowledge chunked otherwise indexes each document again
 /// the next time it is ingested or pushed (see `Knowledge::open`). Change it with the chunking.
-pub const CHUNKING: &str = "4: sections to level 4, HTML headings, front matter, drafts";
+pub const CHUNKING: &str = "5: sections to level 4, HTML headings, front matter, drafts, long code blocks fenced per chunk";
 
 /// Offset (within `text`) of the first line that is neither blank nor an ATX heading.
 fn first_content_offset(text: &str) -> usize {
@@ -344,6 +344,83 @@ fn first_content_offset(text: &str) -> usize {
         offset += line.len();
     }
     offset
+}
+
+/// The fenced code block open at the end of the pieces read so far, if any.
+#[derive(Debug, Default)]
+struct Fence {
+    /// The opening line (with its info string, `` ```toml ``) and the run that closes it.
+    open: Option<(String, String)>,
+}
+
+impl Fence {
+    /// `piece` as a chunk's body: reopened with the fence its code block began with when it
+    /// starts inside one, and closed when it ends inside one (an opening line with no code after
+    /// it in the piece moves to the next). `None` when nothing but fence lines is left.
+    fn close_and_reopen(&mut self, piece: &str) -> Option<String> {
+        let reopen = self.open.as_ref().map(|(line, _)| line.clone());
+        // Where the piece's last line that is not an opening fence ends, and where the block
+        // still open ends its opening line (0: before this piece).
+        let (mut keep, mut offset, mut opened_at) = (0, 0, 0);
+        let mut content = false;
+        for line in piece.split_inclusive('\n') {
+            offset += line.len();
+            let t = line.trim();
+            if t.is_empty() {
+                continue;
+            }
+            match &self.open {
+                Some((_, run)) if closes(t, run) => {
+                    self.open = None;
+                    keep = offset;
+                }
+                Some(_) => {
+                    content = true;
+                    keep = offset;
+                }
+                None => match fence_run(t) {
+                    Some(run) => {
+                        self.open = Some((t.to_owned(), run));
+                        opened_at = offset;
+                    }
+                    None => {
+                        content = true;
+                        keep = offset;
+                    }
+                },
+            }
+        }
+        if !content {
+            return None;
+        }
+        let mut body = String::new();
+        if let Some(line) = reopen {
+            body.push_str(&line);
+            body.push('\n');
+        }
+        body.push_str(piece[..keep].trim_end());
+        if let Some((_, run)) = &self.open
+            && opened_at <= keep
+        {
+            body.push('\n');
+            body.push_str(run);
+        }
+        Some(body)
+    }
+}
+
+/// Whether the trimmed line `t` closes a block opened by `run`: the same character, at least
+/// as many, and nothing else.
+fn closes(t: &str, run: &str) -> bool {
+    let c = run.chars().next().unwrap_or('`');
+    t.len() >= run.len() && t.chars().all(|x| x == c)
+}
+
+/// The run of backticks or tildes (three or more) that opens a fenced code block on `line`.
+fn fence_run(line: &str) -> Option<String> {
+    let c = line.chars().next()?;
+    let run: String = line.chars().take_while(|x| *x == c).collect();
+    ((c == '`' || c == '~') && run.len() >= 3).then_some(run)
 }
 
 /// Splits a Markdown document into chunks: one per section (headings down to
@@ -375,10 +452,16 @@ pub fn chunk_markdown(text: &str) -> Vec<Chunk> {
     let mut out = Vec::new();
     for (start, end) in sections {
         let section = &text[start..end];
-        for (offset, body) in splitter.chunk_indices(section) {
+        let mut fence = Fence::default();
+        for (offset, piece) in splitter.chunk_indices(section) {
+            // A code block too long for one chunk is split inside: each piece is fenced as
+            // the block is, or it would read (and be quoted) as prose, its comments as headings.
+            let Some(body) = fence.close_and_reopen(piece) else {
+                continue;
+            };
             // An HTML heading is content by the line test, so a chunk may start on it: it
             // heads the chunk.
-            let content_at = start + offset + first_content_offset(body);
+            let content_at = start + offset + first_content_offset(piece);
             let mut stack: Vec<&Heading> = Vec::new();
             for h in hs.iter().take_while(|h| h.offset <= content_at) {
                 while stack.last().is_some_and(|top| top.level >= h.level) {
@@ -391,14 +474,16 @@ pub fn chunk_markdown(text: &str) -> Vec<Chunk> {
                 .map(|h| h.text.as_str())
                 .collect::<Vec<_>>()
                 .join(HEADING_SEPARATOR);
-            // A chunk that is only headings says nothing on its own (its section had no text).
-            if first_content_offset(body) >= body.len() && !out.is_empty() {
+            // A chunk that is only headings says nothing on its own (its section had no text);
+            // in code, a line starting with `#` is a comment.
+            let code = body.lines().any(|l| fence_run(l.trim()).is_some());
+            if !code && first_content_offset(piece) >= piece.len() && !out.is_empty() {
                 continue;
             }
             out.push(Chunk {
                 ord: out.len(),
                 heading,
-                body: body.to_owned(),
+                body,
             });
         }
     }
@@ -476,6 +561,61 @@ mod tests {
         assert!(
             with_code[0].body.contains("--number 0") && with_code[0].body.contains("--number 29")
         );
+    }
+
+    #[test]
+    fn a_code_block_too_long_for_one_chunk_is_fenced_in_each() {
+        let code = (0..120)
+            .map(|i| format!("# the setting number {i}\nsetting-{i} = false"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let doc = format!(
+            "# Configuration\n\nThe options and their defaults:\n\n```toml\n{code}\n```\n\nThat is all.\n"
+        );
+        let chunks = chunk_markdown(&doc);
+        let with_code: Vec<&Chunk> = chunks
+            .iter()
+            .filter(|c| c.body.contains("setting-"))
+            .collect();
+        assert!(with_code.len() >= 3, "{} chunks", with_code.len());
+        for c in &with_code {
+            let body = c.body.trim();
+            let opened = body
+                .find("```toml")
+                .expect("each piece opens the block as it began");
+            assert!(
+                body[opened..]
+                    .lines()
+                    .skip(1)
+                    .all(|l| !l.starts_with("```toml")),
+                "{body}"
+            );
+            assert!(
+                body.ends_with("```") || body.ends_with("That is all."),
+                "{body}"
+            );
+            assert!(
+                c.body.chars().count() <= CHUNK_CHARS.end + 20,
+                "chunk too big"
+            );
+        }
+        // No chunk is a bare fence, and every setting is in exactly one chunk.
+        assert!(chunks.iter().all(|c| c.body.trim() != "```toml"));
+        for i in [0, 60, 119] {
+            let n = chunks
+                .iter()
+                .filter(|c| c.body.contains(&format!("setting-{i} = ")))
+                .count();
+            assert_eq!(n, 1, "setting-{i}");
+        }
+        // The text after the block is prose again, outside any fence.
+        let last = chunks.last().unwrap();
+        assert!(
+            last.body.trim_end().ends_with("That is all."),
+            "{}",
+            last.body
+        );
+        assert_eq!(last.body.matches("```").count() % 2, 0, "{}", last.body);
     }
 
     #[test]
