@@ -307,7 +307,7 @@ fn cut(block: &Block, limit: usize) -> String {
 /// list, the items that match. Code, numbered lists and one-sentence paragraphs are kept whole.
 fn trimmed(stems: &Stems, question: &[String], block: &Block) -> Block {
     if block.code {
-        return block.clone();
+        return code_trimmed(stems, question, block);
     }
     if let Some((head, rows)) = table(block) {
         // Of a table, the header and the rows that match as well as the best one, or half.
@@ -388,6 +388,53 @@ fn trimmed(stems: &Stems, question: &[String], block: &Block) -> Block {
         text: sentences[start..=end].concat().trim().to_owned(),
         heading: false,
         code: false,
+    }
+}
+
+/// A code block up to this many characters is quoted whole; a longer one is trimmed to its
+/// stanzas that answer ([`code_trimmed`]).
+const CODE_WHOLE_CHARS: usize = 600;
+
+/// Of a long code block made of stanzas (runs of lines between blank lines: a configuration
+/// file's tables, a script's steps), the stanzas that match the question as well as the best
+/// one does, in the block's fences; a short block, or one with no stanza matching, whole.
+fn code_trimmed(stems: &Stems, question: &[String], block: &Block) -> Block {
+    let lines: Vec<&str> = block.text.lines().collect();
+    if block.text.chars().count() <= CODE_WHOLE_CHARS || lines.len() < 3 {
+        return block.clone();
+    }
+    let fence = lines[0];
+    let run = fence.trim_start().chars().take(3).collect::<String>();
+    let closed = lines.len() > 1 && lines[lines.len() - 1].trim_start().starts_with(&run);
+    let inner = &lines[1..lines.len() - usize::from(closed)];
+    let stanzas: Vec<String> = inner
+        .split(|l| l.trim().is_empty())
+        .filter(|s| !s.is_empty())
+        .map(|s| s.join("\n"))
+        .collect();
+    let scores: Vec<f64> = stanzas
+        .iter()
+        .map(|s| overlap(stems, question, s))
+        .collect();
+    let best = scores.iter().copied().fold(0.0, f64::max);
+    if stanzas.len() < 2 || best <= 0.0 {
+        return block.clone();
+    }
+    let kept: Vec<&str> = stanzas
+        .iter()
+        .zip(&scores)
+        .filter(|(_, s)| **s >= best)
+        .map(|(s, _)| s.as_str())
+        .collect();
+    let mut text = format!("{fence}\n{}", kept.join("\n\n"));
+    if closed {
+        text.push('\n');
+        text.push_str(lines[lines.len() - 1]);
+    }
+    Block {
+        text,
+        heading: false,
+        code: true,
     }
 }
 
@@ -563,6 +610,30 @@ mod tests {
             "the code block introduced by ':' follows: {a}"
         );
         assert!(!a.contains("Unrelated"), "{a}");
+    }
+
+    #[test]
+    fn of_a_long_code_block_the_stanzas_that_answer_are_quoted_in_its_fences() {
+        let filler = (0..30)
+            .map(|i| format!("[profile.p{i}]\nlevel = {i}\ndebug = true"))
+            .collect::<Vec<_>>()
+            .join("\n\n");
+        let body = format!(
+            "The options and their defaults:\n\n```toml\n{filler}\n\n# wasm-opt is on for release builds; turn it off with false\n[profile.release]\nwasm-opt = false\n\n[profile.custom]\nlevel = 3\n```"
+        );
+        let a = compose(
+            "How do I turn off wasm-opt for release builds?",
+            &[passage(1, "Configuration", &body)],
+        );
+        assert!(a.contains("```toml\n# wasm-opt is on for release builds; turn it off with false\n[profile.release]\nwasm-opt = false\n```"), "{a}");
+        assert!(
+            !a.contains("[profile.p3]") && !a.contains("[profile.custom]"),
+            "{a}"
+        );
+        // A short block is quoted whole.
+        let body = "Run:\n\n```sh\ncargo build\n\ncargo test\n```";
+        let a = compose("How do I build?", &[passage(1, "Build", body)]);
+        assert!(a.contains("```sh\ncargo build\n\ncargo test\n```"), "{a}");
     }
 
     #[test]

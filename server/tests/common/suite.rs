@@ -883,6 +883,16 @@ pub async fn client_errors_are_4xx_json_everywhere(base: &str) {
 /// they never name.
 pub async fn a_small_sites_plain_questions_are_answered(base: &str) {
     let project = format!("shop-{}", super::channels::unique());
+    // A settings file too long for one passage: its code block is split.
+    let stanzas: Vec<String> = (0..80)
+        .map(|i| format!("[shelf{i}]\ncolour = \"blue\"\nwidth = {i}"))
+        .collect();
+    let settings = format!(
+        "# Shop settings\n\nThe settings file and its defaults:\n\n```toml\n{}\n\n\
+         # Emailed receipts: set email to false to stop them\n[receipts]\nemail = true\n\n{}\n```\n",
+        stanzas[..76].join("\n\n"),
+        stanzas[76..].join("\n\n"),
+    );
     super::channels::new_project(
         base,
         &project,
@@ -902,6 +912,7 @@ pub async fn a_small_sites_plain_questions_are_answered(base: &str) {
                 "# The shop app\n\n## Signing in\n\nOpen the app, tap Account, then sign in \
                  with the email address of your orders.\n",
             ),
+            ("settings.md", settings.as_str()),
             (
                 "CHANGELOG.md",
                 "# Changelog\n\n## 3.2.0\n\n- Receipts can be saved as PDF.\n- Wish lists can \
@@ -937,6 +948,31 @@ pub async fn a_small_sites_plain_questions_are_answered(base: &str) {
             "{q}: {text}"
         );
     }
+    // Of a long code block, the stanza that answers, fenced as the block is (asked by another
+    // visitor: one may ask five in a burst).
+    let other = token(&project, "shopper2", &"s".repeat(32));
+    let session = create_session(base, &project, &other).await;
+    let (mut other_client, _) = Client::join(&ws_url(base, &project, &session), &other, 0).await;
+    other_client
+        .ask("q1", "How do I stop the emailed receipts?")
+        .await;
+    let frames = other_client.until(is_end).await;
+    let Some(ServerFrame::AnswerEnd { citations, .. }) = frames.last() else {
+        panic!("{:?}", frames.last())
+    };
+    let text = answer_text(&frames);
+    assert_eq!(
+        citations.first().map(|c| c.path.as_str()),
+        Some("settings.md"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "```toml\n# Emailed receipts: set email to false to stop them\n[receipts]\nemail = true\n```"
+        ),
+        "{text}"
+    );
+    assert!(!text.contains("[shelf"), "{text}");
     // A subject no page names, and one whose words the release notes spread over three
     // changes, none of which says it.
     for (n, q) in [
