@@ -397,7 +397,8 @@ const CODE_WHOLE_CHARS: usize = 600;
 
 /// Of a long code block made of stanzas (runs of lines between blank lines: a configuration
 /// file's tables, a script's steps), the stanzas that match the question as well as the best
-/// one does, in the block's fences; a short block, or one with no stanza matching, whole.
+/// one does, in the block's fences; a short block, one with a stanza inside another (indented)
+/// or with no stanza matching, whole.
 fn code_trimmed(stems: &Stems, question: &[String], block: &Block) -> Block {
     let lines: Vec<&str> = block.text.lines().collect();
     if block.text.chars().count() <= CODE_WHOLE_CHARS || lines.len() < 3 {
@@ -412,12 +413,17 @@ fn code_trimmed(stems: &Stems, question: &[String], block: &Block) -> Block {
         .filter(|s| !s.is_empty())
         .map(|s| s.join("\n"))
         .collect();
+    // A stanza that starts indented is the inside of something (a function's body) that a
+    // quote would cut out of its context.
+    if stanzas.len() < 2 || stanzas.iter().any(|s| s.starts_with(char::is_whitespace)) {
+        return block.clone();
+    }
     let scores: Vec<f64> = stanzas
         .iter()
         .map(|s| overlap(stems, question, s))
         .collect();
     let best = scores.iter().copied().fold(0.0, f64::max);
-    if stanzas.len() < 2 || best <= 0.0 {
+    if best <= 0.0 {
         return block.clone();
     }
     let kept: Vec<&str> = stanzas
@@ -628,6 +634,22 @@ mod tests {
         assert!(a.contains("```toml\n# wasm-opt is on for release builds; turn it off with false\n[profile.release]\nwasm-opt = false\n```"), "{a}");
         assert!(
             !a.contains("[profile.p3]") && !a.contains("[profile.custom]"),
+            "{a}"
+        );
+        // So is code whose stanzas are inside a function.
+        let body = format!(
+            "```rust\nfn main() {{\n{}\n\n    // turn off wasm-opt for release builds\n    let release = true;\n}}\n```",
+            (0..40)
+                .map(|i| format!("    let v{i} = {i};"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+        let a = compose(
+            "How do I turn off wasm-opt for release builds?",
+            &[passage(1, "Code", &body)],
+        );
+        assert!(
+            a.contains("fn main() {") && a.contains("let release = true;\n}"),
             "{a}"
         );
         // A short block is quoted whole.
