@@ -82,6 +82,9 @@ fn html_heading(block: &str) -> Option<(usize, String)> {
 fn headings(text: &str) -> Vec<Heading> {
     let mut out = Vec::new();
     let mut current: Option<Heading> = None;
+    // A README's title line carries badges (`# Serde [![Build Status]][actions] …`): an
+    // image's words name the heading only when nothing else does (`# ![Tokio](logo.svg)`).
+    let (mut images, mut alt) = (0usize, String::new());
     let mut html: Option<(usize, String)> = None;
     for (event, range) in Parser::new(text).into_offset_iter() {
         match event {
@@ -109,8 +112,14 @@ fn headings(text: &str) -> Vec<Heading> {
                     text: String::new(),
                 });
             }
+            Event::Start(Tag::Image { .. }) => images += 1,
+            Event::End(TagEnd::Image) => images = images.saturating_sub(1),
             Event::End(TagEnd::Heading(_)) => {
                 if let Some(mut h) = current.take() {
+                    if h.text.trim().is_empty() {
+                        h.text = std::mem::take(&mut alt);
+                    }
+                    alt.clear();
                     h.text = h.text.split_whitespace().collect::<Vec<_>>().join(" ");
                     if !h.text.is_empty() {
                         out.push(h);
@@ -119,7 +128,11 @@ fn headings(text: &str) -> Vec<Heading> {
             }
             Event::Text(t) | Event::Code(t) => {
                 if let Some(h) = current.as_mut() {
-                    h.text.push_str(&t);
+                    if images > 0 {
+                        alt.push_str(&t);
+                    } else {
+                        h.text.push_str(&t);
+                    }
                 }
             }
             _ => {}
@@ -616,6 +629,18 @@ mod tests {
             last.body
         );
         assert_eq!(last.body.matches("```").count() % 2, 0, "{}", last.body);
+    }
+
+    #[test]
+    fn a_title_lines_badges_are_not_its_words_unless_it_has_no_other() {
+        let doc = "# Serde &emsp; [![Build Status]][actions] [![Latest Version]][crates.io]\n\n\
+                   [Build Status]: https://img.shields.io/ci.svg\n[actions]: https://example.com/a\n\
+                   [Latest Version]: https://img.shields.io/v.svg\n[crates.io]: https://crates.io/serde\n\n\
+                   Serde is a framework.\n\n## Serde in action\n\nIt serializes.\n";
+        let paths: Vec<String> = chunk_markdown(doc).into_iter().map(|c| c.heading).collect();
+        assert_eq!(paths, ["Serde", "Serde > Serde in action"]);
+        let doc = "# ![Tokio](https://example.com/logo.svg)\n\nAn asynchronous runtime.\n";
+        assert_eq!(chunk_markdown(doc)[0].heading, "Tokio");
     }
 
     #[test]
