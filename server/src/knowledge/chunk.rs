@@ -46,6 +46,11 @@ fn level_number(level: HeadingLevel) -> usize {
     }
 }
 
+/// Whether an HTML block opens with a heading (see [`html_heading`]).
+pub fn is_html_heading(block: &str) -> bool {
+    html_heading(block).is_some()
+}
+
 /// The heading an HTML block opens with — `<h3 name="config">Does it support config
 /// files?</h3>`, as READMEs and FAQs write headings they want to anchor or centre — as its
 /// level and text (tags dropped). Written here rather than with an HTML parser: only the block's

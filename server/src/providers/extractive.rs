@@ -126,7 +126,7 @@ fn blocks(body: &str) -> Vec<Block> {
         let text = cur.join("\n");
         let first = text.trim_start();
         out.push(Block {
-            heading: first.starts_with('#'),
+            heading: first.starts_with('#') || crate::knowledge::chunk::is_html_heading(first),
             code: first.starts_with("```") || first.starts_with("~~~"),
             text,
         });
@@ -307,7 +307,7 @@ fn cut(block: &Block, limit: usize) -> String {
 /// list, the items that match. Code, numbered lists and one-sentence paragraphs are kept whole.
 fn trimmed(stems: &Stems, question: &[String], block: &Block) -> Block {
     if block.code {
-        return code_trimmed(stems, question, block);
+        return code_trimmed(stems, question, &shown(block));
     }
     if let Some((head, rows)) = table(block) {
         // Of a table, the header and the rows that match as well as the best one, or half.
@@ -391,6 +391,40 @@ fn trimmed(stems: &Stems, question: &[String], block: &Block) -> Block {
     }
 }
 
+/// A Rust code block as rustdoc and mdBook show it: without the lines they hide (`# use …;`,
+/// a lone `#`), and `##` shown as `#`. Other blocks as they are.
+fn shown(block: &Block) -> Block {
+    let mut lines = block.text.lines();
+    let Some(fence) = lines.next() else {
+        return block.clone();
+    };
+    let info = fence.trim_start().trim_start_matches(['`', '~']).trim();
+    if !block.code || !info.starts_with("rust") {
+        return block.clone();
+    }
+    let mut text = fence.to_owned();
+    for line in lines {
+        let t = line.trim_start();
+        if t == "#" || t.starts_with("# ") {
+            continue;
+        }
+        text.push('\n');
+        match t.strip_prefix("##") {
+            Some(rest) => {
+                text.push_str(&line[..line.len() - t.len()]);
+                text.push('#');
+                text.push_str(rest);
+            }
+            None => text.push_str(line),
+        }
+    }
+    Block {
+        text,
+        heading: false,
+        code: true,
+    }
+}
+
 /// A code block up to this many characters is quoted whole; a longer one is trimmed to its
 /// stanzas that answer ([`code_trimmed`]).
 const CODE_WHOLE_CHARS: usize = 600;
@@ -468,6 +502,7 @@ fn quote(stems: &Stems, question: &[String], passage: &Passage, limit: usize) ->
     if let Some(next) = bs.get(best + 1) {
         let introduces = bs[best].text.trim_end().ends_with(':');
         let is_list = next.text.lines().next().is_some_and(opens_item);
+        let next = shown(next);
         if (introduces || next.code || is_list)
             && text.chars().count() + next.text.chars().count() <= limit * 2
         {
@@ -656,6 +691,38 @@ mod tests {
         let body = "Run:\n\n```sh\ncargo build\n\ncargo test\n```";
         let a = compose("How do I build?", &[passage(1, "Build", body)]);
         assert!(a.contains("```sh\ncargo build\n\ncargo test\n```"), "{a}");
+    }
+
+    #[test]
+    fn rust_examples_are_quoted_as_rustdoc_shows_them() {
+        let body = "To release the GIL, use `allow_threads`:\n\n```rust,no_run\n# #![allow(dead_code)]\n# use pyo3::prelude::*;\n#\n#[pyfunction]\nfn search(py: Python<'_>) -> usize {\n    ## not hidden\n    py.allow_threads(|| 1)\n}\n```";
+        let a = compose(
+            "How do I release the GIL?",
+            &[passage(1, "Parallelism", body)],
+        );
+        assert!(
+            a.contains("```rust,no_run\n#[pyfunction]\nfn search(py: Python<'_>) -> usize {\n    # not hidden\n"),
+            "{a}"
+        );
+        assert!(!a.contains("use pyo3") && !a.contains("dead_code"), "{a}");
+    }
+
+    #[test]
+    fn a_heading_written_in_html_is_no_answer() {
+        let body = "<h3 name=\"encoding\">\nHow do I search files that aren't UTF-8?\n</h3>\n\nSee the [guide's section on file encoding](GUIDE.md#file-encoding).";
+        let a = compose(
+            "How do I search files that aren't UTF-8?",
+            &[passage(
+                1,
+                "FAQ > How do I search files that aren't UTF-8?",
+                body,
+            )],
+        );
+        assert!(!a.contains("<h3"), "{a}");
+        assert!(
+            a.contains("See the [guide's section on file encoding]"),
+            "{a}"
+        );
     }
 
     #[test]
