@@ -479,12 +479,11 @@ fn code_trimmed(stems: &Stems, question: &[String], block: &Block) -> Block {
 }
 
 /// The best-matching blocks of a passage: the top block, plus the one after it when the top one
-/// introduces it (ends with `:`) or it is code or a list that the top one explains.
+/// introduces it (ends with `:`) or it is code or a list that the top one explains; a code block
+/// comes with the paragraph just before it that speaks of the question (what it does).
 fn quote(stems: &Stems, question: &[String], passage: &Passage, limit: usize) -> (String, f64) {
-    let bs: Vec<Block> = blocks(&passage.body)
-        .into_iter()
-        .filter(|b| !b.heading)
-        .collect();
+    let all = blocks(&passage.body);
+    let bs: Vec<&Block> = all.iter().filter(|b| !b.heading).collect();
     if bs.is_empty() {
         return (String::new(), 0.0);
     }
@@ -498,7 +497,24 @@ fn quote(stems: &Stems, question: &[String], passage: &Passage, limit: usize) ->
             best = i;
         }
     }
-    let mut text = cut(&trimmed(stems, question, &bs[best]), limit);
+    let mut text = cut(&trimmed(stems, question, bs[best]), limit);
+    if bs[best].code {
+        let at = all
+            .iter()
+            .position(|b| std::ptr::eq(b, bs[best]))
+            .unwrap_or(0);
+        if let Some(before) = at.checked_sub(1).map(|i| &all[i])
+            && !before.heading
+            && !before.code
+            && overlap(stems, question, &before.text) > 0.0
+        {
+            text = format!(
+                "{}\n\n{text}",
+                cut(&trimmed(stems, question, before), limit)
+            );
+            return (text, scores[best]);
+        }
+    }
     if let Some(next) = bs.get(best + 1) {
         let introduces = bs[best].text.trim_end().ends_with(':');
         let is_list = next.text.lines().next().is_some_and(opens_item);
@@ -705,6 +721,26 @@ mod tests {
             "{a}"
         );
         assert!(!a.contains("use pyo3") && !a.contains("dead_code"), "{a}");
+    }
+
+    #[test]
+    fn a_command_comes_with_the_paragraph_that_says_what_it_does() {
+        let body = "Other checks exist.\n\n#### Licenses\n\nThe licenses check verifies that every crate has license terms you accept.\n\n```bash\ncargo deny check licenses\n```\n\n![licenses output](out.svg)";
+        let a = compose(
+            "What does cargo deny check for licenses?",
+            &[passage(1, "Usage", body)],
+        );
+        assert!(
+            a.contains("The licenses check verifies that every crate has license terms you accept.\n\n```bash\ncargo deny check licenses\n```"),
+            "{a}"
+        );
+        // Across a heading, the paragraph before is another section's.
+        let body = "The licenses check verifies crates.\n\n#### Bans\n\n```bash\ncargo deny check bans\n```";
+        let a = compose(
+            "How do I run cargo deny check bans?",
+            &[passage(1, "Usage", body)],
+        );
+        assert!(!a.contains("verifies"), "{a}");
     }
 
     #[test]
