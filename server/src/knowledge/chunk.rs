@@ -349,7 +349,8 @@ pub const SECTION_MAX_LEVEL: usize = 4;
 
 /// Names how documents are chunked; a knowledge chunked otherwise indexes each document again
 /// the next time it is ingested or pushed (see `Knowledge::open`). Change it with the chunking.
-pub const CHUNKING: &str = "5: sections to level 4, HTML headings, front matter, drafts, long code blocks fenced per chunk";
+pub const CHUNKING: &str = "5: sections to level 4, HTML headings, front matter, drafts, \
+                            long code blocks fenced per chunk, headings without badges";
 
 /// Offset (within `text`) of the first line that is neither blank nor an ATX heading.
 fn first_content_offset(text: &str) -> usize {
