@@ -430,13 +430,13 @@ impl Fence {
 
 /// Whether the trimmed line `t` closes a block opened by `run`: the same character, at least
 /// as many, and nothing else.
-fn closes(t: &str, run: &str) -> bool {
+pub fn closes(t: &str, run: &str) -> bool {
     let c = run.chars().next().unwrap_or('`');
     t.len() >= run.len() && t.chars().all(|x| x == c)
 }
 
 /// The run of backticks or tildes (three or more) that opens a fenced code block on `line`.
-fn fence_run(line: &str) -> Option<String> {
+pub fn fence_run(line: &str) -> Option<String> {
     let c = line.chars().next()?;
     let run: String = line.chars().take_while(|x| *x == c).collect();
     ((c == '`' || c == '~') && run.len() >= 3).then_some(run)

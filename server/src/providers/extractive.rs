@@ -13,6 +13,7 @@ use futures::{StreamExt, stream};
 use unicode_segmentation::UnicodeSegmentation;
 
 use super::{CompletionRequest, LanguageModel, Passage, ProviderError, TokenStream};
+use crate::knowledge::chunk::{closes, fence_run, is_html_heading};
 use crate::knowledge::query::{Stems, terms};
 
 /// What the assistant says when the documents do not answer the question (and the question
@@ -126,7 +127,7 @@ fn blocks(body: &str) -> Vec<Block> {
         let text = cur.join("\n");
         let first = text.trim_start();
         out.push(Block {
-            heading: first.starts_with('#') || crate::knowledge::chunk::is_html_heading(first),
+            heading: first.starts_with('#') || is_html_heading(first),
             code: first.starts_with("```") || first.starts_with("~~~"),
             text,
         });
@@ -439,8 +440,8 @@ fn code_trimmed(stems: &Stems, question: &[String], block: &Block) -> Block {
         return block.clone();
     }
     let fence = lines[0];
-    let run = fence.trim_start().chars().take(3).collect::<String>();
-    let closed = lines.len() > 1 && lines[lines.len() - 1].trim_start().starts_with(&run);
+    let closed =
+        fence_run(fence.trim()).is_some_and(|run| closes(lines[lines.len() - 1].trim(), &run));
     let inner = &lines[1..lines.len() - usize::from(closed)];
     let stanzas: Vec<String> = inner
         .split(|l| l.trim().is_empty())
